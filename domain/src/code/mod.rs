@@ -1,0 +1,789 @@
+//! Marking codes: turns whatever a scanner delivered into a typed, checked code.
+//!
+//! [`parse`] takes the raw payload of one scan and answers with a [`MarkingCode`] or a
+//! [`Rejection`]. It undoes scanner artefacts (AIM prefixes, suffixes, FNC1, GS stand-ins, a
+//! Russian keyboard layout), reads the GS1 structure, restores lost separators only where the
+//! product group's fixed lengths make the split certain, and says what it repaired.
+//! It never panics and never allocates on its way to a valid code.
+
+mod elements;
+mod layout;
+mod normalize;
+mod rejection;
+
+use std::fmt;
+
+pub use layout::mangle_through_russian_layout;
+pub use rejection::Rejection;
+
+use crate::gs1::{self, Ai, GS, Gs1Date, Gtin, Sscc};
+use crate::product_group::ProductGroup;
+use elements::{Element, Elements, Recovery};
+use normalize::{AngleStandIn, Cleaned, Text};
+
+/// The longest code Tally accepts, after cleaning. Long-form codes with an 88-character
+/// signature and optional fields stay under 200.
+pub const MAX_CODE_LEN: usize = 255;
+
+/// The longest serial (AI 21 is X..20).
+pub const MAX_SERIAL_LEN: usize = 20;
+
+/// How this terminal's scanners are set up; where the parser needs to be told.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct ParseOptions {
+    /// A character the scanner sends instead of GS (keyboard wedges that cannot type 0x1D are
+    /// often set to `|` or `#`, which never occur in codes).
+    pub gs_substitute: Option<u8>,
+    /// Serial lengths of the product groups handled here, tried when separators were lost.
+    /// Zeros are unused slots. The reference: 13 (long form, water, ...), 7 (tobacco, beer),
+    /// 6 (milk).
+    pub recovery_serial_lengths: [u8; 4],
+    /// Restore codes typed through the Russian keyboard layout when the mapping is certain.
+    pub repair_keyboard_layout: bool,
+}
+
+impl Default for ParseOptions {
+    fn default() -> ParseOptions {
+        ParseOptions {
+            gs_substitute: None,
+            recovery_serial_lengths: [13, 7, 6, 0],
+            repair_keyboard_layout: true,
+        }
+    }
+}
+
+/// The symbology the scanner reported through its AIM identifier (`]d2` and so on).
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+pub struct Symbology {
+    aim: [u8; 2],
+}
+
+impl Symbology {
+    pub const GS1_DATA_MATRIX: Symbology = Symbology { aim: *b"d2" };
+
+    pub fn from_aim(aim: [u8; 2]) -> Symbology {
+        Symbology { aim }
+    }
+
+    /// The AIM identifier without its `]`, such as `d2`.
+    pub fn aim(&self) -> [u8; 2] {
+        self.aim
+    }
+
+    /// A stable name: `gs1_datamatrix`, `datamatrix`, `gs1_qr`, `qr`, `gs1_128`, `code128`,
+    /// `ean13`, `ean8`, `gs1_databar`, `pdf417` or `other`.
+    pub fn name(&self) -> &'static str {
+        match &self.aim {
+            b"d2" => "gs1_datamatrix",
+            [b'd', _] => "datamatrix",
+            b"Q3" => "gs1_qr",
+            [b'Q', _] => "qr",
+            b"C1" => "gs1_128",
+            [b'C', _] => "code128",
+            b"E0" => "ean13",
+            b"E4" => "ean8",
+            [b'e', _] => "gs1_databar",
+            [b'L', _] => "pdf417",
+            _ => "other",
+        }
+    }
+
+    /// Whether the symbol carried FNC1 in first position, as every marking code must.
+    pub fn is_gs1(&self) -> bool {
+        matches!(&self.aim, b"d2" | b"Q3" | b"C1" | [b'e', _])
+    }
+}
+
+impl fmt::Display for Symbology {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "]{}{}", char::from(self.aim[0]), char::from(self.aim[1]))
+    }
+}
+
+/// What the parser had to undo or restore to read the code.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, Default)]
+pub struct Repairs {
+    pub aim_stripped: bool,
+    pub suffix_stripped: bool,
+    pub fnc1_stripped: bool,
+    pub gs_stand_in_replaced: bool,
+    /// Separators were missing and the split was derived from the layout's fixed lengths.
+    pub gs_recovered: bool,
+    /// The code was typed through the Russian keyboard layout and mapped back.
+    pub layout_repaired: bool,
+}
+
+impl Repairs {
+    /// True when the code was restored rather than read as sent: validation may ask the
+    /// operator to confirm such a scan, and support should fix the scanner setup.
+    pub fn recovered(&self) -> bool {
+        self.gs_recovered || self.layout_repaired
+    }
+
+    /// Stable names of the repairs made, in a fixed order.
+    pub fn names(&self) -> impl Iterator<Item = &'static str> {
+        [
+            (self.aim_stripped, "aim_stripped"),
+            (self.suffix_stripped, "suffix_stripped"),
+            (self.fnc1_stripped, "fnc1_stripped"),
+            (self.gs_stand_in_replaced, "gs_stand_in_replaced"),
+            (self.gs_recovered, "gs_recovered"),
+            (self.layout_repaired, "layout_repaired"),
+        ]
+        .into_iter()
+        .filter_map(|(on, name)| on.then_some(name))
+    }
+}
+
+/// What a scanned code identifies.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+pub enum CodeKind {
+    /// Consumer unit, long form: `01` `21` GS `91` GS `92` (light industry, shoes, pharma...).
+    UnitLong,
+    /// Consumer unit, short form: `01` `21` GS `93` (milk, water, beer...).
+    UnitShort,
+    /// Tobacco pack: 29 characters without AIs, carrying the maximum retail price.
+    TobaccoPack,
+    /// Group package (КИГУ) such as a tobacco block: `01` `21` GS `8005` GS `93`.
+    GroupPackage,
+    /// Transport package (КИТУ) labelled with an SSCC: `00` + 18 digits or the bare digits.
+    Sscc,
+    /// A plain GTIN or EAN of unmarked goods.
+    Gtin,
+    /// GTIN and serial without a verification part: a КИ typed from a document or printed in
+    /// human-readable form; it identifies a unit but proves nothing.
+    KiOnly,
+}
+
+impl CodeKind {
+    /// A stable name for JSON and logs.
+    pub fn code(self) -> &'static str {
+        match self {
+            CodeKind::UnitLong => "unit_long",
+            CodeKind::UnitShort => "unit_short",
+            CodeKind::TobaccoPack => "tobacco_pack",
+            CodeKind::GroupPackage => "group_package",
+            CodeKind::Sscc => "sscc",
+            CodeKind::Gtin => "gtin",
+            CodeKind::KiOnly => "ki_only",
+        }
+    }
+
+    /// Whether the kind names one marked item (and so has a [`Ki`]).
+    pub fn has_ki(self) -> bool {
+        matches!(
+            self,
+            CodeKind::UnitLong
+                | CodeKind::UnitShort
+                | CodeKind::TobaccoPack
+                | CodeKind::GroupPackage
+                | CodeKind::KiOnly
+        )
+    }
+}
+
+/// Which product group a code's layout points to; the catalogue knows for sure.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum GroupGuess {
+    Known(ProductGroup),
+    OneOf(&'static [ProductGroup]),
+    Unknown,
+}
+
+const LONG_FORM_GROUPS: &[ProductGroup] = &[
+    ProductGroup::LightIndustry,
+    ProductGroup::Shoes,
+    ProductGroup::Perfumery,
+    ProductGroup::Tires,
+    ProductGroup::Electronics,
+    ProductGroup::Pharma,
+    ProductGroup::Bicycle,
+    ProductGroup::Wheelchairs,
+];
+const SEVEN_CHAR_SHORT_GROUPS: &[ProductGroup] =
+    &[ProductGroup::Beer, ProductGroup::NonAlcoholicBeer];
+const THIRTEEN_CHAR_SHORT_GROUPS: &[ProductGroup] = &[
+    ProductGroup::Water,
+    ProductGroup::Supplements,
+    ProductGroup::Antiseptics,
+    ProductGroup::SoftDrinks,
+];
+
+/// The EAEU country that issued a code, from the first character of newer serials.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+pub enum Country {
+    Armenia,
+    Belarus,
+    Kazakhstan,
+    Kyrgyzstan,
+    Russia,
+}
+
+impl Country {
+    pub fn code(self) -> &'static str {
+        match self {
+            Country::Armenia => "AM",
+            Country::Belarus => "BY",
+            Country::Kazakhstan => "KZ",
+            Country::Kyrgyzstan => "KG",
+            Country::Russia => "RU",
+        }
+    }
+}
+
+/// The identification code (КИ): GTIN and serial. The key of every status lookup, document
+/// and queue row; the verification part is not part of it.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Ki {
+    gtin: Gtin,
+    serial: [u8; MAX_SERIAL_LEN],
+    serial_len: u8,
+}
+
+impl Ki {
+    /// A КИ from its parts; `None` when the serial is empty, too long or not CSET 82.
+    pub fn new(gtin: Gtin, serial: &[u8]) -> Option<Ki> {
+        if serial.is_empty()
+            || serial.len() > MAX_SERIAL_LEN
+            || !serial.iter().all(|&b| gs1::is_cset82(b))
+        {
+            return None;
+        }
+        let mut ki = Ki {
+            gtin,
+            serial: [0; MAX_SERIAL_LEN],
+            serial_len: serial.len() as u8,
+        };
+        ki.serial[..serial.len()].copy_from_slice(serial);
+        Some(ki)
+    }
+
+    /// Reads the `cis` of GIS MT: `01`GTIN`21`serial, or GTIN + 7-character serial for a
+    /// tobacco pack, or any full marking code.
+    pub fn from_cis(cis: &str) -> Option<Ki> {
+        let b = cis.as_bytes();
+        if b.len() == 21
+            && let Some(gtin) = Gtin::from_digits(&b[..14])
+        {
+            return Ki::new(gtin, &b[14..]);
+        }
+        if b.len() >= 19
+            && b.starts_with(b"01")
+            && &b[16..18] == b"21"
+            && !b.contains(&GS)
+            && let Some(gtin) = Gtin::from_digits(&b[2..16])
+            && let Some(ki) = Ki::new(gtin, &b[18..])
+        {
+            return Some(ki);
+        }
+        parse(b, &ParseOptions::default()).ok()?.ki()
+    }
+
+    pub fn gtin(&self) -> Gtin {
+        self.gtin
+    }
+
+    pub fn serial(&self) -> &str {
+        // Only CSET 82 bytes get in, and they are ASCII.
+        std::str::from_utf8(&self.serial[..usize::from(self.serial_len)]).unwrap_or_default()
+    }
+
+    /// The compact key for the status cache: 6 bytes of GTIN (big-endian, so keys sort by
+    /// GTIN) followed by the serial. 19 bytes for a 13-character serial.
+    pub fn key(&self) -> KiKey {
+        let mut bytes = [0u8; KI_KEY_MAX];
+        bytes[..6].copy_from_slice(&self.gtin.value().to_be_bytes()[2..]);
+        let n = usize::from(self.serial_len);
+        bytes[6..6 + n].copy_from_slice(&self.serial[..n]);
+        KiKey {
+            bytes,
+            len: (6 + n) as u8,
+        }
+    }
+
+    /// The inverse of [`Ki::key`].
+    pub fn from_key(key: &[u8]) -> Option<Ki> {
+        let (gtin, serial) = key.split_at_checked(6)?;
+        let mut value = [0u8; 8];
+        value[2..].copy_from_slice(gtin);
+        Ki::new(Gtin::from_value(u64::from_be_bytes(value))?, serial)
+    }
+}
+
+impl fmt::Display for Ki {
+    /// The GS1 form `01`GTIN`21`serial.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "01{}21{}", self.gtin, self.serial())
+    }
+}
+
+impl fmt::Debug for Ki {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Ki({self})")
+    }
+}
+
+const KI_KEY_MAX: usize = 6 + MAX_SERIAL_LEN;
+
+/// The bytes of [`Ki::key`], without allocating.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Debug)]
+pub struct KiKey {
+    bytes: [u8; KI_KEY_MAX],
+    len: u8,
+}
+
+impl KiKey {
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.bytes[..usize::from(self.len)]
+    }
+}
+
+/// The verification part ("crypto tail") of a code, as the code carries it.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
+pub struct Verification<'a> {
+    /// AI 91, the verification key id (4 characters).
+    pub key: Option<&'a str>,
+    /// AI 92, the signature (44 or 88 characters).
+    pub signature: Option<&'a str>,
+    /// AI 93 or the last 4 characters of a tobacco pack.
+    pub tail: Option<&'a str>,
+}
+
+/// A scanned code, read and checked. Holds its canonical text inline (no heap), so it can be
+/// copied across threads and stored cheaply.
+#[derive(Clone, Copy)]
+pub struct MarkingCode {
+    kind: CodeKind,
+    text: Text,
+    elements: Elements,
+    symbology: Option<Symbology>,
+    repairs: Repairs,
+}
+
+const TOBACCO_PRICE: std::ops::Range<usize> = 21..25;
+const TOBACCO_TAIL: std::ops::Range<usize> = 25..29;
+
+/// The alphabet of the base-80 maximum retail price in tobacco pack codes.
+const BASE80: &[u8; 80] =
+    b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789!\"%&'*+-./_,:;=<>?";
+
+fn base80_digit(b: u8) -> Option<u32> {
+    BASE80.iter().position(|&c| c == b).map(|i| i as u32)
+}
+
+fn as_str(bytes: &[u8]) -> &str {
+    // Every byte in a MarkingCode's text passed a CSET 82, digit or GS check: all ASCII.
+    std::str::from_utf8(bytes).unwrap_or_default()
+}
+
+impl MarkingCode {
+    pub fn kind(&self) -> CodeKind {
+        self.kind
+    }
+
+    /// The code as documents need it: elements in scan order, a real GS byte after every
+    /// variable-length field that is not last, no prefixes or suffixes (the КМ).
+    pub fn canonical(&self) -> &str {
+        as_str(self.text.as_bytes())
+    }
+
+    pub fn symbology(&self) -> Option<Symbology> {
+        self.symbology
+    }
+
+    pub fn repairs(&self) -> Repairs {
+        self.repairs
+    }
+
+    /// The GS1 elements in scan order (none for a tobacco pack, which has no AIs).
+    pub fn elements(&self) -> impl Iterator<Item = (Ai, &str)> {
+        self.elements
+            .as_slice()
+            .iter()
+            .map(|e| (e.ai, as_str(e.value(self.text.as_bytes()))))
+    }
+
+    pub fn element(&self, ai: Ai) -> Option<&str> {
+        self.elements
+            .get(ai)
+            .map(|e| as_str(e.value(self.text.as_bytes())))
+    }
+
+    pub fn gtin(&self) -> Option<Gtin> {
+        match self.kind {
+            CodeKind::TobaccoPack => Gtin::from_digits(&self.text.as_bytes()[..14]),
+            _ => self
+                .element(Ai::GTIN)
+                .and_then(|g| Gtin::from_digits(g.as_bytes())),
+        }
+    }
+
+    pub fn serial(&self) -> Option<&str> {
+        match self.kind {
+            CodeKind::TobaccoPack => Some(as_str(&self.text.as_bytes()[14..21])),
+            _ => self.element(Ai::SERIAL),
+        }
+    }
+
+    /// The КИ, for kinds that identify one marked item.
+    pub fn ki(&self) -> Option<Ki> {
+        if !self.kind.has_ki() {
+            return None;
+        }
+        Ki::new(self.gtin()?, self.serial()?.as_bytes())
+    }
+
+    /// The КИ as GIS MT writes it in `cis`: `01`GTIN`21`serial, or GTIN + serial for a
+    /// tobacco pack.
+    pub fn cis(&self) -> Option<String> {
+        let ki = self.ki()?;
+        Some(match self.kind {
+            CodeKind::TobaccoPack => format!("{}{}", ki.gtin(), ki.serial()),
+            _ => ki.to_string(),
+        })
+    }
+
+    pub fn sscc(&self) -> Option<Sscc> {
+        self.element(Ai::SSCC)
+            .and_then(|s| Sscc::from_digits(s.as_bytes()))
+    }
+
+    pub fn verification(&self) -> Verification<'_> {
+        match self.kind {
+            CodeKind::TobaccoPack => Verification {
+                tail: Some(as_str(&self.text.as_bytes()[TOBACCO_TAIL])),
+                ..Verification::default()
+            },
+            _ => Verification {
+                key: self.element(Ai::VERIFICATION_KEY),
+                signature: self.element(Ai::SIGNATURE),
+                tail: self.element(Ai::CRYPTO_TAIL),
+            },
+        }
+    }
+
+    /// Maximum retail price in kopecks: base 80 in a tobacco pack, AI 8005 in a block.
+    pub fn max_retail_price(&self) -> Option<u32> {
+        match self.kind {
+            CodeKind::TobaccoPack => self.text.as_bytes()[TOBACCO_PRICE]
+                .iter()
+                .try_fold(0u32, |acc, &b| Some(acc * 80 + base80_digit(b)?)),
+            _ => self.element(Ai::PRICE).and_then(|p| p.parse().ok()),
+        }
+    }
+
+    /// Expiry date from AI 17 or the date part of AI 7003.
+    pub fn expiry(&self) -> Option<Gs1Date> {
+        self.element(Ai::EXPIRY)
+            .or_else(|| self.element(Ai::EXPIRY_TIME).map(|t| &t[..6]))
+            .and_then(|d| Gs1Date::from_yymmdd(d.as_bytes()))
+    }
+
+    /// The issuing country named by the first character of the serial. Newer serials follow
+    /// this rule; older ones may not, so it is a hint, not a fact.
+    pub fn serial_country_hint(&self) -> Option<Country> {
+        if !self.kind.has_ki() {
+            return None;
+        }
+        match self.serial()?.as_bytes().first()? {
+            b'1' => Some(Country::Armenia),
+            b'2' => Some(Country::Belarus),
+            b'3' => Some(Country::Kazakhstan),
+            b'4' => Some(Country::Kyrgyzstan),
+            b'5' | b'E' | b'e' => Some(Country::Russia),
+            _ => None,
+        }
+    }
+
+    /// The product group the layout points to.
+    pub fn product_group(&self) -> GroupGuess {
+        let serial_len = self.serial().map_or(0, str::len);
+        match self.kind {
+            CodeKind::TobaccoPack | CodeKind::GroupPackage => {
+                GroupGuess::Known(ProductGroup::Tobacco)
+            }
+            CodeKind::UnitLong => GroupGuess::OneOf(LONG_FORM_GROUPS),
+            CodeKind::UnitShort
+                if serial_len == 6
+                    || self.element(Ai::new(3103, 4)).is_some()
+                    || self.element(Ai::EXPIRY_TIME).is_some() =>
+            {
+                GroupGuess::Known(ProductGroup::Milk)
+            }
+            CodeKind::UnitShort if serial_len == 7 => GroupGuess::OneOf(SEVEN_CHAR_SHORT_GROUPS),
+            CodeKind::UnitShort if serial_len == 13 => {
+                GroupGuess::OneOf(THIRTEEN_CHAR_SHORT_GROUPS)
+            }
+            _ => GroupGuess::Unknown,
+        }
+    }
+}
+
+impl fmt::Debug for MarkingCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MarkingCode")
+            .field("kind", &self.kind)
+            .field("canonical", &self.canonical().escape_debug().to_string())
+            .field("repairs", &self.repairs)
+            .finish()
+    }
+}
+
+impl PartialEq for MarkingCode {
+    fn eq(&self, other: &MarkingCode) -> bool {
+        self.kind == other.kind && self.text.as_bytes() == other.text.as_bytes()
+    }
+}
+
+impl Eq for MarkingCode {}
+
+/// Reads one scan payload.
+pub fn parse(raw: &[u8], options: &ParseOptions) -> Result<MarkingCode, Rejection> {
+    let cleaned = normalize::clean(raw, options.gs_substitute, AngleStandIn::Replace)?;
+    let first = parse_cleaned(&cleaned, options);
+    if first.is_err() && cleaned.replaced_angle_stand_in {
+        // `<` and `>` are legal in serials and tails: "<GS>" may have been the code itself.
+        let kept = normalize::clean(raw, options.gs_substitute, AngleStandIn::Keep)?;
+        if let Ok(code) = parse_cleaned(&kept, options) {
+            return Ok(code);
+        }
+    }
+    first
+}
+
+fn parse_cleaned(cleaned: &Cleaned, options: &ParseOptions) -> Result<MarkingCode, Rejection> {
+    let bytes = cleaned.text.as_bytes();
+    if bytes.is_ascii() {
+        return parse_text(bytes, cleaned.symbology, cleaned.repairs, options);
+    }
+    if layout::looks_russian(bytes) {
+        if !options.repair_keyboard_layout {
+            return Err(Rejection::KeyboardLayout);
+        }
+        let repaired = layout::repair(bytes)?;
+        let repairs = Repairs {
+            layout_repaired: true,
+            ..cleaned.repairs
+        };
+        return parse_text(repaired.as_bytes(), cleaned.symbology, repairs, options)
+            .map_err(|_| Rejection::KeyboardLayout);
+    }
+    let position = bytes.iter().position(|b| !b.is_ascii()).unwrap_or(0) + 1;
+    Err(Rejection::InvalidByte { position })
+}
+
+fn parse_text(
+    bytes: &[u8],
+    symbology: Option<Symbology>,
+    repairs: Repairs,
+    options: &ParseOptions,
+) -> Result<MarkingCode, Rejection> {
+    let has_gs = bytes.contains(&GS);
+    let code = |kind, text, elements, repairs| MarkingCode {
+        kind,
+        text,
+        elements,
+        symbology,
+        repairs,
+    };
+
+    if bytes.iter().all(u8::is_ascii_digit) {
+        match bytes.len() {
+            8 | 12 | 13 | 14 => {
+                let gtin = Gtin::from_digits(bytes).ok_or(Rejection::GtinCheckDigit)?;
+                let (text, elements) = single_element(Ai::GTIN, &gtin.digits());
+                return Ok(code(CodeKind::Gtin, text, elements, repairs));
+            }
+            18 => {
+                let sscc = Sscc::from_digits(bytes).ok_or(Rejection::SsccCheckDigit)?;
+                let (text, elements) = single_element(Ai::SSCC, &sscc.digits());
+                return Ok(code(CodeKind::Sscc, text, elements, repairs));
+            }
+            _ => {}
+        }
+    }
+    if !has_gs && is_tobacco_pack(bytes) {
+        let mut text = Text::new();
+        // 29 bytes always fit.
+        let _ = text.extend(bytes);
+        return Ok(code(CodeKind::TobaccoPack, text, Elements::new(), repairs));
+    }
+    if !has_gs && is_excise_stamp(bytes) {
+        return Err(Rejection::ExciseStamp);
+    }
+    if gs1::ai_at(bytes).is_none() {
+        return Err(Rejection::NotMarkingCode);
+    }
+
+    let recovered = |text: Text, elements: Elements| -> Result<MarkingCode, Rejection> {
+        let kind = classify(&elements, text.as_bytes())?;
+        let (text, elements) = canonical(&text, &elements)?;
+        let repairs = Repairs {
+            gs_recovered: true,
+            ..repairs
+        };
+        Ok(code(kind, text, elements, repairs))
+    };
+    let lengths = &options.recovery_serial_lengths;
+    match elements::parse_strict(bytes) {
+        Ok(strict) => {
+            if needs_structure(&strict.elements, bytes, has_gs) {
+                match elements::recover(bytes, lengths) {
+                    Recovery::Unique { text, elements } => return recovered(text, elements),
+                    Recovery::Ambiguous => return Err(Rejection::AmbiguousSeparator),
+                    Recovery::NoFit => {}
+                }
+            }
+            let kind = classify(&strict.elements, bytes)?;
+            let mut source = Text::new();
+            // `bytes` came out of a Text: it fits.
+            let _ = source.extend(bytes);
+            let (text, elements) = canonical(&source, &strict.elements)?;
+            let repairs = Repairs {
+                gs_recovered: strict.implied_separator,
+                ..repairs
+            };
+            Ok(code(kind, text, elements, repairs))
+        }
+        Err(rejection) => match elements::recover(bytes, lengths) {
+            Recovery::Unique { text, elements } => recovered(text, elements),
+            Recovery::Ambiguous => Err(Rejection::AmbiguousSeparator),
+            // A variable field too long in a code without any separator: they were lost.
+            Recovery::NoFit => match rejection {
+                Rejection::ValueLength { ai } if !has_gs && !is_fixed(ai) => {
+                    Err(Rejection::MissingSeparator)
+                }
+                other => Err(other),
+            },
+        },
+    }
+}
+
+fn is_fixed(ai: Ai) -> bool {
+    gs1::ai_at(ai.digits().as_bytes()).is_some_and(|(_, spec)| spec.is_fixed())
+}
+
+fn needs_separator(ai: Ai) -> bool {
+    gs1::ai_at(ai.digits().as_bytes()).is_some_and(|(_, spec)| !spec.predefined)
+}
+
+fn single_element(ai: Ai, digits: &[u8]) -> (Text, Elements) {
+    let mut source = Text::new();
+    let _ = source.extend(ai.digits().as_bytes()) && source.extend(digits);
+    match elements::parse_strict(source.as_bytes()) {
+        Ok(strict) => (source, strict.elements),
+        // Unreachable for a checked GTIN or SSCC; an empty element list is still safe.
+        Err(_) => (source, Elements::new()),
+    }
+}
+
+/// A code with GTIN and serial whose verification part is missing or of the wrong length may
+/// be one whose separators were lost: then its structure has to decide the split.
+fn needs_structure(elements: &Elements, text: &[u8], has_gs: bool) -> bool {
+    if !(elements.has(Ai::GTIN) && elements.has(Ai::SERIAL)) {
+        return false;
+    }
+    let len = |ai| elements.get(ai).map(|e: &Element| e.value(text).len());
+    let verification = [
+        Ai::VERIFICATION_KEY,
+        Ai::SIGNATURE,
+        Ai::CRYPTO_TAIL,
+        Ai::PRICE,
+    ]
+    .iter()
+    .any(|&ai| elements.has(ai));
+    let wrong_length = len(Ai::VERIFICATION_KEY).is_some_and(|l| l != 4)
+        || len(Ai::CRYPTO_TAIL).is_some_and(|l| l != 4)
+        || len(Ai::SIGNATURE).is_some_and(|l| l != 44 && l != 88);
+    (!verification && !has_gs) || wrong_length
+}
+
+fn classify(elements: &Elements, text: &[u8]) -> Result<CodeKind, Rejection> {
+    let has = |ai| elements.has(ai);
+    let len = |ai| elements.get(ai).map_or(0, |e: &Element| e.value(text).len());
+    let tail_ok = |ai, allowed: &[usize]| {
+        if allowed.contains(&len(ai)) {
+            Ok(())
+        } else {
+            Err(Rejection::VerificationLength { ai })
+        }
+    };
+    if has(Ai::SSCC) {
+        return Ok(CodeKind::Sscc);
+    }
+    let verification = has(Ai::VERIFICATION_KEY) || has(Ai::SIGNATURE) || has(Ai::CRYPTO_TAIL);
+    match (has(Ai::GTIN), has(Ai::SERIAL)) {
+        (true, true) => match (has(Ai::VERIFICATION_KEY), has(Ai::SIGNATURE)) {
+            (true, true) => {
+                tail_ok(Ai::VERIFICATION_KEY, &[4])?;
+                tail_ok(Ai::SIGNATURE, &[44, 88])?;
+                Ok(CodeKind::UnitLong)
+            }
+            (true, false) => Err(Rejection::IncompleteCode {
+                missing: Ai::SIGNATURE,
+            }),
+            (false, true) => Err(Rejection::IncompleteCode {
+                missing: Ai::VERIFICATION_KEY,
+            }),
+            (false, false) if has(Ai::CRYPTO_TAIL) => {
+                tail_ok(Ai::CRYPTO_TAIL, &[4])?;
+                Ok(if has(Ai::PRICE) {
+                    CodeKind::GroupPackage
+                } else {
+                    CodeKind::UnitShort
+                })
+            }
+            (false, false) if has(Ai::PRICE) => Ok(CodeKind::GroupPackage),
+            (false, false) => Ok(CodeKind::KiOnly),
+        },
+        (true, false) if verification => Err(Rejection::IncompleteCode {
+            missing: Ai::SERIAL,
+        }),
+        (true, false) => Ok(CodeKind::Gtin),
+        (false, true) => Err(Rejection::IncompleteCode { missing: Ai::GTIN }),
+        (false, false) => Err(Rejection::NotMarkingCode),
+    }
+}
+
+/// Rewrites the elements in scan order with a GS after every field that needs one.
+fn canonical(source: &Text, elements: &Elements) -> Result<(Text, Elements), Rejection> {
+    let mut text = Text::new();
+    let mut out = Elements::new();
+    let all = elements.as_slice();
+    for (i, e) in all.iter().enumerate() {
+        let value = e.value(source.as_bytes());
+        let start = text.len() + e.ai.width();
+        let needs_gs = i + 1 < all.len() && needs_separator(e.ai);
+        let fits = text.extend(e.ai.digits().as_bytes())
+            && text.extend(value)
+            && (!needs_gs || text.push(GS));
+        if !fits {
+            return Err(Rejection::TooLong);
+        }
+        out.push(Element {
+            ai: e.ai,
+            start: start as u8,
+            end: (start + value.len()) as u8,
+        })?;
+    }
+    Ok((text, out))
+}
+
+fn is_tobacco_pack(b: &[u8]) -> bool {
+    b.len() == 29
+        && Gtin::from_digits(&b[..14]).is_some()
+        && b[14..21].iter().all(|&c| gs1::is_cset82(c))
+        && b[TOBACCO_PRICE].iter().all(|&c| base80_digit(c).is_some())
+        && b[TOBACCO_TAIL].iter().all(|&c| gs1::is_cset82(c))
+}
+
+/// EGAIS excise stamps: 68 (old) or 150 (new) upper-case letters and digits in a PDF417.
+fn is_excise_stamp(b: &[u8]) -> bool {
+    (b.len() == 68 || b.len() == 150)
+        && b
+            .iter()
+            .all(|c| c.is_ascii_digit() || c.is_ascii_uppercase())
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,446 @@
+//! Tables of scans per code kind and per scanner failure, and properties over generated codes.
+
+use super::*;
+use crate::gs1::check_digit;
+
+const SIG44: &str = "MEUCIQD+3b/RZsyk2QkGN7Ngl8Kz0XHmF1JdEpQ0aXp8sL9wIgYx==";
+const SERIAL13: &str = "5AbC&<d>\"'%/;";
+
+fn sig44() -> &'static str {
+    &SIG44[..44]
+}
+
+fn long_form() -> String {
+    format!("010469025752852321{SERIAL13}\x1d91EE10\x1d92{}", sig44())
+}
+
+fn milk() -> String {
+    "0104600840749372215XyZ1a\x1d93Ab1+".to_string()
+}
+
+/// GTIN 04606203086627 + serial + base-80 price "ACbo" (15000 kopecks) + tail.
+fn tobacco_pack() -> String {
+    "04606203086627-CtOkRAACbokB2/".to_string()
+}
+
+/// A compact view of a parse, for table tests.
+fn view(raw: &[u8], options: &ParseOptions) -> String {
+    match parse(raw, options) {
+        Ok(code) => {
+            let repairs: Vec<&str> = code.repairs().names().collect();
+            format!(
+                "{} {} [{}]",
+                code.kind().code(),
+                code.canonical().replace('\x1d', "~"),
+                repairs.join(",")
+            )
+        }
+        Err(r) => format!("! {}", r.code()),
+    }
+}
+
+fn check(cases: &[(&[u8], &str)], options: &ParseOptions) {
+    for (raw, want) in cases {
+        assert_eq!(
+            view(raw, options),
+            *want,
+            "input: {}",
+            raw.escape_ascii()
+        );
+    }
+}
+
+#[test]
+fn kinds() {
+    let long = long_form();
+    let long88 = format!(
+        "010469025752852321{SERIAL13}\x1d91EE10\x1d92{}{}",
+        sig44(),
+        sig44()
+    );
+    let pharma = format!("{long}\x1d17261231102A-77");
+    let block = "0104606203086627210000001\x1d8005150000\x1d93ab12";
+    let milk = milk();
+    let pack = tobacco_pack();
+    let cases: Vec<(&[u8], String)> = vec![
+        (long.as_bytes(), format!("unit_long {} []", long.replace('\x1d', "~"))),
+        (long88.as_bytes(), format!("unit_long {} []", long88.replace('\x1d', "~"))),
+        (pharma.as_bytes(), format!("unit_long {} []", pharma.replace('\x1d', "~"))),
+        (milk.as_bytes(), "unit_short 0104600840749372215XyZ1a~93Ab1+ []".into()),
+        (
+            b"0104600840749372215XyZ1a\x1d93Ab1+\x1d3103000450\x1d17261231",
+            "unit_short 0104600840749372215XyZ1a~93Ab1+~310300045017261231 []".into(),
+        ),
+        (
+            b"0104600840749372215XyZ1a\x1d93Ab1+\x1d70032612311200",
+            "unit_short 0104600840749372215XyZ1a~93Ab1+~70032612311200 []".into(),
+        ),
+        (
+            pack.as_bytes(),
+            "tobacco_pack 04606203086627-CtOkRAACbokB2/ []".into(),
+        ),
+        (block.as_bytes(), format!("group_package {} []", block.replace('\x1d', "~"))),
+        (b"00106141411234567897", "sscc 00106141411234567897 []".into()),
+        (b"106141411234567897", "sscc 00106141411234567897 []".into()),
+        (b"]C100106141411234567897", "sscc 00106141411234567897 [aim_stripped]".into()),
+        (b"4606203086627", "gtin 0104606203086627 []".into()),
+        (b"96385074", "gtin 0100000096385074 []".into()),
+        (b"0104606203086627", "gtin 0104606203086627 []".into()),
+        (b"0104606203086627\x1d10LOT-1", "gtin 010460620308662710LOT-1 []".into()),
+        (
+            b"010469025752852321ABCDEFGHIJKLM",
+            "ki_only 010469025752852321ABCDEFGHIJKLM []".into(),
+        ),
+    ];
+    for (raw, want) in cases {
+        assert_eq!(view(raw, &ParseOptions::default()), want, "{}", raw.escape_ascii());
+    }
+}
+
+#[test]
+fn accessors() {
+    let options = ParseOptions::default();
+    let long = parse(long_form().as_bytes(), &options).unwrap();
+    assert_eq!(long.gtin().unwrap().to_string(), "04690257528523");
+    assert_eq!(long.serial(), Some(SERIAL13));
+    assert_eq!(
+        long.ki().unwrap().to_string(),
+        format!("010469025752852321{SERIAL13}")
+    );
+    assert_eq!(long.cis(), Some(format!("010469025752852321{SERIAL13}")));
+    assert_eq!(long.verification().key, Some("EE10"));
+    assert_eq!(long.verification().signature, Some(sig44()));
+    assert_eq!(long.product_group(), GroupGuess::OneOf(LONG_FORM_GROUPS));
+    assert_eq!(long.serial_country_hint(), Some(Country::Russia));
+
+    let milk = parse(
+        b"0104600840749372215XyZ1a\x1d93Ab1+\x1d3103000450\x1d17261200",
+        &options,
+    )
+    .unwrap();
+    assert_eq!(milk.product_group(), GroupGuess::Known(ProductGroup::Milk));
+    assert_eq!(milk.verification().tail, Some("Ab1+"));
+    assert_eq!(milk.element(Ai::new(3103, 4)), Some("000450"));
+    assert_eq!(milk.expiry().unwrap().to_string(), "2026-12-31");
+
+    let pack = parse(tobacco_pack().as_bytes(), &options).unwrap();
+    assert_eq!(pack.max_retail_price(), Some(15000));
+    assert_eq!(pack.serial(), Some("-CtOkRA"));
+    assert_eq!(pack.cis().as_deref(), Some("04606203086627-CtOkRA"));
+    assert_eq!(pack.verification().tail, Some("kB2/"));
+    assert_eq!(pack.product_group(), GroupGuess::Known(ProductGroup::Tobacco));
+    assert_eq!(pack.elements().count(), 0);
+
+    let block = parse(b"0104606203086627210000001\x1d8005150000\x1d93ab12", &options).unwrap();
+    assert_eq!(block.max_retail_price(), Some(150_000));
+
+    let sscc = parse(b"106141411234567897", &options).unwrap();
+    assert_eq!(sscc.sscc().unwrap().to_string(), "106141411234567897");
+    assert_eq!(sscc.ki(), None);
+
+    let ki = Ki::from_cis("04606203086627-CtOkRA").unwrap();
+    assert_eq!(ki, pack.ki().unwrap());
+    assert_eq!(Ki::from_cis(&long.cis().unwrap()), long.ki());
+    assert_eq!(Ki::from_cis(&long_form()), long.ki());
+    assert_eq!(Ki::from_key(long.ki().unwrap().key().as_bytes()), long.ki());
+    assert_eq!(long.ki().unwrap().key().as_bytes().len(), 19);
+}
+
+#[test]
+fn scanner_failures() {
+    let long = long_form();
+    let want = format!("unit_long {} ", long.replace('\x1d', "~"));
+    let variants: Vec<(Vec<u8>, &str)> = vec![
+        (format!("]d2{long}\r\n").into_bytes(), "[aim_stripped,suffix_stripped]"),
+        (format!("]d2{long}\t").into_bytes(), "[aim_stripped,suffix_stripped]"),
+        ([&[0xE8][..], long.as_bytes()].concat(), "[fnc1_stripped]"),
+        (format!("\x1d{long}").into_bytes(), "[fnc1_stripped]"),
+        (long.replace('\x1d', "<GS>").into_bytes(), "[gs_stand_in_replaced]"),
+        (long.replace('\x1d', "\\u001d").into_bytes(), "[gs_stand_in_replaced]"),
+        (long.replace('\x1d', "\u{241D}").into_bytes(), "[gs_stand_in_replaced]"),
+        (long.replace('\x1d', "").into_bytes(), "[gs_recovered]"),
+        (
+            format!("]d2{}\n", long.replace('\x1d', "")).into_bytes(),
+            "[aim_stripped,suffix_stripped,gs_recovered]",
+        ),
+        (
+            mangle_through_russian_layout(&long).into_bytes(),
+            "[layout_repaired]",
+        ),
+        (
+            mangle_through_russian_layout(&long.replace('\x1d', "")).into_bytes(),
+            "[gs_recovered,layout_repaired]",
+        ),
+    ];
+    for (raw, repairs) in variants {
+        assert_eq!(
+            view(&raw, &ParseOptions::default()),
+            format!("{want}{repairs}"),
+            "{}",
+            raw.escape_ascii()
+        );
+    }
+
+    let pipe = ParseOptions {
+        gs_substitute: Some(b'|'),
+        ..ParseOptions::default()
+    };
+    assert_eq!(
+        view(long.replace('\x1d', "|").as_bytes(), &pipe),
+        format!("{want}[gs_stand_in_replaced]")
+    );
+    // Without the setting, `|` is not a legal code character.
+    assert_eq!(
+        view(long.replace('\x1d', "|").as_bytes(), &ParseOptions::default()),
+        "! missing_separator"
+    );
+}
+
+#[test]
+fn gs_loss_in_short_forms() {
+    let cases: &[(&[u8], &str)] = &[
+        // Milk: 6-char serial, then 93 and a weight, all separators lost.
+        (
+            b"0104600840749372215XyZ1a93Ab1+3103000450",
+            "unit_short 0104600840749372215XyZ1a~93Ab1+~3103000450 [gs_recovered]",
+        ),
+        (
+            b"0104600840749372215XyZ1a93Ab1+17261231",
+            "unit_short 0104600840749372215XyZ1a~93Ab1+~17261231 [gs_recovered]",
+        ),
+        // Only the separator after 93 was lost: the weight's fixed length splits it.
+        (
+            b"0104600840749372215XyZ1a\x1d93Ab1+3103000450",
+            "unit_short 0104600840749372215XyZ1a~93Ab1+~3103000450 [gs_recovered]",
+        ),
+        // Water: 13-char serial.
+        (
+            b"010460084074937221ABCDEFGHIJKLM93Zz9/",
+            "unit_short 010460084074937221ABCDEFGHIJKLM~93Zz9/ [gs_recovered]",
+        ),
+        // Tobacco block without separators.
+        (
+            b"0104606203086627210000001800515000093ab12",
+            "group_package 0104606203086627210000001~8005150000~93ab12 [gs_recovered]",
+        ),
+        // A separator after 8005 alone lost: its fixed length is enough.
+        (
+            b"0104606203086627210000001\x1d800515000093ab12",
+            "group_package 0104606203086627210000001~8005150000~93ab12 [gs_recovered]",
+        ),
+        // Serial of a length no product group here uses: refuse, do not guess.
+        (
+            b"010469025752852321ABCDEFGHIJ91EE1092MEUCIQD+3b/RZsyk2QkGN7Ngl8Kz0XHmF1JdEpQ0aXp8",
+            "! missing_separator",
+        ),
+        // Two splits fit: serial 13 long form, or serial 6 + 93 + an AI 99.
+        (
+            b"010469025752852321ABCDEF93WXYZ991KEY192MEUCIQD+3b/RZsyk2QkGN7Ngl8Kz0XHmF1JdEpQ0aXp8",
+            "! ambiguous_separator",
+        ),
+    ];
+    check(cases, &ParseOptions::default());
+}
+
+#[test]
+fn rejections() {
+    let long = long_form();
+    let no_signature = format!("010469025752852321{SERIAL13}\x1d91EE10");
+    let short_key = format!("010469025752852321{SERIAL13}\x1d91EE1\x1d92{}", sig44());
+    let mixed_layout = format!("010469025752852321фыABC\x1d93Ab1+");
+    let quote_layout = "0104600840749372215ЧнЯ1ф\x1d93Фи1\"".to_string();
+    let excise = "22N00001ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789ABCDEFGHIJKLMNOPQRSTUVWX";
+    assert_eq!(excise.len(), 68);
+    let four_codes = long.repeat(4);
+    let cases: Vec<(&[u8], &str)> = vec![
+        (b"", "! empty"),
+        (b"\r\n", "! empty"),
+        (b"hello", "! not_marking_code"),
+        (b"https://example.org/?a=1", "! not_marking_code"),
+        (b"12345", "! not_marking_code"),
+        (b"4606203086628", "! gtin_check_digit"),
+        (b"106141411234567898", "! sscc_check_digit"),
+        (b"0104690257528524215XyZ1a\x1d93Ab1+", "! gtin_check_digit"),
+        (b"0104600840749372215XyZ1a\x1d93Ab1+\x1d17250230", "! invalid_date"),
+        (b"0104600840749372215XyZ1a\x1d93Ab1+\x1d8006123", "! unknown_ai"),
+        (b"0104600840749372215XyZ 1a\x1d93Ab1+", "! value_charset"),
+        (b"0104600840749372215XyZ1a\x1d21Ab1+", "! duplicate_ai"),
+        (b"0104600840749372\x1d93Ab1+", "! incomplete_code"),
+        (b"215XyZ1a\x1d93Ab1+", "! incomplete_code"),
+        (no_signature.as_bytes(), "! incomplete_code"),
+        (short_key.as_bytes(), "! verification_length"),
+        (b"0104600840749372215XyZ1a\x1d93Ab1+x", "! verification_length"),
+        (b"\xff\xfe\x00\x01", "! invalid_byte"),
+        (b"0104600840749372\xff", "! invalid_byte"),
+        ("01046008407493722Ā".as_bytes(), "! invalid_byte"),
+        (mixed_layout.as_bytes(), "! keyboard_layout"),
+        (quote_layout.as_bytes(), "! keyboard_layout"),
+        (excise.as_bytes(), "! excise_stamp"),
+        (four_codes.as_bytes(), "! too_long"),
+    ];
+    check(&cases, &ParseOptions::default());
+    let strict_layout = ParseOptions {
+        repair_keyboard_layout: false,
+        ..ParseOptions::default()
+    };
+    let mangled = mangle_through_russian_layout(&long);
+    assert_eq!(view(mangled.as_bytes(), &strict_layout), "! keyboard_layout");
+}
+
+#[test]
+fn angle_brackets_that_belong_to_the_code_survive() {
+    // The tail really is "<GS>": replacing it would lose the code.
+    check(
+        &[(
+            b"0104600840749372215XyZ1a\x1d93<GS>",
+            "unit_short 0104600840749372215XyZ1a~93<GS> []",
+        )],
+        &ParseOptions::default(),
+    );
+}
+
+#[test]
+fn gtin_and_sscc_values_round_trip_through_digits() {
+    let body = b"0460620308662";
+    let mut digits = body.to_vec();
+    digits.push(b'0' + check_digit(body));
+    assert_eq!(Gtin::from_digits(&digits).unwrap().to_string(), "04606203086627");
+}
+
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn cset82() -> impl Strategy<Value = u8> {
+        proptest::sample::select(
+            b"!\"%&'()*+,-./0123456789:;<=>?ABCDEFGHIJKLMNOPQRSTUVWXYZ_abcdefghijklmnopqrstuvwxyz"
+                .to_vec(),
+        )
+    }
+
+    fn chars(len: usize) -> impl Strategy<Value = String> {
+        proptest::collection::vec(cset82(), len)
+            .prop_map(|v| String::from_utf8(v).unwrap_or_default())
+    }
+
+    fn gtin() -> impl Strategy<Value = String> {
+        proptest::collection::vec(0u8..10, 13).prop_map(|d| {
+            let mut digits: Vec<u8> = d.iter().map(|x| b'0' + x).collect();
+            let cd = check_digit(&digits);
+            digits.push(b'0' + cd);
+            String::from_utf8(digits).unwrap_or_default()
+        })
+    }
+
+    /// A valid unit code with real GS bytes: long form, short form (with optional weight and
+    /// expiry), or a tobacco block.
+    fn unit_code() -> impl Strategy<Value = String> {
+        let long = (gtin(), chars(13), chars(4), chars(44))
+            .prop_map(|(g, s, k, sig)| format!("01{g}21{s}\x1d91{k}\x1d92{sig}"));
+        let short = (
+            gtin(),
+            prop_oneof![chars(13), chars(7), chars(6)],
+            chars(4),
+            proptest::option::of(0u32..1_000_000),
+            any::<bool>(),
+        )
+            .prop_map(|(g, s, t, weight, expiry)| {
+                let mut code = format!("01{g}21{s}\x1d93{t}");
+                if let Some(w) = weight {
+                    code.push_str(&format!("\x1d3103{w:06}"));
+                }
+                if expiry {
+                    code.push_str(if weight.is_some() { "17270101" } else { "\x1d17270101" });
+                }
+                code
+            });
+        let block = (gtin(), chars(7), 0u32..1_000_000, chars(4))
+            .prop_map(|(g, s, p, t)| format!("01{g}21{s}\x1d8005{p:06}\x1d93{t}"));
+        prop_oneof![4 => long, 4 => short, 1 => block]
+    }
+
+    fn stand_in() -> impl Strategy<Value = &'static str> {
+        proptest::sample::select(vec!["\x1d", "<GS>", "\\u001d", "\u{241D}"])
+    }
+
+    fn frame() -> impl Strategy<Value = (&'static str, &'static str)> {
+        (
+            proptest::sample::select(vec!["", "]d2", "\u{e8}", "\x1d"]),
+            proptest::sample::select(vec!["", "\r", "\n", "\r\n", "\t"]),
+        )
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(512))]
+
+        /// A code with its separators, in any stand-in and frame, parses to itself.
+        #[test]
+        fn framed_codes_parse_to_themselves(code in unit_code(), gs in stand_in(), (pre, suf) in frame()) {
+            let options = ParseOptions::default();
+            let want = parse(code.as_bytes(), &options).unwrap();
+            prop_assert_eq!(want.canonical(), code.as_str());
+            let raw = format!("{pre}{}{suf}", code.replace('\x1d', gs));
+            let got = parse(raw.as_bytes(), &options);
+            prop_assert_eq!(got, Ok(want));
+        }
+
+        /// Without separators the parse is the same code, flagged, or an explicit refusal:
+        /// never a different code.
+        #[test]
+        fn lost_separators_never_give_another_code(code in unit_code()) {
+            let options = ParseOptions::default();
+            let want = parse(code.as_bytes(), &options).unwrap();
+            match parse(code.replace('\x1d', "").as_bytes(), &options) {
+                Ok(got) => {
+                    prop_assert_eq!(got, want);
+                    prop_assert!(got.repairs().gs_recovered);
+                }
+                Err(r) => prop_assert_eq!(r, Rejection::AmbiguousSeparator),
+            }
+        }
+
+        /// Through the Russian layout the parse is the same code, flagged, or a refusal.
+        #[test]
+        fn russian_layout_never_gives_another_code(code in unit_code()) {
+            let options = ParseOptions::default();
+            let want = parse(code.as_bytes(), &options).unwrap();
+            let mangled = mangle_through_russian_layout(&code);
+            // Text with no letters looks the same in both layouts but for moved punctuation:
+            // nothing can tell it was mangled.
+            prop_assume!(mangled.chars().any(|c| !c.is_ascii()));
+            match parse(mangled.as_bytes(), &options) {
+                Ok(got) => {
+                    prop_assert_eq!(got, want);
+                    prop_assert!(got.repairs().layout_repaired);
+                }
+                Err(r) => prop_assert_eq!(r, Rejection::KeyboardLayout),
+            }
+        }
+
+        /// Any bytes at all: no panic, and whatever parses re-parses to itself.
+        #[test]
+        fn any_bytes_are_safe_and_canonical_is_a_fixed_point(raw in proptest::collection::vec(any::<u8>(), 0..300)) {
+            if let Ok(code) = parse(&raw, &ParseOptions::default()) {
+                let again = parse(code.canonical().as_bytes(), &ParseOptions::default());
+                prop_assert_eq!(again, Ok(code));
+            }
+        }
+
+        /// Mutations of real codes (a byte changed, dropped or doubled) never panic, and a
+        /// successful parse is still a fixed point.
+        #[test]
+        fn mutated_codes_are_safe(code in unit_code(), at in any::<prop::sample::Index>(), byte in any::<u8>(), op in 0u8..3) {
+            let mut raw = code.into_bytes();
+            let i = at.index(raw.len());
+            match op {
+                0 => raw[i] = byte,
+                1 => { raw.remove(i); }
+                _ => raw.insert(i, raw[i]),
+            }
+            if let Ok(code) = parse(&raw, &ParseOptions::default()) {
+                let again = parse(code.canonical().as_bytes(), &ParseOptions::default());
+                prop_assert_eq!(again, Ok(code));
+            }
+        }
+    }
+}

@@ -1,0 +1,12 @@
+//! Tally's pure warehouse logic: marking codes, GS1 rules, product groups and, later,
+//! validation and the operations. No IO and no clock: time is always passed in.
+
+pub mod code;
+pub mod gs1;
+pub mod lang;
+pub mod product_group;
+
+pub use code::{CodeKind, Ki, MarkingCode, ParseOptions, Rejection, parse};
+pub use gs1::{Gtin, Sscc};
+pub use lang::Lang;
+pub use product_group::ProductGroup;

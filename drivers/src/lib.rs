@@ -1,0 +1,1 @@
+//! Scanner inputs: serial ports, USB-HID keyboard wedges and camera images, turned into scans.

@@ -1,0 +1,1 @@
+//! The hub the terminals sync with: mirrors statuses, takes their operations, makes documents.

@@ -1,0 +1,1 @@
+//! The terminal's local replica and its replication with the hub.
