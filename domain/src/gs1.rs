@@ -331,7 +331,8 @@ pub fn ai_at(bytes: &[u8]) -> Option<(Ai, AiSpec)> {
 }
 
 const fn cset82_table() -> [bool; 256] {
-    let allowed = b"!\"%&'()*+,-./0123456789:;<=>?ABCDEFGHIJKLMNOPQRSTUVWXYZ_abcdefghijklmnopqrstuvwxyz";
+    let allowed =
+        b"!\"%&'()*+,-./0123456789:;<=>?ABCDEFGHIJKLMNOPQRSTUVWXYZ_abcdefghijklmnopqrstuvwxyz";
     let mut table = [false; 256];
     let mut i = 0;
     while i < allowed.len() {
@@ -356,7 +357,9 @@ fn days_in_month(year: u16, month: u8) -> u8 {
     match month {
         1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
         4 | 6 | 9 | 11 => 30,
-        2 if year % 4 == 0 && (year % 100 != 0 || year % 400 == 0) => 29,
+        2 if year.is_multiple_of(4) && (!year.is_multiple_of(100) || year.is_multiple_of(400)) => {
+            29
+        }
         2 => 28,
         _ => 0,
     }
@@ -456,7 +459,8 @@ mod tests {
 
     #[test]
     fn ai_table() {
-        let cases: &[(&str, Option<(&str, u8, u8, bool)>)] = &[
+        type Spec<'a> = Option<(&'a str, u8, u8, bool)>;
+        let cases: &[(&str, Spec)] = &[
             ("0104", Some(("01", 14, 14, true))),
             ("21abc", Some(("21", 1, 20, false))),
             ("2401", Some(("240", 1, 30, false))),
@@ -469,8 +473,8 @@ mod tests {
             ("9", None),
         ];
         for (input, want) in cases {
-            let got = ai_at(input.as_bytes())
-                .map(|(ai, s)| (ai.to_string(), s.min, s.max, s.predefined));
+            let got =
+                ai_at(input.as_bytes()).map(|(ai, s)| (ai.to_string(), s.min, s.max, s.predefined));
             let want = want.map(|(a, min, max, p)| (a.to_string(), min, max, p));
             assert_eq!(got, want, "{input}");
         }

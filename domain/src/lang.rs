@@ -11,7 +11,10 @@ pub enum Lang {
 impl Lang {
     /// Picks the language from a locale name such as `ru_RU.UTF-8`; English otherwise.
     pub fn from_locale(locale: &str) -> Lang {
-        if locale.get(..2).is_some_and(|p| p.eq_ignore_ascii_case("ru")) {
+        if locale
+            .get(..2)
+            .is_some_and(|p| p.eq_ignore_ascii_case("ru"))
+        {
             Lang::Ru
         } else {
             Lang::En

@@ -14,6 +14,8 @@ pub(crate) struct Element {
     pub(crate) ai: Ai,
     pub(crate) start: u8,
     pub(crate) end: u8,
+    /// Outside the predefined-length table: a GS must follow unless the element is last.
+    pub(crate) separated: bool,
 }
 
 impl Element {
@@ -35,6 +37,7 @@ impl Elements {
                 ai: Ai::new(0, 2),
                 start: 0,
                 end: 0,
+                separated: false,
             }; MAX_ELEMENTS],
             len: 0,
         }
@@ -129,9 +132,22 @@ pub(crate) fn parse_strict(text: &[u8]) -> Result<Strict, Rejection> {
                 _ => (end, end),
             }
         } else {
-            match text[start..].iter().position(|&b| b == GS) {
-                Some(i) => (start + i, start + i + 1),
-                None => (text.len(), text.len()),
+            // The value runs to GS or the end; the scan stops early at any character that
+            // cannot be in it, which check_value then names.
+            let run = text[start..]
+                .iter()
+                .position(|&b| !gs1::is_cset82(b))
+                .map_or(text.len(), |i| start + i);
+            match text.get(run) {
+                None => (run, run),
+                Some(&GS) => (run, run + 1),
+                Some(_) => {
+                    let to_gs = text[run..]
+                        .iter()
+                        .position(|&b| b == GS)
+                        .map_or(text.len(), |i| run + i);
+                    (to_gs, to_gs)
+                }
             }
         };
         check_value(ai, &spec, &text[start..end], start)?;
@@ -139,6 +155,7 @@ pub(crate) fn parse_strict(text: &[u8]) -> Result<Strict, Rejection> {
             ai,
             start: start as u8,
             end: end as u8,
+            separated: !spec.predefined,
         })?;
         pos = next;
     }
@@ -150,9 +167,14 @@ pub(crate) fn parse_strict(text: &[u8]) -> Result<Strict, Rejection> {
 
 /// What reading a code by its product-group structure found.
 #[derive(Debug)]
+// Stays on the stack on purpose: boxing the large variant would allocate on the scan path.
+#[allow(clippy::large_enum_variant)]
 pub(crate) enum Recovery {
     /// Exactly one split fits. The elements point into `text`, which has no separators.
-    Unique { text: Text, elements: Elements },
+    Unique {
+        text: Text,
+        elements: Elements,
+    },
     Ambiguous,
     NoFit,
 }
@@ -219,6 +241,18 @@ pub(crate) fn recover(text: &[u8], serial_lengths: &[u8]) -> Recovery {
 }
 
 fn split(data: &[u8], serial_len: usize, tail: Tail, gs_at: &[u8]) -> Option<Elements> {
+    // Most candidates fail on their AI markers; look at those before any other work.
+    let at = 18 + serial_len;
+    let marked =
+        |offset: usize, ai: &[u8]| data.get(at + offset..).is_some_and(|d| d.starts_with(ai));
+    let plausible = match tail {
+        Tail::Long(_) => marked(0, b"91") && marked(6, b"92"),
+        Tail::Short => marked(0, b"93"),
+        Tail::Block => marked(0, b"8005") && marked(10, b"93"),
+    };
+    if !plausible {
+        return None;
+    }
     let mut elements = Elements::new();
     let mut pos = 0;
     let take = |elements: &mut Elements, ai: Ai, len: usize, pos: &mut usize| -> Option<()> {
@@ -236,6 +270,7 @@ fn split(data: &[u8], serial_len: usize, tail: Tail, gs_at: &[u8]) -> Option<Ele
                 ai,
                 start: start as u8,
                 end: end as u8,
+                separated: !spec.predefined,
             })
             .ok()?;
         *pos = end;
@@ -275,6 +310,7 @@ fn split(data: &[u8], serial_len: usize, tail: Tail, gs_at: &[u8]) -> Option<Ele
                 ai,
                 start: start as u8,
                 end: end as u8,
+                separated: !spec.predefined,
             })
             .ok()?;
         pos = end;
@@ -313,13 +349,14 @@ mod tests {
 
     #[test]
     fn strict_parse_table() {
-        let ok = |pairs: &[(&str, &str)]| -> Result<Vec<(String, String)>, &'static str> {
+        type Pairs = Result<Vec<(String, String)>, &'static str>;
+        let ok = |pairs: &[(&str, &str)]| -> Pairs {
             Ok(pairs
                 .iter()
                 .map(|(a, v)| (a.to_string(), v.to_string()))
                 .collect())
         };
-        let cases: &[(&str, Result<Vec<(String, String)>, &'static str>)] = &[
+        let cases: &[(&str, Pairs)] = &[
             (
                 "010469025752852321abc~93dGh1",
                 ok(&[("01", "04690257528523"), ("21", "abc"), ("93", "dGh1")]),

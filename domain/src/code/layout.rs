@@ -130,7 +130,10 @@ mod tests {
 
     #[test]
     fn repairs_unambiguous_text() {
-        assert_eq!(repaired("0104600000000000211фиСв"), Ok("0104600000000000211abCd".into()));
+        assert_eq!(
+            repaired("0104600000000000211фиСв"),
+            Ok("0104600000000000211abCd".into())
+        );
         assert_eq!(repaired("йЙ.,?б"), Ok("qQ/?&,".into()));
         assert_eq!(repaired("БЮбю"), Ok("<>,.".into()));
     }

@@ -617,12 +617,11 @@ fn parse_text(
 
     let recovered = |text: Text, elements: Elements| -> Result<MarkingCode, Rejection> {
         let kind = classify(&elements, text.as_bytes())?;
-        let (text, elements) = canonical(&text, &elements)?;
         let repairs = Repairs {
             gs_recovered: true,
             ..repairs
         };
-        Ok(code(kind, text, elements, repairs))
+        build(kind, text.as_bytes(), &elements, symbology, repairs)
     };
     let lengths = &options.recovery_serial_lengths;
     match elements::parse_strict(bytes) {
@@ -635,15 +634,11 @@ fn parse_text(
                 }
             }
             let kind = classify(&strict.elements, bytes)?;
-            let mut source = Text::new();
-            // `bytes` came out of a Text: it fits.
-            let _ = source.extend(bytes);
-            let (text, elements) = canonical(&source, &strict.elements)?;
             let repairs = Repairs {
                 gs_recovered: strict.implied_separator,
                 ..repairs
             };
-            Ok(code(kind, text, elements, repairs))
+            build(kind, bytes, &strict.elements, symbology, repairs)
         }
         Err(rejection) => match elements::recover(bytes, lengths) {
             Recovery::Unique { text, elements } => recovered(text, elements),
@@ -661,10 +656,6 @@ fn parse_text(
 
 fn is_fixed(ai: Ai) -> bool {
     gs1::ai_at(ai.digits().as_bytes()).is_some_and(|(_, spec)| spec.is_fixed())
-}
-
-fn needs_separator(ai: Ai) -> bool {
-    gs1::ai_at(ai.digits().as_bytes()).is_some_and(|(_, spec)| !spec.predefined)
 }
 
 fn single_element(ai: Ai, digits: &[u8]) -> (Text, Elements) {
@@ -700,7 +691,11 @@ fn needs_structure(elements: &Elements, text: &[u8], has_gs: bool) -> bool {
 
 fn classify(elements: &Elements, text: &[u8]) -> Result<CodeKind, Rejection> {
     let has = |ai| elements.has(ai);
-    let len = |ai| elements.get(ai).map_or(0, |e: &Element| e.value(text).len());
+    let len = |ai| {
+        elements
+            .get(ai)
+            .map_or(0, |e: &Element| e.value(text).len())
+    };
     let tail_ok = |ai, allowed: &[usize]| {
         if allowed.contains(&len(ai)) {
             Ok(())
@@ -745,28 +740,64 @@ fn classify(elements: &Elements, text: &[u8]) -> Result<CodeKind, Rejection> {
     }
 }
 
-/// Rewrites the elements in scan order with a GS after every field that needs one.
-fn canonical(source: &Text, elements: &Elements) -> Result<(Text, Elements), Rejection> {
-    let mut text = Text::new();
-    let mut out = Elements::new();
+/// Makes the code with its canonical text: the elements in scan order, a GS after every field
+/// that needs one. Most scans already are canonical and are taken over in one copy.
+fn build(
+    kind: CodeKind,
+    source: &[u8],
+    elements: &Elements,
+    symbology: Option<Symbology>,
+    repairs: Repairs,
+) -> Result<MarkingCode, Rejection> {
+    let mut code = MarkingCode {
+        kind,
+        text: Text::new(),
+        elements: *elements,
+        symbology,
+        repairs,
+    };
+    if is_canonical(source, elements) {
+        // It fits: it came out of a Text.
+        let _ = code.text.extend(source);
+        return Ok(code);
+    }
+    code.elements = Elements::new();
     let all = elements.as_slice();
     for (i, e) in all.iter().enumerate() {
-        let value = e.value(source.as_bytes());
-        let start = text.len() + e.ai.width();
-        let needs_gs = i + 1 < all.len() && needs_separator(e.ai);
-        let fits = text.extend(e.ai.digits().as_bytes())
-            && text.extend(value)
-            && (!needs_gs || text.push(GS));
+        let value = e.value(source);
+        let start = code.text.len() + e.ai.width();
+        let needs_gs = e.separated && i + 1 < all.len();
+        let fits = code.text.extend(e.ai.digits().as_bytes())
+            && code.text.extend(value)
+            && (!needs_gs || code.text.push(GS));
         if !fits {
             return Err(Rejection::TooLong);
         }
-        out.push(Element {
-            ai: e.ai,
+        code.elements.push(Element {
             start: start as u8,
             end: (start + value.len()) as u8,
+            ..*e
         })?;
     }
-    Ok((text, out))
+    Ok(code)
+}
+
+fn is_canonical(source: &[u8], elements: &Elements) -> bool {
+    let all = elements.as_slice();
+    let mut pos = 0;
+    for (i, e) in all.iter().enumerate() {
+        if usize::from(e.start) != pos + e.ai.width() {
+            return false;
+        }
+        pos = usize::from(e.end);
+        if e.separated && i + 1 < all.len() {
+            if source.get(pos) != Some(&GS) {
+                return false;
+            }
+            pos += 1;
+        }
+    }
+    pos == source.len()
 }
 
 fn is_tobacco_pack(b: &[u8]) -> bool {
@@ -780,8 +811,7 @@ fn is_tobacco_pack(b: &[u8]) -> bool {
 /// EGAIS excise stamps: 68 (old) or 150 (new) upper-case letters and digits in a PDF417.
 fn is_excise_stamp(b: &[u8]) -> bool {
     (b.len() == 68 || b.len() == 150)
-        && b
-            .iter()
+        && b.iter()
             .all(|c| c.is_ascii_digit() || c.is_ascii_uppercase())
 }
 

@@ -44,7 +44,25 @@ impl Text {
 
     #[must_use]
     pub(crate) fn push(&mut self, byte: u8) -> bool {
-        self.extend(&[byte])
+        match self.bytes.get_mut(usize::from(self.len)) {
+            Some(slot) => {
+                *slot = byte;
+                self.len += 1;
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Removes `byte` from both ends; says whether it removed any at the start and the end.
+    fn trim(&mut self, byte: u8) -> (bool, bool) {
+        let all = self.as_bytes();
+        let lead = all.iter().take_while(|&&b| b == byte).count();
+        let trail = all[lead..].iter().rev().take_while(|&&b| b == byte).count();
+        let len = all.len() - lead - trail;
+        self.bytes.copy_within(lead..lead + len, 0);
+        self.len = len as u8;
+        (lead > 0, trail > 0)
     }
 }
 
@@ -72,7 +90,13 @@ pub(crate) enum AngleStandIn {
     Keep,
 }
 
-const STAND_INS: &[&[u8]] = &[b"\\u001d", b"\\u001D", b"\\x1d", b"\\x1D", "\u{241D}".as_bytes()];
+const STAND_INS: &[&[u8]] = &[
+    b"\\u001d",
+    b"\\u001D",
+    b"\\x1d",
+    b"\\x1D",
+    "\u{241D}".as_bytes(),
+];
 
 fn is_padding(b: u8) -> bool {
     matches!(b, b' ' | b'\t' | b'\r' | b'\n' | 0)
@@ -88,8 +112,14 @@ pub(crate) fn clean(
         return Err(Rejection::TooLong);
     }
     let mut repairs = Repairs::default();
-    let start = raw.iter().position(|&b| !is_padding(b)).unwrap_or(raw.len());
-    let end = raw.iter().rposition(|&b| !is_padding(b)).map_or(start, |i| i + 1);
+    let start = raw
+        .iter()
+        .position(|&b| !is_padding(b))
+        .unwrap_or(raw.len());
+    let end = raw
+        .iter()
+        .rposition(|&b| !is_padding(b))
+        .map_or(start, |i| i + 1);
     if start > 0 || end < raw.len() {
         repairs.suffix_stripped = true;
     }
@@ -106,20 +136,40 @@ pub(crate) fn clean(
     }
     // A raw FNC1 codeword (232) leaks through some serial engines, sometimes after a Latin-1 to
     // UTF-8 conversion.
-    if let Some(rest) = body.strip_prefix(&[0xE8]).or(body.strip_prefix("è".as_bytes())) {
+    if let Some(rest) = body
+        .strip_prefix(&[0xE8])
+        .or(body.strip_prefix("è".as_bytes()))
+    {
         repairs.fnc1_stripped = true;
         body = rest;
     }
 
+    // Separators at either end are not part of the code: a leading one is how some engines
+    // send the FNC1 in first position, a trailing one comes from suffix settings.
+    let lead = body.iter().take_while(|&&b| b == GS).count();
+    let trail = body[lead..].iter().rev().take_while(|&&b| b == GS).count();
+    repairs.fnc1_stripped |= lead > 0;
+    repairs.suffix_stripped |= trail > 0;
+    body = &body[lead..body.len() - trail];
+
     let mut text = Text::new();
     let mut replaced_angle_stand_in = false;
-    let mut i = 0;
+    // One pass finds where the first stand-in may start; everything before it is copied
+    // as is, which is the whole code for a well-configured scanner.
+    let may_hold_stand_in =
+        |b: u8| b == b'<' || b == b'\\' || b == 0xE2 || Some(b) == gs_substitute;
+    let plain = body
+        .iter()
+        .position(|&b| may_hold_stand_in(b))
+        .unwrap_or(body.len());
+    if !text.extend(&body[..plain]) {
+        return Err(Rejection::TooLong);
+    }
+    let mut i = plain;
     while i < body.len() {
         let b = body[i];
         let mut consumed = 1;
-        let out = if b == GS {
-            GS
-        } else if Some(b) == gs_substitute {
+        let out = if Some(b) == gs_substitute {
             repairs.gs_stand_in_replaced = true;
             GS
         } else if b == b'<'
@@ -131,10 +181,7 @@ pub(crate) fn clean(
             replaced_angle_stand_in = true;
             consumed = 4;
             GS
-        } else if let Some(stand_in) = (b == b'\\' || b == 0xE2)
-            .then(|| STAND_INS.iter().find(|s| body[i..].starts_with(s)))
-            .flatten()
-        {
+        } else if let Some(stand_in) = STAND_INS.iter().find(|s| body[i..].starts_with(s)) {
             repairs.gs_stand_in_replaced = true;
             consumed = stand_in.len();
             GS
@@ -146,19 +193,10 @@ pub(crate) fn clean(
         }
         i += consumed;
     }
-
-    // A leading separator is how some engines send the FNC1 in first position; a trailing one
-    // is an artefact of suffix settings. Neither belongs to the code.
-    let bytes = text.as_bytes();
-    let lead = bytes.iter().take_while(|&&b| b == GS).count();
-    let trail = bytes[lead..].iter().rev().take_while(|&&b| b == GS).count();
-    if lead > 0 || trail > 0 {
-        repairs.fnc1_stripped |= lead > 0;
-        repairs.suffix_stripped |= trail > 0;
-        let mut trimmed = Text::new();
-        // Cannot overflow: it is a part of a text that fitted.
-        let _ = trimmed.extend(&bytes[lead..bytes.len() - trail]);
-        text = trimmed;
+    if repairs.gs_stand_in_replaced {
+        let (lead, trail) = text.trim(GS);
+        repairs.fnc1_stripped |= lead;
+        repairs.suffix_stripped |= trail;
     }
     if text.len() == 0 {
         return Err(Rejection::Empty);

@@ -17,7 +17,9 @@ pub enum Rejection {
     TooLong,
     /// A byte that no scanner setting explains (binary data, a control character, a stray
     /// non-Latin letter). `position` is 1-based in the cleaned text.
-    InvalidByte { position: usize },
+    InvalidByte {
+        position: usize,
+    },
     /// The scanner typed through a Russian keyboard layout and the text cannot be turned back.
     KeyboardLayout,
     /// Text that has no marking-code structure at all (a URL, a word, a price tag number).
@@ -25,25 +27,40 @@ pub enum Rejection {
     /// An alcohol excise stamp (EGAIS PDF417), which sits beside the Data Matrix.
     ExciseStamp,
     /// Digits that do not name an application identifier used in marking.
-    UnknownAi { position: usize },
+    UnknownAi {
+        position: usize,
+    },
     /// A field shorter or longer than its AI allows.
-    ValueLength { ai: Ai },
+    ValueLength {
+        ai: Ai,
+    },
     /// A character not allowed in the field (`position` is 1-based in the cleaned text).
-    ValueCharset { ai: Ai, position: usize },
+    ValueCharset {
+        ai: Ai,
+        position: usize,
+    },
     /// The same AI twice.
-    DuplicateAi { ai: Ai },
+    DuplicateAi {
+        ai: Ai,
+    },
     GtinCheckDigit,
     SsccCheckDigit,
     /// A date field naming a day that does not exist.
-    InvalidDate { ai: Ai },
+    InvalidDate {
+        ai: Ai,
+    },
     /// GS separators were lost and the code's structure does not allow a safe split.
     MissingSeparator,
     /// GS separators were lost and more than one split fits the structure.
     AmbiguousSeparator,
     /// An element that the rest of the code requires is absent.
-    IncompleteCode { missing: Ai },
+    IncompleteCode {
+        missing: Ai,
+    },
     /// A verification part of the wrong length (91 and 93 take 4 characters, 92 takes 44 or 88).
-    VerificationLength { ai: Ai },
+    VerificationLength {
+        ai: Ai,
+    },
 }
 
 impl Rejection {

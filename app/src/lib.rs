@@ -1,0 +1,4 @@
+//! Wiring of the `tally` binary: command-line parsing and the subcommands. The only crate that
+//! uses `anyhow`; everything below it reports typed errors.
+
+pub mod cli;

@@ -1,0 +1,64 @@
+//! Proves that parsing a GS1 unit code touches no heap: the scan hot path must not allocate.
+#![allow(unsafe_code)] // a counting global allocator is the only way to observe allocations
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
+
+use tally_domain::code::{ParseOptions, parse};
+
+thread_local! {
+    static ALLOCATIONS: Cell<usize> = const { Cell::new(0) };
+}
+
+struct Counting;
+
+// SAFETY: forwards to the system allocator unchanged; only counts calls on this thread.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        ALLOCATIONS.with(|a| a.set(a.get() + 1));
+        // SAFETY: same contract as the caller's.
+        unsafe { System.alloc(layout) }
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: same contract as the caller's.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+fn allocations_during(f: impl FnOnce()) -> usize {
+    let before = ALLOCATIONS.with(Cell::get);
+    f();
+    ALLOCATIONS.with(Cell::get) - before
+}
+
+#[test]
+fn happy_paths_do_not_allocate() {
+    let long = b"]d20104690257528523215AbC&<d>\"'%/;\x1d91EE10\x1d92MEUCIQD+3b/RZsyk2QkGN7Ngl8Kz0XHmF1JdEpQ0aXp8\r\n";
+    let short = b"0104600840749372215XyZ1a\x1d93Ab1+\x1d3103000450";
+    let lost = b"0104600840749372215XyZ1a93Ab1+3103000450";
+    let pack = b"04606203086627-CtOkRAACbokB2/";
+    let options = ParseOptions::default();
+    for raw in [&long[..], short, lost, pack] {
+        let mut ki = None;
+        let count = allocations_during(|| {
+            let code = parse(raw, &options).expect("valid code");
+            ki = code.ki().map(|k| k.key());
+        });
+        assert!(ki.is_some());
+        assert_eq!(count, 0, "{} allocated", raw.escape_ascii());
+    }
+}
+
+#[test]
+fn the_counter_sees_allocations() {
+    // Guards the test above against a counter that never counts.
+    let count = allocations_during(|| {
+        let v: Vec<u8> = std::hint::black_box(vec![1, 2, 3]);
+        drop(v);
+    });
+    assert!(count >= 1);
+}

@@ -1,0 +1,3 @@
+//! End-to-end tests across Tally's crates: one binary, one module per flow.
+
+mod layering;
