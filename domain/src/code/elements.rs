@@ -69,6 +69,13 @@ impl Elements {
     }
 }
 
+/// What the caller already knows of a value's characters.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum Scanned {
+    Nothing,
+    Cset82,
+}
+
 /// Checks one value against its AI's format. `offset` is where the value starts in the text,
 /// for positions in messages.
 pub(crate) fn check_value(
@@ -76,11 +83,15 @@ pub(crate) fn check_value(
     spec: &AiSpec,
     value: &[u8],
     offset: usize,
+    scanned: Scanned,
 ) -> Result<(), Rejection> {
     if value.len() < usize::from(spec.min) || value.len() > usize::from(spec.max) {
         return Err(Rejection::ValueLength { ai });
     }
-    if let Some(i) = value.iter().position(|&b| !spec.charset.allows(b)) {
+    let known_cset82 = scanned == Scanned::Cset82 && spec.charset == gs1::Charset::Cset82;
+    if known_cset82 {
+        // The caller's scan already proved every byte is CSET 82.
+    } else if let Some(i) = value.iter().position(|&b| !spec.charset.allows(b)) {
         return Err(Rejection::ValueCharset {
             ai,
             position: offset + i + 1,
@@ -118,6 +129,7 @@ pub(crate) fn parse_strict(text: &[u8]) -> Result<Strict, Rejection> {
         let (ai, spec) =
             gs1::ai_at(&text[pos..]).ok_or(Rejection::UnknownAi { position: pos + 1 })?;
         let start = pos + ai.width();
+        let mut scanned = Scanned::Nothing;
         let (end, next) = if spec.is_fixed() {
             let end = start + usize::from(spec.max);
             if end > text.len() {
@@ -134,6 +146,7 @@ pub(crate) fn parse_strict(text: &[u8]) -> Result<Strict, Rejection> {
         } else {
             // The value runs to GS or the end; the scan stops early at any character that
             // cannot be in it, which check_value then names.
+            scanned = Scanned::Cset82;
             let run = text[start..]
                 .iter()
                 .position(|&b| !gs1::is_cset82(b))
@@ -142,6 +155,7 @@ pub(crate) fn parse_strict(text: &[u8]) -> Result<Strict, Rejection> {
                 None => (run, run),
                 Some(&GS) => (run, run + 1),
                 Some(_) => {
+                    scanned = Scanned::Nothing;
                     let to_gs = text[run..]
                         .iter()
                         .position(|&b| b == GS)
@@ -150,7 +164,7 @@ pub(crate) fn parse_strict(text: &[u8]) -> Result<Strict, Rejection> {
                 }
             }
         };
-        check_value(ai, &spec, &text[start..end], start)?;
+        check_value(ai, &spec, &text[start..end], start, scanned)?;
         elements.push(Element {
             ai,
             start: start as u8,
@@ -264,7 +278,7 @@ fn split(data: &[u8], serial_len: usize, tail: Tail, gs_at: &[u8]) -> Option<Ele
         let end = start + len;
         let value = data.get(start..end)?;
         let (_, spec) = gs1::ai_at(&data[*pos..])?;
-        check_value(ai, &spec, value, start).ok()?;
+        check_value(ai, &spec, value, start, Scanned::Nothing).ok()?;
         elements
             .push(Element {
                 ai,
@@ -304,7 +318,7 @@ fn split(data: &[u8], serial_len: usize, tail: Tail, gs_at: &[u8]) -> Option<Ele
                 .find(|&g| g > start)
                 .unwrap_or(data.len())
         };
-        check_value(ai, &spec, data.get(start..end)?, start).ok()?;
+        check_value(ai, &spec, data.get(start..end)?, start, Scanned::Nothing).ok()?;
         elements
             .push(Element {
                 ai,

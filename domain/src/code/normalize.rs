@@ -98,6 +98,21 @@ const STAND_INS: &[&[u8]] = &[
     "\u{241D}".as_bytes(),
 ];
 
+/// Bytes that may start a GS stand-in, and control characters no code contains.
+static NEEDS_A_LOOK: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut b = 0;
+    while b < 0x20 {
+        table[b] = b != GS as usize;
+        b += 1;
+    }
+    table[0x7F] = true;
+    table[b'<' as usize] = true;
+    table[b'\\' as usize] = true;
+    table[0xE2] = true;
+    table
+};
+
 fn is_padding(b: u8) -> bool {
     matches!(b, b' ' | b'\t' | b'\r' | b'\n' | 0)
 }
@@ -154,13 +169,12 @@ pub(crate) fn clean(
 
     let mut text = Text::new();
     let mut replaced_angle_stand_in = false;
-    // One pass finds where the first stand-in may start; everything before it is copied
-    // as is, which is the whole code for a well-configured scanner.
-    let may_hold_stand_in =
-        |b: u8| b == b'<' || b == b'\\' || b == 0xE2 || Some(b) == gs_substitute;
+    // One pass finds the first byte that needs a look: a possible stand-in or a control
+    // character. Everything before it is copied as is, which for a well-configured scanner is
+    // the whole code.
     let plain = body
         .iter()
-        .position(|&b| may_hold_stand_in(b))
+        .position(|&b| NEEDS_A_LOOK[usize::from(b)] || Some(b) == gs_substitute)
         .unwrap_or(body.len());
     if !text.extend(&body[..plain]) {
         return Err(Rejection::TooLong);
@@ -185,6 +199,10 @@ pub(crate) fn clean(
             repairs.gs_stand_in_replaced = true;
             consumed = stand_in.len();
             GS
+        } else if (b < 0x20 && b != GS) || b == 0x7F {
+            return Err(Rejection::InvalidByte {
+                position: text.len() + 1,
+            });
         } else {
             b
         };
@@ -200,13 +218,6 @@ pub(crate) fn clean(
     }
     if text.len() == 0 {
         return Err(Rejection::Empty);
-    }
-    if let Some(i) = text
-        .as_bytes()
-        .iter()
-        .position(|&b| (b < 0x20 && b != GS) || b == 0x7F)
-    {
-        return Err(Rejection::InvalidByte { position: i + 1 });
     }
     Ok(Cleaned {
         text,
