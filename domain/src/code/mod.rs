@@ -16,7 +16,7 @@ use std::fmt;
 pub use layout::mangle_through_russian_layout;
 pub use rejection::Rejection;
 
-use crate::gs1::{self, Ai, GS, Gs1Date, Gtin, Sscc};
+use crate::gs1::{self, Ai, AiSpec, GS, Gs1Date, Gtin, Sscc};
 use crate::product_group::ProductGroup;
 use elements::{Element, Elements, Recovery};
 use normalize::{AngleStandIn, Cleaned, Text};
@@ -111,6 +111,9 @@ pub struct Repairs {
     pub gs_recovered: bool,
     /// The code was typed through the Russian keyboard layout and mapped back.
     pub layout_repaired: bool,
+    /// The code was written in human-readable form, `(01)...(21)...`, as printed under a
+    /// symbol or in a document, and turned into an element string.
+    pub human_readable: bool,
 }
 
 impl Repairs {
@@ -129,6 +132,7 @@ impl Repairs {
             (self.gs_stand_in_replaced, "gs_stand_in_replaced"),
             (self.gs_recovered, "gs_recovered"),
             (self.layout_repaired, "layout_repaired"),
+            (self.human_readable, "human_readable"),
         ]
         .into_iter()
         .filter_map(|(on, name)| on.then_some(name))
@@ -611,6 +615,14 @@ fn parse_text(
     if !has_gs && is_excise_stamp(bytes) {
         return Err(Rejection::ExciseStamp);
     }
+    if bytes.first() == Some(&b'(') && !repairs.human_readable {
+        let text = from_human_readable(bytes).ok_or(Rejection::NotMarkingCode)?;
+        let repairs = Repairs {
+            human_readable: true,
+            ..repairs
+        };
+        return parse_text(text.as_bytes(), symbology, repairs, options);
+    }
     if gs1::ai_at(bytes).is_none() {
         return Err(Rejection::NotMarkingCode);
     }
@@ -798,6 +810,37 @@ fn is_canonical(source: &[u8], elements: &Elements) -> bool {
         }
     }
     pos == source.len()
+}
+
+/// The AI written as `(01)` at the start of `bytes`, if it is one this terminal knows.
+fn bracketed_ai(bytes: &[u8]) -> Option<(Ai, AiSpec)> {
+    let rest = bytes.strip_prefix(b"(")?;
+    let (ai, spec) = gs1::ai_at(rest)?;
+    (rest.get(ai.width()) == Some(&b')')).then_some((ai, spec))
+}
+
+/// Turns `(01)04600840749372(21)5XyZ1a(93)Ab1+` into an element string with GS where GS1
+/// needs one. A value runs to the next bracketed known AI: `(` is legal in values, so a value
+/// that contains a bracketed AI of its own cannot be written in this form.
+fn from_human_readable(bytes: &[u8]) -> Option<Text> {
+    let mut text = Text::new();
+    let mut pos = 0;
+    while pos < bytes.len() {
+        let (ai, spec) = bracketed_ai(&bytes[pos..])?;
+        let start = pos + ai.width() + 2;
+        let end = (start..bytes.len())
+            .find(|&i| bytes[i] == b'(' && bracketed_ai(&bytes[i..]).is_some())
+            .unwrap_or(bytes.len());
+        let needs_gs = !spec.predefined && end < bytes.len();
+        let fits = text.extend(ai.digits().as_bytes())
+            && text.extend(&bytes[start..end])
+            && (!needs_gs || text.push(GS));
+        if !fits {
+            return None;
+        }
+        pos = end;
+    }
+    Some(text)
 }
 
 fn is_tobacco_pack(b: &[u8]) -> bool {

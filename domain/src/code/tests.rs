@@ -349,6 +349,31 @@ fn rejections() {
 }
 
 #[test]
+fn human_readable_form_from_documents() {
+    check(
+        &[
+            (
+                b"(01)04600840749372(21)5XyZ1a(93)Ab1+",
+                "unit_short 0104600840749372215XyZ1a~93Ab1+ [human_readable]",
+            ),
+            (
+                b"(01)04600840749372(21)5X(y)Z1(93)Ab1+(3103)000450",
+                "unit_short 0104600840749372215X(y)Z1~93Ab1+~3103000450 [human_readable]",
+            ),
+            (
+                b"(00)106141411234567897",
+                "sscc 00106141411234567897 [human_readable]",
+            ),
+            (b"(01)04600840749373", "! gtin_check_digit"),
+            (b"(hello)", "! not_marking_code"),
+            (b"(01", "! not_marking_code"),
+            (b"(01)", "! value_length"),
+        ],
+        &ParseOptions::default(),
+    );
+}
+
+#[test]
 fn angle_brackets_that_belong_to_the_code_survive() {
     // The tail really is "<GS>": replacing it would lose the code.
     check(
