@@ -39,6 +39,16 @@ fn write_padded(f: &mut fmt::Formatter<'_>, value: u64, width: usize) -> fmt::Re
     write!(f, "{value:0width$}")
 }
 
+/// `value` as exactly N ASCII digits, zero-padded on the left.
+fn padded_digits<const N: usize>(mut value: u64) -> [u8; N] {
+    let mut out = [b'0'; N];
+    for slot in out.iter_mut().rev() {
+        *slot = b'0' + (value % 10) as u8;
+        value /= 10;
+    }
+    out
+}
+
 /// A trade item number, always held in its 14-digit form as GIS MT does.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Debug)]
 pub struct Gtin(u64);
@@ -59,22 +69,14 @@ impl Gtin {
 
     /// Rebuilds a GTIN from [`Gtin::value`]; `None` when it is not a valid GTIN-14.
     pub fn from_value(value: u64) -> Option<Gtin> {
-        if value >= 100_000_000_000_000 {
-            return None;
-        }
-        let digits = Gtin(value).digits();
-        Gtin::from_digits(&digits)
+        (value < 100_000_000_000_000)
+            .then(|| Gtin::from_digits(&padded_digits::<14>(value)))
+            .flatten()
     }
 
     /// The 14 ASCII digits, zero-padded.
     pub fn digits(self) -> [u8; 14] {
-        let mut out = [b'0'; 14];
-        let mut v = self.0;
-        for slot in out.iter_mut().rev() {
-            *slot = b'0' + (v % 10) as u8;
-            v /= 10;
-        }
-        out
+        padded_digits(self.0)
     }
 
     /// Technical GTINs are issued by the national catalogue for goods without a GS1 number.
@@ -113,14 +115,9 @@ impl Sscc {
         if serial_reference >= 10u64.pow(reference_digits as u32) {
             return None;
         }
-        let mut body = [b'0'; 17];
+        let mut body = padded_digits::<17>(serial_reference);
         body[0] = b'0' + extension;
         body[1..1 + prefix.len()].copy_from_slice(prefix);
-        let mut v = serial_reference;
-        for slot in body[1 + prefix.len()..].iter_mut().rev() {
-            *slot = b'0' + (v % 10) as u8;
-            v /= 10;
-        }
         let mut all = [0u8; 18];
         all[..17].copy_from_slice(&body);
         all[17] = b'0' + check_digit(&body);
@@ -133,22 +130,14 @@ impl Sscc {
 
     /// Rebuilds an SSCC from [`Sscc::value`]; `None` when the check digit is wrong.
     pub fn from_value(value: u64) -> Option<Sscc> {
-        if value >= 1_000_000_000_000_000_000 {
-            return None;
-        }
-        let digits = Sscc(value).digits();
-        Sscc::from_digits(&digits)
+        (value < 1_000_000_000_000_000_000)
+            .then(|| Sscc::from_digits(&padded_digits::<18>(value)))
+            .flatten()
     }
 
     /// The 18 ASCII digits, zero-padded.
     pub fn digits(self) -> [u8; 18] {
-        let mut out = [b'0'; 18];
-        let mut v = self.0;
-        for slot in out.iter_mut().rev() {
-            *slot = b'0' + (v % 10) as u8;
-            v /= 10;
-        }
-        out
+        padded_digits(self.0)
     }
 }
 

@@ -269,25 +269,28 @@ fn split(data: &[u8], serial_len: usize, tail: Tail, gs_at: &[u8]) -> Option<Ele
     }
     let mut elements = Elements::new();
     let mut pos = 0;
-    let take = |elements: &mut Elements, ai: Ai, len: usize, pos: &mut usize| -> Option<()> {
-        let digits = ai.digits();
-        if !data.get(*pos..)?.starts_with(digits.as_bytes()) {
-            return None;
-        }
-        let start = *pos + ai.width();
-        let end = start + len;
-        let value = data.get(start..end)?;
-        let (_, spec) = gs1::ai_at(&data[*pos..])?;
-        check_value(ai, &spec, value, start, Scanned::Nothing).ok()?;
+    // Checks the value between `start` and `end` and appends it; None when it does not fit.
+    let accept = |elements: &mut Elements, ai: Ai, spec: AiSpec, start: usize, end: usize| {
+        check_value(ai, &spec, data.get(start..end)?, start, Scanned::Nothing).ok()?;
+        let separated = !spec.predefined;
+        let (start, end) = (start as u8, end as u8);
         elements
             .push(Element {
                 ai,
-                start: start as u8,
-                end: end as u8,
-                separated: !spec.predefined,
+                start,
+                end,
+                separated,
             })
-            .ok()?;
-        *pos = end;
+            .ok()
+    };
+    let take = |elements: &mut Elements, ai: Ai, len: usize, pos: &mut usize| -> Option<()> {
+        let (found, spec) = gs1::ai_at(data.get(*pos..)?)?;
+        if found != ai {
+            return None;
+        }
+        let start = *pos + ai.width();
+        accept(elements, ai, spec, start, start + len)?;
+        *pos = start + len;
         Some(())
     };
     take(&mut elements, Ai::GTIN, 14, &mut pos)?;
@@ -318,15 +321,7 @@ fn split(data: &[u8], serial_len: usize, tail: Tail, gs_at: &[u8]) -> Option<Ele
                 .find(|&g| g > start)
                 .unwrap_or(data.len())
         };
-        check_value(ai, &spec, data.get(start..end)?, start, Scanned::Nothing).ok()?;
-        elements
-            .push(Element {
-                ai,
-                start: start as u8,
-                end: end as u8,
-                separated: !spec.predefined,
-            })
-            .ok()?;
+        accept(&mut elements, ai, spec, start, end)?;
         pos = end;
     }
     // Every separator that arrived must stand where an element begins.
