@@ -5,8 +5,10 @@ pub mod code;
 pub mod gs1;
 pub mod lang;
 pub mod product_group;
+pub mod status;
 
 pub use code::{CodeKind, Ki, MarkingCode, ParseOptions, Rejection, parse};
 pub use gs1::{Gtin, Sscc};
 pub use lang::Lang;
 pub use product_group::ProductGroup;
+pub use status::{CisStatus, CodeStatus, Inn, PackageType, StatusEx, Timestamp};
