@@ -4,8 +4,11 @@
 pub mod code;
 pub mod gs1;
 pub mod lang;
+pub mod operation;
 pub mod product_group;
+pub mod reason;
 pub mod status;
+pub mod validate;
 
 pub use code::{CodeKind, Ki, MarkingCode, ParseOptions, Rejection, parse};
 pub use gs1::{Gtin, Sscc};

@@ -1,0 +1,495 @@
+//! The offline verdict on one scanned code for one operation: accept, warn (the operator
+//! confirms with a tap) or reject, each with its reasons.
+//!
+//! A pure function of the parsed code, what the local replica knows about it, the operation,
+//! the policy and the current time. What is a warning and what is a rejection is policy, set
+//! per operation by the integrator.
+
+use std::fmt;
+
+use crate::code::{CodeKind, MarkingCode};
+use crate::gs1::Gs1Date;
+use crate::lang::Lang;
+use crate::product_group::ProductGroup;
+use crate::reason::Reason;
+use crate::status::{BlockHit, CisStatus, CodeStatus, Inn, Timestamp};
+
+/// The operation a scan is made for.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+pub enum OperationKind {
+    Acceptance,
+    Aggregation,
+    WriteOff,
+    /// Looking a code up: nothing is changed, so nothing is refused, only explained.
+    Info,
+}
+
+impl OperationKind {
+    pub const ALL: [OperationKind; 4] = [
+        OperationKind::Acceptance,
+        OperationKind::Aggregation,
+        OperationKind::WriteOff,
+        OperationKind::Info,
+    ];
+
+    pub fn code(self) -> &'static str {
+        match self {
+            OperationKind::Acceptance => "acceptance",
+            OperationKind::Aggregation => "aggregation",
+            OperationKind::WriteOff => "write-off",
+            OperationKind::Info => "info",
+        }
+    }
+
+    pub fn from_code(code: &str) -> Option<OperationKind> {
+        OperationKind::ALL.into_iter().find(|k| k.code() == code)
+    }
+
+    fn index(self) -> usize {
+        self as usize
+    }
+}
+
+/// How much a finding weighs for one operation.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug)]
+pub enum Severity {
+    /// Not worth a word for this operation.
+    Ignore,
+    /// The operator must confirm with a tap.
+    Warn,
+    Reject,
+}
+
+impl Severity {
+    pub fn code(self) -> &'static str {
+        match self {
+            Severity::Ignore => "ignore",
+            Severity::Warn => "warn",
+            Severity::Reject => "reject",
+        }
+    }
+
+    pub fn from_code(code: &str) -> Option<Severity> {
+        [Severity::Ignore, Severity::Warn, Severity::Reject]
+            .into_iter()
+            .find(|s| s.code() == code)
+    }
+}
+
+/// Something the validator noticed about a scan.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Finding {
+    /// Not a unit code: an EAN, an SSCC where a unit was expected.
+    WrongKind {
+        kind: CodeKind,
+    },
+    /// The status cache does not know the code.
+    UnknownCode,
+    /// The code's status does not allow this operation.
+    WrongStatus {
+        status: CisStatus,
+    },
+    /// Written off, retired (sold) or withdrawn: out of circulation for good.
+    OutOfCirculation {
+        status: CisStatus,
+    },
+    /// Owned by a participant other than the one this operation needs.
+    ForeignOwner,
+    /// In acceptance: the code already belongs to us.
+    AlreadyOurs,
+    /// Already inside a box, pallet or group package.
+    InAggregate,
+    Expired {
+        on: Gs1Date,
+    },
+    Blocked {
+        by: BlockHit,
+    },
+    /// Scanned before in this document.
+    DuplicateInDocument,
+    /// Not among the codes the acceptance task expects (a surplus).
+    NotExpected,
+    WrongProductGroup {
+        expected: ProductGroup,
+        found: ProductGroup,
+    },
+    /// The status cache is older than the policy allows (or was never synced).
+    StaleCache {
+        hours: Option<i64>,
+    },
+    /// The scanner lost separators or typed through the wrong layout and the code was restored.
+    Recovered,
+    /// GTIN and serial without a verification part: typed, not scanned.
+    NoVerificationPart,
+}
+
+impl Finding {
+    /// Every finding code, in the order of the policy table's columns.
+    pub const CODES: [&'static str; 15] = [
+        "wrong_kind",
+        "unknown_code",
+        "wrong_status",
+        "out_of_circulation",
+        "foreign_owner",
+        "already_ours",
+        "in_aggregate",
+        "expired",
+        "blocked",
+        "duplicate_in_document",
+        "not_expected",
+        "wrong_product_group",
+        "stale_cache",
+        "recovered",
+        "no_verification_part",
+    ];
+
+    fn index(&self) -> usize {
+        match self {
+            Finding::WrongKind { .. } => 0,
+            Finding::UnknownCode => 1,
+            Finding::WrongStatus { .. } => 2,
+            Finding::OutOfCirculation { .. } => 3,
+            Finding::ForeignOwner => 4,
+            Finding::AlreadyOurs => 5,
+            Finding::InAggregate => 6,
+            Finding::Expired { .. } => 7,
+            Finding::Blocked { .. } => 8,
+            Finding::DuplicateInDocument => 9,
+            Finding::NotExpected => 10,
+            Finding::WrongProductGroup { .. } => 11,
+            Finding::StaleCache { .. } => 12,
+            Finding::Recovered => 13,
+            Finding::NoVerificationPart => 14,
+        }
+    }
+}
+
+impl Reason for Finding {
+    fn code(&self) -> &'static str {
+        Finding::CODES[self.index()]
+    }
+
+    fn message(&self, lang: Lang) -> String {
+        let (en, ru) = match *self {
+            Finding::WrongKind { kind } => (
+                format!("This is not an item's marking code ({}): scan the Data Matrix code.", kind.code()),
+                format!("Это не код маркировки товара ({}): отсканируйте код Data Matrix.", kind.code()),
+            ),
+            Finding::UnknownCode => (
+                "The code is not in the terminal's status list. Sync the terminal or check the code.".into(),
+                "Кода нет в справочнике статусов терминала. Синхронизируйте терминал или проверьте код.".into(),
+            ),
+            Finding::WrongStatus { status } => (
+                format!("The code's status {status} does not allow this operation."),
+                format!("Статус кода {status} не допускает эту операцию."),
+            ),
+            Finding::OutOfCirculation { status } => (
+                format!("The code is out of circulation ({status}): it cannot take part in any operation."),
+                format!("Код выведен из оборота ({status}): операции с ним невозможны."),
+            ),
+            Finding::ForeignOwner => (
+                "The code belongs to another participant.".into(),
+                "Код принадлежит другому участнику оборота.".into(),
+            ),
+            Finding::AlreadyOurs => (
+                "The code already belongs to us: it may have been accepted before.".into(),
+                "Код уже принадлежит нам: возможно, он уже принят.".into(),
+            ),
+            Finding::InAggregate => (
+                "The item is already packed in a box or package: take it out first.".into(),
+                "Товар уже упакован в короб или упаковку: сначала извлеките его.".into(),
+            ),
+            Finding::Expired { on } => (
+                format!("The item expired on {on}."),
+                format!("Срок годности товара истёк {on}."),
+            ),
+            Finding::Blocked { by } => {
+                let (en, ru) = match by {
+                    BlockHit::Code => ("the code", "код"),
+                    BlockHit::Gtin(_) => ("the product (GTIN)", "товар (GTIN)"),
+                    BlockHit::Series => ("the production series", "производственная серия"),
+                };
+                (
+                    format!("Blocked by the state system: {en} is on the block list. Set the item aside."),
+                    format!("Заблокировано государственной системой: {ru} в списке блокировки. Отложите товар."),
+                )
+            }
+            Finding::DuplicateInDocument => (
+                "Already scanned in this document.".into(),
+                "Уже отсканирован в этом документе.".into(),
+            ),
+            Finding::NotExpected => (
+                "Not expected in this delivery: a surplus.".into(),
+                "Не ожидается в этой поставке: излишек.".into(),
+            ),
+            Finding::WrongProductGroup { expected, found } => (
+                format!("Wrong product group: {} expected, this is {}.", expected.name_en(), found.name_en()),
+                format!("Не та товарная группа: ожидается «{}», а это «{}».", expected.name_ru(), found.name_ru()),
+            ),
+            Finding::StaleCache { hours: Some(h) } => (
+                format!("The status list is {h} hours old: sync the terminal."),
+                format!("Справочник статусов устарел ({h} ч): синхронизируйте терминал."),
+            ),
+            Finding::StaleCache { hours: None } => (
+                "The terminal has never synced its status list.".into(),
+                "Терминал ни разу не синхронизировал справочник статусов.".into(),
+            ),
+            Finding::Recovered => (
+                "The scanner damaged the code and it was restored: check the scanner settings.".into(),
+                "Сканер исказил код, код восстановлен: проверьте настройки сканера.".into(),
+            ),
+            Finding::NoVerificationPart => (
+                "The code has no verification part: scan the Data Matrix instead of typing.".into(),
+                "В коде нет кода проверки: отсканируйте Data Matrix вместо ручного ввода.".into(),
+            ),
+        };
+        match lang {
+            Lang::En => en,
+            Lang::Ru => ru,
+        }
+    }
+}
+
+impl fmt::Display for Finding {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message(Lang::En))
+    }
+}
+
+/// What weighs how much, per operation, and how old the status cache may get.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct Policy {
+    severities: [[Severity; Finding::CODES.len()]; 4],
+    /// CRPT's local module refuses to answer after 72 hours without a sync; so do we.
+    pub max_cache_age_hours: i64,
+}
+
+impl Default for Policy {
+    fn default() -> Policy {
+        use Severity::{Ignore as I, Reject as R, Warn as W};
+        // Columns follow Finding::CODES.
+        //        kind unk stat out own ours aggr exp blk dup notx pg stale rec nover
+        let acceptance = [R, W, R, R, R, W, I, W, R, R, W, R, W, W, W];
+        let aggregation = [R, W, R, R, R, I, R, W, R, R, I, R, W, W, W];
+        let write_off = [R, W, R, R, R, I, W, I, R, R, I, I, W, W, W];
+        let info = [I, W, W, W, W, I, I, W, W, I, I, I, W, W, W];
+        Policy {
+            severities: [acceptance, aggregation, write_off, info],
+            max_cache_age_hours: 72,
+        }
+    }
+}
+
+impl Policy {
+    pub fn severity(&self, operation: OperationKind, finding: &Finding) -> Severity {
+        self.severities[operation.index()][finding.index()]
+    }
+
+    /// Changes one rule; false when the finding code is unknown.
+    pub fn set(
+        &mut self,
+        operation: OperationKind,
+        finding_code: &str,
+        severity: Severity,
+    ) -> bool {
+        match Finding::CODES.iter().position(|c| *c == finding_code) {
+            Some(i) => {
+                self.severities[operation.index()][i] = severity;
+                true
+            }
+            None => false,
+        }
+    }
+}
+
+/// Where the code stands against the document being worked.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Expectation {
+    /// No expected list (free acceptance, aggregation, write-off).
+    NoList,
+    Expected,
+    NotExpected,
+}
+
+/// What the local replica and the open document know about the scanned code.
+#[derive(Clone, Copy, Debug)]
+pub struct Facts<'a> {
+    pub status: Option<&'a CodeStatus>,
+    pub block: Option<BlockHit>,
+    /// Product group from the catalogue, which is surer than the code's layout.
+    pub catalog_group: Option<ProductGroup>,
+    pub last_sync: Option<Timestamp>,
+    pub duplicate_in_document: bool,
+    pub expectation: Expectation,
+}
+
+/// The operation the scan is made for, and whose it is.
+#[derive(Clone, Copy, Debug)]
+pub struct Context {
+    pub operation: OperationKind,
+    /// The participant this terminal works for.
+    pub own_inn: Option<Inn>,
+    /// In acceptance, the supplier named by the task.
+    pub supplier_inn: Option<Inn>,
+    /// The product group the document is for.
+    pub product_group: Option<ProductGroup>,
+}
+
+/// The outcome of validation.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug)]
+pub enum Outcome {
+    Accept,
+    /// Needs a confirming tap.
+    Warn,
+    Reject,
+}
+
+impl Outcome {
+    pub fn code(self) -> &'static str {
+        match self {
+            Outcome::Accept => "accept",
+            Outcome::Warn => "warn",
+            Outcome::Reject => "reject",
+        }
+    }
+}
+
+/// The verdict on one scan, with every finding that counted, the weightiest first.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct Verdict {
+    pub outcome: Outcome,
+    pub findings: Vec<(Finding, Severity)>,
+}
+
+impl Verdict {
+    /// The reason to show in large type: the weightiest finding.
+    pub fn headline(&self) -> Option<&Finding> {
+        self.findings.first().map(|(f, _)| f)
+    }
+}
+
+/// Judges one scan.
+pub fn validate(
+    code: &MarkingCode,
+    facts: &Facts<'_>,
+    context: &Context,
+    policy: &Policy,
+    now: Timestamp,
+) -> Verdict {
+    let mut found = Vec::new();
+    let kind = code.kind();
+    if !kind.has_ki() {
+        found.push(Finding::WrongKind { kind });
+    }
+    if kind == CodeKind::KiOnly {
+        found.push(Finding::NoVerificationPart);
+    }
+    if code.repairs().recovered() {
+        found.push(Finding::Recovered);
+    }
+    if facts.duplicate_in_document {
+        found.push(Finding::DuplicateInDocument);
+    }
+    if facts.expectation == Expectation::NotExpected {
+        found.push(Finding::NotExpected);
+    }
+    let blocked_in_cache = facts.status.is_some_and(|s| s.blocked);
+    if let Some(by) = facts.block.or(blocked_in_cache.then_some(BlockHit::Code)) {
+        found.push(Finding::Blocked { by });
+    }
+    match facts.status {
+        None if kind.has_ki() => found.push(Finding::UnknownCode),
+        None => {}
+        Some(status) => status_findings(status, context, &mut found),
+    }
+    let group = facts
+        .catalog_group
+        .or(facts.status.and_then(|s| s.product_group))
+        .or(match code.product_group() {
+            crate::code::GroupGuess::Known(pg) => Some(pg),
+            _ => None,
+        });
+    if let (Some(expected), Some(found_group)) = (context.product_group, group)
+        && expected != found_group
+    {
+        found.push(Finding::WrongProductGroup {
+            expected,
+            found: found_group,
+        });
+    }
+    let expiry = code.expiry().or(facts.status.and_then(|s| s.expiry));
+    if let Some(on) = expiry
+        && on < now.date()
+    {
+        found.push(Finding::Expired { on });
+    }
+    let age_hours = facts
+        .last_sync
+        .map(|t| (now.millis() - t.millis()).div_euclid(3_600_000));
+    if age_hours.is_none_or(|h| h >= policy.max_cache_age_hours) {
+        found.push(Finding::StaleCache { hours: age_hours });
+    }
+
+    let mut findings: Vec<(Finding, Severity)> = found
+        .into_iter()
+        .map(|f| (f, policy.severity(context.operation, &f)))
+        .filter(|(_, s)| *s != Severity::Ignore)
+        .collect();
+    // Weightiest first; among equals, the order found (most specific checks come first).
+    findings.sort_by_key(|(_, s)| std::cmp::Reverse(*s));
+    let outcome = match findings.first().map(|(_, s)| *s) {
+        Some(Severity::Reject) => Outcome::Reject,
+        Some(Severity::Warn) => Outcome::Warn,
+        _ => Outcome::Accept,
+    };
+    Verdict { outcome, findings }
+}
+
+fn status_findings(status: &CodeStatus, context: &Context, found: &mut Vec<Finding>) {
+    use CisStatus as S;
+    if matches!(status.status, S::WrittenOff | S::Retired | S::Withdrawn) {
+        found.push(Finding::OutOfCirculation {
+            status: status.status,
+        });
+    } else {
+        let allowed = match context.operation {
+            OperationKind::Acceptance => {
+                matches!(status.status, S::Introduced | S::IntroducedReturned)
+            }
+            OperationKind::Aggregation => matches!(status.status, S::Applied | S::Introduced),
+            OperationKind::WriteOff => matches!(
+                status.status,
+                S::Emitted | S::Applied | S::Introduced | S::IntroducedReturned | S::AppliedNotPaid
+            ),
+            OperationKind::Info => true,
+        };
+        if !allowed {
+            found.push(Finding::WrongStatus {
+                status: status.status,
+            });
+        }
+    }
+    if let Some(owner) = status.owner {
+        match context.operation {
+            OperationKind::Acceptance => {
+                if Some(owner) == context.own_inn {
+                    found.push(Finding::AlreadyOurs);
+                } else if context.supplier_inn.is_some_and(|s| s != owner) {
+                    found.push(Finding::ForeignOwner);
+                }
+            }
+            OperationKind::Aggregation | OperationKind::WriteOff => {
+                if context.own_inn.is_some_and(|own| own != owner) {
+                    found.push(Finding::ForeignOwner);
+                }
+            }
+            OperationKind::Info => {}
+        }
+    }
+    if status.parent.is_some() {
+        found.push(Finding::InAggregate);
+    }
+}
+
+#[cfg(test)]
+mod tests;
