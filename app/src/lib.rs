@@ -2,3 +2,4 @@
 //! uses `anyhow`; everything below it reports typed errors.
 
 pub mod cli;
+pub mod operation_log;

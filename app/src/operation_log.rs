@@ -1,0 +1,571 @@
+//! How an operation is written down: its header, each event as a journal entry, and the
+//! finished document as the queue payload (JSON text, the form the store keeps).
+//!
+//! The journal is the operation's truth: `OperationState::restore` replays it after a restart.
+
+use anyhow::{Context as _, anyhow, bail};
+use serde_json::{Value, json};
+use tally_domain::code::Ki;
+use tally_domain::gs1::{Gs1Date, Sscc};
+use tally_domain::operation::{
+    Acceptance, AcceptanceEvent, AcceptanceTask, Aggregation, AggregationEvent, Capacity, Child,
+    Disaggregation, ExpectedBox, Level, Refusal, WriteOff, WriteOffEvent, WriteOffHeader,
+    WriteOffReason,
+};
+use tally_domain::status::{CisStatus, Inn};
+use tally_domain::validate::OperationKind;
+use tally_domain::{ProductGroup, Timestamp};
+
+/// One journal entry as the store keeps it.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct Entry {
+    pub action: String,
+    /// The КИ or SSCC the event is about, empty when none.
+    pub code: String,
+    pub detail: Value,
+}
+
+/// An open operation of any kind.
+#[derive(Clone, Debug)]
+pub enum OperationState {
+    Acceptance(Acceptance),
+    Aggregation(Aggregation),
+    Disaggregation(Disaggregation),
+    WriteOff(WriteOff),
+}
+
+fn ki_text(ki: &Ki) -> String {
+    ki.to_string()
+}
+
+fn parse_ki(text: &str) -> anyhow::Result<Ki> {
+    Ki::from_cis(text).ok_or_else(|| anyhow!("not a КИ: {text:?}"))
+}
+
+fn parse_sscc(text: &str) -> anyhow::Result<Sscc> {
+    Sscc::from_digits(text.as_bytes()).ok_or_else(|| anyhow!("not an SSCC: {text:?}"))
+}
+
+fn str_field<'v>(value: &'v Value, key: &str) -> anyhow::Result<&'v str> {
+    value[key]
+        .as_str()
+        .ok_or_else(|| anyhow!("missing text field {key:?}"))
+}
+
+fn opt_inn(value: &Value) -> anyhow::Result<Option<Inn>> {
+    match value.as_str() {
+        None => Ok(None),
+        Some(text) => Inn::parse(text)
+            .map(Some)
+            .ok_or_else(|| anyhow!("not an INN: {text:?}")),
+    }
+}
+
+fn date_text(d: Gs1Date) -> String {
+    d.to_string()
+}
+
+fn parse_date(text: &str) -> anyhow::Result<Gs1Date> {
+    let parts: Vec<&str> = text.split('-').collect();
+    let [y, m, d] = parts.as_slice() else {
+        bail!("not a date: {text:?}");
+    };
+    let yymmdd = format!("{:02}{m:0>2}{d:0>2}", y.parse::<u16>()? % 100);
+    Gs1Date::from_yymmdd(yymmdd.as_bytes()).ok_or_else(|| anyhow!("no such date: {text:?}"))
+}
+
+pub fn task_json(task: &AcceptanceTask) -> Value {
+    json!({
+        "id": task.id,
+        "number": task.number,
+        "sender": task.sender.map(|i| i.to_string()),
+        "product_group": task.product_group.map(|p| p.code()),
+        "units": task.units.iter().map(ki_text).collect::<Vec<_>>(),
+        "boxes": task.boxes.iter().map(|b| json!({
+            "sscc": b.sscc.to_string(),
+            "children": b.children.iter().map(ki_text).collect::<Vec<_>>(),
+        })).collect::<Vec<_>>(),
+    })
+}
+
+pub fn task_from_json(value: &Value) -> anyhow::Result<AcceptanceTask> {
+    let kis = |v: &Value| -> anyhow::Result<Vec<Ki>> {
+        v.as_array()
+            .into_iter()
+            .flatten()
+            .map(|k| parse_ki(k.as_str().unwrap_or_default()))
+            .collect()
+    };
+    let boxes = value["boxes"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|b| {
+            Ok(ExpectedBox {
+                sscc: parse_sscc(str_field(b, "sscc")?)?,
+                children: kis(&b["children"])?,
+            })
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    Ok(AcceptanceTask {
+        id: str_field(value, "id")?.to_string(),
+        number: value["number"].as_str().unwrap_or_default().to_string(),
+        sender: opt_inn(&value["sender"])?,
+        product_group: value["product_group"]
+            .as_str()
+            .and_then(ProductGroup::from_code),
+        units: kis(&value["units"])?,
+        boxes,
+    })
+}
+
+impl OperationState {
+    pub fn kind(&self) -> OperationKind {
+        match self {
+            OperationState::Acceptance(_) => OperationKind::Acceptance,
+            OperationState::Aggregation(_) | OperationState::Disaggregation(_) => {
+                OperationKind::Aggregation
+            }
+            OperationState::WriteOff(_) => OperationKind::WriteOff,
+        }
+    }
+
+    /// The name the journal and queue store: one per document type.
+    pub fn kind_name(&self) -> &'static str {
+        match self {
+            OperationState::Acceptance(_) => "acceptance",
+            OperationState::Aggregation(_) => "aggregation",
+            OperationState::Disaggregation(_) => "disaggregation",
+            OperationState::WriteOff(_) => "write-off",
+        }
+    }
+
+    /// What the journal keeps at the start of the operation, to rebuild it from nothing.
+    pub fn header(&self, capacity: Capacity) -> Value {
+        match self {
+            OperationState::Acceptance(a) => json!({"task": a.task().map(task_json)}),
+            OperationState::Aggregation(_) => json!({"capacity": {
+                "box_units": capacity.box_units, "pallet_boxes": capacity.pallet_boxes,
+            }}),
+            OperationState::Disaggregation(_) => json!({}),
+            OperationState::WriteOff(w) => {
+                let h = w.header();
+                json!({
+                    "reason": h.reason.code(),
+                    "document_number": h.document_number,
+                    "document_date": date_text(h.document_date),
+                    "needs_supervisor": h.needs_supervisor,
+                })
+            }
+        }
+    }
+
+    /// Rebuilds an operation from its kind, header and journal, as after a restart.
+    pub fn restore(
+        kind: &str,
+        header: &Value,
+        entries: &[Entry],
+    ) -> anyhow::Result<OperationState> {
+        let mut state = match kind {
+            "acceptance" => {
+                let task = match &header["task"] {
+                    Value::Null => None,
+                    t => Some(task_from_json(t)?),
+                };
+                OperationState::Acceptance(Acceptance::new(task))
+            }
+            "aggregation" => {
+                let c = &header["capacity"];
+                let number = |key: &str| c[key].as_u64().and_then(|n| u32::try_from(n).ok());
+                OperationState::Aggregation(Aggregation::new(Capacity {
+                    box_units: number("box_units").context("capacity.box_units")?,
+                    pallet_boxes: number("pallet_boxes").context("capacity.pallet_boxes")?,
+                }))
+            }
+            "disaggregation" => OperationState::Disaggregation(Disaggregation::new()),
+            "write-off" => {
+                let reason = str_field(header, "reason")?;
+                OperationState::WriteOff(WriteOff::new(WriteOffHeader {
+                    reason: WriteOffReason::from_code(reason)
+                        .ok_or_else(|| anyhow!("unknown write-off reason {reason:?}"))?,
+                    document_number: str_field(header, "document_number")?.to_string(),
+                    document_date: parse_date(str_field(header, "document_date")?)?,
+                    needs_supervisor: header["needs_supervisor"].as_bool().unwrap_or(false),
+                }))
+            }
+            other => bail!("unknown operation kind {other:?}"),
+        };
+        for entry in entries {
+            state
+                .apply_entry(entry)
+                .with_context(|| format!("replaying {} {:?}", entry.action, entry.code))?;
+        }
+        Ok(state)
+    }
+
+    fn apply_entry(&mut self, entry: &Entry) -> anyhow::Result<()> {
+        let refused = |r: Refusal| anyhow!("the journal holds an event the operation refuses: {r}");
+        match self {
+            OperationState::Acceptance(a) => {
+                let event = match entry.action.as_str() {
+                    "unit" => AcceptanceEvent::Unit(parse_ki(&entry.code)?),
+                    "box" => AcceptanceEvent::Box(parse_sscc(&entry.code)?),
+                    "exclude" => AcceptanceEvent::Exclude(parse_ki(&entry.code)?),
+                    other => bail!("unknown acceptance action {other:?}"),
+                };
+                a.apply(event).map_err(refused)
+            }
+            OperationState::Aggregation(g) => {
+                let child = || -> anyhow::Result<Child> {
+                    Ok(match entry.detail["child"].as_str() {
+                        Some("box") => Child::Box(parse_sscc(&entry.code)?),
+                        _ => Child::Unit(parse_ki(&entry.code)?),
+                    })
+                };
+                let event = match entry.action.as_str() {
+                    "open" => AggregationEvent::Open {
+                        sscc: parse_sscc(&entry.code)?,
+                        level: match entry.detail["level"].as_str() {
+                            Some("pallet") => Level::Pallet,
+                            _ => Level::Box,
+                        },
+                    },
+                    "add" => AggregationEvent::Add {
+                        child: child()?,
+                        status: entry.detail["status"]
+                            .as_str()
+                            .and_then(CisStatus::from_api_name),
+                    },
+                    "remove" => AggregationEvent::Remove(child()?),
+                    "close" => AggregationEvent::Close,
+                    other => bail!("unknown aggregation action {other:?}"),
+                };
+                g.apply(event).map_err(refused)
+            }
+            OperationState::Disaggregation(d) => match entry.action.as_str() {
+                "box" => d.add(parse_sscc(&entry.code)?).map_err(refused),
+                other => bail!("unknown disaggregation action {other:?}"),
+            },
+            OperationState::WriteOff(w) => {
+                let event = match entry.action.as_str() {
+                    "unit" => WriteOffEvent::Unit(parse_ki(&entry.code)?),
+                    "confirm" => WriteOffEvent::Confirmed {
+                        supervisor: str_field(&entry.detail, "supervisor")?.to_string(),
+                    },
+                    other => bail!("unknown write-off action {other:?}"),
+                };
+                w.apply(event).map_err(refused)
+            }
+        }
+    }
+
+    /// The journal entry for the operation's last event.
+    pub fn last_entry(&self) -> Option<Entry> {
+        let entry = |action: &str, code: String, detail: Value| Entry {
+            action: action.to_string(),
+            code,
+            detail,
+        };
+        let child = |c: &Child| match c {
+            Child::Unit(ki) => (ki_text(ki), "unit"),
+            Child::Box(sscc) => (sscc.to_string(), "box"),
+        };
+        Some(match self {
+            OperationState::Acceptance(a) => match a.events().last()? {
+                AcceptanceEvent::Unit(ki) => entry("unit", ki_text(ki), json!({})),
+                AcceptanceEvent::Box(sscc) => entry("box", sscc.to_string(), json!({})),
+                AcceptanceEvent::Exclude(ki) => entry("exclude", ki_text(ki), json!({})),
+            },
+            OperationState::Aggregation(g) => match g.events().last()? {
+                AggregationEvent::Open { sscc, level } => {
+                    entry("open", sscc.to_string(), json!({"level": level.code()}))
+                }
+                AggregationEvent::Add { child: c, status } => {
+                    let (code, kind) = child(c);
+                    entry(
+                        "add",
+                        code,
+                        json!({"child": kind, "status": status.map(|s| s.api_name())}),
+                    )
+                }
+                AggregationEvent::Remove(c) => {
+                    let (code, kind) = child(c);
+                    entry("remove", code, json!({"child": kind}))
+                }
+                AggregationEvent::Close => entry("close", String::new(), json!({})),
+            },
+            OperationState::Disaggregation(d) => {
+                entry("box", d.labels().last()?.to_string(), json!({}))
+            }
+            OperationState::WriteOff(w) => match w.events().last()? {
+                WriteOffEvent::Unit(ki) => entry("unit", ki_text(ki), json!({})),
+                WriteOffEvent::Confirmed { supervisor } => {
+                    entry("confirm", String::new(), json!({"supervisor": supervisor}))
+                }
+            },
+        })
+    }
+
+    /// Drops the last event.
+    pub fn undo(&mut self) -> Result<(), Refusal> {
+        match self {
+            OperationState::Acceptance(a) => a.undo().map(drop),
+            OperationState::Aggregation(g) => g.undo().map(drop),
+            OperationState::Disaggregation(d) => d.undo().map(drop),
+            OperationState::WriteOff(w) => w.undo().map(drop),
+        }
+    }
+
+    /// The finished document for the queue, or why it cannot be finished yet.
+    pub fn payload(&self, finished_at: Timestamp) -> Result<Value, Refusal> {
+        let kis = |v: &[Ki]| v.iter().map(ki_text).collect::<Vec<_>>();
+        Ok(match self {
+            OperationState::Acceptance(a) => {
+                let s = a.summary();
+                if s.accepted.is_empty() && s.rejected.is_empty() {
+                    return Err(Refusal::Empty);
+                }
+                json!({
+                    "task_id": s.task_id,
+                    "accepted": kis(&s.accepted),
+                    "boxes": s.boxes.iter().map(Sscc::to_string).collect::<Vec<_>>(),
+                    "rejected": kis(&s.rejected),
+                    "surplus": kis(&s.surplus),
+                    "missing": kis(&s.missing),
+                    "acceptance_date": date_text(finished_at.date()),
+                })
+            }
+            OperationState::Aggregation(g) => {
+                if let Some(open) = g.open_aggregate() {
+                    return Err(Refusal::AlreadyOpen { sscc: open.sscc });
+                }
+                if g.closed().is_empty() {
+                    return Err(Refusal::Empty);
+                }
+                json!({"aggregates": g.closed().iter().map(|a| json!({
+                    "sscc": a.sscc.to_string(),
+                    "level": a.level.code(),
+                    "status": a.status.map(|s| s.api_name()),
+                    "children": a.children.iter().map(|c| match c {
+                        Child::Unit(ki) => json!({"unit": ki_text(ki)}),
+                        Child::Box(sscc) => json!({"box": sscc.to_string()}),
+                    }).collect::<Vec<_>>(),
+                })).collect::<Vec<_>>()})
+            }
+            OperationState::Disaggregation(d) => {
+                if d.labels().is_empty() {
+                    return Err(Refusal::Empty);
+                }
+                json!({"labels": d.labels().iter().map(Sscc::to_string).collect::<Vec<_>>()})
+            }
+            OperationState::WriteOff(w) => {
+                let s = w.summary()?;
+                let (document, reason) = s.header.reason.gis_mt();
+                json!({
+                    "reason": s.header.reason.code(),
+                    "gis_mt_document": document,
+                    "gis_mt_reason": reason,
+                    "document_number": s.header.document_number,
+                    "document_date": date_text(s.header.document_date),
+                    "supervisor": s.supervisor,
+                    "codes": kis(&s.codes),
+                })
+            }
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tally_domain::gs1::Gtin;
+
+    fn ki(serial: &str) -> Ki {
+        Ki::new(
+            Gtin::from_digits(b"04600840749372").unwrap(),
+            serial.as_bytes(),
+        )
+        .unwrap()
+    }
+
+    fn sscc(n: u64) -> Sscc {
+        Sscc::compose(0, "4600840", n).unwrap()
+    }
+
+    /// Applies events through the state, writing each to a journal, then restores from it.
+    fn round_trip(state: OperationState, steps: impl Fn(&mut OperationState, usize) -> bool) {
+        let capacity = Capacity::default();
+        let header = state.header(capacity);
+        let kind = state.kind_name();
+        let mut live = state;
+        let mut journal = Vec::new();
+        let mut i = 0;
+        while steps(&mut live, i) {
+            journal.push(live.last_entry().unwrap());
+            i += 1;
+        }
+        let header_text = serde_json::to_string(&header).unwrap();
+        let restored =
+            OperationState::restore(kind, &serde_json::from_str(&header_text).unwrap(), &journal)
+                .unwrap();
+        let now = Timestamp(1_795_305_600_000);
+        assert_eq!(restored.payload(now), live.payload(now));
+        assert!(live.payload(now).is_ok());
+    }
+
+    #[test]
+    fn acceptance_survives_the_journal() {
+        let task = AcceptanceTask {
+            id: "T-9".into(),
+            number: "N-1".into(),
+            sender: Inn::parse("7736207543"),
+            product_group: Some(ProductGroup::Milk),
+            units: vec![ki("5a1")],
+            boxes: vec![ExpectedBox {
+                sscc: sscc(1),
+                children: vec![ki("5b1"), ki("5b2")],
+            }],
+        };
+        let events = [
+            AcceptanceEvent::Unit(ki("5zz")),
+            AcceptanceEvent::Box(sscc(1)),
+            AcceptanceEvent::Exclude(ki("5b2")),
+        ];
+        round_trip(
+            OperationState::Acceptance(Acceptance::new(Some(task))),
+            |s, i| match (s, events.get(i)) {
+                (OperationState::Acceptance(a), Some(e)) => a.apply(*e).is_ok(),
+                _ => false,
+            },
+        );
+    }
+
+    #[test]
+    fn aggregation_survives_the_journal() {
+        let events = [
+            AggregationEvent::Open {
+                sscc: sscc(1),
+                level: Level::Box,
+            },
+            AggregationEvent::Add {
+                child: Child::Unit(ki("A")),
+                status: Some(CisStatus::Introduced),
+            },
+            AggregationEvent::Add {
+                child: Child::Unit(ki("B")),
+                status: None,
+            },
+            AggregationEvent::Remove(Child::Unit(ki("B"))),
+            AggregationEvent::Close,
+            AggregationEvent::Open {
+                sscc: sscc(2),
+                level: Level::Pallet,
+            },
+            AggregationEvent::Add {
+                child: Child::Box(sscc(1)),
+                status: None,
+            },
+            AggregationEvent::Close,
+        ];
+        round_trip(
+            OperationState::Aggregation(Aggregation::new(Capacity::default())),
+            |s, i| match (s, events.get(i)) {
+                (OperationState::Aggregation(g), Some(e)) => g.apply(*e).is_ok(),
+                _ => false,
+            },
+        );
+    }
+
+    #[test]
+    fn write_off_survives_the_journal() {
+        let header = WriteOffHeader {
+            reason: WriteOffReason::Expiry,
+            document_number: "A-1".into(),
+            document_date: Gs1Date {
+                year: 2026,
+                month: 11,
+                day: 22,
+            },
+            needs_supervisor: true,
+        };
+        let events = [
+            WriteOffEvent::Unit(ki("A")),
+            WriteOffEvent::Unit(ki("B")),
+            WriteOffEvent::Confirmed {
+                supervisor: "boss".into(),
+            },
+        ];
+        round_trip(
+            OperationState::WriteOff(WriteOff::new(header)),
+            |s, i| match (s, events.get(i)) {
+                (OperationState::WriteOff(w), Some(e)) => w.apply(e.clone()).is_ok(),
+                _ => false,
+            },
+        );
+    }
+
+    #[test]
+    fn a_damaged_journal_is_an_error_not_a_panic() {
+        let bad = [
+            (
+                "acceptance",
+                json!({"task": null}),
+                Entry {
+                    action: "unit".into(),
+                    code: "junk".into(),
+                    detail: json!({}),
+                },
+            ),
+            (
+                "acceptance",
+                json!({"task": null}),
+                Entry {
+                    action: "fly".into(),
+                    code: String::new(),
+                    detail: json!({}),
+                },
+            ),
+            (
+                "aggregation",
+                json!({}),
+                Entry {
+                    action: "close".into(),
+                    code: String::new(),
+                    detail: json!({}),
+                },
+            ),
+            (
+                "write-off",
+                json!({"reason": "nope"}),
+                Entry {
+                    action: "unit".into(),
+                    code: String::new(),
+                    detail: json!({}),
+                },
+            ),
+            (
+                "teleport",
+                json!({}),
+                Entry {
+                    action: "x".into(),
+                    code: String::new(),
+                    detail: json!({}),
+                },
+            ),
+        ];
+        for (kind, header, entry) in bad {
+            assert!(
+                OperationState::restore(kind, &header, &[entry]).is_err(),
+                "{kind}"
+            );
+        }
+        // An event the operation refuses (closing nothing) is reported, not applied.
+        let header = json!({"capacity": {"box_units": 1, "pallet_boxes": 1}});
+        let close = Entry {
+            action: "close".into(),
+            code: String::new(),
+            detail: json!({}),
+        };
+        assert!(OperationState::restore("aggregation", &header, &[close]).is_err());
+    }
+}
