@@ -1,1 +1,3 @@
 //! Scanner inputs: serial ports, USB-HID keyboard wedges and camera images, turned into scans.
+
+pub mod wedge;
