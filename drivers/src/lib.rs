@@ -1,3 +1,4 @@
 //! Scanner inputs: serial ports, USB-HID keyboard wedges and camera images, turned into scans.
 
+pub mod serial_frame;
 pub mod wedge;
