@@ -185,7 +185,9 @@ mod tests {
 
     #[test]
     fn framings() {
-        let cases: &[(Framing, &[&[u8]], bool, &[&str])] = &[
+        // (framing, reads, idle after each read, frames out)
+        type Case<'a> = (Framing, &'a [&'a [u8]], bool, &'a [&'a str]);
+        let cases: &[Case] = &[
             (
                 Framing::Cr,
                 &[b"01\x1d93\r02", b"\r"],
