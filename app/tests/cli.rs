@@ -67,3 +67,232 @@ fn bad_options_are_refused_with_a_reason() {
     let output = tally().args(["parse", "--no-such-flag"]).output().unwrap();
     assert_eq!(output.status.code(), Some(2));
 }
+
+// Test helpers: a module under cfg(test), so that they may unwrap like the tests do.
+#[cfg(test)]
+mod support {
+    /// A scratch directory for one test, removed at the end.
+    pub struct Scratch(pub std::path::PathBuf);
+
+    impl Scratch {
+        pub fn new(name: &str) -> Scratch {
+            let dir = std::env::temp_dir().join(format!("tally-cli-{name}-{}", std::process::id()));
+            let _ = std::fs::remove_dir_all(&dir);
+            std::fs::create_dir_all(&dir).unwrap();
+            Scratch(dir)
+        }
+    }
+
+    impl Drop for Scratch {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+
+    pub fn json_lines(bytes: &[u8]) -> Vec<serde_json::Value> {
+        String::from_utf8(bytes.to_vec())
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    }
+}
+
+use support::{Scratch, json_lines};
+
+#[test]
+fn db_import_statuses_reports_rejected_lines_and_stats_shows_the_rows() {
+    let scratch = Scratch::new("import");
+    let db = scratch.0.join("replica.db");
+    let export = scratch.0.join("statuses.jsonl");
+    std::fs::write(
+        &export,
+        concat!(
+            r#"{"cis":"0104600840749372215XyZ1a","status":"INTRODUCED","ownerInn":"7707083893"}"#,
+            "\n",
+            r#"{"cis":"0104600840749372215XyZ1b","status":"TELEPORTED"}"#,
+            "\n",
+            "not json\n",
+            r#"{"cis":"04606203086627-CtOkRA","status":"APPLIED","packageType":"GROUP"}"#,
+            "\n",
+        ),
+    )
+    .unwrap();
+
+    let output = tally()
+        .args(["db", "import-statuses"])
+        .arg(&export)
+        .arg("--db")
+        .arg(&db)
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{output:?}");
+    let report = &json_lines(&output.stdout)[0];
+    assert_eq!(report["imported"], 2);
+    assert_eq!(report["rejected"], 2);
+    assert_eq!(
+        report["rejections"],
+        serde_json::json!([
+            {"line": 2, "reason": "unknown_status"},
+            {"line": 3, "reason": "not_json"}
+        ])
+    );
+    assert!(report["codes_per_second"].as_f64().unwrap() > 0.0);
+
+    // The environment names the replica when --db does not.
+    let output = tally()
+        .args(["db", "stats"])
+        .env("TALLY_DB", &db)
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{output:?}");
+    let stats = &json_lines(&output.stdout)[0];
+    assert_eq!(stats["status_rows"], 2);
+    assert_eq!(stats["owners"], 1);
+    assert_eq!(stats["queue_pending"], 0);
+    assert!(stats["bytes_per_code"].as_f64().unwrap() > 0.0);
+    assert!(stats["cache_age_hours"].as_f64().unwrap() < 1.0);
+
+    // Nothing was finished on this replica: the queue prints nothing.
+    let output = tally().arg("queue").arg("--db").arg(&db).output().unwrap();
+    assert!(output.status.success(), "{output:?}");
+    assert!(output.stdout.is_empty());
+}
+
+#[test]
+fn db_commands_explain_a_missing_replica_or_file() {
+    let scratch = Scratch::new("missing");
+    let db = scratch.0.join("none.db");
+    let output = tally()
+        .args(["db", "stats", "--db"])
+        .arg(&db)
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    assert!(String::from_utf8_lossy(&output.stderr).contains("no replica"));
+    let output = tally()
+        .args(["db", "import-statuses", "/nonexistent/export.jsonl", "--db"])
+        .arg(&db)
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    assert!(String::from_utf8_lossy(&output.stderr).contains("/nonexistent/export.jsonl"));
+    assert!(!db.exists());
+}
+
+#[test]
+fn db_import_statuses_reads_standard_input_for_a_dash() {
+    let scratch = Scratch::new("stdin");
+    let db = scratch.0.join("replica.db");
+    let mut child = tally()
+        .args(["db", "import-statuses", "-", "--db"])
+        .arg(&db)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(br#"{"cis":"0104600840749372215XyZ1a","status":"INTRODUCED"}"#)
+        .unwrap();
+    let output = child.wait_with_output().unwrap();
+    assert!(output.status.success(), "{output:?}");
+    let report = &json_lines(&output.stdout)[0];
+    assert_eq!(
+        (report["imported"].as_u64(), report["gzip"].as_bool()),
+        (Some(1), Some(false))
+    );
+    assert_eq!(report["file"], "-");
+}
+
+#[test]
+fn check_gives_the_offline_verdict_for_an_operation() {
+    let scratch = Scratch::new("check");
+    let db = scratch.0.join("replica.db");
+    let export = scratch.0.join("statuses.jsonl");
+    std::fs::write(
+        &export,
+        concat!(
+            r#"{"cis":"0104600840749372215XyZ1a","status":"INTRODUCED","ownerInn":"7707083893","productGroupId":8}"#,
+            "\n",
+            r#"{"cis":"0104600840749372215XyZ1b","status":"RETIRED","ownerInn":"7707083893","productGroupId":8}"#,
+            "\n",
+        ),
+    )
+    .unwrap();
+    let import = tally()
+        .args(["db", "import-statuses"])
+        .arg(&export)
+        .arg("--db")
+        .arg(&db)
+        .output()
+        .unwrap();
+    assert!(import.status.success(), "{import:?}");
+
+    let output = tally()
+        .args(["check", "--op", "write-off", "--inn", "7707083893", "--db"])
+        .arg(&db)
+        .args([
+            "0104600840749372215XyZ1a<GS>93Ab1+",
+            "0104600840749372215XyZ1b<GS>93Ab1+",
+            "0104600840749372215XyZ1c<GS>93Ab1+",
+            "0104600840749372215XyZ1a93Ab1+",
+            "hello",
+        ])
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{output:?}");
+    let lines = json_lines(&output.stdout);
+    let outcome = |i: usize| {
+        lines[i]["verdict"]["outcome"]
+            .as_str()
+            .unwrap_or("none")
+            .to_string()
+    };
+    let first_finding = |i: usize| {
+        lines[i]["verdict"]["findings"][0]["code"]
+            .as_str()
+            .unwrap_or("")
+            .to_string()
+    };
+    assert_eq!(outcome(0), "accept");
+    assert_eq!(lines[0]["cached"]["status"], "INTRODUCED");
+    assert_eq!(
+        (outcome(1), first_finding(1)),
+        ("reject".into(), "out_of_circulation".into())
+    );
+    assert_eq!(
+        (outcome(2), first_finding(2)),
+        ("warn".into(), "unknown_code".into())
+    );
+    assert_eq!(
+        (outcome(3), first_finding(3)),
+        ("warn".into(), "recovered".into())
+    );
+    assert!(
+        lines[1]["verdict"]["findings"][0]["ru"]
+            .as_str()
+            .unwrap()
+            .contains("выведен из оборота")
+    );
+    assert_eq!(lines[4]["reason"]["code"], "not_marking_code");
+    assert!(lines[4].get("verdict").is_none());
+
+    // Another participant's code may not be written off by us.
+    let foreign = tally()
+        .args(["check", "--op", "write-off", "--inn", "7736207543", "--db"])
+        .arg(&db)
+        .arg("0104600840749372215XyZ1a<GS>93Ab1+")
+        .output()
+        .unwrap();
+    let lines = json_lines(&foreign.stdout);
+    assert_eq!(lines[0]["verdict"]["findings"][0]["code"], "foreign_owner");
+
+    let bad = tally()
+        .args(["check", "--op", "teleport", "x"])
+        .output()
+        .unwrap();
+    assert_eq!(bad.status.code(), Some(2));
+}

@@ -1,1 +1,4 @@
 //! The terminal's local replica and its replication with the hub.
+
+pub mod store;
+pub mod synthetic;

@@ -1,5 +1,7 @@
 //! The command line of `tally`: one subcommand per tool a support engineer or a script needs.
 
+mod check;
+mod db;
 mod parse;
 
 use std::ffi::OsString;
@@ -26,6 +28,12 @@ enum Command {
     ///
     /// GS may be given as a real 0x1D byte, `<GS>`, `\u001d` or `␝`.
     Parse(ParseArgs),
+    /// Like `parse`, plus the offline verdict for an operation, from the local replica.
+    Check(check::CheckArgs),
+    /// The terminal's local replica: import hub exports, show its figures, benchmark it.
+    Db(db::DbArgs),
+    /// Print the finished operations waiting for upload, one JSON object per line.
+    Queue(db::QueueArgs),
 }
 
 #[derive(Debug, Args)]
@@ -98,6 +106,18 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> anyhow::Result<ExitCode>
             } else {
                 parse::from_args(&args.codes, stdout, &options)?;
             }
+            Ok(ExitCode::SUCCESS)
+        }
+        Some(Command::Check(args)) => {
+            check::run(&args, std::io::stdout().lock(), db::now())?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Some(Command::Db(args)) => {
+            db::run(&args, std::io::stdout().lock())?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Some(Command::Queue(args)) => {
+            db::run_queue(&args, std::io::stdout().lock())?;
             Ok(ExitCode::SUCCESS)
         }
         None => {

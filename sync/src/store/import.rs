@@ -1,0 +1,861 @@
+//! Bulk loads from the hub: status exports in the True API `cisInfo` shape, the catalog, block
+//! lists and tasks, each as JSON lines, plain or gzip (told apart by the magic bytes `1f 8b`).
+//!
+//! A bad line is counted, its line number and reason kept (the first
+//! [`MAX_KEPT_REJECTIONS`]), and skipped: it never stops an import and never touches a stored
+//! row. Rows are written in large batches, one transaction each, so an import cut short keeps
+//! every batch before the cut and the rows stored before the import began.
+//!
+//! The shapes, one JSON object per line (unknown fields are ignored):
+//!
+//! - statuses: `{"cis", "gtin"?, "productGroupId"?, "status", "statusEx"?, "ownerInn"?,
+//!   "packageType"?, "parent"?, "child"?, "expirationDate"?, "maxRetailPrice"?,
+//!   "productName"?, "blocked"?}` as True API `cises/info` answers, plus `blocked` (the hub's
+//!   block flag). Each line is the whole current state of its code. `parent` is an SSCC (18
+//!   digits, or 20 with the AI `00`) or a КИ; `child` is not stored: each child's own line
+//!   carries its parent. `productName` fills the catalog for a GTIN it does not know yet.
+//! - catalog: `{"gtin", "name", "productGroupId"?, "unit"?}`.
+//! - block lists: `{"kind": "code", "cis"}`, `{"kind": "gtin", "gtin"}` or
+//!   `{"kind": "series", "gtin", "batch"}`, each with `"remove": true` to lift the block.
+//! - tasks: `{"id", "number", "senderInn", "date", "productGroupId"?, "units": [cis...],
+//!   "boxes": [{"sscc", "units": [cis...]}]}` replaces the task with that id;
+//!   `{"id", "remove": true}` deletes it.
+
+use std::borrow::Cow;
+use std::collections::{HashMap, HashSet};
+use std::fmt;
+use std::io::{self, BufRead, BufReader, Read};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use flate2::bufread::MultiGzDecoder;
+use rusqlite::{Connection, Transaction, params};
+use serde::Deserialize;
+use tally_domain::code::{Ki, KiKey};
+use tally_domain::gs1::{Gtin, Sscc};
+use tally_domain::product_group::ProductGroup;
+use tally_domain::status::{CisStatus, Inn, PackageType, StatusEx, Timestamp};
+
+use super::codec::{Flags, ParentColumn, day_number, gtin_column, parse_iso_date, sscc_column};
+use super::{Result, Role, StoreError, checkpoint, connect, schema, set_meta};
+
+/// How many rejected lines a report names; the rest are only counted.
+pub const MAX_KEPT_REJECTIONS: usize = 100;
+
+/// The longest line read; a longer one is rejected without being held in memory. A task with
+/// ten thousand codes fits.
+pub const MAX_LINE_BYTES: usize = 1 << 20;
+
+/// Rows per transaction for statuses: large enough that the commit cost vanishes, small enough
+/// that a batch sorts in a few milliseconds and a cut-short import loses little.
+const STATUS_BATCH: usize = 50_000;
+const SMALL_BATCH: usize = 5_000;
+const TASK_BATCH: usize = 100;
+
+const READ_BUFFER: usize = 256 << 10;
+
+/// Why a line was not imported. The codes are stable: support and scripts match on them.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+pub enum RejectReason {
+    /// Not JSON, not UTF-8, or cut off.
+    NotJson,
+    /// JSON, but a required field is missing or has the wrong type.
+    WrongFields,
+    LineTooLong,
+    /// `cis` (or a unit code in a task) is not a КИ.
+    BadCis,
+    /// An SSCC line: the status cache keys codes by КИ; box contents come with tasks.
+    SsccNotCached,
+    BadGtin,
+    /// `gtin` disagrees with the GTIN inside `cis`.
+    GtinMismatch,
+    UnknownStatus,
+    UnknownPackageType,
+    BadOwnerInn,
+    BadParent,
+    BadExpirationDate,
+    BadPrice,
+    EmptyName,
+    UnknownBlockKind,
+    EmptyBatch,
+    EmptyTaskId,
+    BadSenderInn,
+    BadDate,
+    BadSscc,
+    /// A task names the same unit code twice, or the same box twice.
+    DuplicateInTask,
+}
+
+impl RejectReason {
+    pub fn code(self) -> &'static str {
+        match self {
+            RejectReason::NotJson => "not_json",
+            RejectReason::WrongFields => "wrong_fields",
+            RejectReason::LineTooLong => "line_too_long",
+            RejectReason::BadCis => "bad_cis",
+            RejectReason::SsccNotCached => "sscc_not_cached",
+            RejectReason::BadGtin => "bad_gtin",
+            RejectReason::GtinMismatch => "gtin_mismatch",
+            RejectReason::UnknownStatus => "unknown_status",
+            RejectReason::UnknownPackageType => "unknown_package_type",
+            RejectReason::BadOwnerInn => "bad_owner_inn",
+            RejectReason::BadParent => "bad_parent",
+            RejectReason::BadExpirationDate => "bad_expiration_date",
+            RejectReason::BadPrice => "bad_price",
+            RejectReason::EmptyName => "empty_name",
+            RejectReason::UnknownBlockKind => "unknown_block_kind",
+            RejectReason::EmptyBatch => "empty_batch",
+            RejectReason::EmptyTaskId => "empty_task_id",
+            RejectReason::BadSenderInn => "bad_sender_inn",
+            RejectReason::BadDate => "bad_date",
+            RejectReason::BadSscc => "bad_sscc",
+            RejectReason::DuplicateInTask => "duplicate_in_task",
+        }
+    }
+}
+
+impl fmt::Display for RejectReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.code())
+    }
+}
+
+/// A line that was not imported. Lines count from 1, blank ones included, so the number
+/// points at the line in an editor.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct RejectedLine {
+    pub line: u64,
+    pub reason: RejectReason,
+}
+
+/// What an import did.
+#[derive(Clone, PartialEq, Eq, Debug, Default)]
+pub struct ImportReport {
+    pub lines: u64,
+    /// Rows written (a code sent twice counts twice).
+    pub imported: u64,
+    pub rejected: u64,
+    /// The first [`MAX_KEPT_REJECTIONS`] rejected lines.
+    pub rejections: Vec<RejectedLine>,
+    pub gzip: bool,
+    pub elapsed: Duration,
+}
+
+impl ImportReport {
+    pub fn rows_per_second(&self) -> f64 {
+        self.imported as f64 / self.elapsed.as_secs_f64().max(1e-9)
+    }
+
+    fn reject(&mut self, reason: RejectReason) {
+        self.rejected += 1;
+        if self.rejections.len() < MAX_KEPT_REJECTIONS {
+            self.rejections.push(RejectedLine {
+                line: self.lines,
+                reason,
+            });
+        }
+    }
+}
+
+/// A connection for bulk loads: `synchronous=NORMAL` and a big page cache. A batch lost to a
+/// power cut is fetched again from the hub; the file is never corrupted.
+pub struct Importer {
+    conn: Connection,
+    path: PathBuf,
+}
+
+impl fmt::Debug for Importer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Importer")
+            .field("path", &self.path)
+            .finish()
+    }
+}
+
+impl Importer {
+    /// Opens (creating or upgrading as needed) the replica at `path` for bulk loads.
+    pub fn open(path: impl AsRef<Path>) -> Result<Importer> {
+        let path = path.as_ref().to_path_buf();
+        let mut conn = connect(&path, Role::Bulk)?;
+        schema::migrate(&mut conn)?;
+        Ok(Importer { conn, path })
+    }
+
+    /// Loads a status export. `now` becomes the cache's refresh time when the whole input was
+    /// read and not every line was rejected.
+    pub fn import_statuses(&mut self, input: impl Read, now: Timestamp) -> Result<ImportReport> {
+        run(&mut self.conn, input, &mut Statuses::new(now))
+    }
+
+    pub fn import_catalog(&mut self, input: impl Read) -> Result<ImportReport> {
+        run(&mut self.conn, input, &mut Catalog)
+    }
+
+    pub fn import_block_lists(&mut self, input: impl Read) -> Result<ImportReport> {
+        run(&mut self.conn, input, &mut BlockLists)
+    }
+
+    /// Loads tasks; `now` is recorded as when each arrived.
+    pub fn import_tasks(&mut self, input: impl Read, now: Timestamp) -> Result<ImportReport> {
+        run(&mut self.conn, input, &mut Tasks { now })
+    }
+}
+
+/// One kind of JSON-lines import.
+trait LineImport {
+    type Row;
+    const BATCH: usize;
+
+    fn parse(&mut self, line: &[u8]) -> Result<Self::Row, RejectReason>;
+
+    /// Writes a batch inside `tx` (and may reorder it).
+    fn write(&mut self, tx: &Transaction<'_>, rows: &mut Vec<Self::Row>) -> Result<()>;
+
+    /// Runs in the last batch's transaction once the whole input was read.
+    fn complete(&mut self, _tx: &Transaction<'_>, _report: &ImportReport) -> Result<()> {
+        Ok(())
+    }
+}
+
+enum Line {
+    End,
+    Fits,
+    TooLong,
+}
+
+/// Reads one line without its newline; a line over `max` bytes is skipped, not held.
+fn read_line(input: &mut dyn BufRead, buf: &mut Vec<u8>, max: usize) -> io::Result<Line> {
+    buf.clear();
+    let n = (&mut *input).take(max as u64 + 1).read_until(b'\n', buf)?;
+    if n == 0 {
+        return Ok(Line::End);
+    }
+    if buf.last() == Some(&b'\n') {
+        buf.pop();
+        return Ok(Line::Fits);
+    }
+    if buf.len() <= max {
+        return Ok(Line::Fits);
+    }
+    input.skip_until(b'\n')?;
+    Ok(Line::TooLong)
+}
+
+/// Wraps the input in a gzip decoder when it starts with the gzip magic bytes.
+fn open_input<'a>(mut input: impl Read + 'a) -> io::Result<(Box<dyn BufRead + 'a>, bool)> {
+    let mut magic = [0u8; 2];
+    let mut got = 0;
+    while got < magic.len() {
+        match input.read(&mut magic[got..]) {
+            Ok(0) => break,
+            Ok(n) => got += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    let whole = io::Cursor::new(magic[..got].to_vec()).chain(input);
+    let buffered = BufReader::with_capacity(READ_BUFFER, whole);
+    if magic[..got] == [0x1f, 0x8b] {
+        let decoder = MultiGzDecoder::new(buffered);
+        Ok((
+            Box::new(BufReader::with_capacity(READ_BUFFER, decoder)),
+            true,
+        ))
+    } else {
+        Ok((Box::new(buffered), false))
+    }
+}
+
+fn run<I: LineImport>(
+    conn: &mut Connection,
+    input: impl Read,
+    import: &mut I,
+) -> Result<ImportReport> {
+    let started = Instant::now();
+    let mut report = ImportReport::default();
+    let interrupted = |report: &ImportReport, source| StoreError::ImportInterrupted {
+        line: report.lines + 1,
+        committed: report.imported,
+        source,
+    };
+    let (mut lines, gzip) = open_input(input).map_err(|e| interrupted(&report, e))?;
+    report.gzip = gzip;
+    let mut buf = Vec::with_capacity(4096);
+    let mut rows = Vec::with_capacity(I::BATCH);
+    loop {
+        let line = read_line(&mut *lines, &mut buf, MAX_LINE_BYTES)
+            .map_err(|e| interrupted(&report, e))?;
+        match line {
+            Line::End => break,
+            Line::TooLong => {
+                report.lines += 1;
+                report.reject(RejectReason::LineTooLong);
+                continue;
+            }
+            Line::Fits => report.lines += 1,
+        }
+        let mut text = buf.trim_ascii();
+        if report.lines == 1 {
+            text = text.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(text);
+        }
+        if text.is_empty() {
+            continue;
+        }
+        match import.parse(text) {
+            Ok(row) => rows.push(row),
+            Err(reason) => report.reject(reason),
+        }
+        if rows.len() >= I::BATCH {
+            let tx = conn.transaction()?;
+            import.write(&tx, &mut rows)?;
+            tx.commit()?;
+            report.imported += rows.len() as u64;
+            rows.clear();
+        }
+    }
+    let tx = conn.transaction()?;
+    import.write(&tx, &mut rows)?;
+    report.imported += rows.len() as u64;
+    import.complete(&tx, &report)?;
+    tx.commit()?;
+    // Leaves a small WAL behind a big import; a reader holding old pages only postpones it.
+    checkpoint(conn)?;
+    report.elapsed = started.elapsed();
+    Ok(report)
+}
+
+fn json_reason(error: serde_json::Error) -> RejectReason {
+    match error.classify() {
+        serde_json::error::Category::Data => RejectReason::WrongFields,
+        _ => RejectReason::NotJson,
+    }
+}
+
+/// A JSON string, borrowed from the line when it has no escapes.
+struct Text<'a>(Cow<'a, str>);
+
+impl<'de: 'a, 'a> Deserialize<'de> for Text<'a> {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Text<'a>, D::Error> {
+        struct Visitor;
+        impl<'de> serde::de::Visitor<'de> for Visitor {
+            type Value = Text<'de>;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a string")
+            }
+
+            fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Text<'de>, E> {
+                Ok(Text(Cow::Borrowed(v)))
+            }
+
+            fn visit_str<E>(self, v: &str) -> Result<Text<'de>, E> {
+                Ok(Text(Cow::Owned(v.to_owned())))
+            }
+
+            fn visit_string<E>(self, v: String) -> Result<Text<'de>, E> {
+                Ok(Text(Cow::Owned(v)))
+            }
+        }
+        deserializer.deserialize_str(Visitor)
+    }
+}
+
+impl Text<'_> {
+    fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// `None` for an empty string: the hub writes `""` for a fact it does not have.
+    fn non_empty<'s>(this: &'s Option<Text<'_>>) -> Option<&'s str> {
+        this.as_ref().map(Text::as_str).filter(|s| !s.is_empty())
+    }
+}
+
+fn product_group(id: Option<u64>) -> Option<ProductGroup> {
+    id.and_then(|id| u8::try_from(id).ok())
+        .and_then(ProductGroup::from_id)
+}
+
+fn gtin_of(text: &str) -> Result<Gtin, RejectReason> {
+    Gtin::from_digits(text.as_bytes()).ok_or(RejectReason::BadGtin)
+}
+
+/// An SSCC as 18 digits, or 20 with its AI `00`.
+fn sscc_of(text: &str) -> Option<Sscc> {
+    let b = text.as_bytes();
+    let digits = match b.len() {
+        20 if b.starts_with(b"00") => &b[2..],
+        _ => b,
+    };
+    Sscc::from_digits(digits)
+}
+
+fn ki_of(cis: &str) -> Result<Ki, RejectReason> {
+    Ki::from_cis(cis).ok_or(if sscc_of(cis).is_some() {
+        RejectReason::SsccNotCached
+    } else {
+        RejectReason::BadCis
+    })
+}
+
+// ---- statuses ----
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct CisInfo<'a> {
+    #[serde(borrow)]
+    cis: Text<'a>,
+    #[serde(borrow)]
+    gtin: Option<Text<'a>>,
+    product_group_id: Option<u64>,
+    #[serde(borrow)]
+    status: Text<'a>,
+    #[serde(borrow)]
+    status_ex: Option<Text<'a>>,
+    #[serde(borrow)]
+    owner_inn: Option<Text<'a>>,
+    #[serde(borrow)]
+    package_type: Option<Text<'a>>,
+    #[serde(borrow)]
+    parent: Option<Text<'a>>,
+    #[serde(borrow)]
+    expiration_date: Option<Text<'a>>,
+    max_retail_price: Option<i64>,
+    #[serde(borrow)]
+    product_name: Option<Text<'a>>,
+    blocked: Option<bool>,
+}
+
+struct StatusRow {
+    key: KiKey,
+    flags: i64,
+    owner: Option<Inn>,
+    parent: Option<ParentColumn>,
+    expiry: Option<i64>,
+    price: Option<i64>,
+    /// The product name, carried only by the first line of a GTIN in this import.
+    name: Option<(Gtin, String, Option<ProductGroup>)>,
+}
+
+struct Statuses {
+    now: Timestamp,
+    owners: Option<HashMap<Inn, i64>>,
+    named_gtins: HashSet<Gtin>,
+}
+
+impl Statuses {
+    fn new(now: Timestamp) -> Statuses {
+        Statuses {
+            now,
+            owners: None,
+            named_gtins: HashSet::new(),
+        }
+    }
+
+    /// The interned id of an owner, adding it in `tx` when new. The map lives for one import
+    /// only, and an error ends the import, so it never holds an id of a rolled-back insert.
+    fn owner_id(&mut self, tx: &Transaction<'_>, inn: Inn) -> Result<i64> {
+        let owners = match &mut self.owners {
+            Some(owners) => owners,
+            None => {
+                let mut statement = tx.prepare("SELECT inn, id FROM owners")?;
+                let known = statement
+                    .query_map([], |row| {
+                        Ok((row.get::<_, String>(0)?, row.get::<_, i64>(1)?))
+                    })?
+                    .filter_map(|row| match row {
+                        Ok((inn, id)) => Inn::parse(&inn).map(|inn| Ok((inn, id))),
+                        Err(e) => Some(Err(e)),
+                    })
+                    .collect::<rusqlite::Result<HashMap<_, _>>>()?;
+                self.owners.insert(known)
+            }
+        };
+        if let Some(&id) = owners.get(&inn) {
+            return Ok(id);
+        }
+        let id = tx
+            .prepare_cached("INSERT INTO owners (inn) VALUES (?1) RETURNING id")?
+            .query_row([inn.as_str()], |row| row.get(0))?;
+        owners.insert(inn, id);
+        Ok(id)
+    }
+}
+
+impl LineImport for Statuses {
+    type Row = StatusRow;
+    const BATCH: usize = STATUS_BATCH;
+
+    fn parse(&mut self, line: &[u8]) -> Result<StatusRow, RejectReason> {
+        let info: CisInfo<'_> = serde_json::from_slice(line).map_err(json_reason)?;
+        let ki = ki_of(info.cis.as_str())?;
+        if let Some(gtin) = Text::non_empty(&info.gtin)
+            && gtin_of(gtin)? != ki.gtin()
+        {
+            return Err(RejectReason::GtinMismatch);
+        }
+        let status =
+            CisStatus::from_api_name(info.status.as_str()).ok_or(RejectReason::UnknownStatus)?;
+        let package_type = match Text::non_empty(&info.package_type) {
+            None => PackageType::Unit,
+            Some(name) => {
+                PackageType::from_api_name(name).ok_or(RejectReason::UnknownPackageType)?
+            }
+        };
+        let product_group = product_group(info.product_group_id);
+        let flags = Flags {
+            status,
+            status_ex: Text::non_empty(&info.status_ex)
+                .map_or(StatusEx::Empty, StatusEx::from_api_lenient),
+            package_type,
+            product_group,
+            blocked: info.blocked.unwrap_or(false),
+        };
+        let owner = Text::non_empty(&info.owner_inn)
+            .map(|inn| Inn::parse(inn).ok_or(RejectReason::BadOwnerInn))
+            .transpose()?;
+        let parent = Text::non_empty(&info.parent)
+            .map(|parent| match sscc_of(parent) {
+                Some(sscc) => Ok(ParentColumn::Sscc(sscc_column(sscc))),
+                None => Ki::from_cis(parent)
+                    .map(|ki| ParentColumn::Code(ki.key()))
+                    .ok_or(RejectReason::BadParent),
+            })
+            .transpose()?;
+        let expiry = Text::non_empty(&info.expiration_date)
+            .map(|date| {
+                parse_iso_date(date)
+                    .map(day_number)
+                    .ok_or(RejectReason::BadExpirationDate)
+            })
+            .transpose()?;
+        let price = info
+            .max_retail_price
+            .map(|p| {
+                u32::try_from(p)
+                    .map(i64::from)
+                    .map_err(|_| RejectReason::BadPrice)
+            })
+            .transpose()?;
+        let name = match Text::non_empty(&info.product_name) {
+            Some(name) if self.named_gtins.insert(ki.gtin()) => {
+                Some((ki.gtin(), name.to_owned(), product_group))
+            }
+            _ => None,
+        };
+        Ok(StatusRow {
+            key: ki.key(),
+            flags: flags.pack(),
+            owner,
+            parent,
+            expiry,
+            price,
+            name,
+        })
+    }
+
+    fn write(&mut self, tx: &Transaction<'_>, rows: &mut Vec<StatusRow>) -> Result<()> {
+        // Sorted keys fill B-tree pages in order; the sort is stable, so when a batch holds a
+        // code twice the later line is written last and wins.
+        rows.sort_by(|a, b| a.key.as_bytes().cmp(b.key.as_bytes()));
+        let mut insert = tx.prepare_cached(
+            "INSERT OR REPLACE INTO statuses (ki, flags, owner, parent, expiry, price)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        )?;
+        let mut name = tx.prepare_cached(
+            "INSERT INTO catalog (gtin, name, product_group) VALUES (?1, ?2, ?3)
+             ON CONFLICT (gtin) DO NOTHING",
+        )?;
+        for row in rows.iter() {
+            let owner = row.owner.map(|inn| self.owner_id(tx, inn)).transpose()?;
+            insert.execute(params![
+                row.key.as_bytes(),
+                row.flags,
+                owner,
+                row.parent,
+                row.expiry,
+                row.price
+            ])?;
+            if let Some((gtin, text, group)) = &row.name {
+                name.execute(params![gtin_column(*gtin), text, group.map(|g| g.id())])?;
+            }
+        }
+        Ok(())
+    }
+
+    fn complete(&mut self, tx: &Transaction<'_>, report: &ImportReport) -> Result<()> {
+        if report.imported > 0 || report.rejected == 0 {
+            set_meta(tx, "statuses_refreshed_at", self.now.0)?;
+        }
+        Ok(())
+    }
+}
+
+// ---- catalog ----
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct CatalogLine<'a> {
+    #[serde(borrow)]
+    gtin: Text<'a>,
+    #[serde(borrow)]
+    name: Text<'a>,
+    product_group_id: Option<u64>,
+    #[serde(borrow)]
+    unit: Option<Text<'a>>,
+}
+
+struct CatalogRow {
+    gtin: i64,
+    name: String,
+    group: Option<u8>,
+    unit: Option<String>,
+}
+
+struct Catalog;
+
+impl LineImport for Catalog {
+    type Row = CatalogRow;
+    const BATCH: usize = SMALL_BATCH;
+
+    fn parse(&mut self, line: &[u8]) -> Result<CatalogRow, RejectReason> {
+        let item: CatalogLine<'_> = serde_json::from_slice(line).map_err(json_reason)?;
+        let name = item.name.as_str().trim();
+        if name.is_empty() {
+            return Err(RejectReason::EmptyName);
+        }
+        Ok(CatalogRow {
+            gtin: gtin_column(gtin_of(item.gtin.as_str())?),
+            name: name.to_owned(),
+            group: product_group(item.product_group_id).map(ProductGroup::id),
+            unit: Text::non_empty(&item.unit).map(str::to_owned),
+        })
+    }
+
+    fn write(&mut self, tx: &Transaction<'_>, rows: &mut Vec<CatalogRow>) -> Result<()> {
+        let mut upsert = tx.prepare_cached(
+            "INSERT OR REPLACE INTO catalog (gtin, name, product_group, unit)
+             VALUES (?1, ?2, ?3, ?4)",
+        )?;
+        for row in rows.iter() {
+            upsert.execute(params![row.gtin, row.name, row.group, row.unit])?;
+        }
+        Ok(())
+    }
+}
+
+// ---- block lists ----
+
+#[derive(Deserialize)]
+struct BlockLine<'a> {
+    #[serde(borrow)]
+    kind: Text<'a>,
+    #[serde(borrow)]
+    cis: Option<Text<'a>>,
+    #[serde(borrow)]
+    gtin: Option<Text<'a>>,
+    #[serde(borrow)]
+    batch: Option<Text<'a>>,
+    #[serde(default)]
+    remove: bool,
+}
+
+enum Blocked {
+    Code(KiKey),
+    Gtin(i64),
+    Series(i64, String),
+}
+
+struct BlockLists;
+
+impl LineImport for BlockLists {
+    type Row = (Blocked, bool);
+    const BATCH: usize = SMALL_BATCH;
+
+    fn parse(&mut self, line: &[u8]) -> Result<(Blocked, bool), RejectReason> {
+        let entry: BlockLine<'_> = serde_json::from_slice(line).map_err(json_reason)?;
+        let gtin = || {
+            Text::non_empty(&entry.gtin)
+                .ok_or(RejectReason::WrongFields)
+                .and_then(gtin_of)
+                .map(gtin_column)
+        };
+        let blocked = match entry.kind.as_str() {
+            "code" => {
+                let cis = Text::non_empty(&entry.cis).ok_or(RejectReason::WrongFields)?;
+                Blocked::Code(ki_of(cis)?.key())
+            }
+            "gtin" => Blocked::Gtin(gtin()?),
+            "series" => {
+                let batch = Text::non_empty(&entry.batch).ok_or(RejectReason::EmptyBatch)?;
+                Blocked::Series(gtin()?, batch.to_owned())
+            }
+            _ => return Err(RejectReason::UnknownBlockKind),
+        };
+        Ok((blocked, entry.remove))
+    }
+
+    fn write(&mut self, tx: &Transaction<'_>, rows: &mut Vec<(Blocked, bool)>) -> Result<()> {
+        for (blocked, remove) in rows.iter() {
+            match (blocked, remove) {
+                (Blocked::Code(key), false) => tx
+                    .prepare_cached("INSERT OR IGNORE INTO blocked_codes (ki) VALUES (?1)")?
+                    .execute([key.as_bytes()])?,
+                (Blocked::Code(key), true) => tx
+                    .prepare_cached("DELETE FROM blocked_codes WHERE ki = ?1")?
+                    .execute([key.as_bytes()])?,
+                (Blocked::Gtin(gtin), false) => tx
+                    .prepare_cached("INSERT OR IGNORE INTO blocked_gtins (gtin) VALUES (?1)")?
+                    .execute([gtin])?,
+                (Blocked::Gtin(gtin), true) => tx
+                    .prepare_cached("DELETE FROM blocked_gtins WHERE gtin = ?1")?
+                    .execute([gtin])?,
+                (Blocked::Series(gtin, batch), false) => tx
+                    .prepare_cached(
+                        "INSERT OR IGNORE INTO blocked_series (gtin, batch) VALUES (?1, ?2)",
+                    )?
+                    .execute(params![gtin, batch])?,
+                (Blocked::Series(gtin, batch), true) => tx
+                    .prepare_cached("DELETE FROM blocked_series WHERE gtin = ?1 AND batch = ?2")?
+                    .execute(params![gtin, batch])?,
+            };
+        }
+        Ok(())
+    }
+}
+
+// ---- tasks ----
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct TaskLine<'a> {
+    #[serde(borrow)]
+    id: Text<'a>,
+    #[serde(borrow)]
+    number: Option<Text<'a>>,
+    #[serde(borrow)]
+    sender_inn: Option<Text<'a>>,
+    #[serde(borrow)]
+    date: Option<Text<'a>>,
+    product_group_id: Option<u64>,
+    #[serde(borrow, default)]
+    units: Vec<Text<'a>>,
+    #[serde(borrow, default)]
+    boxes: Vec<TaskBoxLine<'a>>,
+    #[serde(default)]
+    remove: bool,
+}
+
+#[derive(Deserialize)]
+struct TaskBoxLine<'a> {
+    #[serde(borrow)]
+    sscc: Text<'a>,
+    #[serde(borrow, default)]
+    units: Vec<Text<'a>>,
+}
+
+struct TaskContent {
+    number: String,
+    sender_inn: Inn,
+    date: String,
+    product_group: Option<u8>,
+    /// `(unit key, the box it is expected in)`.
+    units: Vec<(KiKey, Option<i64>)>,
+    boxes: Vec<i64>,
+}
+
+struct Tasks {
+    now: Timestamp,
+}
+
+impl LineImport for Tasks {
+    /// The task id, and its content unless the line removes it.
+    type Row = (String, Option<TaskContent>);
+    const BATCH: usize = TASK_BATCH;
+
+    fn parse(&mut self, line: &[u8]) -> Result<Self::Row, RejectReason> {
+        let task: TaskLine<'_> = serde_json::from_slice(line).map_err(json_reason)?;
+        let id = task.id.as_str().trim();
+        if id.is_empty() {
+            return Err(RejectReason::EmptyTaskId);
+        }
+        if task.remove {
+            return Ok((id.to_owned(), None));
+        }
+        let number = Text::non_empty(&task.number).ok_or(RejectReason::WrongFields)?;
+        let sender_inn = Text::non_empty(&task.sender_inn)
+            .and_then(Inn::parse)
+            .ok_or(RejectReason::BadSenderInn)?;
+        let date = Text::non_empty(&task.date)
+            .and_then(parse_iso_date)
+            .ok_or(RejectReason::BadDate)?;
+        let mut seen = HashSet::new();
+        let mut units = Vec::new();
+        let mut boxes = Vec::new();
+        let mut add = |cis: &Text<'_>, sscc: Option<i64>| -> Result<(), RejectReason> {
+            let key = ki_of(cis.as_str())?.key();
+            if !seen.insert(key) {
+                return Err(RejectReason::DuplicateInTask);
+            }
+            units.push((key, sscc));
+            Ok(())
+        };
+        for cis in &task.units {
+            add(cis, None)?;
+        }
+        for task_box in &task.boxes {
+            let sscc = sscc_of(task_box.sscc.as_str()).ok_or(RejectReason::BadSscc)?;
+            let value = sscc_column(sscc);
+            if boxes.contains(&value) {
+                return Err(RejectReason::DuplicateInTask);
+            }
+            boxes.push(value);
+            for cis in &task_box.units {
+                add(cis, Some(value))?;
+            }
+        }
+        Ok((
+            id.to_owned(),
+            Some(TaskContent {
+                number: number.to_owned(),
+                sender_inn,
+                date: date.to_string(),
+                product_group: product_group(task.product_group_id).map(ProductGroup::id),
+                units,
+                boxes,
+            }),
+        ))
+    }
+
+    fn write(&mut self, tx: &Transaction<'_>, rows: &mut Vec<Self::Row>) -> Result<()> {
+        for (id, content) in rows.iter() {
+            // The task's boxes and units go with it (ON DELETE CASCADE).
+            tx.prepare_cached("DELETE FROM tasks WHERE id = ?1")?
+                .execute([id])?;
+            let Some(task) = content else { continue };
+            tx.prepare_cached(
+                "INSERT INTO tasks (id, number, sender_inn, date, product_group, received_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            )?
+            .execute(params![
+                id,
+                task.number,
+                task.sender_inn.as_str(),
+                task.date,
+                task.product_group,
+                self.now.0
+            ])?;
+            let mut add_box =
+                tx.prepare_cached("INSERT INTO task_boxes (task_id, sscc) VALUES (?1, ?2)")?;
+            for sscc in &task.boxes {
+                add_box.execute(params![id, sscc])?;
+            }
+            let mut add_unit = tx
+                .prepare_cached("INSERT INTO task_units (task_id, ki, sscc) VALUES (?1, ?2, ?3)")?;
+            for (key, sscc) in &task.units {
+                add_unit.execute(params![id, key.as_bytes(), sscc])?;
+            }
+        }
+        Ok(())
+    }
+}
