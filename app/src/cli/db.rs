@@ -7,10 +7,12 @@ use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use anyhow::{Context, bail};
+use anyhow::{Context as _, bail};
 use clap::{Args, Subcommand};
 use serde_json::{Value, json};
+use tally_domain::code::{ParseOptions, parse};
 use tally_domain::status::Timestamp;
+use tally_domain::validate::{Context, Expectation, Facts, OperationKind, Policy, validate};
 use tally_sync::store::{ImportReport, Importer, NewOperation, NewScan, Reader, Store};
 use tally_sync::synthetic;
 
@@ -319,24 +321,56 @@ fn run_bench(args: &BenchArgs, path: &Path) -> anyhow::Result<Value> {
         header: "{}",
         started_at: now(),
     })?;
+    // The whole path of one scan: parse, look up, judge, commit durably, in that order, as
+    // the terminal does it; the commit alone is timed too.
+    let options = ParseOptions::default();
+    let policy = Policy::default();
+    let context = Context {
+        operation: OperationKind::Acceptance,
+        own_inn: None,
+        supplier_inn: None,
+        product_group: None,
+    };
     let mut commits = Vec::new();
-    let mut code = String::new();
+    let mut pipeline = Vec::new();
+    let mut raw = String::new();
     for (seq, ki) in (0..args.scans).zip(keys.iter().cycle()) {
-        code.clear();
-        code.push_str(&ki.to_string());
+        raw.clear();
+        raw.push_str(&ki.to_string());
+        raw.push_str("\u{1d}93Ab1+");
+        let start = Instant::now();
+        let at = now();
+        let code = parse(raw.as_bytes(), &options)
+            .map_err(|r| anyhow::anyhow!("synthetic code refused: {}", r.code()))?;
+        let ki = code.ki().context("synthetic code without КИ")?;
+        let status = store.status(&ki)?;
+        let gtin = ki.gtin();
+        let block = store.block_hit(Some(&ki), gtin, None)?;
+        let catalog_group = store.catalog_item(gtin)?.and_then(|c| c.product_group);
+        let facts = Facts {
+            status: status.as_ref(),
+            block,
+            catalog_group,
+            last_sync: Some(started),
+            duplicate_in_document: false,
+            expectation: Expectation::NoList,
+        };
+        let verdict = validate(&code, &facts, &context, &policy, at);
         let scan = NewScan {
             seq: u32::try_from(seq)?,
-            at: now(),
-            action: "scan",
-            code: &code,
-            ki: Some(*ki),
-            verdict: "accepted",
+            at,
+            action: "unit",
+            code: code.canonical(),
+            ki: Some(ki),
+            verdict: verdict.outcome.code(),
             detail: "{}",
         };
-        let start = Instant::now();
+        let commit_start = Instant::now();
         store.record_scan(operation, &scan)?;
-        commits.push(start.elapsed());
+        commits.push(commit_start.elapsed());
+        pipeline.push(start.elapsed());
     }
+    pipeline.sort();
     commits.sort();
     store.finish_operation(operation, now(), "{}")?;
 
@@ -358,6 +392,7 @@ fn run_bench(args: &BenchArgs, path: &Path) -> anyhow::Result<Value> {
         "lookup": latency(&lookups),
         "lookup_missing": missing,
         "durable_scan_commit": latency(&commits),
+        "scan_to_verdict": latency(&pipeline),
     }))
 }
 
@@ -492,6 +527,7 @@ mod tests {
         assert_eq!(report["lookup"]["samples"], 500);
         assert_eq!(report["lookup_missing"], 0);
         assert_eq!(report["durable_scan_commit"]["samples"], 5);
+        assert_eq!(report["scan_to_verdict"]["samples"], 5);
         assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 0);
         std::fs::remove_dir_all(dir).unwrap();
     }
