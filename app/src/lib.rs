@@ -2,4 +2,5 @@
 //! uses `anyhow`; everything below it reports typed errors.
 
 pub mod cli;
+pub mod desk;
 pub mod operation_log;

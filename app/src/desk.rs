@@ -1,0 +1,664 @@
+//! The scan desk: the one open operation, fed by scans and by the operator's commands.
+//!
+//! A scan is parsed, judged against the replica, applied to the operation and committed to the
+//! journal, in that order; it counts as done only once the commit returned. A restart rebuilds
+//! the open operation from its journal; undo removes the last event from both.
+
+use anyhow::{Context as _, anyhow, bail};
+use serde_json::{Value, json};
+use tally_domain::code::{CodeKind, Ki, MarkingCode, ParseOptions, Rejection, parse};
+use tally_domain::gs1::{Ai, Sscc};
+use tally_domain::operation::{
+    AcceptanceEvent, AggregationEvent, Capacity, Child, Level, Refusal, WriteOffEvent,
+};
+use tally_domain::reason::Reason;
+use tally_domain::status::{Inn, Timestamp};
+use tally_domain::validate::{
+    Context, Expectation, Facts, Outcome as VerdictOutcome, Policy, Verdict, validate,
+};
+use tally_sync::store::{NewOperation, NewScan, OperationId, QueuedOperation, ScanId, Store};
+
+use crate::operation_log::{Entry, OperationState};
+
+/// How this terminal works: who is signed in and the integrator's rules.
+#[derive(Clone, Debug)]
+pub struct DeskSettings {
+    pub operator: String,
+    pub own_inn: Option<Inn>,
+    pub parse: ParseOptions,
+    pub policy: Policy,
+    pub capacity: Capacity,
+    /// GS1 company prefix for SSCC labels this terminal generates.
+    pub company_prefix: Option<String>,
+}
+
+/// What became of one scan.
+#[derive(Clone, Debug)]
+pub enum ScanOutcome {
+    /// Not a code at all; nothing recorded.
+    Unreadable(Rejection),
+    /// Refused by validation; nothing recorded.
+    Refused { code: MarkingCode, verdict: Verdict },
+    /// Needs a confirming tap: scan again confirmed. Nothing recorded yet.
+    NeedsConfirmation { code: MarkingCode, verdict: Verdict },
+    /// The operation does not take it (duplicate, box full, ...); nothing recorded.
+    NotTaken {
+        code: MarkingCode,
+        verdict: Verdict,
+        refusal: Refusal,
+    },
+    /// Committed to the journal: now, and only now, it may show as accepted.
+    Recorded {
+        code: MarkingCode,
+        verdict: Verdict,
+        scan: ScanId,
+    },
+}
+
+/// What the operator does besides scanning.
+#[derive(Clone, Debug)]
+pub enum Command {
+    /// Opens a box or pallet under a label this terminal generates.
+    OpenGenerated(Level),
+    Close,
+    /// Takes an accepted unit back out of an acceptance (damaged, wrong goods).
+    Exclude(Ki),
+    /// A supervisor confirms a write-off.
+    Confirm {
+        supervisor: String,
+    },
+}
+
+struct Open {
+    id: OperationId,
+    state: OperationState,
+    next_seq: u32,
+}
+
+/// The desk: the store's writer and the open operation.
+pub struct Desk {
+    store: Store,
+    settings: DeskSettings,
+    open: Option<Open>,
+}
+
+impl std::fmt::Debug for Desk {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Desk")
+            .field("store", &self.store)
+            .field("open", &self.open.as_ref().map(|o| o.state.kind_name()))
+            .finish()
+    }
+}
+
+/// A verdict for scans no rule applies to (box labels).
+fn plain_accept() -> Verdict {
+    Verdict {
+        outcome: VerdictOutcome::Accept,
+        findings: Vec::new(),
+    }
+}
+
+impl Desk {
+    /// Opens the desk, rebuilding the operation that was open when the terminal stopped.
+    pub fn open(store: Store, settings: DeskSettings) -> anyhow::Result<Desk> {
+        let mut open = None;
+        if let Some(op) = store.open_operations()?.into_iter().last() {
+            let header: Value = serde_json::from_str(&op.header).context("operation header")?;
+            let entries = op
+                .entries
+                .iter()
+                .map(|e| {
+                    Ok(Entry {
+                        action: e.action.clone(),
+                        code: e.code.clone(),
+                        detail: serde_json::from_str(&e.detail).context("journal detail")?,
+                    })
+                })
+                .collect::<anyhow::Result<Vec<_>>>()?;
+            let state = OperationState::restore(&op.kind, &header, &entries)
+                .with_context(|| format!("restoring open operation {}", op.id.0))?;
+            let next_seq = op.entries.last().map_or(0, |e| e.seq + 1);
+            open = Some(Open {
+                id: op.id,
+                state,
+                next_seq,
+            });
+        }
+        Ok(Desk {
+            store,
+            settings,
+            open,
+        })
+    }
+
+    pub fn operation(&self) -> Option<&OperationState> {
+        self.open.as_ref().map(|o| &o.state)
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// Starts an operation; one at a time.
+    pub fn begin(&mut self, state: OperationState, now: Timestamp) -> anyhow::Result<()> {
+        if let Some(open) = &self.open {
+            bail!("{} is still open: finish it first", open.state.kind_name());
+        }
+        let header = state.header(self.settings.capacity).to_string();
+        let id = self.store.begin_operation(&NewOperation {
+            kind: state.kind_name(),
+            operator: &self.settings.operator,
+            header: &header,
+            started_at: now,
+        })?;
+        self.open = Some(Open {
+            id,
+            state,
+            next_seq: 0,
+        });
+        Ok(())
+    }
+
+    /// One scan from any scanner. `confirmed` is the operator's tap on a warning.
+    pub fn scan(
+        &mut self,
+        raw: &[u8],
+        confirmed: bool,
+        now: Timestamp,
+    ) -> anyhow::Result<ScanOutcome> {
+        let open = self
+            .open
+            .as_ref()
+            .ok_or_else(|| anyhow!("no operation is open"))?;
+        let code = match parse(raw, &self.settings.parse) {
+            Ok(code) => code,
+            Err(rejection) => return Ok(ScanOutcome::Unreadable(rejection)),
+        };
+        let (verdict, status) = if code.kind() == CodeKind::Sscc {
+            (plain_accept(), None)
+        } else {
+            let (verdict, status) = self.judge(&code, &open.state, now)?;
+            match verdict.outcome {
+                VerdictOutcome::Reject => return Ok(ScanOutcome::Refused { code, verdict }),
+                VerdictOutcome::Warn if !confirmed => {
+                    return Ok(ScanOutcome::NeedsConfirmation { code, verdict });
+                }
+                _ => (verdict, status),
+            }
+        };
+        let applied = match self.open.as_mut() {
+            Some(open) => apply_scan(&mut open.state, &code, status),
+            None => return Err(anyhow!("no operation is open")),
+        };
+        if let Err(refusal) = applied {
+            return Ok(ScanOutcome::NotTaken {
+                code,
+                verdict,
+                refusal,
+            });
+        }
+        let scan = self.commit_last(now, &verdict, Some(&code))?;
+        Ok(ScanOutcome::Recorded {
+            code,
+            verdict,
+            scan,
+        })
+    }
+
+    /// What the replica and the document say about a code.
+    fn judge(
+        &self,
+        code: &MarkingCode,
+        state: &OperationState,
+        now: Timestamp,
+    ) -> anyhow::Result<(Verdict, Option<tally_domain::status::CisStatus>)> {
+        let ki = code.ki();
+        let status = match &ki {
+            Some(ki) => self.store.status(ki)?,
+            None => None,
+        };
+        let block = match code.gtin() {
+            Some(gtin) => self
+                .store
+                .block_hit(ki.as_ref(), gtin, code.element(Ai::BATCH))?,
+            None => None,
+        };
+        let catalog_group = match code.gtin() {
+            Some(gtin) => self.store.catalog_item(gtin)?.and_then(|c| c.product_group),
+            None => None,
+        };
+        let (duplicate, expectation, supplier, group) = match (state, &ki) {
+            (OperationState::Acceptance(a), Some(ki)) => (
+                a.contains(ki),
+                a.expectation(ki),
+                a.task().and_then(|t| t.sender),
+                a.task().and_then(|t| t.product_group),
+            ),
+            (OperationState::WriteOff(w), Some(ki)) => {
+                (w.contains(ki), Expectation::NoList, None, None)
+            }
+            (OperationState::Aggregation(g), Some(ki)) => (
+                g.open_aggregate()
+                    .is_some_and(|a| a.children.contains(&Child::Unit(*ki))),
+                Expectation::NoList,
+                None,
+                None,
+            ),
+            _ => (false, Expectation::NoList, None, None),
+        };
+        let last_sync = self
+            .store
+            .last_sync()?
+            .max(self.store.statuses_refreshed_at()?);
+        let facts = Facts {
+            status: status.as_ref(),
+            block,
+            catalog_group,
+            last_sync,
+            duplicate_in_document: duplicate,
+            expectation,
+        };
+        let context = Context {
+            operation: state.kind(),
+            own_inn: self.settings.own_inn,
+            supplier_inn: supplier,
+            product_group: group,
+        };
+        let verdict = validate(code, &facts, &context, &self.settings.policy, now);
+        Ok((verdict, status.map(|s| s.status)))
+    }
+
+    /// A command from the operator; refused commands change nothing.
+    pub fn command(
+        &mut self,
+        command: Command,
+        now: Timestamp,
+    ) -> anyhow::Result<Result<ScanId, Refusal>> {
+        // A generated label takes a serial only when the operation can open it.
+        let label = match &command {
+            Command::OpenGenerated(_) => {
+                match self.operation() {
+                    Some(OperationState::Aggregation(g)) => {
+                        if let Some(a) = g.open_aggregate() {
+                            return Ok(Err(Refusal::AlreadyOpen { sscc: a.sscc }));
+                        }
+                    }
+                    _ => return Ok(Err(Refusal::WrongChild)),
+                }
+                let prefix = self
+                    .settings
+                    .company_prefix
+                    .clone()
+                    .ok_or_else(|| anyhow!("no GS1 company prefix is configured"))?;
+                let serial = self.store.next_sscc_serial()?;
+                Some(Sscc::compose(0, &prefix, serial).ok_or_else(|| {
+                    anyhow!("SSCC serial {serial} does not fit company prefix {prefix}")
+                })?)
+            }
+            _ => None,
+        };
+        let open = self
+            .open
+            .as_mut()
+            .ok_or_else(|| anyhow!("no operation is open"))?;
+        let applied = match (&mut open.state, command) {
+            (OperationState::Aggregation(g), Command::OpenGenerated(level)) => match label {
+                Some(sscc) => g.apply(AggregationEvent::Open { sscc, level }),
+                None => Err(Refusal::NothingOpen),
+            },
+            (OperationState::Aggregation(g), Command::Close) => g.apply(AggregationEvent::Close),
+            (OperationState::Acceptance(a), Command::Exclude(ki)) => {
+                a.apply(AcceptanceEvent::Exclude(ki))
+            }
+            (OperationState::WriteOff(w), Command::Confirm { supervisor }) => {
+                w.apply(WriteOffEvent::Confirmed { supervisor })
+            }
+            _ => Err(Refusal::WrongChild),
+        };
+        if let Err(refusal) = applied {
+            return Ok(Err(refusal));
+        }
+        Ok(Ok(self.commit_last(now, &plain_accept(), None)?))
+    }
+
+    /// Writes the operation's last event to the journal; on failure the event is taken back,
+    /// so memory never runs ahead of the disk.
+    fn commit_last(
+        &mut self,
+        now: Timestamp,
+        verdict: &Verdict,
+        code: Option<&MarkingCode>,
+    ) -> anyhow::Result<ScanId> {
+        let open = self
+            .open
+            .as_mut()
+            .ok_or_else(|| anyhow!("no operation is open"))?;
+        let entry = open
+            .state
+            .last_entry()
+            .ok_or_else(|| anyhow!("nothing to record"))?;
+        let mut detail = entry.detail.clone();
+        if let Value::Object(map) = &mut detail {
+            map.insert(
+                "findings".into(),
+                json!(
+                    verdict
+                        .findings
+                        .iter()
+                        .map(|(f, _)| f.code())
+                        .collect::<Vec<_>>()
+                ),
+            );
+            if let Some(code) = code {
+                map.insert("km".into(), json!(code.canonical()));
+            }
+        }
+        let detail = detail.to_string();
+        let ki = code.and_then(MarkingCode::ki);
+        let scan = NewScan {
+            seq: open.next_seq,
+            at: now,
+            action: &entry.action,
+            code: &entry.code,
+            ki,
+            verdict: verdict.outcome.code(),
+            detail: &detail,
+        };
+        match self.store.record_scan(open.id, &scan) {
+            Ok(id) => {
+                open.next_seq += 1;
+                Ok(id)
+            }
+            Err(error) => {
+                let _ = open.state.undo();
+                Err(error.into())
+            }
+        }
+    }
+
+    /// Undoes the last scan or command of the open operation.
+    pub fn undo(&mut self) -> anyhow::Result<Result<(), Refusal>> {
+        let open = self
+            .open
+            .as_mut()
+            .ok_or_else(|| anyhow!("no operation is open"))?;
+        if self.store.undo_last_scan(open.id)?.is_none() {
+            return Ok(Err(Refusal::NothingToUndo));
+        }
+        open.next_seq = open.next_seq.saturating_sub(1);
+        Ok(open.state.undo())
+    }
+
+    /// Finishes the open operation into one queue row; refused when the document is not
+    /// complete (an open box, a missing confirmation, nothing scanned).
+    pub fn finish(&mut self, now: Timestamp) -> anyhow::Result<Result<QueuedOperation, Refusal>> {
+        let open = self
+            .open
+            .as_ref()
+            .ok_or_else(|| anyhow!("no operation is open"))?;
+        let payload = match open.state.payload(now) {
+            Ok(payload) => payload.to_string(),
+            Err(refusal) => return Ok(Err(refusal)),
+        };
+        let queued = self.store.finish_operation(open.id, now, &payload)?;
+        self.open = None;
+        Ok(Ok(queued))
+    }
+}
+
+/// Turns a scanned code into the open operation's event and applies it.
+fn apply_scan(
+    state: &mut OperationState,
+    code: &MarkingCode,
+    status: Option<tally_domain::status::CisStatus>,
+) -> Result<(), Refusal> {
+    let ki = code.ki();
+    let sscc = code.sscc();
+    match (state, ki, sscc) {
+        (OperationState::Acceptance(a), Some(ki), _) => a.apply(AcceptanceEvent::Unit(ki)),
+        (OperationState::Acceptance(a), None, Some(sscc)) => a.apply(AcceptanceEvent::Box(sscc)),
+        (OperationState::Aggregation(g), Some(ki), _) => g.apply(AggregationEvent::Add {
+            child: Child::Unit(ki),
+            status,
+        }),
+        (OperationState::Aggregation(g), None, Some(sscc)) => match g.open_aggregate() {
+            None => g.apply(AggregationEvent::Open {
+                sscc,
+                level: Level::Box,
+            }),
+            Some(a) if a.level == Level::Pallet => g.apply(AggregationEvent::Add {
+                child: Child::Box(sscc),
+                status: None,
+            }),
+            Some(a) => Err(Refusal::AlreadyOpen { sscc: a.sscc }),
+        },
+        (OperationState::Disaggregation(d), None, Some(sscc)) => d.add(sscc),
+        (OperationState::WriteOff(w), Some(ki), _) => w.apply(WriteOffEvent::Unit(ki)),
+        _ => Err(Refusal::WrongChild),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tally_domain::gs1::Gs1Date;
+    use tally_domain::operation::{
+        Acceptance, Aggregation, WriteOff, WriteOffHeader, WriteOffReason,
+    };
+
+    const NOW: Timestamp = Timestamp(1_795_305_600_000);
+    const OURS: &str = "7707083893";
+    const SUPPLIER: &str = "7736207543";
+
+    fn code(serial: &str) -> String {
+        format!("0104600840749372215{serial}\x1d93Ab1+")
+    }
+
+    fn scratch(name: &str) -> std::path::PathBuf {
+        let dir = std::env::temp_dir().join(format!("tally-desk-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        dir.join("replica.db")
+    }
+
+    /// A replica where units XyZ1a..XyZ1e belong to the supplier and XyZ2a..XyZ2e to us.
+    fn replica(path: &std::path::Path) -> Store {
+        let store = Store::open(path).unwrap();
+        let mut lines = String::new();
+        for (prefix, owner) in [("XyZ1", SUPPLIER), ("XyZ2", OURS)] {
+            for s in ["a", "b", "c", "d", "e"] {
+                lines.push_str(&format!(
+                    r#"{{"cis":"01046008407493722159{prefix}{s}","status":"INTRODUCED","ownerInn":"{owner}","productGroupId":8}}"#
+                ));
+                lines.push('\n');
+            }
+        }
+        let mut importer = store.importer().unwrap();
+        let report = importer.import_statuses(lines.as_bytes(), NOW).unwrap();
+        assert_eq!(report.rejected, 0);
+        store
+    }
+
+    fn settings() -> DeskSettings {
+        DeskSettings {
+            operator: "op-7".into(),
+            own_inn: Inn::parse(OURS),
+            parse: ParseOptions::default(),
+            policy: Policy::default(),
+            capacity: Capacity {
+                box_units: 2,
+                pallet_boxes: 2,
+            },
+            company_prefix: Some("4600840".into()),
+        }
+    }
+
+    fn outcome(o: &ScanOutcome) -> String {
+        match o {
+            ScanOutcome::Unreadable(r) => format!("unreadable {}", r.code()),
+            ScanOutcome::Refused { verdict, .. } => {
+                format!("refused {}", verdict.headline().map_or("", |f| f.code()))
+            }
+            ScanOutcome::NeedsConfirmation { verdict, .. } => {
+                format!("confirm {}", verdict.headline().map_or("", |f| f.code()))
+            }
+            ScanOutcome::NotTaken { refusal, .. } => format!("not taken {}", refusal.code()),
+            ScanOutcome::Recorded { .. } => "recorded".into(),
+        }
+    }
+
+    #[test]
+    fn acceptance_survives_a_restart_and_finishes_into_one_queue_row() {
+        let path = scratch("accept");
+        let mut desk = Desk::open(replica(&path), settings()).unwrap();
+        desk.begin(OperationState::Acceptance(Acceptance::new(None)), NOW)
+            .unwrap();
+        let steps = [
+            (code("9XyZ1a"), false, "recorded"),
+            (code("9XyZ1a"), false, "refused duplicate_in_document"),
+            (code("9XyZ2a"), false, "confirm already_ours"),
+            (code("9XyZ9z"), false, "confirm unknown_code"),
+            (code("9XyZ9z"), true, "recorded"),
+            ("hello".to_string(), false, "unreadable not_marking_code"),
+            (code("9XyZ1b"), false, "recorded"),
+        ];
+        for (raw, confirmed, want) in &steps {
+            let got = desk.scan(raw.as_bytes(), *confirmed, NOW).unwrap();
+            assert_eq!(outcome(&got), *want, "{raw}");
+        }
+        // The terminal stops here; a new desk on the same file rebuilds the open acceptance.
+        drop(desk);
+        let mut desk = Desk::open(Store::open(&path).unwrap(), settings()).unwrap();
+        let Some(OperationState::Acceptance(a)) = desk.operation() else {
+            panic!("the acceptance did not survive the restart");
+        };
+        assert_eq!(a.counters().scanned, 3);
+        assert_eq!(desk.undo().unwrap(), Ok(()));
+        let queued = desk.finish(NOW).unwrap().unwrap();
+        assert_eq!(queued.kind, "acceptance");
+        let payload: Value = serde_json::from_str(&queued.payload).unwrap();
+        assert_eq!(
+            payload["accepted"],
+            json!(["01046008407493722159XyZ1a", "01046008407493722159XyZ9z"])
+        );
+        assert!(desk.operation().is_none());
+        assert_eq!(desk.store().pending_queue().unwrap().len(), 1);
+        let _ = std::fs::remove_dir_all(path.parent().unwrap());
+    }
+
+    #[test]
+    fn aggregation_with_generated_labels_and_capacity() {
+        let path = scratch("aggregate");
+        let mut desk = Desk::open(replica(&path), settings()).unwrap();
+        desk.begin(
+            OperationState::Aggregation(Aggregation::new(settings().capacity)),
+            NOW,
+        )
+        .unwrap();
+        assert_eq!(
+            outcome(&desk.scan(code("9XyZ2a").as_bytes(), false, NOW).unwrap()),
+            "not taken nothing_open"
+        );
+        desk.command(Command::OpenGenerated(Level::Box), NOW)
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            outcome(&desk.scan(code("9XyZ2a").as_bytes(), false, NOW).unwrap()),
+            "recorded"
+        );
+        assert_eq!(
+            outcome(&desk.scan(code("9XyZ1c").as_bytes(), false, NOW).unwrap()),
+            "refused foreign_owner"
+        );
+        assert_eq!(
+            outcome(&desk.scan(code("9XyZ2b").as_bytes(), false, NOW).unwrap()),
+            "recorded"
+        );
+        assert_eq!(
+            outcome(&desk.scan(code("9XyZ2c").as_bytes(), false, NOW).unwrap()),
+            "not taken full"
+        );
+        assert_eq!(
+            desk.finish(NOW).unwrap().err().map(|r| r.code()),
+            Some("already_open")
+        );
+        desk.command(Command::Close, NOW).unwrap().unwrap();
+        // A scanned label opens the next box.
+        assert_eq!(
+            outcome(&desk.scan(b"00046008400000000018", false, NOW).unwrap()),
+            "unreadable sscc_check_digit"
+        );
+        let label = Sscc::compose(0, "4600840", 900).unwrap();
+        assert_eq!(
+            outcome(
+                &desk
+                    .scan(format!("00{label}").as_bytes(), false, NOW)
+                    .unwrap()
+            ),
+            "recorded"
+        );
+        assert_eq!(
+            outcome(&desk.scan(code("9XyZ2c").as_bytes(), false, NOW).unwrap()),
+            "recorded"
+        );
+        desk.command(Command::Close, NOW).unwrap().unwrap();
+        let queued = desk.finish(NOW).unwrap().unwrap();
+        let payload: Value = serde_json::from_str(&queued.payload).unwrap();
+        let aggregates = payload["aggregates"].as_array().unwrap();
+        assert_eq!(aggregates.len(), 2);
+        assert_eq!(
+            aggregates[0]["sscc"],
+            Sscc::compose(0, "4600840", 1).unwrap().to_string()
+        );
+        assert_eq!(aggregates[0]["children"].as_array().unwrap().len(), 2);
+        assert_eq!(aggregates[1]["sscc"], label.to_string());
+        let _ = std::fs::remove_dir_all(path.parent().unwrap());
+    }
+
+    #[test]
+    fn write_off_needs_its_supervisor() {
+        let path = scratch("writeoff");
+        let mut desk = Desk::open(replica(&path), settings()).unwrap();
+        let header = WriteOffHeader {
+            reason: WriteOffReason::DamageLoss,
+            document_number: "АКТ-1".into(),
+            document_date: Gs1Date {
+                year: 2026,
+                month: 11,
+                day: 22,
+            },
+            needs_supervisor: true,
+        };
+        desk.begin(OperationState::WriteOff(WriteOff::new(header)), NOW)
+            .unwrap();
+        assert!(
+            desk.begin(OperationState::Acceptance(Acceptance::new(None)), NOW)
+                .is_err()
+        );
+        assert_eq!(
+            outcome(&desk.scan(code("9XyZ2d").as_bytes(), false, NOW).unwrap()),
+            "recorded"
+        );
+        assert_eq!(
+            desk.finish(NOW).unwrap().err(),
+            Some(Refusal::SupervisorRequired)
+        );
+        desk.command(
+            Command::Confirm {
+                supervisor: "sv-1".into(),
+            },
+            NOW,
+        )
+        .unwrap()
+        .unwrap();
+        drop(desk);
+        let mut desk = Desk::open(Store::open(&path).unwrap(), settings()).unwrap();
+        let queued = desk.finish(NOW).unwrap().unwrap();
+        let payload: Value = serde_json::from_str(&queued.payload).unwrap();
+        assert_eq!(payload["gis_mt_reason"], "DAMAGE_LOSS");
+        assert_eq!(payload["supervisor"], "sv-1");
+        assert_eq!(payload["codes"], json!(["01046008407493722159XyZ2d"]));
+        let _ = std::fs::remove_dir_all(path.parent().unwrap());
+    }
+}
