@@ -12,11 +12,13 @@ use tally_domain::operation::{
     AcceptanceEvent, AggregationEvent, Capacity, Child, Level, Refusal, WriteOffEvent,
 };
 use tally_domain::reason::Reason;
-use tally_domain::status::{Inn, Timestamp};
+use tally_domain::status::{Inn, Parent, Timestamp};
 use tally_domain::validate::{
     Context, Expectation, Facts, Outcome as VerdictOutcome, Policy, Verdict, validate,
 };
-use tally_sync::store::{NewOperation, NewScan, OperationId, QueuedOperation, ScanId, Store};
+use tally_sync::store::{
+    AggregateItem, NewOperation, NewScan, OperationId, QueuedOperation, ScanId, Store,
+};
 
 use crate::operation_log::{Entry, OperationState};
 
@@ -60,6 +62,13 @@ pub enum ScanOutcome {
 pub enum Command {
     /// Opens a box or pallet under a label this terminal generates.
     OpenGenerated(Level),
+    /// Opens a box or pallet under a printed label (a scanned label alone opens a box).
+    Open {
+        sscc: Sscc,
+        level: Level,
+    },
+    /// Takes a unit out of the open box, or a box off the open pallet.
+    Remove(Child),
     Close,
     /// Takes an accepted unit back out of an acceptance (damaged, wrong goods).
     Exclude(Ki),
@@ -214,10 +223,17 @@ impl Desk {
         now: Timestamp,
     ) -> anyhow::Result<(Verdict, Option<tally_domain::status::CisStatus>)> {
         let ki = code.ki();
-        let status = match &ki {
+        let mut status = match &ki {
             Some(ki) => self.store.status(ki)?,
             None => None,
         };
+        // A box built on this terminal and not yet synced holds the unit as surely as GIS MT.
+        if let (Some(ki), Some(cached)) = (&ki, status.as_mut())
+            && cached.parent.is_none()
+            && let Some(sscc) = self.store.aggregate_of(&AggregateItem::Code(*ki))?
+        {
+            cached.parent = Some(Parent::Sscc(sscc));
+        }
         let block = match code.gtin() {
             Some(gtin) => self
                 .store
@@ -307,6 +323,12 @@ impl Desk {
                 Some(sscc) => g.apply(AggregationEvent::Open { sscc, level }),
                 None => Err(Refusal::NothingOpen),
             },
+            (OperationState::Aggregation(g), Command::Open { sscc, level }) => {
+                g.apply(AggregationEvent::Open { sscc, level })
+            }
+            (OperationState::Aggregation(g), Command::Remove(child)) => {
+                g.apply(AggregationEvent::Remove(child))
+            }
             (OperationState::Aggregation(g), Command::Close) => g.apply(AggregationEvent::Close),
             (OperationState::Acceptance(a), Command::Exclude(ki)) => {
                 a.apply(AcceptanceEvent::Exclude(ki))
@@ -402,6 +424,30 @@ impl Desk {
             Err(refusal) => return Ok(Err(refusal)),
         };
         let queued = self.store.finish_operation(open.id, now, &payload)?;
+        // The replica learns of boxes built or unpacked here at once, so the next scan of a
+        // packed unit is judged "already in a box" before the hub confirms anything. Were the
+        // terminal to stop between the two commits, the hub's next status pull tells the same.
+        match &open.state {
+            OperationState::Aggregation(g) => {
+                for aggregate in g.closed() {
+                    let items: Vec<AggregateItem> = aggregate
+                        .children
+                        .iter()
+                        .map(|c| match c {
+                            Child::Unit(ki) => AggregateItem::Code(*ki),
+                            Child::Box(sscc) => AggregateItem::Box(*sscc),
+                        })
+                        .collect();
+                    self.store.put_aggregate(aggregate.sscc, &items, now)?;
+                }
+            }
+            OperationState::Disaggregation(d) => {
+                for sscc in d.labels() {
+                    self.store.remove_aggregate(*sscc)?;
+                }
+            }
+            _ => {}
+        }
         self.open = None;
         Ok(Ok(queued))
     }
@@ -613,6 +659,68 @@ mod tests {
         );
         assert_eq!(aggregates[0]["children"].as_array().unwrap().len(), 2);
         assert_eq!(aggregates[1]["sscc"], label.to_string());
+
+        // The replica now knows those units are packed; a pallet takes the boxes.
+        desk.begin(
+            OperationState::Aggregation(Aggregation::new(settings().capacity)),
+            NOW,
+        )
+        .unwrap();
+        desk.command(Command::OpenGenerated(Level::Box), NOW)
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            outcome(&desk.scan(code("9XyZ2a").as_bytes(), false, NOW).unwrap()),
+            "refused in_aggregate"
+        );
+        assert_eq!(
+            outcome(&desk.scan(code("9XyZ2d").as_bytes(), false, NOW).unwrap()),
+            "recorded"
+        );
+        desk.command(
+            Command::Remove(Child::Unit(
+                Ki::from_cis("01046008407493722159XyZ2d").unwrap(),
+            )),
+            NOW,
+        )
+        .unwrap()
+        .unwrap();
+        assert_eq!(
+            desk.finish(NOW).unwrap().err().map(|r| r.code()),
+            Some("already_open")
+        );
+        desk.undo().unwrap().unwrap();
+        desk.command(Command::Close, NOW).unwrap().unwrap();
+        let pallet = Sscc::compose(1, "4600840", 77).unwrap();
+        desk.command(
+            Command::Open {
+                sscc: pallet,
+                level: Level::Pallet,
+            },
+            NOW,
+        )
+        .unwrap()
+        .unwrap();
+        assert_eq!(
+            outcome(
+                &desk
+                    .scan(format!("00{label}").as_bytes(), false, NOW)
+                    .unwrap()
+            ),
+            "recorded"
+        );
+        assert_eq!(
+            outcome(&desk.scan(code("9XyZ2e").as_bytes(), false, NOW).unwrap()),
+            "not taken wrong_child"
+        );
+        desk.command(Command::Close, NOW).unwrap().unwrap();
+        desk.finish(NOW).unwrap().unwrap();
+        assert_eq!(
+            desk.store()
+                .aggregate_of(&AggregateItem::Box(label))
+                .unwrap(),
+            Some(pallet)
+        );
         let _ = std::fs::remove_dir_all(path.parent().unwrap());
     }
 
