@@ -4,3 +4,4 @@ pub mod scan;
 pub mod serial;
 pub mod serial_frame;
 pub mod wedge;
+pub mod wedge_device;
