@@ -296,3 +296,99 @@ fn check_gives_the_offline_verdict_for_an_operation() {
         .unwrap();
     assert_eq!(bad.status.code(), Some(2));
 }
+
+#[test]
+fn scan_reads_standard_input_and_key_traces() {
+    let mut child = tally()
+        .args(["scan", "--source", "stdin"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"0104600840749372215XyZ1a\x1d93Ab1+\r\nhello\n")
+        .unwrap();
+    let output = child.wait_with_output().unwrap();
+    assert!(output.status.success());
+    let lines = json_lines(&output.stdout);
+    assert_eq!(lines.len(), 2);
+    assert_eq!(lines[0]["event"], "scan");
+    assert_eq!(lines[0]["source"], "script");
+    assert_eq!(lines[0]["kind"], "unit_short");
+    assert_eq!(lines[1]["reason"]["code"], "not_marking_code");
+
+    let scratch = Scratch::new("trace");
+    let trace = scratch.0.join("field.trace");
+    // The scanner types a code with GS as F8; then a person presses two keys.
+    std::fs::write(
+        &trace,
+        "d:0 d:1 d:0 d:4 d:6 d:0 d:0 d:8 d:4 d:0 d:7 d:4 d:9 d:3 d:7 d:2 d:2 d:1 d:5 \
+         d:leftshift d:x u:leftshift d:y d:leftshift d:z u:leftshift d:1 d:a \
+         d:f8 d:9 d:3 d:leftshift d:a u:leftshift d:b d:1 d:leftshift d:equal u:leftshift d:enter \
+         t:500 d:h t:300 d:i",
+    )
+    .unwrap();
+    let output = tally()
+        .args(["scan", "--source"])
+        .arg(format!("trace:{}", trace.display()))
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{output:?}");
+    let lines = json_lines(&output.stdout);
+    assert_eq!(
+        lines[0]["canonical"],
+        "0104600840749372215XyZ1a\u{1d}93Ab1+"
+    );
+    assert_eq!(lines[0]["ok"], true);
+    assert_eq!(lines.len(), 3);
+
+    let bad = tally()
+        .args(["scan", "--source", "camera"])
+        .output()
+        .unwrap();
+    assert_eq!(bad.status.code(), Some(2));
+}
+
+#[test]
+fn scan_reads_a_serial_scanner_through_a_pseudo_terminal() {
+    use serialport::SerialPort;
+    let (mut master, slave) = serialport::TTYPort::pair().unwrap();
+    let path = slave.name().unwrap();
+    drop(slave);
+    let mut child = tally()
+        .args(["scan", "--framing", "crlf", "--count", "2", "--source"])
+        .arg(format!("serial:{path},115200"))
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Whatever goes wrong, the child must not outlive the test (CI would hang on it).
+    let pid = child.id().to_string();
+    std::thread::spawn(move || {
+        std::thread::sleep(std::time::Duration::from_secs(30));
+        let _ = Command::new("kill").args(["-9", &pid]).status();
+    });
+    // Write only once the loop has the port open, as a scanner would be plugged in first.
+    let mut stdout = std::io::BufReader::new(child.stdout.take().unwrap());
+    let mut first = String::new();
+    std::io::BufRead::read_line(&mut stdout, &mut first).unwrap();
+    let connected: serde_json::Value = serde_json::from_str(&first).unwrap();
+    assert_eq!(connected["event"], "connected");
+    master
+        .write_all(b"]d20104600840749372215XyZ1a\x1d93Ab1+\r\n106141411234567897\r\n")
+        .unwrap();
+    let mut rest = Vec::new();
+    std::io::Read::read_to_end(&mut stdout, &mut rest).unwrap();
+    assert!(child.wait().unwrap().success());
+    let lines = json_lines(&rest);
+    let scans: Vec<&serde_json::Value> = lines.iter().filter(|l| l["event"] == "scan").collect();
+    assert_eq!(scans.len(), 2);
+    assert_eq!(
+        scans[0]["canonical"],
+        "0104600840749372215XyZ1a\u{1d}93Ab1+"
+    );
+    assert_eq!(scans[0]["symbology"]["aim"], "]d2");
+    assert_eq!(scans[1]["kind"], "sscc");
+}

@@ -24,6 +24,17 @@ use super::db::DbLocation;
 pub struct CheckArgs {
     /// Codes to check; without any, each line of standard input is one code.
     codes: Vec<OsString>,
+    #[command(flatten)]
+    verdict: VerdictArgs,
+    #[command(flatten)]
+    scanner: ScannerArgs,
+    #[command(flatten)]
+    db: DbLocation,
+}
+
+/// What a verdict is judged for.
+#[derive(Debug, Args)]
+pub struct VerdictArgs {
     /// The operation the scan is for: acceptance, aggregation, write-off or info.
     #[arg(long, default_value = "info", value_parser = parse_operation)]
     op: OperationKind,
@@ -39,10 +50,6 @@ pub struct CheckArgs {
     /// Hours the status list may age before scans warn (default 72).
     #[arg(long, value_name = "HOURS")]
     max_cache_age: Option<i64>,
-    #[command(flatten)]
-    scanner: ScannerArgs,
-    #[command(flatten)]
-    db: DbLocation,
 }
 
 fn parse_operation(text: &str) -> Result<OperationKind, String> {
@@ -60,7 +67,7 @@ fn parse_group(text: &str) -> Result<ProductGroup, String> {
 }
 
 /// Everything a check needs besides the code.
-struct Checker<'a> {
+pub struct Checker<'a> {
     reader: &'a Reader,
     options: ParseOptions,
     context: Context,
@@ -73,40 +80,51 @@ struct Checker<'a> {
 pub fn run(args: &CheckArgs, out: impl Write, now: Timestamp) -> anyhow::Result<()> {
     let path = args.db.path();
     let reader = Reader::open(&path).with_context(|| format!("opening {}", path.display()))?;
-    let task = match &args.task {
-        None => None,
-        Some(id) => Some(
-            reader
-                .task(id)?
-                .ok_or_else(|| anyhow!("no task {id:?} in {}", path.display()))?,
-        ),
-    };
-    let mut policy = Policy::default();
-    if let Some(hours) = args.max_cache_age {
-        policy.max_cache_age_hours = hours;
-    }
-    // The status list is as fresh as the later of a hub sync and a file import.
-    let last_sync = reader.last_sync()?.max(reader.statuses_refreshed_at()?);
-    let checker = Checker {
-        reader: &reader,
-        options: args.scanner.options()?,
-        context: Context {
-            operation: args.op,
-            own_inn: args.inn,
-            supplier_inn: task.as_ref().map(|t| t.sender_inn),
-            product_group: args
-                .product_group
-                .or(task.as_ref().and_then(|t| t.product_group)),
-        },
-        policy,
-        task,
-        last_sync,
-        now,
-    };
+    let checker = Checker::new(&reader, &args.verdict, args.scanner.options()?, now)?;
     if args.codes.is_empty() {
         checker.lines(std::io::stdin().lock(), out)
     } else {
         checker.args(&args.codes, out)
+    }
+}
+
+impl<'a> Checker<'a> {
+    pub fn new(
+        reader: &'a Reader,
+        args: &VerdictArgs,
+        options: ParseOptions,
+        now: Timestamp,
+    ) -> anyhow::Result<Checker<'a>> {
+        let task = match &args.task {
+            None => None,
+            Some(id) => Some(
+                reader
+                    .task(id)?
+                    .ok_or_else(|| anyhow!("no task {id:?} in {}", reader.path().display()))?,
+            ),
+        };
+        let mut policy = Policy::default();
+        if let Some(hours) = args.max_cache_age {
+            policy.max_cache_age_hours = hours;
+        }
+        // The status list is as fresh as the later of a hub sync and a file import.
+        let last_sync = reader.last_sync()?.max(reader.statuses_refreshed_at()?);
+        Ok(Checker {
+            reader,
+            options,
+            context: Context {
+                operation: args.op,
+                own_inn: args.inn,
+                supplier_inn: task.as_ref().map(|t| t.sender_inn),
+                product_group: args
+                    .product_group
+                    .or(task.as_ref().and_then(|t| t.product_group)),
+            },
+            policy,
+            task,
+            last_sync,
+            now,
+        })
     }
 }
 
@@ -146,12 +164,17 @@ impl Checker<'_> {
     }
 
     fn check(&self, raw: &[u8]) -> anyhow::Result<Value> {
+        self.check_at(raw, self.now)
+    }
+
+    /// The JSON description of one scan with the cached facts and the verdict at `now`.
+    pub fn check_at(&self, raw: &[u8], now: Timestamp) -> anyhow::Result<Value> {
         let parsed = parse(raw, &self.options);
         let mut value = super::parse::report(raw, &parsed);
         let Ok(code) = parsed else {
             return Ok(value);
         };
-        let (status, verdict) = self.judge(&code)?;
+        let (status, verdict) = self.judge(&code, now)?;
         if let Value::Object(map) = &mut value {
             map.insert(
                 "cached".into(),
@@ -162,7 +185,11 @@ impl Checker<'_> {
         Ok(value)
     }
 
-    fn judge(&self, code: &MarkingCode) -> anyhow::Result<(Option<CodeStatus>, Verdict)> {
+    fn judge(
+        &self,
+        code: &MarkingCode,
+        now: Timestamp,
+    ) -> anyhow::Result<(Option<CodeStatus>, Verdict)> {
         let ki = code.ki();
         let status = match &ki {
             Some(ki) => self.reader.status(ki)?,
@@ -189,7 +216,7 @@ impl Checker<'_> {
             duplicate_in_document: false,
             expectation: ki.map_or(Expectation::NoList, |ki| self.expectation(&ki)),
         };
-        let verdict = validate(code, &facts, &self.context, &self.policy, self.now);
+        let verdict = validate(code, &facts, &self.context, &self.policy, now);
         Ok((status, verdict))
     }
 }

@@ -2,7 +2,9 @@
 
 mod check;
 mod db;
+mod decode;
 mod parse;
+mod scan;
 
 use std::ffi::OsString;
 use std::process::ExitCode;
@@ -30,6 +32,12 @@ enum Command {
     Parse(ParseArgs),
     /// Like `parse`, plus the offline verdict for an operation, from the local replica.
     Check(check::CheckArgs),
+    /// Read scans from a scanner (serial:PATH[,BAUD], evdev:PATH), a recorded key trace
+    /// (trace:FILE) or standard input, and print each as a JSON line: the technician's test.
+    Scan(scan::ScanArgs),
+    /// Read marking codes (Data Matrix) and badges (QR) from PNG or JPEG images as the
+    /// terminal's camera would, and print one JSON object per file.
+    Decode(decode::DecodeArgs),
     /// The terminal's local replica: import hub exports, show its figures, benchmark it.
     Db(db::DbArgs),
     /// Print the finished operations waiting for upload, one JSON object per line.
@@ -110,6 +118,14 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> anyhow::Result<ExitCode>
         }
         Some(Command::Check(args)) => {
             check::run(&args, std::io::stdout().lock(), db::now())?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Some(Command::Scan(args)) => {
+            scan::run(&args, std::io::stdout().lock())?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Some(Command::Decode(args)) => {
+            decode::run(&args, std::io::stdout().lock())?;
             Ok(ExitCode::SUCCESS)
         }
         Some(Command::Db(args)) => {

@@ -1,0 +1,267 @@
+//! `tally scan`: a headless scanning loop over one real or scripted source, printing every scan
+//! (parsed, and judged when a replica is given) and every device event as a JSON line. The
+//! tool a technician runs on a terminal before blaming the scanner.
+
+use std::io::{BufReader, Write};
+use std::str::FromStr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{Sender, channel};
+use std::time::UNIX_EPOCH;
+
+use anyhow::{Context as _, anyhow, bail};
+use clap::Args;
+use serde_json::{Value, json};
+use tally_domain::code::parse;
+use tally_drivers::scan::ScanEvent;
+use tally_drivers::script;
+use tally_drivers::serial::{self, SerialConfig};
+use tally_drivers::serial_frame::Framing;
+use tally_drivers::wedge::{WedgeConfig, key_code};
+use tally_drivers::wedge_device::{self, WedgeDeviceConfig};
+use tally_sync::store::Reader;
+
+use super::ScannerArgs;
+use super::check::{Checker, VerdictArgs};
+
+/// Where scans come from.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub enum SourceSpec {
+    Serial { path: String, baud: u32 },
+    Evdev { path: String },
+    Trace { file: String },
+    Stdin,
+}
+
+impl FromStr for SourceSpec {
+    type Err = String;
+
+    fn from_str(spec: &str) -> Result<SourceSpec, String> {
+        let (kind, rest) = spec.split_once(':').unwrap_or((spec, ""));
+        match (kind, rest) {
+            ("stdin", "") => Ok(SourceSpec::Stdin),
+            ("serial", rest) if !rest.is_empty() => {
+                let (path, baud) = match rest.rsplit_once(',') {
+                    Some((path, baud)) => (
+                        path,
+                        baud.parse::<u32>()
+                            .map_err(|_| format!("{baud:?} is not a baud rate"))?,
+                    ),
+                    None => (rest, 9600),
+                };
+                Ok(SourceSpec::Serial {
+                    path: path.to_string(),
+                    baud,
+                })
+            }
+            ("evdev", rest) if !rest.is_empty() => Ok(SourceSpec::Evdev {
+                path: rest.to_string(),
+            }),
+            ("trace", rest) if !rest.is_empty() => Ok(SourceSpec::Trace {
+                file: rest.to_string(),
+            }),
+            _ => Err(format!(
+                "{spec:?}: expected serial:PATH[,BAUD], evdev:PATH, trace:FILE or stdin"
+            )),
+        }
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct ScanArgs {
+    /// serial:PATH[,BAUD] | evdev:PATH | trace:FILE | stdin
+    #[arg(long, value_name = "SOURCE")]
+    source: SourceSpec,
+    /// How a serial scanner ends a scan: cr, lf, crlf, stx-etx or none (a pause ends it).
+    #[arg(long, default_value = "cr")]
+    framing: Framing,
+    /// The key a keyboard-wedge scanner presses for GS (evdev key name, such as `f8`).
+    #[arg(long, value_name = "KEY", default_value = "f8")]
+    gs_key: String,
+    /// Milliseconds of silence that end a wedge scan without Enter.
+    #[arg(long, value_name = "MS", default_value_t = 80)]
+    gap: u64,
+    /// Stop after this many scans.
+    #[arg(long, value_name = "N")]
+    count: Option<u64>,
+    /// Judge every scan against this replica (as `tally check`).
+    #[arg(long, value_name = "PATH")]
+    db: Option<std::path::PathBuf>,
+    #[command(flatten)]
+    verdict: VerdictArgs,
+    #[command(flatten)]
+    scanner: ScannerArgs,
+}
+
+fn wedge_config(args: &ScanArgs) -> anyhow::Result<WedgeConfig> {
+    let gs_key = key_code(&args.gs_key)
+        .ok_or_else(|| anyhow!("unknown key {:?} for --gs-key", args.gs_key))?;
+    Ok(WedgeConfig {
+        gs_key: Some(gs_key),
+        gap_ms: args.gap,
+        ..WedgeConfig::default()
+    })
+}
+
+/// Starts the source on its own thread; it stops when `stop` is set or its input ends.
+fn start(
+    args: &ScanArgs,
+    events: Sender<ScanEvent>,
+    stop: &Arc<AtomicBool>,
+) -> anyhow::Result<std::thread::JoinHandle<()>> {
+    let stop = Arc::clone(stop);
+    Ok(match args.source.clone() {
+        SourceSpec::Serial { path, baud } => {
+            let config = SerialConfig {
+                baud,
+                framing: args.framing,
+                ..SerialConfig::new(path)
+            };
+            std::thread::spawn(move || serial::run(&config, &events, &stop))
+        }
+        SourceSpec::Evdev { path } => {
+            let config = WedgeDeviceConfig {
+                decoder: wedge_config(args)?,
+                ..WedgeDeviceConfig::new(path)
+            };
+            std::thread::spawn(move || wedge_device::run(&config, &events, &stop))
+        }
+        SourceSpec::Trace { file } => {
+            let trace =
+                std::fs::read_to_string(&file).with_context(|| format!("reading {file}"))?;
+            let config = wedge_config(args)?;
+            // Validate before the thread starts, so a bad trace is an error, not silence.
+            tally_drivers::wedge::parse_trace(&trace).map_err(|e| anyhow!("{file}: {e}"))?;
+            std::thread::spawn(move || {
+                let _ = script::run_trace(&trace, config, &events);
+            })
+        }
+        SourceSpec::Stdin => std::thread::spawn(move || {
+            let _ = script::run_lines(BufReader::new(std::io::stdin()), &events);
+        }),
+    })
+}
+
+pub fn run(args: &ScanArgs, mut out: impl Write) -> anyhow::Result<()> {
+    let options = args.scanner.options()?;
+    let reader = match &args.db {
+        Some(path) => {
+            Some(Reader::open(path).with_context(|| format!("opening {}", path.display()))?)
+        }
+        None => None,
+    };
+    let checker = match &reader {
+        Some(reader) => Some(Checker::new(
+            reader,
+            &args.verdict,
+            options,
+            super::db::now(),
+        )?),
+        None => None,
+    };
+    if args.count == Some(0) {
+        bail!("--count 0 would print nothing");
+    }
+    let (tx, rx) = channel();
+    let stop = Arc::new(AtomicBool::new(false));
+    let worker = start(args, tx, &stop)?;
+    let mut scans = 0u64;
+    // Device sources never end by themselves; scripted ones close the channel at their end.
+    while let Ok(event) = rx.recv() {
+        let value = match event {
+            ScanEvent::Scan {
+                payload,
+                source,
+                symbology,
+                received,
+            } => {
+                scans += 1;
+                let mut value = match &checker {
+                    Some(checker) => checker.check_at(&payload, super::db::now())?,
+                    None => super::parse::report(&payload, &parse(&payload, &options)),
+                };
+                if let Value::Object(map) = &mut value {
+                    map.insert("event".into(), json!("scan"));
+                    map.insert("source".into(), json!(source.to_string()));
+                    let at = received
+                        .duration_since(UNIX_EPOCH)
+                        .map_or(0, |d| d.as_millis());
+                    map.insert("received_ms".into(), json!(at));
+                    if let Some(aim) = symbology {
+                        map.insert(
+                            "source_symbology".into(),
+                            json!(String::from_utf8_lossy(&aim)),
+                        );
+                    }
+                }
+                value
+            }
+            ScanEvent::Connected { source } => {
+                json!({"event": "connected", "source": source.to_string()})
+            }
+            ScanEvent::Disconnected { source, reason } => {
+                json!({"event": "disconnected", "source": source.to_string(), "reason": reason})
+            }
+            ScanEvent::Noise { source, reason } => {
+                json!({"event": "noise", "source": source.to_string(), "reason": reason})
+            }
+        };
+        writeln!(out, "{value}")?;
+        out.flush()?;
+        if args.count.is_some_and(|n| scans >= n) {
+            break;
+        }
+    }
+    stop.store(true, Ordering::Relaxed);
+    // A device loop checks `stop` at least every few hundred milliseconds; stdin may block on
+    // a terminal, so it is left to end with the process.
+    if !matches!(args.source, SourceSpec::Stdin) {
+        let _ = worker.join();
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn source_specs() {
+        let cases: &[(&str, Result<SourceSpec, ()>)] = &[
+            ("stdin", Ok(SourceSpec::Stdin)),
+            (
+                "serial:/dev/ttyACM0",
+                Ok(SourceSpec::Serial {
+                    path: "/dev/ttyACM0".into(),
+                    baud: 9600,
+                }),
+            ),
+            (
+                "serial:/dev/serial/by-id/usb-x,115200",
+                Ok(SourceSpec::Serial {
+                    path: "/dev/serial/by-id/usb-x".into(),
+                    baud: 115_200,
+                }),
+            ),
+            (
+                "evdev:/dev/input/event3",
+                Ok(SourceSpec::Evdev {
+                    path: "/dev/input/event3".into(),
+                }),
+            ),
+            (
+                "trace:field.trace",
+                Ok(SourceSpec::Trace {
+                    file: "field.trace".into(),
+                }),
+            ),
+            ("serial:", Err(())),
+            ("serial:/dev/x,fast", Err(())),
+            ("camera", Err(())),
+            ("stdin:x", Err(())),
+        ];
+        for (spec, want) in cases {
+            assert_eq!(&spec.parse::<SourceSpec>().map_err(|_| ()), want, "{spec}");
+        }
+    }
+}

@@ -1,0 +1,25 @@
+//! Camera and image-file scanning: grey frames in, Data Matrix and QR payloads out, each frame
+//! under a deadline.
+//!
+//! - [`frame`]: [`LumaFrame`], the grey picture every decoder takes.
+//! - [`file`]: PNG and JPEG files into frames, with a reason for anything else.
+//! - [`decode`]: one symbol from one frame (rxing for Data Matrix, rqrr for QR), bytes exact.
+//! - [`deadline`]: [`FrameDecoder`], the same on a worker thread it abandons when it overruns.
+//! - [`source`]: the [`FrameSource`] trait a camera implements, and [`FileSource`].
+//! - [`camera`]: the loop from a source to [`crate::scan::ScanEvent`]s, one per code in view.
+//! - [`synthetic`]: codes drawn as a camera sees them, for tests and benchmarks.
+
+pub mod camera;
+pub mod deadline;
+pub mod decode;
+pub mod file;
+pub mod frame;
+pub mod source;
+pub mod synthetic;
+
+pub use camera::{CameraConfig, RepeatFilter};
+pub use deadline::{DecodeFailure, DecodeOptions, FrameDecoder};
+pub use decode::{Decoded, LookFor, Pass, StandardReader, SymbolReader};
+pub use file::{ImageFileError, read_image, read_image_file};
+pub use frame::{FrameError, LumaFrame};
+pub use source::{FileSource, FrameSource, SourceError};
