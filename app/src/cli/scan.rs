@@ -27,9 +27,20 @@ use super::check::{Checker, VerdictArgs};
 /// Where scans come from.
 #[derive(Clone, PartialEq, Eq, Debug)]
 pub enum SourceSpec {
-    Serial { path: String, baud: u32 },
-    Evdev { path: String },
-    Trace { file: String },
+    Serial {
+        path: String,
+        baud: u32,
+    },
+    Evdev {
+        path: String,
+    },
+    Trace {
+        file: String,
+    },
+    /// One payload per line, from a file: demos and replays of logged scans.
+    Lines {
+        file: String,
+    },
     Stdin,
 }
 
@@ -60,8 +71,11 @@ impl FromStr for SourceSpec {
             ("trace", rest) if !rest.is_empty() => Ok(SourceSpec::Trace {
                 file: rest.to_string(),
             }),
+            ("file", rest) if !rest.is_empty() => Ok(SourceSpec::Lines {
+                file: rest.to_string(),
+            }),
             _ => Err(format!(
-                "{spec:?}: expected serial:PATH[,BAUD], evdev:PATH, trace:FILE or stdin"
+                "{spec:?}: expected serial:PATH[,BAUD], evdev:PATH, trace:FILE, file:FILE or stdin"
             )),
         }
     }
@@ -69,7 +83,7 @@ impl FromStr for SourceSpec {
 
 #[derive(Debug, Args)]
 pub struct ScanArgs {
-    /// serial:PATH[,BAUD] | evdev:PATH | trace:FILE | stdin
+    /// serial:PATH[,BAUD] | evdev:PATH | trace:FILE | file:FILE | stdin
     #[arg(long, value_name = "SOURCE")]
     source: SourceSpec,
     /// How a serial scanner ends a scan: cr, lf, crlf, stx-etx or none (a pause ends it).
@@ -134,6 +148,12 @@ fn start(
             tally_drivers::wedge::parse_trace(&trace).map_err(|e| anyhow!("{file}: {e}"))?;
             std::thread::spawn(move || {
                 let _ = script::run_trace(&trace, config, &events);
+            })
+        }
+        SourceSpec::Lines { file } => {
+            let input = std::fs::File::open(&file).with_context(|| format!("opening {file}"))?;
+            std::thread::spawn(move || {
+                let _ = script::run_lines(BufReader::new(input), &events);
             })
         }
         SourceSpec::Stdin => std::thread::spawn(move || {
