@@ -52,4 +52,10 @@ pub enum ScanEvent {
         source: Source,
         reason: String,
     },
+    /// Raw key events of a keyboard-wedge scanner, sent only when recording is asked for, so
+    /// a support engineer can replay exactly what the scanner typed.
+    Keys {
+        source: Source,
+        events: Vec<crate::wedge::KeyEvent>,
+    },
 }

@@ -408,9 +408,10 @@ impl WedgeDecoder {
 }
 
 /// A parsed trace: `d:KEY` press, `u:KEY` release, `r:KEY` autorepeat, `t:N` N ms pass.
+/// KEY is a Linux key name without `KEY_`, lower case, or `#N` for a key code without a name.
 ///
-/// Support engineers record traces on a terminal (`tally scan --record`) and attach them to a
-/// ticket; the same trace replays here exactly.
+/// Support engineers record traces on a terminal (`tally scan --source evdev:PATH --record
+/// FILE`) and attach them to a ticket; the same trace replays here exactly.
 pub fn parse_trace(text: &str) -> Result<Vec<KeyEvent>, String> {
     let mut now = 0u64;
     let mut events = Vec::new();
@@ -430,7 +431,11 @@ pub fn parse_trace(text: &str) -> Result<Vec<KeyEvent>, String> {
             "r" => 2,
             _ => return Err(format!("{word:?}: unknown op {op:?}")),
         };
-        let code = key_code(arg).ok_or_else(|| format!("{word:?}: unknown key {arg:?}"))?;
+        let code = match arg.strip_prefix('#') {
+            Some(number) => number.parse::<u16>().ok(),
+            None => key_code(arg),
+        }
+        .ok_or_else(|| format!("{word:?}: unknown key {arg:?}"))?;
         events.push(KeyEvent {
             code,
             value,
@@ -438,6 +443,28 @@ pub fn parse_trace(text: &str) -> Result<Vec<KeyEvent>, String> {
         });
     }
     Ok(events)
+}
+
+/// Writes key events as a trace, times relative to `since_ms` (the inverse of [`parse_trace`]).
+pub fn format_trace(events: &[KeyEvent], since_ms: u64) -> String {
+    let mut now = since_ms;
+    let mut words = Vec::with_capacity(events.len() * 2);
+    for event in events {
+        if event.at_ms > now {
+            words.push(format!("t:{}", event.at_ms - now));
+            now = event.at_ms;
+        }
+        let op = match event.value {
+            0 => "u",
+            2 => "r",
+            _ => "d",
+        };
+        match key_name(event.code) {
+            Some(name) => words.push(format!("{op}:{name}")),
+            None => words.push(format!("{op}:#{}", event.code)),
+        }
+    }
+    words.join(" ")
 }
 
 /// Writes text as a scanner types it: press and release per key, Shift where needed, GS as
@@ -576,8 +603,16 @@ mod tests {
     }
 
     #[test]
+    fn traces_format_and_parse_back() {
+        let trace = "d:leftshift t:3 d:a u:a u:leftshift t:10 d:#240 r:#240 u:#240 d:enter";
+        let events = parse_trace(trace).unwrap();
+        assert_eq!(format_trace(&events, 0), trace);
+        assert_eq!(parse_trace(&format_trace(&events, 0)).unwrap(), events);
+    }
+
+    #[test]
     fn bad_traces_are_reported() {
-        for bad in ["x:1", "d:nosuchkey", "t:abc", "d"] {
+        for bad in ["x:1", "d:nosuchkey", "t:abc", "d", "d:#", "d:#99999"] {
             assert!(parse_trace(bad).is_err(), "{bad}");
         }
     }

@@ -25,6 +25,8 @@ pub struct WedgeDeviceConfig {
     pub decoder: WedgeConfig,
     /// Take the device exclusively (the default; off only for diagnostics).
     pub grab: bool,
+    /// Also send every key event ([`ScanEvent::Keys`]) for recording traces.
+    pub record_keys: bool,
     pub reconnect_every: Duration,
 }
 
@@ -34,6 +36,7 @@ impl WedgeDeviceConfig {
             path: path.into(),
             decoder: WedgeConfig::default(),
             grab: true,
+            record_keys: false,
             reconnect_every: Duration::from_millis(500),
         }
     }
@@ -137,14 +140,17 @@ fn read_until_failure(
             .revents()
             .is_some_and(|r| r.intersects(PollFlags::POLLHUP | PollFlags::POLLERR));
         let mut outputs = Vec::new();
+        let mut keys = Vec::new();
         match device.fetch_events() {
             Ok(batch) => {
                 for event in batch.filter(|e| e.event_type() == EventType::KEY) {
-                    outputs.extend(decoder.feed(KeyEvent {
+                    let key = KeyEvent {
                         code: event.code(),
                         value: event.value(),
                         at_ms: millis(event.timestamp()),
-                    }));
+                    };
+                    outputs.extend(decoder.feed(key));
+                    keys.push(key);
                 }
             }
             Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
@@ -155,6 +161,15 @@ fn read_until_failure(
             return Some("the device went away".into());
         }
         outputs.extend(decoder.flush(millis(SystemTime::now())));
+        if config.record_keys && !keys.is_empty() {
+            let recorded = ScanEvent::Keys {
+                source: source.clone(),
+                events: keys,
+            };
+            if events.send(recorded).is_err() {
+                return None;
+            }
+        }
         for output in outputs {
             if events.send(scan_event(output, source)).is_err() {
                 return None;

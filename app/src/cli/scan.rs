@@ -95,6 +95,9 @@ pub struct ScanArgs {
     /// Milliseconds of silence that end a wedge scan without Enter.
     #[arg(long, value_name = "MS", default_value_t = 80)]
     gap: u64,
+    /// Append the raw key events of an evdev scanner to FILE as a replayable trace.
+    #[arg(long, value_name = "FILE")]
+    record: Option<std::path::PathBuf>,
     /// Stop after this many scans.
     #[arg(long, value_name = "N")]
     count: Option<u64>,
@@ -136,6 +139,7 @@ fn start(
         SourceSpec::Evdev { path } => {
             let config = WedgeDeviceConfig {
                 decoder: wedge_config(args)?,
+                record_keys: args.record.is_some(),
                 ..WedgeDeviceConfig::new(path)
             };
             std::thread::spawn(move || wedge_device::run(&config, &events, &stop))
@@ -184,6 +188,10 @@ pub fn run(args: &ScanArgs, mut out: impl Write) -> anyhow::Result<()> {
     }
     let (tx, rx) = channel();
     let stop = Arc::new(AtomicBool::new(false));
+    if args.record.is_some() && !matches!(args.source, SourceSpec::Evdev { .. }) {
+        bail!("--record takes the key events of an evdev source");
+    }
+    let mut recorder = Recorder::open(args.record.as_deref())?;
     let worker = start(args, tx, &stop)?;
     let mut scans = 0u64;
     // Device sources never end by themselves; scripted ones close the channel at their end.
@@ -225,6 +233,10 @@ pub fn run(args: &ScanArgs, mut out: impl Write) -> anyhow::Result<()> {
             ScanEvent::Noise { source, reason } => {
                 json!({"event": "noise", "source": source.to_string(), "reason": reason})
             }
+            ScanEvent::Keys { events, .. } => {
+                recorder.append(&events)?;
+                continue;
+            }
         };
         writeln!(out, "{value}")?;
         out.flush()?;
@@ -241,9 +253,67 @@ pub fn run(args: &ScanArgs, mut out: impl Write) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Appends key events to a trace file as they come, so a trace survives the process being
+/// stopped with Ctrl+C.
+struct Recorder {
+    file: Option<std::fs::File>,
+    last_ms: Option<u64>,
+}
+
+impl Recorder {
+    fn open(path: Option<&std::path::Path>) -> anyhow::Result<Recorder> {
+        let file = match path {
+            Some(path) => Some(
+                std::fs::OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(path)
+                    .with_context(|| format!("opening {}", path.display()))?,
+            ),
+            None => None,
+        };
+        Ok(Recorder {
+            file,
+            last_ms: None,
+        })
+    }
+
+    fn append(&mut self, events: &[tally_drivers::wedge::KeyEvent]) -> anyhow::Result<()> {
+        let (Some(file), Some(first)) = (self.file.as_mut(), events.first()) else {
+            return Ok(());
+        };
+        let since = self.last_ms.unwrap_or(first.at_ms);
+        let trace = tally_drivers::wedge::format_trace(events, since);
+        writeln!(file, "{trace}")?;
+        self.last_ms = events.last().map(|e| e.at_ms);
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn recorded_batches_replay_as_one_trace() {
+        use tally_drivers::wedge::{KeyEvent, parse_trace};
+        let dir = std::env::temp_dir().join(format!("tally-record-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("field.trace");
+        let mut recorder = Recorder::open(Some(&path)).unwrap();
+        let key = |code, value, at_ms| KeyEvent { code, value, at_ms };
+        recorder
+            .append(&[key(30, 1, 1_000), key(30, 0, 1_004)])
+            .unwrap();
+        recorder.append(&[key(28, 1, 1_050)]).unwrap();
+        drop(recorder);
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert_eq!(text, "d:a t:4 u:a\nt:46 d:enter\n");
+        let events = parse_trace(&text).unwrap();
+        let times: Vec<u64> = events.iter().map(|e| e.at_ms).collect();
+        assert_eq!(times, [0, 4, 50]);
+        std::fs::remove_dir_all(dir).unwrap();
+    }
 
     #[test]
     fn source_specs() {
