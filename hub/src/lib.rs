@@ -1,1 +1,10 @@
 //! The hub the terminals sync with: mirrors statuses, takes their operations, makes documents.
+//!
+//! `store` holds every line of SQL; `push` re-judges pushed operations with the domain's rules;
+//! `import` loads status exports, block lists, the catalog and tasks; `server` is the HTTP
+//! protocol of `tally_sync::wire`.
+
+pub mod import;
+pub mod push;
+pub mod server;
+pub mod store;

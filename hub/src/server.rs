@@ -1,0 +1,521 @@
+//! The hub's HTTP face: routing, bearer-token auth, protocol negotiation, body limits and the
+//! JSON error bodies of `tally_sync::wire`.
+//!
+//! tiny_http is a blocking server: a few worker threads take requests from its queue and share
+//! the one [`Store`] behind a mutex. A warehouse has tens of terminals syncing now and then, and
+//! SQLite has one writer anyway, so an async runtime would buy nothing here but build time.
+//! Every refusal is decided before anything is written: a request is parsed and checked whole,
+//! then applied in one store transaction.
+
+use std::io::{self, Read};
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::thread;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use flate2::read::MultiGzDecoder;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use tally_domain::status::Timestamp;
+use tally_domain::validate::Policy;
+use tally_sync::wire::{
+    EnrollRequest, EnrollResponse, ErrorBody, Feed, FleetDevice, FleetResponse, MAX_PULL_LIMIT,
+    MAX_PUSH_OPERATIONS, MIN_PROTOCOL_VERSION, PROTOCOL_HEADER, PROTOCOL_VERSION, PullResponse,
+    PushRequest, PushResponse,
+};
+use tiny_http::{Header, Method, Request, Response, Server};
+
+use crate::push;
+use crate::store::{Device, Store, StoreError};
+
+/// The largest request body taken, before and after gzip: a full push batch of big documents
+/// fits with room to spare.
+pub const MAX_BODY_BYTES: u64 = 16 << 20;
+/// A body up to this size is read and dropped before answering 413, so the client, which sends
+/// the whole body before it reads, gets the answer rather than a reset connection.
+const DRAIN_LIMIT: u64 = 64 << 20;
+const WORKERS: usize = 4;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    #[error("cannot listen on {addr}: {message}")]
+    Bind { addr: String, message: String },
+}
+
+/// A bound hub, ready to serve.
+pub struct Hub {
+    server: Arc<Server>,
+    state: Arc<State>,
+}
+
+impl std::fmt::Debug for Hub {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Hub")
+            .field("addr", &self.local_addr())
+            .finish_non_exhaustive()
+    }
+}
+
+#[derive(Debug)]
+struct State {
+    store: Mutex<Store>,
+    policy: Policy,
+}
+
+impl Hub {
+    pub fn bind(store: Store, addr: &str) -> Result<Hub, ServeError> {
+        let server = Server::http(addr).map_err(|e| ServeError::Bind {
+            addr: addr.to_owned(),
+            message: e.to_string(),
+        })?;
+        Ok(Hub {
+            server: Arc::new(server),
+            state: Arc::new(State {
+                store: Mutex::new(store),
+                policy: push::hub_policy(),
+            }),
+        })
+    }
+
+    /// The address bound, with the port the system chose for port 0.
+    pub fn local_addr(&self) -> Option<SocketAddr> {
+        self.server.server_addr().to_ip()
+    }
+
+    /// Serves until the listener fails; blocks the calling thread.
+    pub fn run(self) {
+        let workers: Vec<_> = (1..WORKERS)
+            .map(|_| {
+                let server = Arc::clone(&self.server);
+                let state = Arc::clone(&self.state);
+                thread::spawn(move || serve_loop(&server, &state))
+            })
+            .collect();
+        serve_loop(&self.server, &self.state);
+        for worker in workers {
+            let _ = worker.join();
+        }
+    }
+}
+
+fn serve_loop(server: &Server, state: &State) {
+    while let Ok(request) = server.recv() {
+        handle(request, state);
+    }
+}
+
+fn now() -> Timestamp {
+    let millis = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+        .unwrap_or_default();
+    Timestamp(millis)
+}
+
+/// A refusal on its way to the client.
+#[derive(Debug)]
+struct Refusal {
+    status: u16,
+    body: ErrorBody,
+}
+
+fn refuse(status: u16, code: &str, en: impl Into<String>, ru: impl Into<String>) -> Refusal {
+    Refusal {
+        status,
+        body: ErrorBody {
+            code: code.into(),
+            en: en.into(),
+            ru: ru.into(),
+        },
+    }
+}
+
+impl From<StoreError> for Refusal {
+    fn from(error: StoreError) -> Refusal {
+        eprintln!("tally-hub: {error}");
+        refuse(
+            500,
+            "internal",
+            "The hub failed to handle the request; nothing was changed. Try again later.",
+            "Хаб не смог обработать запрос; ничего не изменено. Повторите позже.",
+        )
+    }
+}
+
+enum Reply {
+    Json(Vec<u8>),
+    Html(String),
+}
+
+fn json(value: &impl Serialize) -> Result<Reply, Refusal> {
+    serde_json::to_vec(value)
+        .map(Reply::Json)
+        .map_err(|e| StoreError::Json(e).into())
+}
+
+fn header(name: &str, value: &str) -> Option<Header> {
+    Header::from_bytes(name.as_bytes(), value.as_bytes()).ok()
+}
+
+fn handle(mut request: Request, state: &State) {
+    let (status, reply) = match route(&mut request, state) {
+        Ok(reply) => (200, reply),
+        Err(refusal) => {
+            let body = serde_json::to_vec(&refusal.body).unwrap_or_default();
+            (refusal.status, Reply::Json(body))
+        }
+    };
+    let (bytes, content_type) = match reply {
+        Reply::Json(bytes) => (bytes, "application/json"),
+        Reply::Html(text) => (text.into_bytes(), "text/html; charset=utf-8"),
+    };
+    let mut response = Response::from_data(bytes).with_status_code(status);
+    for h in [
+        header("Content-Type", content_type),
+        header(PROTOCOL_HEADER, &PROTOCOL_VERSION.to_string()),
+    ]
+    .into_iter()
+    .flatten()
+    {
+        response.add_header(h);
+    }
+    // The client may have gone; there is no one left to tell.
+    let _ = request.respond(response);
+}
+
+fn header_value<'a>(request: &'a Request, name: &'static str) -> Option<&'a str> {
+    request
+        .headers()
+        .iter()
+        .find(|h| h.field.equiv(name))
+        .map(|h| h.value.as_str())
+}
+
+fn check_protocol(request: &Request) -> Result<(), Refusal> {
+    let Some(text) = header_value(request, PROTOCOL_HEADER) else {
+        return Ok(());
+    };
+    let version: u32 = text.trim().parse().map_err(|_| {
+        refuse(
+            400,
+            "bad_protocol_header",
+            format!("The {PROTOCOL_HEADER} header must be a whole number."),
+            format!("Заголовок {PROTOCOL_HEADER} должен быть целым числом."),
+        )
+    })?;
+    if version < MIN_PROTOCOL_VERSION {
+        return Err(refuse(
+            426,
+            "protocol_too_old",
+            format!(
+                "This terminal speaks hub protocol {version}; the hub needs {MIN_PROTOCOL_VERSION} \
+                 or newer. Update the terminal's software."
+            ),
+            format!(
+                "Терминал использует протокол хаба {version}, а хабу нужен {MIN_PROTOCOL_VERSION} \
+                 или новее. Обновите программу терминала."
+            ),
+        ));
+    }
+    Ok(())
+}
+
+fn route(request: &mut Request, state: &State) -> Result<Reply, Refusal> {
+    check_protocol(request)?;
+    let url = request.url().to_owned();
+    let (path, query) = url.split_once('?').unwrap_or((&url, ""));
+    let method = request.method().clone();
+    match (&method, path) {
+        (Method::Post, "/v1/enroll") => enroll(request, state),
+        (Method::Post, "/v1/push") => {
+            let device = authenticate(request, state)?;
+            push(request, state, &device)
+        }
+        (Method::Get, "/v1/fleet") => {
+            let device = authenticate(request, state)?;
+            json(&FleetResponse {
+                now: now().millis(),
+                devices: fleet(state, &device)?,
+            })
+        }
+        (Method::Get, "/fleet") => {
+            let device = authenticate(request, state)?;
+            Ok(Reply::Html(fleet_page(
+                &device,
+                &fleet(state, &device)?,
+                now(),
+            )))
+        }
+        (Method::Get, _) if path.starts_with("/v1/pull/") => {
+            let device = authenticate(request, state)?;
+            pull(state, &device, &path["/v1/pull/".len()..], query)
+        }
+        (_, "/v1/enroll" | "/v1/push" | "/v1/fleet" | "/fleet") => Err(refuse(
+            405,
+            "method_not_allowed",
+            format!("{method} is not allowed on {path}."),
+            format!("Метод {method} недопустим для {path}."),
+        )),
+        _ => Err(not_found(path)),
+    }
+}
+
+fn not_found(path: &str) -> Refusal {
+    refuse(
+        404,
+        "not_found",
+        format!("The hub has nothing at {path}."),
+        format!("По адресу {path} на хабе ничего нет."),
+    )
+}
+
+fn lock(state: &State) -> MutexGuard<'_, Store> {
+    // A panic mid-request rolled its transaction back, so the store itself is sound.
+    state
+        .store
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+fn authenticate(request: &Request, state: &State) -> Result<Device, Refusal> {
+    let Some(value) = header_value(request, "Authorization") else {
+        return Err(refuse(
+            401,
+            "token_missing",
+            "No device token: enroll the terminal first (Authorization: Bearer TOKEN).",
+            "Нет токена устройства: сначала зарегистрируйте терминал (Authorization: Bearer ТОКЕН).",
+        ));
+    };
+    let token = value
+        .strip_prefix("Bearer ")
+        .map(str::trim)
+        .filter(|t| !t.is_empty());
+    let device = match token {
+        Some(token) => lock(state).authenticate(token, now())?,
+        None => None,
+    };
+    device.ok_or_else(|| {
+        refuse(
+            401,
+            "token_invalid",
+            "The device token is not valid: the terminal may have been removed. Enroll it again.",
+            "Токен устройства недействителен: возможно, терминал удалён. Зарегистрируйте его снова.",
+        )
+    })
+}
+
+fn too_large() -> Refusal {
+    refuse(
+        413,
+        "body_too_large",
+        format!(
+            "The request is larger than {} MiB: send fewer operations at a time.",
+            MAX_BODY_BYTES >> 20
+        ),
+        format!(
+            "Запрос больше {} МиБ: отправляйте меньше операций за раз.",
+            MAX_BODY_BYTES >> 20
+        ),
+    )
+}
+
+/// The body, gunzipped when the client says so, refused past [`MAX_BODY_BYTES`].
+fn read_body(request: &mut Request) -> Result<Vec<u8>, Refusal> {
+    let declared = request.body_length().map(|n| n as u64);
+    if declared.is_some_and(|n| n > MAX_BODY_BYTES) {
+        if declared.is_some_and(|n| n <= DRAIN_LIMIT) {
+            let _ = io::copy(&mut request.as_reader().take(DRAIN_LIMIT), &mut io::sink());
+        }
+        return Err(too_large());
+    }
+    let gzip = header_value(request, "Content-Encoding")
+        .is_some_and(|e| e.trim().eq_ignore_ascii_case("gzip"));
+    let read_error = |e: io::Error| {
+        refuse(
+            400,
+            "unreadable_body",
+            format!("The request body could not be read: {e}."),
+            format!("Не удалось прочитать тело запроса: {e}."),
+        )
+    };
+    let mut raw = Vec::new();
+    request
+        .as_reader()
+        .take(MAX_BODY_BYTES + 1)
+        .read_to_end(&mut raw)
+        .map_err(read_error)?;
+    if raw.len() as u64 > MAX_BODY_BYTES {
+        let _ = io::copy(&mut request.as_reader().take(DRAIN_LIMIT), &mut io::sink());
+        return Err(too_large());
+    }
+    if !gzip {
+        return Ok(raw);
+    }
+    let mut body = Vec::new();
+    MultiGzDecoder::new(raw.as_slice())
+        .take(MAX_BODY_BYTES + 1)
+        .read_to_end(&mut body)
+        .map_err(read_error)?;
+    if body.len() as u64 > MAX_BODY_BYTES {
+        return Err(too_large());
+    }
+    Ok(body)
+}
+
+fn read_json<T: DeserializeOwned>(request: &mut Request) -> Result<T, Refusal> {
+    let body = read_body(request)?;
+    serde_json::from_slice(&body).map_err(|e| {
+        if e.is_data() {
+            refuse(
+                400,
+                "wrong_fields",
+                format!("The request has a missing field or a value of the wrong type: {e}."),
+                format!("В запросе нет обязательного поля или значение неверного типа: {e}."),
+            )
+        } else {
+            refuse(
+                400,
+                "malformed_json",
+                format!("The request body is not valid JSON: {e}."),
+                format!("Тело запроса не является корректным JSON: {e}."),
+            )
+        }
+    })
+}
+
+fn enroll(request: &mut Request, state: &State) -> Result<Reply, Refusal> {
+    let body: EnrollRequest = read_json(request)?;
+    let enrolled = lock(state).enroll(&body.code, &body.device_name, &body.app_version, now())?;
+    let Some(enrolled) = enrolled else {
+        return Err(refuse(
+            403,
+            "enrollment_code_invalid",
+            "The enrollment code is unknown or already used: ask for a new one.",
+            "Код регистрации неизвестен или уже использован: запросите новый.",
+        ));
+    };
+    json(&EnrollResponse {
+        device_id: enrolled.device.id,
+        token: enrolled.token,
+        warehouse: enrolled.device.warehouse,
+        participant_inn: enrolled.device.participant_inn,
+    })
+}
+
+fn push(request: &mut Request, state: &State, device: &Device) -> Result<Reply, Refusal> {
+    let body: PushRequest = read_json(request)?;
+    if body.operations.len() > MAX_PUSH_OPERATIONS {
+        return Err(refuse(
+            413,
+            "too_many_operations",
+            format!("At most {MAX_PUSH_OPERATIONS} operations go in one push."),
+            format!("За один раз можно отправить не более {MAX_PUSH_OPERATIONS} операций."),
+        ));
+    }
+    if let Some(bad) = body
+        .operations
+        .iter()
+        .find(|op| uuid::Uuid::parse_str(&op.uuid).is_err())
+    {
+        return Err(refuse(
+            400,
+            "bad_uuid",
+            format!(
+                "Operation {} has an id that is not a UUID: \"{}\".",
+                bad.seq, bad.uuid
+            ),
+            format!(
+                "У операции {} идентификатор не является UUID: «{}».",
+                bad.seq, bad.uuid
+            ),
+        ));
+    }
+    let answers = push::apply(&mut lock(state), device, &body, &state.policy, now())?;
+    json(&PushResponse { answers })
+}
+
+fn pull(state: &State, device: &Device, feed: &str, query: &str) -> Result<Reply, Refusal> {
+    let Some(feed) = Feed::from_name(feed) else {
+        return Err(not_found(&format!("/v1/pull/{feed}")));
+    };
+    let mut after = 0i64;
+    let mut limit = 1000u32;
+    for pair in query.split('&').filter(|p| !p.is_empty()) {
+        let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
+        let bad = || {
+            refuse(
+                400,
+                "bad_query",
+                format!("\"{name}\" must be a whole number, not \"{value}\"."),
+                format!("«{name}» должно быть целым числом, а не «{value}»."),
+            )
+        };
+        match name {
+            "after" => after = value.parse().map_err(|_| bad())?,
+            "limit" => limit = value.parse().map_err(|_| bad())?,
+            _ => {}
+        }
+    }
+    let limit = limit.clamp(1, MAX_PULL_LIMIT);
+    let (items, more) = lock(state).pull(feed, &device.warehouse, after, limit)?;
+    let next_after = items.last().map_or(after, |item| item.seq);
+    json(&PullResponse {
+        feed,
+        items,
+        next_after,
+        more,
+    })
+}
+
+/// The fleet as one terminal's warehouse sees it: a device token shows its own warehouse only.
+fn fleet(state: &State, device: &Device) -> Result<Vec<FleetDevice>, Refusal> {
+    let mut devices = lock(state).fleet()?;
+    devices.retain(|d| d.warehouse == device.warehouse);
+    Ok(devices)
+}
+
+fn escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+fn age(now: Timestamp, then: Option<i64>) -> String {
+    match then {
+        None => "never".into(),
+        Some(t) => {
+            let minutes = (now.millis() - t).max(0) / 60_000;
+            if minutes < 120 {
+                format!("{minutes} min ago")
+            } else {
+                format!("{} h ago", minutes / 60)
+            }
+        }
+    }
+}
+
+fn fleet_page(device: &Device, devices: &[FleetDevice], now: Timestamp) -> String {
+    let rows: String = devices
+        .iter()
+        .map(|d| {
+            format!(
+                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>\n",
+                d.device_id,
+                escape(&d.name),
+                age(now, d.last_contact),
+                d.queue_depth,
+                age(now, d.cache_synced_at),
+                escape(&d.app_version),
+            )
+        })
+        .collect();
+    format!(
+        "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
+         <title>Tally fleet: {w}</title></head><body>\n<h1>Terminals of {w}</h1>\n\
+         <table border=\"1\"><tr><th>id</th><th>name</th><th>last contact</th>\
+         <th>queue</th><th>status list synced</th><th>version</th></tr>\n{rows}</table>\
+         </body></html>\n",
+        w = escape(&device.warehouse),
+    )
+}

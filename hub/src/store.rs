@@ -1,0 +1,616 @@
+//! The hub's database: devices, enrollment codes, received operations, the authoritative status
+//! list, the change log the terminals pull, block lists, catalog and tasks.
+//!
+//! All of the hub's SQL lives here, behind [`Store`] and the transactions it hands out, so a
+//! PostgreSQL store can later take its place without touching the rules in `push` or the HTTP
+//! layer. The feeds (block lists, catalog, tasks and the statuses' `cisInfo` lines) share one
+//! change-log table keyed by (feed, record key): a change replaces the record's row and gives it
+//! the next number of one hub-wide sequence, so a pull after cursor N returns every record whose
+//! current state a terminal holding N has not seen, once, in order.
+
+use std::path::Path;
+
+use rusqlite::{Connection, OptionalExtension, Transaction, params};
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+use tally_domain::code::Ki;
+use tally_domain::gs1::Sscc;
+use tally_domain::status::{
+    BlockHit, CisStatus, CodeStatus, Inn, PackageType, Parent, StatusEx, Timestamp,
+};
+use tally_sync::wire::{
+    DeviceReport, Feed, FeedItem, FleetDevice, OperationAnswer, OperationReason, PushResult,
+    PushedOperation,
+};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    #[error("stored JSON: {0}")]
+    Json(#[from] serde_json::Error),
+    #[error("no randomness for a token: {0}")]
+    Random(getrandom::Error),
+    #[error("the database has schema version {0}, newer than this hub understands")]
+    NewerSchema(i64),
+}
+
+pub type Result<T> = std::result::Result<T, StoreError>;
+
+const SCHEMA_VERSION: i64 = 1;
+
+const SCHEMA_V1: &str = "
+CREATE TABLE devices (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    name TEXT NOT NULL,
+    token_hash BLOB NOT NULL UNIQUE,
+    warehouse TEXT NOT NULL,
+    participant_inn TEXT NOT NULL,
+    enrolled_at INTEGER NOT NULL,
+    last_contact INTEGER,
+    app_version TEXT NOT NULL DEFAULT '',
+    queue_depth INTEGER NOT NULL DEFAULT 0,
+    cache_synced_at INTEGER
+);
+CREATE TABLE enrollment_codes (
+    code_hash BLOB PRIMARY KEY,
+    warehouse TEXT NOT NULL,
+    participant_inn TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    used_by INTEGER REFERENCES devices(id)
+);
+CREATE TABLE operations (
+    uuid TEXT PRIMARY KEY,
+    device_id INTEGER NOT NULL REFERENCES devices(id),
+    seq INTEGER NOT NULL,
+    kind TEXT NOT NULL,
+    operator TEXT NOT NULL,
+    started_at INTEGER NOT NULL,
+    finished_at INTEGER NOT NULL,
+    payload TEXT NOT NULL,
+    result TEXT NOT NULL,
+    reasons TEXT NOT NULL,
+    received_at INTEGER NOT NULL
+);
+CREATE INDEX operations_device_seq ON operations(device_id, seq);
+CREATE TABLE statuses (
+    ki_key BLOB PRIMARY KEY,
+    status TEXT NOT NULL,
+    status_ex TEXT NOT NULL,
+    owner_inn TEXT,
+    parent TEXT,
+    blocked INTEGER NOT NULL,
+    info TEXT NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE changes (
+    feed TEXT NOT NULL,
+    key TEXT NOT NULL,
+    seq INTEGER NOT NULL UNIQUE,
+    item TEXT NOT NULL,
+    -- The one warehouse a record is for (a task); NULL for every terminal.
+    warehouse TEXT,
+    PRIMARY KEY (feed, key)
+) WITHOUT ROWID;
+CREATE INDEX changes_feed_seq ON changes(feed, seq);
+CREATE TABLE meta (name TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;
+INSERT INTO meta (name, value) VALUES ('change_seq', 0);
+";
+
+/// A device that presented a valid token.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Device {
+    pub id: i64,
+    pub warehouse: String,
+    pub participant_inn: String,
+}
+
+/// What enrollment hands the terminal.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Enrolled {
+    pub device: Device,
+    pub token: String,
+}
+
+#[derive(Debug)]
+pub struct Store {
+    conn: Connection,
+}
+
+fn sha256(text: &str) -> Vec<u8> {
+    Sha256::digest(text.as_bytes()).to_vec()
+}
+
+/// Random text from an alphabet without look-alikes (no 0/O, 1/I/L), for codes typed by hand.
+fn random_text(len: usize, alphabet: &[u8]) -> Result<String> {
+    let mut bytes = vec![0u8; len];
+    getrandom::fill(&mut bytes).map_err(StoreError::Random)?;
+    // 256 is not a multiple of every alphabet size; the bias is immaterial at these lengths.
+    Ok(bytes
+        .iter()
+        .map(|b| char::from(alphabet[usize::from(*b) % alphabet.len()]))
+        .collect())
+}
+
+const CODE_ALPHABET: &[u8] = b"23456789ABCDEFGHJKMNPQRSTUVWXYZ";
+const TOKEN_ALPHABET: &[u8] = b"0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ";
+
+impl Store {
+    pub fn open(path: impl AsRef<Path>) -> Result<Store> {
+        let conn = Connection::open(path)?;
+        conn.busy_timeout(std::time::Duration::from_secs(10))?;
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        // An answered push must survive a power cut: the terminal drops what the hub accepted.
+        conn.pragma_update(None, "synchronous", "FULL")?;
+        conn.pragma_update(None, "foreign_keys", true)?;
+        let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+        match version {
+            0 => {
+                conn.execute_batch(&format!(
+                    "BEGIN; {SCHEMA_V1} PRAGMA user_version = {SCHEMA_VERSION}; COMMIT;"
+                ))?;
+            }
+            SCHEMA_VERSION => {}
+            newer => return Err(StoreError::NewerSchema(newer)),
+        }
+        Ok(Store { conn })
+    }
+
+    /// A one-time code for `tally-hub enroll-code`; only its hash is stored.
+    pub fn create_enrollment_code(
+        &mut self,
+        warehouse: &str,
+        inn: &Inn,
+        now: Timestamp,
+    ) -> Result<String> {
+        let code = random_text(12, CODE_ALPHABET)?;
+        self.conn.execute(
+            "INSERT INTO enrollment_codes (code_hash, warehouse, participant_inn, created_at)
+             VALUES (?1, ?2, ?3, ?4)",
+            params![sha256(&code), warehouse, inn.as_str(), now.millis()],
+        )?;
+        Ok(code)
+    }
+
+    /// Spends a one-time code on a new device; `None` when the code is unknown or spent.
+    pub fn enroll(
+        &mut self,
+        code: &str,
+        name: &str,
+        app_version: &str,
+        now: Timestamp,
+    ) -> Result<Option<Enrolled>> {
+        let code = code.trim().to_ascii_uppercase();
+        let tx = self.conn.transaction()?;
+        let found: Option<(String, String)> = tx
+            .query_row(
+                "SELECT warehouse, participant_inn FROM enrollment_codes
+                 WHERE code_hash = ?1 AND used_by IS NULL",
+                [sha256(&code)],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()?;
+        let Some((warehouse, participant_inn)) = found else {
+            return Ok(None);
+        };
+        let token = random_text(43, TOKEN_ALPHABET)?;
+        tx.execute(
+            "INSERT INTO devices (name, token_hash, warehouse, participant_inn, enrolled_at,
+                                  last_contact, app_version)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?5, ?6)",
+            params![
+                name,
+                sha256(&token),
+                warehouse,
+                participant_inn,
+                now.millis(),
+                app_version
+            ],
+        )?;
+        let id = tx.last_insert_rowid();
+        tx.execute(
+            "UPDATE enrollment_codes SET used_by = ?1 WHERE code_hash = ?2",
+            params![id, sha256(&code)],
+        )?;
+        tx.commit()?;
+        Ok(Some(Enrolled {
+            device: Device {
+                id,
+                warehouse,
+                participant_inn,
+            },
+            token,
+        }))
+    }
+
+    /// The device a bearer token belongs to; its last contact moves to `now`. A wrong token
+    /// writes nothing.
+    pub fn authenticate(&mut self, token: &str, now: Timestamp) -> Result<Option<Device>> {
+        let device = self
+            .conn
+            .query_row(
+                "SELECT id, warehouse, participant_inn FROM devices WHERE token_hash = ?1",
+                [sha256(token)],
+                |r| {
+                    Ok(Device {
+                        id: r.get(0)?,
+                        warehouse: r.get(1)?,
+                        participant_inn: r.get(2)?,
+                    })
+                },
+            )
+            .optional()?;
+        if let Some(device) = &device {
+            self.conn.execute(
+                "UPDATE devices SET last_contact = ?1 WHERE id = ?2",
+                params![now.millis(), device.id],
+            )?;
+        }
+        Ok(device)
+    }
+
+    /// Starts the one transaction a push is applied in.
+    pub fn push_batch(&mut self) -> Result<PushBatch<'_>> {
+        Ok(PushBatch {
+            tx: self.conn.transaction()?,
+        })
+    }
+
+    /// Starts the one transaction an import is written in.
+    pub fn import_batch(&mut self) -> Result<ImportBatch<'_>> {
+        Ok(ImportBatch {
+            tx: self.conn.transaction()?,
+        })
+    }
+
+    /// Up to `limit` changes of `feed` after cursor `after` that a terminal of `warehouse` may
+    /// see, and whether more follow.
+    pub fn pull(
+        &self,
+        feed: Feed,
+        warehouse: &str,
+        after: i64,
+        limit: u32,
+    ) -> Result<(Vec<FeedItem>, bool)> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT seq, item FROM changes
+             WHERE feed = ?1 AND seq > ?2 AND (warehouse IS NULL OR warehouse = ?4)
+             ORDER BY seq LIMIT ?3",
+        )?;
+        let rows = stmt.query_map(
+            params![feed.name(), after, i64::from(limit) + 1, warehouse],
+            |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)),
+        )?;
+        let mut items = Vec::new();
+        for row in rows {
+            let (seq, item) = row?;
+            items.push(FeedItem {
+                seq,
+                item: serde_json::from_str(&item)?,
+            });
+        }
+        let more = items.len() > limit as usize;
+        items.truncate(limit as usize);
+        Ok((items, more))
+    }
+
+    pub fn fleet(&self) -> Result<Vec<FleetDevice>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT id, name, warehouse, participant_inn, enrolled_at, last_contact, app_version,
+                    queue_depth, cache_synced_at
+             FROM devices ORDER BY warehouse, id",
+        )?;
+        let rows = stmt.query_map([], |r| {
+            Ok(FleetDevice {
+                device_id: r.get(0)?,
+                name: r.get(1)?,
+                warehouse: r.get(2)?,
+                participant_inn: r.get(3)?,
+                enrolled_at: r.get(4)?,
+                last_contact: r.get(5)?,
+                app_version: r.get(6)?,
+                queue_depth: u64::try_from(r.get::<_, i64>(7)?).unwrap_or_default(),
+                cache_synced_at: r.get(8)?,
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// How many operations the hub holds, for tests and the command line.
+    pub fn operation_count(&self) -> Result<i64> {
+        Ok(self
+            .conn
+            .query_row("SELECT count(*) FROM operations", [], |r| r.get(0))?)
+    }
+
+    /// The authoritative status of one code.
+    pub fn status(&self, ki: &Ki) -> Result<Option<CodeStatus>> {
+        status_of(&self.conn, ki)
+    }
+}
+
+fn next_change_seq(tx: &Transaction<'_>) -> Result<i64> {
+    Ok(tx
+        .prepare_cached(
+            "UPDATE meta SET value = value + 1 WHERE name = 'change_seq' RETURNING value",
+        )?
+        .query_row([], |r| r.get(0))?)
+}
+
+fn log_change(
+    tx: &Transaction<'_>,
+    feed: Feed,
+    key: &str,
+    item: &Value,
+    warehouse: Option<&str>,
+) -> Result<()> {
+    let seq = next_change_seq(tx)?;
+    tx.prepare_cached(
+        "INSERT INTO changes (feed, key, seq, item, warehouse) VALUES (?1, ?2, ?3, ?4, ?5)
+         ON CONFLICT (feed, key) DO UPDATE SET seq = excluded.seq, item = excluded.item,
+             warehouse = excluded.warehouse",
+    )?
+    .execute(params![
+        feed.name(),
+        key,
+        seq,
+        serde_json::to_string(item)?,
+        warehouse
+    ])?;
+    Ok(())
+}
+
+/// The change-log key of a status: the КИ in its GS1 text form.
+fn status_key(ki: &Ki) -> String {
+    ki.to_string()
+}
+
+fn parent_of(text: &str) -> Option<Parent> {
+    let digits = text
+        .strip_prefix("00")
+        .filter(|d| d.len() == 18)
+        .unwrap_or(text);
+    if digits.len() == 18 {
+        return Sscc::from_digits(digits.as_bytes()).map(Parent::Sscc);
+    }
+    Ki::from_cis(text).map(Parent::Code)
+}
+
+fn status_of(conn: &Connection, ki: &Ki) -> Result<Option<CodeStatus>> {
+    type Row = (String, String, Option<String>, Option<String>, bool);
+    let row: Option<Row> = conn
+        .prepare_cached(
+            "SELECT status, status_ex, owner_inn, parent, blocked FROM statuses WHERE ki_key = ?1",
+        )?
+        .query_row([ki.key().as_bytes()], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+        })
+        .optional()?;
+    Ok(row.and_then(|(status, status_ex, owner, parent, blocked)| {
+        Some(CodeStatus {
+            status: CisStatus::from_api_name(&status)?,
+            status_ex: StatusEx::from_api_lenient(&status_ex),
+            owner: owner.as_deref().and_then(Inn::parse),
+            product_group: None,
+            package_type: PackageType::Unit,
+            parent: parent.as_deref().and_then(parent_of),
+            expiry: None,
+            max_retail_price: None,
+            blocked,
+        })
+    }))
+}
+
+/// A change to one code's authoritative status made by an accepted operation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StatusChange<'a> {
+    WrittenOff,
+    Owner(&'a str),
+    Parent(Option<Sscc>),
+}
+
+/// The transaction one push is applied in: nothing of it is visible until [`PushBatch::commit`].
+#[derive(Debug)]
+pub struct PushBatch<'a> {
+    tx: Transaction<'a>,
+}
+
+impl PushBatch<'_> {
+    /// The answer stored for an operation already received, if any.
+    pub fn stored_answer(&self, uuid: &str) -> Result<Option<OperationAnswer>> {
+        let row: Option<(String, String)> = self
+            .tx
+            .prepare_cached("SELECT result, reasons FROM operations WHERE uuid = ?1")?
+            .query_row([uuid], |r| Ok((r.get(0)?, r.get(1)?)))
+            .optional()?;
+        let Some((result, reasons)) = row else {
+            return Ok(None);
+        };
+        // Only `record` writes the column, with a known code.
+        let result = PushResult::from_code(&result).unwrap_or(PushResult::Rejected);
+        let reasons: Vec<OperationReason> = serde_json::from_str(&reasons)?;
+        Ok(Some(OperationAnswer {
+            uuid: uuid.to_owned(),
+            result,
+            original: None,
+            reasons,
+        }))
+    }
+
+    pub fn status(&self, ki: &Ki) -> Result<Option<CodeStatus>> {
+        status_of(&self.tx, ki)
+    }
+
+    /// Applies a change to a code on the list and logs it for the statuses feed; a code not on
+    /// the list is left alone (the hub does not invent a status it was never told).
+    pub fn change_status(&self, ki: &Ki, change: StatusChange<'_>) -> Result<()> {
+        let info: Option<String> = self
+            .tx
+            .prepare_cached("SELECT info FROM statuses WHERE ki_key = ?1")?
+            .query_row([ki.key().as_bytes()], |r| r.get(0))
+            .optional()?;
+        let Some(info) = info else {
+            return Ok(());
+        };
+        let mut info: Value = serde_json::from_str(&info)?;
+        if let Some(fields) = info.as_object_mut() {
+            match change {
+                StatusChange::WrittenOff => {
+                    fields.insert("status".into(), CisStatus::WrittenOff.api_name().into());
+                }
+                StatusChange::Owner(inn) => {
+                    fields.insert("ownerInn".into(), inn.into());
+                    fields.insert("statusEx".into(), "EMPTY".into());
+                }
+                StatusChange::Parent(Some(sscc)) => {
+                    fields.insert("parent".into(), sscc.to_string().into());
+                }
+                StatusChange::Parent(None) => {
+                    fields.insert("parent".into(), Value::Null);
+                }
+            }
+        }
+        write_status(&self.tx, ki, &info)
+    }
+
+    /// The block list entry a code falls under, if any: the code itself or its GTIN. Series
+    /// blocks need the batch (AI 10), which finished documents do not carry.
+    pub fn block_hit(&self, ki: &Ki) -> Result<Option<BlockHit>> {
+        let gtin = ki.gtin();
+        for (key, hit) in [
+            (format!("code:{ki}"), BlockHit::Code),
+            (format!("gtin:{gtin}"), BlockHit::Gtin(gtin)),
+        ] {
+            let item: Option<String> = self
+                .tx
+                .prepare_cached("SELECT item FROM changes WHERE feed = ?1 AND key = ?2")?
+                .query_row(params![Feed::Blocks.name(), key], |r| r.get(0))
+                .optional()?;
+            if let Some(item) = item {
+                let item: Value = serde_json::from_str(&item)?;
+                if item.get("remove").and_then(Value::as_bool) != Some(true) {
+                    return Ok(Some(hit));
+                }
+            }
+        }
+        Ok(None)
+    }
+
+    /// The КИ whose parent is this box, for disaggregation.
+    pub fn children_of(&self, sscc: &Sscc) -> Result<Vec<Ki>> {
+        let mut stmt = self
+            .tx
+            .prepare_cached("SELECT ki_key FROM statuses WHERE parent = ?1")?;
+        let rows = stmt.query_map([sscc.to_string()], |r| r.get::<_, Vec<u8>>(0))?;
+        let mut children = Vec::new();
+        for key in rows {
+            children.extend(Ki::from_key(&key?));
+        }
+        Ok(children)
+    }
+
+    pub fn record(
+        &self,
+        device: &Device,
+        operation: &PushedOperation,
+        answer: &OperationAnswer,
+        now: Timestamp,
+    ) -> Result<()> {
+        self.tx
+            .prepare_cached(
+                "INSERT INTO operations (uuid, device_id, seq, kind, operator, started_at,
+                                     finished_at, payload, result, reasons, received_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+            )?
+            .execute(params![
+                operation.uuid,
+                device.id,
+                operation.seq,
+                operation.kind,
+                operation.operator,
+                operation.started_at,
+                operation.finished_at,
+                serde_json::to_string(&operation.payload)?,
+                answer.result.code(),
+                serde_json::to_string(&answer.reasons)?,
+                now.millis(),
+            ])?;
+        Ok(())
+    }
+
+    pub fn report_device(&self, device: &Device, report: &DeviceReport) -> Result<()> {
+        self.tx.execute(
+            "UPDATE devices SET app_version = ?1, queue_depth = ?2, cache_synced_at = ?3
+             WHERE id = ?4",
+            params![
+                report.app_version,
+                i64::try_from(report.queue_depth).unwrap_or(i64::MAX),
+                report.cache_synced_at,
+                device.id
+            ],
+        )?;
+        Ok(())
+    }
+
+    pub fn commit(self) -> Result<()> {
+        Ok(self.tx.commit()?)
+    }
+}
+
+fn write_status(tx: &Transaction<'_>, ki: &Ki, info: &Value) -> Result<()> {
+    let text = |name: &str| info.get(name).and_then(Value::as_str).map(str::to_owned);
+    let status = text("status").unwrap_or_default();
+    let status_ex = text("statusEx").unwrap_or_else(|| "EMPTY".into());
+    let blocked = info
+        .get("blocked")
+        .and_then(Value::as_bool)
+        .unwrap_or(false);
+    tx.prepare_cached(
+        "INSERT INTO statuses (ki_key, status, status_ex, owner_inn, parent, blocked, info)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+         ON CONFLICT (ki_key) DO UPDATE SET status = excluded.status,
+             status_ex = excluded.status_ex, owner_inn = excluded.owner_inn,
+             parent = excluded.parent, blocked = excluded.blocked, info = excluded.info",
+    )?
+    .execute(params![
+        ki.key().as_bytes(),
+        status,
+        status_ex,
+        text("ownerInn"),
+        text("parent").map(|p| normalize_parent(&p)),
+        blocked,
+        serde_json::to_string(info)?
+    ])?;
+    log_change(tx, Feed::Statuses, &status_key(ki), info, None)
+}
+
+/// Parents are compared as text, so an SSCC is kept as its 18 digits without the AI.
+fn normalize_parent(parent: &str) -> String {
+    match parent_of(parent) {
+        Some(Parent::Sscc(sscc)) => sscc.to_string(),
+        Some(Parent::Code(ki)) => ki.to_string(),
+        None => parent.to_owned(),
+    }
+}
+
+/// The transaction an import is written in.
+#[derive(Debug)]
+pub struct ImportBatch<'a> {
+    tx: Transaction<'a>,
+}
+
+impl ImportBatch<'_> {
+    /// One `cisInfo` line, already checked: the code's whole current state.
+    pub fn status(&self, ki: &Ki, info: &Value) -> Result<()> {
+        write_status(&self.tx, ki, info)
+    }
+
+    /// One line of a feed other than statuses, under its record key, for one warehouse or
+    /// (`None`) for all.
+    pub fn item(&self, feed: Feed, key: &str, item: &Value, warehouse: Option<&str>) -> Result<()> {
+        log_change(&self.tx, feed, key, item, warehouse)
+    }
+
+    pub fn commit(self) -> Result<()> {
+        Ok(self.tx.commit()?)
+    }
+}

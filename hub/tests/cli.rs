@@ -1,0 +1,113 @@
+//! The `tally-hub` executable: enrollment codes, imports with line numbers, and `serve`.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test helpers: a failed set-up is a failed test
+
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+
+fn hub() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_tally-hub"))
+}
+
+fn temp_dir() -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("tally-hub-cli-{}", uuid::Uuid::new_v4()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+#[test]
+fn enroll_code_then_serve_then_enroll() {
+    let dir = temp_dir();
+    let db = dir.join("hub.db");
+    let out = hub()
+        .args([
+            "enroll-code",
+            "--warehouse",
+            "W1",
+            "--inn",
+            "7707083893",
+            "--db",
+        ])
+        .arg(&db)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let code = String::from_utf8(out.stdout).unwrap().trim().to_owned();
+    assert_eq!(code.len(), 12);
+
+    let bad_inn = hub()
+        .args([
+            "enroll-code",
+            "--warehouse",
+            "W1",
+            "--inn",
+            "7707083890",
+            "--db",
+        ])
+        .arg(&db)
+        .output()
+        .unwrap();
+    assert!(!bad_inn.status.success());
+    assert!(String::from_utf8_lossy(&bad_inn.stderr).contains("not a valid INN"));
+
+    let mut server = hub()
+        .args(["serve", "--listen", "127.0.0.1:0", "--db"])
+        .arg(&db)
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(server.stderr.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let url = line.trim().rsplit(' ').next().unwrap().to_owned();
+    assert!(url.starts_with("http://127.0.0.1:"), "{line}");
+    let body = serde_json::json!({"code": code, "device_name": "tsd", "app_version": "0.1.0"});
+    let answer = ureq::post(format!("{url}/v1/enroll"))
+        .header("Content-Type", "application/json")
+        .send(serde_json::to_vec(&body).unwrap().as_slice());
+    server.kill().unwrap();
+    server.wait().unwrap();
+    let text = answer.unwrap().into_body().read_to_string().unwrap();
+    let enrolled: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(enrolled["warehouse"], "W1");
+    assert!(enrolled["token"].as_str().unwrap().len() >= 32);
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn import_names_rejected_lines() {
+    let dir = temp_dir();
+    let file = dir.join("statuses.jsonl");
+    std::fs::write(
+        &file,
+        "{\"cis\": \"010460084074937221AAAAAAAAAAAA1\", \"status\": \"INTRODUCED\"}\n\
+         {\"cis\": \"010460084074937221AAAAAAAAAAAA2\", \"status\": \"INTRODUCED\", \"ownerInn\": \"123\"}\n",
+    )
+    .unwrap();
+    let out = hub()
+        .args(["import", "statuses"])
+        .arg(&file)
+        .arg("--db")
+        .arg(dir.join("hub.db"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        report,
+        serde_json::json!({"feed": "statuses", "imported": 1, "rejected": 1})
+    );
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(stderr.starts_with("line 2: \"ownerInn\""), "{stderr}");
+    std::fs::remove_dir_all(dir).unwrap();
+}

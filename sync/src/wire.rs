@@ -1,0 +1,273 @@
+//! The hub protocol's types: JSON bodies the terminal and the hub exchange over HTTP.
+//!
+//! Every request carries the header [`PROTOCOL_HEADER`] with the terminal's
+//! [`PROTOCOL_VERSION`]; the hub answers a version below [`MIN_PROTOCOL_VERSION`] with
+//! `426 Upgrade Required` and an [`ErrorBody`] coded `protocol_too_old`. A missing header counts
+//! as version 1.
+//!
+//! **Released wire types are never edited, only added to.** A field once shipped keeps its name,
+//! type and meaning; new fields are optional (`#[serde(default)]`) so an older peer's body still
+//! reads; unknown fields are ignored on both sides. A change that cannot be made that way is a
+//! new protocol version with new types beside the old ones, and the hub keeps serving the old
+//! version until [`MIN_PROTOCOL_VERSION`] moves past it. `docs/hub-protocol.openapi.yaml`
+//! describes the same bodies for people.
+//!
+//! Endpoints: `POST /v1/enroll` ([`EnrollRequest`] → [`EnrollResponse`], no token),
+//! `POST /v1/push` ([`PushRequest`] → [`PushResponse`]), `GET /v1/pull/{feed}?after=&limit=`
+//! (→ [`PullResponse`]) and `GET /v1/fleet` (→ [`FleetResponse`]), all but enrollment with
+//! `Authorization: Bearer TOKEN`. Errors are an [`ErrorBody`] with a 4xx or 5xx status.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// The version this build speaks.
+pub const PROTOCOL_VERSION: u32 = 1;
+/// The oldest terminal version the hub still serves.
+pub const MIN_PROTOCOL_VERSION: u32 = 1;
+/// The request header that names the sender's protocol version.
+pub const PROTOCOL_HEADER: &str = "Tally-Protocol";
+/// Most operations one push may carry; the terminal sends its queue in batches of this size.
+pub const MAX_PUSH_OPERATIONS: usize = 1000;
+/// Most items one pull page holds, whatever `limit` asks for.
+pub const MAX_PULL_LIMIT: u32 = 5000;
+
+/// Every refusal: a stable code (never renamed once released) and both messages.
+#[derive(Serialize, Deserialize, Clone, PartialEq, Eq, Debug)]
+pub struct ErrorBody {
+    pub code: String,
+    pub en: String,
+    pub ru: String,
+}
+
+/// Trades a one-time enrollment code, printed by `tally-hub enroll-code`, for a device token.
+#[derive(Serialize, Deserialize, Clone, PartialEq, Eq, Debug)]
+pub struct EnrollRequest {
+    pub code: String,
+    /// A name for the fleet page (the terminal's host name or serial number).
+    pub device_name: String,
+    pub app_version: String,
+}
+
+#[derive(Serialize, Deserialize, Clone, PartialEq, Eq, Debug)]
+pub struct EnrollResponse {
+    pub device_id: i64,
+    /// The bearer token: shown once, the hub keeps only its SHA-256.
+    pub token: String,
+    pub warehouse: String,
+    /// The participant the terminal works for (its `own_inn` in validation).
+    pub participant_inn: String,
+}
+
+/// What the terminal reports about itself on every push, for the fleet page.
+#[derive(Serialize, Deserialize, Clone, PartialEq, Eq, Debug, Default)]
+pub struct DeviceReport {
+    pub app_version: String,
+    /// Finished operations waiting in its queue, this batch included.
+    pub queue_depth: u64,
+    /// When its status list was last brought up to date (ms since the epoch); `None` if never.
+    pub cache_synced_at: Option<i64>,
+}
+
+/// One finished operation from the terminal's queue (`tally_sync::store::QueuedOperation`).
+#[derive(Serialize, Deserialize, Clone, PartialEq, Debug)]
+pub struct PushedOperation {
+    /// The operation's identity: the hub applies each UUID at most once.
+    pub uuid: String,
+    /// The per-device queue sequence number; never reused.
+    pub seq: i64,
+    /// `acceptance`, `aggregation`, `disaggregation` or `write-off`.
+    pub kind: String,
+    pub operator: String,
+    pub started_at: i64,
+    pub finished_at: i64,
+    /// The finished document as `app::operation_log` writes it.
+    pub payload: Value,
+}
+
+#[derive(Serialize, Deserialize, Clone, PartialEq, Debug)]
+pub struct PushRequest {
+    pub device: DeviceReport,
+    pub operations: Vec<PushedOperation>,
+}
+
+/// The hub's answer to one operation.
+#[derive(Serialize, Deserialize, Clone, Copy, PartialEq, Eq, Hash, Debug)]
+#[serde(rename_all = "snake_case")]
+pub enum PushResult {
+    /// Applied: the hub's statuses now reflect it.
+    Accepted,
+    /// Refused: nothing of it was applied; `reasons` say why.
+    Rejected,
+    /// Seen before: `original` and `reasons` are the first answer, unchanged.
+    Duplicate,
+}
+
+impl PushResult {
+    /// The JSON name, also how the hub stores the answer.
+    pub fn code(self) -> &'static str {
+        match self {
+            PushResult::Accepted => "accepted",
+            PushResult::Rejected => "rejected",
+            PushResult::Duplicate => "duplicate",
+        }
+    }
+
+    pub fn from_code(code: &str) -> Option<PushResult> {
+        [
+            PushResult::Accepted,
+            PushResult::Rejected,
+            PushResult::Duplicate,
+        ]
+        .into_iter()
+        .find(|r| r.code() == code)
+    }
+}
+
+/// Why an operation was refused, naming the code at fault when there is one.
+#[derive(Serialize, Deserialize, Clone, PartialEq, Eq, Debug)]
+pub struct OperationReason {
+    pub code: String,
+    pub en: String,
+    pub ru: String,
+    /// The КИ (`01`GTIN`21`serial) or SSCC the reason is about.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subject: Option<String>,
+}
+
+#[derive(Serialize, Deserialize, Clone, PartialEq, Eq, Debug)]
+pub struct OperationAnswer {
+    pub uuid: String,
+    pub result: PushResult,
+    /// For a duplicate, the first answer (`accepted` or `rejected`); absent otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub original: Option<PushResult>,
+    #[serde(default)]
+    pub reasons: Vec<OperationReason>,
+}
+
+impl OperationAnswer {
+    /// Whether the hub holds the operation as applied, on this push or an earlier one.
+    pub fn applied(&self) -> bool {
+        self.result == PushResult::Accepted || self.original == Some(PushResult::Accepted)
+    }
+}
+
+/// One answer per pushed operation, in the request's order.
+#[derive(Serialize, Deserialize, Clone, PartialEq, Eq, Debug)]
+pub struct PushResponse {
+    pub answers: Vec<OperationAnswer>,
+}
+
+/// The feeds a terminal pulls, each with its own cursor.
+#[derive(Serialize, Deserialize, Clone, Copy, PartialEq, Eq, Hash, Debug)]
+#[serde(rename_all = "snake_case")]
+pub enum Feed {
+    /// Items in the True API `cisInfo` line shape `store::import` reads.
+    Statuses,
+    /// `{"kind": "code"|"gtin"|"series", ...}` lines, `"remove": true` lifting a block.
+    Blocks,
+    /// `{"gtin", "name", "productGroupId"?, "unit"?}` lines.
+    Catalog,
+    /// Acceptance tasks, `{"id", "number", "senderInn", "date", "units", "boxes"}` lines.
+    Tasks,
+}
+
+impl Feed {
+    pub const ALL: [Feed; 4] = [Feed::Statuses, Feed::Blocks, Feed::Catalog, Feed::Tasks];
+
+    /// The path segment: `/v1/pull/{name}`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Feed::Statuses => "statuses",
+            Feed::Blocks => "blocks",
+            Feed::Catalog => "catalog",
+            Feed::Tasks => "tasks",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<Feed> {
+        Feed::ALL.into_iter().find(|f| f.name() == name)
+    }
+}
+
+/// One change: the whole current state of one record, as an import line.
+#[derive(Serialize, Deserialize, Clone, PartialEq, Debug)]
+pub struct FeedItem {
+    /// Its place in the hub's change log; pass the last one seen as `after`.
+    pub seq: i64,
+    pub item: Value,
+}
+
+/// A page of a feed: the changes after the request's cursor, oldest first. A record changed
+/// twice appears once, at its latest place, so a page is always the current state.
+#[derive(Serialize, Deserialize, Clone, PartialEq, Debug)]
+pub struct PullResponse {
+    pub feed: Feed,
+    pub items: Vec<FeedItem>,
+    /// The cursor for the next page (the last item's `seq`, or `after` for an empty page).
+    pub next_after: i64,
+    /// More items wait after `next_after`.
+    pub more: bool,
+}
+
+/// One terminal as the fleet page shows it.
+#[derive(Serialize, Deserialize, Clone, PartialEq, Eq, Debug)]
+pub struct FleetDevice {
+    pub device_id: i64,
+    pub name: String,
+    pub warehouse: String,
+    pub participant_inn: String,
+    pub enrolled_at: i64,
+    pub last_contact: Option<i64>,
+    pub app_version: String,
+    pub queue_depth: u64,
+    pub cache_synced_at: Option<i64>,
+}
+
+#[derive(Serialize, Deserialize, Clone, PartialEq, Eq, Debug)]
+pub struct FleetResponse {
+    /// The hub's clock when it answered, to read `last_contact` and cache age against.
+    pub now: i64,
+    pub devices: Vec<FleetDevice>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn answers_read_as_documented() {
+        let answer: OperationAnswer = serde_json::from_value(json!({
+            "uuid": "u", "result": "duplicate", "original": "rejected",
+            "reasons": [{"code": "in_aggregate", "en": "e", "ru": "р", "subject": "x"}]
+        }))
+        .unwrap();
+        assert_eq!(answer.result, PushResult::Duplicate);
+        assert!(!answer.applied());
+        let accepted: OperationAnswer =
+            serde_json::from_value(json!({"uuid": "u", "result": "accepted"})).unwrap();
+        assert!(accepted.applied() && accepted.reasons.is_empty());
+    }
+
+    #[test]
+    fn feed_names_round_trip() {
+        for feed in Feed::ALL {
+            assert_eq!(Feed::from_name(feed.name()), Some(feed));
+            assert_eq!(
+                serde_json::to_value(feed).unwrap(),
+                json!(feed.name()),
+                "the path segment and the JSON name agree"
+            );
+        }
+        assert_eq!(Feed::from_name("orders"), None);
+        for result in [
+            PushResult::Accepted,
+            PushResult::Rejected,
+            PushResult::Duplicate,
+        ] {
+            assert_eq!(PushResult::from_code(result.code()), Some(result));
+            assert_eq!(serde_json::to_value(result).unwrap(), json!(result.code()));
+        }
+    }
+}
