@@ -2,8 +2,10 @@
 //!
 //! `store` holds every line of SQL; `push` re-judges pushed operations with the domain's rules;
 //! `import` loads status exports, block lists, the catalog and tasks; `server` is the HTTP
-//! protocol of `tally_sync::wire`.
+//! protocol of `tally_sync::wire`; `documents` turns accepted operations into GIS MT document
+//! bodies for signing.
 
+pub mod documents;
 pub mod import;
 pub mod push;
 pub mod server;

@@ -1,13 +1,17 @@
-//! `tally-hub`: serve the terminals, hand out enrollment codes, import GIS MT exports.
+//! `tally-hub`: serve the terminals, hand out enrollment codes, import GIS MT exports, export
+//! GIS MT documents, and measure intake.
+
+mod bench_intake;
 
 use std::fs::File;
-use std::io::{self, Read};
+use std::io::{self, BufWriter, Read, Write};
 use std::path::PathBuf;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context, bail};
 use clap::{Parser, Subcommand, ValueEnum};
 use tally_domain::status::{Inn, Timestamp};
+use tally_hub::documents;
 use tally_hub::import::import;
 use tally_hub::server::Hub;
 use tally_hub::store::Store;
@@ -50,6 +54,40 @@ enum Command {
         what: ImportKind,
         file: PathBuf,
     },
+    /// Print the GIS MT document of each accepted operation as one JSON line
+    /// (`{"type", "operation", "seq", "document"}`), oldest first.
+    Export {
+        #[arg(long, default_value = "tally-hub.db")]
+        db: PathBuf,
+        /// Only operations received after this `seq` (the last line of an earlier export).
+        #[arg(long, default_value_t = 0)]
+        after: i64,
+        /// Only these operation kinds (repeatable); all when absent.
+        #[arg(long, value_enum)]
+        kind: Vec<OperationKind>,
+    },
+    /// Measure intake: terminals pushing write-offs at once to a hub on a throwaway database,
+    /// over loopback.
+    BenchIntake(bench_intake::Args),
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug)]
+enum OperationKind {
+    Acceptance,
+    Aggregation,
+    Disaggregation,
+    WriteOff,
+}
+
+impl OperationKind {
+    fn name(self) -> &'static str {
+        match self {
+            OperationKind::Acceptance => "acceptance",
+            OperationKind::Aggregation => "aggregation",
+            OperationKind::Disaggregation => "disaggregation",
+            OperationKind::WriteOff => "write-off",
+        }
+    }
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug)]
@@ -122,5 +160,47 @@ fn main() -> anyhow::Result<()> {
             );
             Ok(())
         }
+        Command::Export { db, after, kind } => {
+            let store = Store::open(&db).with_context(|| format!("opening {}", db.display()))?;
+            let kinds: Vec<&str> = kind.iter().map(|k| k.name()).collect();
+            export(&store, after, &kinds)
+        }
+        Command::BenchIntake(args) => bench_intake::run(&args),
     }
+}
+
+/// Streams the documents page by page, so a hub of millions of operations exports in constant
+/// memory; an operation that makes no document is named on standard error and fails the run
+/// after everything else is written.
+fn export(store: &Store, mut after: i64, kinds: &[&str]) -> anyhow::Result<()> {
+    let mut out = BufWriter::new(io::stdout().lock());
+    let mut failed = 0usize;
+    loop {
+        let selection = documents::Selection {
+            after,
+            kinds,
+            warehouse: None,
+        };
+        let page = documents::page(store, selection, 1000)?;
+        for document in &page.documents {
+            serde_json::to_writer(&mut out, document)?;
+            out.write_all(b"\n")?;
+        }
+        for bad in &page.unexportable {
+            eprintln!(
+                "operation {} (seq {}): {}",
+                bad.operation, bad.seq, bad.reason
+            );
+        }
+        failed += page.unexportable.len();
+        after = page.next_after;
+        if !page.more {
+            break;
+        }
+    }
+    out.flush()?;
+    if failed > 0 {
+        bail!("{failed} accepted operations made no document");
+    }
+    Ok(())
 }

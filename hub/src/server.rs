@@ -25,8 +25,8 @@ use tally_sync::wire::{
 };
 use tiny_http::{Header, Method, Request, Response, Server};
 
-use crate::push;
 use crate::store::{Device, Store, StoreError};
+use crate::{documents, push};
 
 /// The largest request body taken, before and after gzip: a full push batch of big documents
 /// fits with room to spare.
@@ -246,11 +246,15 @@ fn route(request: &mut Request, state: &State) -> Result<Reply, Refusal> {
                 now(),
             )))
         }
+        (Method::Get, "/v1/documents") => {
+            let device = authenticate(request, state)?;
+            documents(state, &device, query)
+        }
         (Method::Get, _) if path.starts_with("/v1/pull/") => {
             let device = authenticate(request, state)?;
             pull(state, &device, &path["/v1/pull/".len()..], query)
         }
-        (_, "/v1/enroll" | "/v1/push" | "/v1/fleet" | "/fleet") => Err(refuse(
+        (_, "/v1/enroll" | "/v1/push" | "/v1/fleet" | "/fleet" | "/v1/documents") => Err(refuse(
             405,
             "method_not_allowed",
             format!("{method} is not allowed on {path}."),
@@ -465,6 +469,55 @@ fn pull(state: &State, device: &Device, feed: &str, query: &str) -> Result<Reply
         next_after,
         more,
     })
+}
+
+/// A page of GIS MT documents for an integrator. Any device token reads them, but only those of
+/// its own warehouse's devices, as with the fleet; an administrator's view of every warehouse
+/// is `tally-hub export`. `kind` may repeat; without one every kind is exported.
+fn documents(state: &State, device: &Device, query: &str) -> Result<Reply, Refusal> {
+    let mut after = 0i64;
+    let mut limit = 1000u32;
+    let mut kinds: Vec<&str> = Vec::new();
+    for pair in query.split('&').filter(|p| !p.is_empty()) {
+        let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
+        let bad = || {
+            refuse(
+                400,
+                "bad_query",
+                format!("\"{name}\" must be a whole number, not \"{value}\"."),
+                format!("«{name}» должно быть целым числом, а не «{value}»."),
+            )
+        };
+        match name {
+            "after" => after = value.parse().map_err(|_| bad())?,
+            "limit" => limit = value.parse().map_err(|_| bad())?,
+            "kind" => {
+                let Some(kind) = documents::KINDS.iter().find(|k| **k == value) else {
+                    return Err(refuse(
+                        400,
+                        "bad_query",
+                        format!(
+                            "\"kind\" must be one of {}, not \"{value}\".",
+                            documents::KINDS.join(", ")
+                        ),
+                        format!(
+                            "«kind» должно быть одним из: {}, а не «{value}».",
+                            documents::KINDS.join(", ")
+                        ),
+                    ));
+                };
+                kinds.push(kind);
+            }
+            _ => {}
+        }
+    }
+    let selection = documents::Selection {
+        after,
+        kinds: &kinds,
+        warehouse: Some(&device.warehouse),
+    };
+    let page = documents::page(&lock(state), selection, limit.clamp(1, MAX_PULL_LIMIT))?;
+    json(&page)
 }
 
 /// The fleet as one terminal's warehouse sees it: a device token shows its own warehouse only.

@@ -322,6 +322,75 @@ impl Store {
             .query_row("SELECT count(*) FROM operations", [], |r| r.get(0))?)
     }
 
+    /// Up to `limit` accepted operations after intake position `after`, oldest first, of the
+    /// given kinds (all when empty) and of devices of `warehouse` (all when `None`), and whether
+    /// more follow. Rejected ones never leave here.
+    pub fn accepted_operations(
+        &self,
+        after: i64,
+        limit: u32,
+        kinds: &[&str],
+        warehouse: Option<&str>,
+    ) -> Result<(Vec<AcceptedOperation>, bool)> {
+        let kinds = if kinds.is_empty() {
+            None
+        } else {
+            Some(serde_json::to_string(kinds)?)
+        };
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT o.rowid, o.uuid, o.kind, o.payload, d.participant_inn
+             FROM operations o JOIN devices d ON d.id = o.device_id
+             WHERE o.rowid > ?1 AND o.result = 'accepted'
+               AND (?3 IS NULL OR o.kind IN (SELECT value FROM json_each(?3)))
+               AND (?4 IS NULL OR d.warehouse = ?4)
+             ORDER BY o.rowid LIMIT ?2",
+        )?;
+        let rows = stmt.query_map(
+            params![after, i64::from(limit) + 1, kinds, warehouse],
+            |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, String>(2)?,
+                    r.get::<_, String>(3)?,
+                    r.get::<_, String>(4)?,
+                ))
+            },
+        )?;
+        let mut operations = Vec::new();
+        for row in rows {
+            let (seq, uuid, kind, payload, participant_inn) = row?;
+            operations.push(AcceptedOperation {
+                seq,
+                uuid,
+                kind,
+                payload: serde_json::from_str(&payload)?,
+                participant_inn,
+            });
+        }
+        let more = operations.len() > limit as usize;
+        operations.truncate(limit as usize);
+        Ok((operations, more))
+    }
+
+    /// A task line as imported, by its id.
+    pub fn task(&self, id: &str) -> Result<Option<Value>> {
+        let item: Option<String> = self
+            .conn
+            .prepare_cached("SELECT item FROM changes WHERE feed = ?1 AND key = ?2")?
+            .query_row(params![Feed::Tasks.name(), id], |r| r.get(0))
+            .optional()?;
+        Ok(item.map(|i| serde_json::from_str(&i)).transpose()?)
+    }
+
+    /// The КИ (GS1 text) whose parent on the list is this box (18 digits).
+    pub fn box_children(&self, sscc: &str) -> Result<Vec<String>> {
+        Ok(children_of(&self.conn, sscc)?
+            .iter()
+            .map(Ki::to_string)
+            .collect())
+    }
+
     /// The authoritative status of one code.
     pub fn status(&self, ki: &Ki) -> Result<Option<CodeStatus>> {
         status_of(&self.conn, ki)
@@ -398,6 +467,27 @@ fn status_of(conn: &Connection, ki: &Ki) -> Result<Option<CodeStatus>> {
             blocked,
         })
     }))
+}
+
+/// An operation the hub accepted, with the participant of the device that made it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct AcceptedOperation {
+    /// Its place in the hub's intake (the row id: rows are only ever added).
+    pub seq: i64,
+    pub uuid: String,
+    pub kind: String,
+    pub payload: Value,
+    pub participant_inn: String,
+}
+
+fn children_of(conn: &Connection, sscc: &str) -> Result<Vec<Ki>> {
+    let mut stmt = conn.prepare_cached("SELECT ki_key FROM statuses WHERE parent = ?1")?;
+    let rows = stmt.query_map([sscc], |r| r.get::<_, Vec<u8>>(0))?;
+    let mut children = Vec::new();
+    for key in rows {
+        children.extend(Ki::from_key(&key?));
+    }
+    Ok(children)
 }
 
 /// A change to one code's authoritative status made by an accepted operation.
@@ -497,15 +587,7 @@ impl PushBatch<'_> {
 
     /// The КИ whose parent is this box, for disaggregation.
     pub fn children_of(&self, sscc: &Sscc) -> Result<Vec<Ki>> {
-        let mut stmt = self
-            .tx
-            .prepare_cached("SELECT ki_key FROM statuses WHERE parent = ?1")?;
-        let rows = stmt.query_map([sscc.to_string()], |r| r.get::<_, Vec<u8>>(0))?;
-        let mut children = Vec::new();
-        for key in rows {
-            children.extend(Ki::from_key(&key?));
-        }
-        Ok(children)
+        children_of(&self.tx, &sscc.to_string())
     }
 
     pub fn record(

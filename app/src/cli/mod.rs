@@ -5,6 +5,7 @@ mod db;
 mod decode;
 mod parse;
 mod scan;
+mod sync;
 
 use std::ffi::OsString;
 use std::process::ExitCode;
@@ -42,6 +43,12 @@ enum Command {
     Db(db::DbArgs),
     /// Print the finished operations waiting for upload, one JSON object per line.
     Queue(db::QueueArgs),
+    /// Join a hub: trade the one-time code (`tally-hub enroll-code`) for a device token, kept
+    /// next to the replica (`DB.hub`, mode 0600).
+    Enroll(sync::EnrollArgs),
+    /// Run one sync round with the hub: push the queue, pull every feed; progress on standard
+    /// error, the summary as JSON on standard output.
+    Sync(sync::SyncArgs),
 }
 
 #[derive(Debug, Args)]
@@ -134,6 +141,14 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> anyhow::Result<ExitCode>
         }
         Some(Command::Queue(args)) => {
             db::run_queue(&args, std::io::stdout().lock())?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Some(Command::Enroll(args)) => {
+            sync::run_enroll(&args, std::io::stdout().lock())?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Some(Command::Sync(args)) => {
+            sync::run_sync(&args, std::io::stdout().lock())?;
             Ok(ExitCode::SUCCESS)
         }
         None => {

@@ -38,6 +38,7 @@ use tally_domain::status::{CisStatus, Inn, PackageType, StatusEx, Timestamp};
 
 use super::codec::{Flags, ParentColumn, day_number, gtin_column, parse_iso_date, sscc_column};
 use super::{Result, Role, StoreError, checkpoint, connect, schema, set_meta};
+use crate::wire::Feed;
 
 /// How many rejected lines a report names; the rest are only counted.
 pub const MAX_KEPT_REJECTIONS: usize = 100;
@@ -199,6 +200,83 @@ impl Importer {
     pub fn import_tasks(&mut self, input: impl Read, now: Timestamp) -> Result<ImportReport> {
         run(&mut self.conn, input, &mut Tasks { now })
     }
+
+    /// Applies one page of a hub feed (JSON lines in the feed's import shape) and moves the
+    /// feed's cursor to `next_after` in the same transaction: a download cut short resumes
+    /// after the last page stored, never skipping or re-counting one. `caught_up` (the hub
+    /// has nothing after this page) is when the status cache counts as refreshed at `now`:
+    /// half a download is not a fresh cache.
+    pub fn import_feed_page(
+        &mut self,
+        feed: Feed,
+        lines: &[u8],
+        next_after: i64,
+        caught_up: bool,
+        now: Timestamp,
+    ) -> Result<ImportReport> {
+        let conn = &mut self.conn;
+        let page = Page {
+            feed,
+            next_after,
+            caught_up,
+        };
+        match feed {
+            Feed::Statuses => run_page(conn, lines, &mut Statuses::new(now), page),
+            Feed::Blocks => run_page(conn, lines, &mut BlockLists, page),
+            Feed::Catalog => run_page(conn, lines, &mut Catalog, page),
+            Feed::Tasks => run_page(conn, lines, &mut Tasks { now }, page),
+        }
+    }
+}
+
+/// The meta key holding a feed's cursor.
+pub(crate) fn cursor_key(feed: Feed) -> String {
+    format!("feed_cursor.{}", feed.name())
+}
+
+/// One feed page in one transaction, cursor included. Pages are small (the hub sends at most
+/// `MAX_PULL_LIMIT` items), so no batching inside.
+#[derive(Clone, Copy)]
+struct Page {
+    feed: Feed,
+    next_after: i64,
+    caught_up: bool,
+}
+
+fn run_page<I: LineImport>(
+    conn: &mut Connection,
+    lines: &[u8],
+    import: &mut I,
+    page: Page,
+) -> Result<ImportReport> {
+    let started = Instant::now();
+    let mut report = ImportReport::default();
+    let mut rows = Vec::new();
+    for line in lines.split(|&b| b == b'\n') {
+        let text = line.trim_ascii();
+        if text.is_empty() {
+            continue;
+        }
+        report.lines += 1;
+        if text.len() > MAX_LINE_BYTES {
+            report.reject(RejectReason::LineTooLong);
+            continue;
+        }
+        match import.parse(text) {
+            Ok(row) => rows.push(row),
+            Err(reason) => report.reject(reason),
+        }
+    }
+    let tx = conn.transaction()?;
+    import.write(&tx, &mut rows)?;
+    report.imported = rows.len() as u64;
+    if page.caught_up {
+        import.complete(&tx, &report)?;
+    }
+    set_meta(&tx, &cursor_key(page.feed), page.next_after)?;
+    tx.commit()?;
+    report.elapsed = started.elapsed();
+    Ok(report)
 }
 
 /// One kind of JSON-lines import.

@@ -15,6 +15,7 @@
 //!
 //! All SQL of the terminal lives in this module and its children.
 
+mod answers;
 mod cache;
 mod codec;
 mod import;
@@ -30,6 +31,7 @@ use std::time::Duration;
 
 use rusqlite::{Connection, OptionalExtension};
 
+pub use answers::RejectedOperation;
 pub use cache::{CatalogItem, Stats, Task, TaskBox, TaskSummary};
 pub use import::{
     ImportReport, Importer, MAX_KEPT_REJECTIONS, MAX_LINE_BYTES, RejectReason, RejectedLine,
@@ -218,6 +220,11 @@ impl Reader {
     /// The hub's cursor into its status changes: where the next sync resumes.
     pub fn cache_watermark(&self) -> Result<Option<String>> {
         self.meta_text("cache_watermark")
+    }
+
+    /// Where the next pull of `feed` resumes: the `next_after` of the last page stored.
+    pub fn feed_cursor(&self, feed: crate::wire::Feed) -> Result<Option<i64>> {
+        self.meta_i64(&import::cursor_key(feed))
     }
 
     /// When an import of statuses last completed.
