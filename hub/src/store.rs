@@ -19,8 +19,7 @@ use tally_domain::status::{
     BlockHit, CisStatus, CodeStatus, Inn, PackageType, Parent, StatusEx, Timestamp,
 };
 use tally_sync::wire::{
-    DeviceReport, Feed, FeedItem, FleetDevice, OperationAnswer, OperationReason, PushResult,
-    PushedOperation,
+    DeviceReport, Feed, FleetDevice, OperationAnswer, OperationReason, PushResult, PushedOperation,
 };
 
 #[derive(Debug, thiserror::Error)]
@@ -263,14 +262,15 @@ impl Store {
     }
 
     /// Up to `limit` changes of `feed` after cursor `after` that a terminal of `warehouse` may
-    /// see, and whether more follow.
+    /// see, and whether more follow. Items stay the JSON text they were stored as: a pull of a
+    /// million statuses must not parse and re-serialize every line.
     pub fn pull(
         &self,
         feed: Feed,
         warehouse: &str,
         after: i64,
         limit: u32,
-    ) -> Result<(Vec<FeedItem>, bool)> {
+    ) -> Result<(Vec<(i64, String)>, bool)> {
         let mut stmt = self.conn.prepare_cached(
             "SELECT seq, item FROM changes
              WHERE feed = ?1 AND seq > ?2 AND (warehouse IS NULL OR warehouse = ?4)
@@ -280,14 +280,7 @@ impl Store {
             params![feed.name(), after, i64::from(limit) + 1, warehouse],
             |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)),
         )?;
-        let mut items = Vec::new();
-        for row in rows {
-            let (seq, item) = row?;
-            items.push(FeedItem {
-                seq,
-                item: serde_json::from_str(&item)?,
-            });
-        }
+        let mut items = rows.collect::<rusqlite::Result<Vec<_>>>()?;
         let more = items.len() > limit as usize;
         items.truncate(limit as usize);
         Ok((items, more))

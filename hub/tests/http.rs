@@ -610,7 +610,8 @@ fn import_reports_bad_lines_by_number_and_keeps_the_rest() {
     assert_eq!((report.imported, report.rejected[0].line), (1, 2));
     let (items, more) = store.pull(Feed::Tasks, "W1", 0, 10).unwrap();
     assert_eq!((items.len(), more), (1, false));
-    assert_eq!(items[0].item["id"], "T-1");
+    let task: Value = serde_json::from_str(&items[0].1).unwrap();
+    assert_eq!(task["id"], "T-1");
     drop(store);
     std::fs::remove_dir_all(dir).unwrap();
 }

@@ -176,7 +176,7 @@ fn pull(statuses: usize) {
     loop {
         let (page, more) = hub.pull(Feed::Statuses, "W1", after, 5000).unwrap();
         items += page.len();
-        after = page.last().map_or(after, |item| item.seq);
+        after = page.last().map_or(after, |(seq, _)| *seq);
         if !more {
             break;
         }
