@@ -392,3 +392,78 @@ fn scan_reads_a_serial_scanner_through_a_pseudo_terminal() {
     assert_eq!(scans[0]["symbology"]["aim"], "]d2");
     assert_eq!(scans[1]["kind"], "sscc");
 }
+
+#[test]
+fn enroll_then_sync_with_a_real_hub() {
+    use tally_domain::status::{Inn, Timestamp};
+    use tally_sync::wire::Feed;
+
+    let scratch = Scratch::new("sync");
+    let mut hub_store = tally_hub::store::Store::open(scratch.0.join("hub.db")).unwrap();
+    let statuses: String = ["5XyZ1a", "5XyZ1b", "5XyZ1c"]
+        .iter()
+        .map(|s| {
+            format!(
+                "{{\"cis\":\"010460084074937221{s}\",\"status\":\"INTRODUCED\",\"ownerInn\":\"7707083893\"}}\n"
+            )
+        })
+        .collect();
+    let report =
+        tally_hub::import::import(&mut hub_store, Feed::Statuses, statuses.as_bytes()).unwrap();
+    assert!(report.rejected.is_empty());
+    let code = hub_store
+        .create_enrollment_code("W1", &Inn::parse("7707083893").unwrap(), Timestamp(0))
+        .unwrap();
+    let hub = tally_hub::server::Hub::bind(hub_store, "127.0.0.1:0").unwrap();
+    let url = format!("http://{}", hub.local_addr().unwrap());
+    std::thread::spawn(move || hub.run());
+
+    let db = scratch.0.join("terminal.db");
+    let enroll = tally()
+        .args(["enroll", &url, &code, "--db"])
+        .arg(&db)
+        .output()
+        .unwrap();
+    assert!(enroll.status.success(), "{enroll:?}");
+    let answer = &json_lines(&enroll.stdout)[0];
+    assert_eq!(answer["enrolled"], true);
+    assert_eq!(answer["warehouse"], "W1");
+    // The one-time code is spent: a second terminal cannot use it.
+    let again = tally()
+        .args(["enroll", &url, &code, "--db"])
+        .arg(scratch.0.join("other.db"))
+        .output()
+        .unwrap();
+    assert!(!again.status.success());
+
+    let sync = tally().args(["sync", "--db"]).arg(&db).output().unwrap();
+    assert!(sync.status.success(), "{sync:?}");
+    let summary = &json_lines(&sync.stdout)[0];
+    assert_eq!(summary["queue_depth"], 0);
+    let statuses_feed = summary["feeds"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["feed"] == "statuses")
+        .unwrap();
+    assert_eq!(statuses_feed["items"], 3, "{summary}");
+    assert_eq!(statuses_feed["rejected_items"], 0, "{summary}");
+    assert!(String::from_utf8_lossy(&sync.stderr).contains("pull statuses"));
+
+    let stats = tally()
+        .args(["db", "stats", "--db"])
+        .arg(&db)
+        .output()
+        .unwrap();
+    let stats = &json_lines(&stats.stdout)[0];
+    assert_eq!(stats["status_rows"], 3, "{stats}");
+    // The pulled statuses now judge scans offline.
+    let check = tally()
+        .args(["check", "--op", "write-off", "--inn", "7707083893", "--db"])
+        .arg(&db)
+        .arg("0104600840749372215XyZ1b<GS>93Ab1+")
+        .output()
+        .unwrap();
+    let verdict = &json_lines(&check.stdout)[0]["verdict"];
+    assert_eq!(verdict["outcome"], "accept", "{verdict}");
+}
