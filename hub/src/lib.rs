@@ -6,6 +6,7 @@
 //! bodies for signing.
 
 pub mod documents;
+pub mod enroll_qr;
 pub mod import;
 pub mod push;
 pub mod server;

@@ -46,6 +46,9 @@ enum Command {
         /// The participant (INN) the terminal's operations are made for.
         #[arg(long)]
         inn: String,
+        /// Also print a QR code holding this hub URL and the code, for the terminal to scan.
+        #[arg(long, value_name = "HUB_URL")]
+        qr: Option<String>,
     },
     /// Load JSON lines (plain or gzip, `-` for standard input) into a feed.
     Import {
@@ -117,7 +120,12 @@ fn main() -> anyhow::Result<()> {
             hub.run();
             Ok(())
         }
-        Command::EnrollCode { db, warehouse, inn } => {
+        Command::EnrollCode {
+            db,
+            warehouse,
+            inn,
+            qr,
+        } => {
             let Some(inn) = Inn::parse(&inn) else {
                 bail!("{inn} is not a valid INN (10 or 12 digits with check digits)");
             };
@@ -126,10 +134,14 @@ fn main() -> anyhow::Result<()> {
             }
             let mut store =
                 Store::open(&db).with_context(|| format!("opening {}", db.display()))?;
-            println!(
-                "{}",
-                store.create_enrollment_code(warehouse.trim(), &inn, now())?
-            );
+            let code = store.create_enrollment_code(warehouse.trim(), &inn, now())?;
+            println!("{code}");
+            if let Some(url) = qr {
+                let printed =
+                    tally_hub::enroll_qr::render(&tally_hub::enroll_qr::payload(&url, &code))
+                        .map_err(|e| anyhow::anyhow!("cannot draw the QR code: {e}"))?;
+                print!("{printed}");
+            }
             Ok(())
         }
         Command::Import { db, what, file } => {

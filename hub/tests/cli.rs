@@ -55,6 +55,19 @@ fn enroll_code_then_serve_then_enroll() {
     assert!(!bad_inn.status.success());
     assert!(String::from_utf8_lossy(&bad_inn.stderr).contains("not a valid INN"));
 
+    // With --qr the code also comes as a QR code to scan: the code first, then the drawing.
+    let with_qr = hub()
+        .args(["enroll-code", "--warehouse", "W1", "--inn", "7707083893"])
+        .args(["--qr", "http://hub.local:8080", "--db"])
+        .arg(&db)
+        .output()
+        .unwrap();
+    assert!(with_qr.status.success());
+    let printed = String::from_utf8(with_qr.stdout).unwrap();
+    let mut lines = printed.lines();
+    assert_eq!(lines.next().unwrap().trim().len(), 12);
+    assert!(lines.filter(|l| l.contains('█')).count() > 10);
+
     let mut server = hub()
         .args(["serve", "--listen", "127.0.0.1:0", "--db"])
         .arg(&db)
