@@ -638,7 +638,7 @@ fn parse_text(
     let lengths = &options.recovery_serial_lengths;
     match elements::parse_strict(bytes) {
         Ok(strict) => {
-            if needs_structure(&strict.elements, bytes, has_gs) {
+            if needs_structure(&strict.elements, bytes) {
                 match elements::recover(bytes, lengths) {
                     Recovery::Unique { text, elements } => return recovered(text, elements),
                     Recovery::Ambiguous => return Err(Rejection::AmbiguousSeparator),
@@ -682,7 +682,7 @@ fn single_element(ai: Ai, digits: &[u8]) -> (Text, Elements) {
 
 /// A code with GTIN and serial whose verification part is missing or of the wrong length may
 /// be one whose separators were lost: then its structure has to decide the split.
-fn needs_structure(elements: &Elements, text: &[u8], has_gs: bool) -> bool {
+fn needs_structure(elements: &Elements, text: &[u8]) -> bool {
     if !(elements.has(Ai::GTIN) && elements.has(Ai::SERIAL)) {
         return false;
     }
@@ -698,7 +698,13 @@ fn needs_structure(elements: &Elements, text: &[u8], has_gs: bool) -> bool {
     let wrong_length = len(Ai::VERIFICATION_KEY).is_some_and(|l| l != 4)
         || len(Ai::CRYPTO_TAIL).is_some_and(|l| l != 4)
         || len(Ai::SIGNATURE).is_some_and(|l| l != 44 && l != 88);
-    (!verification && !has_gs) || wrong_length
+    // A serial that runs to the end of the text had no separator after it, whatever separators
+    // stand elsewhere (one after the fixed-length GTIN proves nothing): it may have swallowed
+    // the verification part.
+    let serial_runs_to_end = elements
+        .get(Ai::SERIAL)
+        .is_some_and(|e| usize::from(e.end) == text.len());
+    (!verification && serial_runs_to_end) || wrong_length
 }
 
 fn classify(elements: &Elements, text: &[u8]) -> Result<CodeKind, Rejection> {

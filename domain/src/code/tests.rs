@@ -267,6 +267,16 @@ fn gs_loss_in_short_forms() {
             b"010460084074937221ABCDEFGHIJKLM93Zz9/",
             "unit_short 010460084074937221ABCDEFGHIJKLM~93Zz9/ [gs_recovered]",
         ),
+        // A separator after the GTIN (which needs none) but not after the serial: the serial
+        // swallowed the tail and must be split by structure (found by the fuzzer).
+        (
+            b"0104600840749372\\x1D215XyZ1a93Ab1+17261231",
+            "unit_short 0104600840749372215XyZ1a~93Ab1+~17261231 [gs_stand_in_replaced,gs_recovered]",
+        ),
+        (
+            b"0104600840749372\x1d215XyZ1a93Ab1+",
+            "unit_short 0104600840749372215XyZ1a~93Ab1+ [gs_recovered]",
+        ),
         // Tobacco block without separators.
         (
             b"0104606203086627210000001800515000093ab12",
