@@ -4,7 +4,7 @@
 use rusqlite::{Row, params};
 use tally_domain::status::Timestamp;
 
-use super::journal::{DeviceSeq, QueuedOperation};
+use super::journal::{DeviceSeq, QueuedOperation, queued_from_row};
 use super::{Reader, Result, Store, StoreError};
 use crate::wire::{OperationAnswer, OperationReason, PushResult};
 
@@ -26,20 +26,7 @@ const COLUMNS: &str = "q.seq, q.uuid, q.kind, q.operator, q.started_at, q.finish
                        q.payload, q.uploaded_at, a.reasons, a.answered_at";
 
 fn rejected_from_row(row: &Row<'_>) -> rusqlite::Result<(QueuedOperation, String, i64)> {
-    Ok((
-        QueuedOperation {
-            seq: DeviceSeq(row.get(0)?),
-            uuid: row.get(1)?,
-            kind: row.get(2)?,
-            operator: row.get(3)?,
-            started_at: Timestamp(row.get(4)?),
-            finished_at: Timestamp(row.get(5)?),
-            payload: row.get(6)?,
-            uploaded_at: row.get::<_, Option<i64>>(7)?.map(Timestamp),
-        },
-        row.get(8)?,
-        row.get(9)?,
-    ))
+    Ok((queued_from_row(row)?, row.get(8)?, row.get(9)?))
 }
 
 impl Reader {
@@ -56,18 +43,7 @@ impl Reader {
                    AND NOT EXISTS (SELECT 1 FROM push_answers a WHERE a.seq = q.seq)
                  ORDER BY q.seq",
             )?
-            .query_map([], |row| {
-                Ok(QueuedOperation {
-                    seq: DeviceSeq(row.get(0)?),
-                    uuid: row.get(1)?,
-                    kind: row.get(2)?,
-                    operator: row.get(3)?,
-                    started_at: Timestamp(row.get(4)?),
-                    finished_at: Timestamp(row.get(5)?),
-                    payload: row.get(6)?,
-                    uploaded_at: row.get::<_, Option<i64>>(7)?.map(Timestamp),
-                })
-            })?
+            .query_map([], queued_from_row)?
             .collect::<rusqlite::Result<Vec<_>>>()?)
     }
 

@@ -163,7 +163,8 @@ fn with_ki((mut entry, key): (ScanEntry, Option<Vec<u8>>)) -> Result<ScanEntry> 
 const QUEUE_COLUMNS: &str =
     "seq, uuid, kind, operator, started_at, finished_at, payload, uploaded_at";
 
-fn queued_from_row(row: &Row<'_>) -> rusqlite::Result<QueuedOperation> {
+/// Reads the first eight columns of a row as [`QUEUE_COLUMNS`] orders them.
+pub(super) fn queued_from_row(row: &Row<'_>) -> rusqlite::Result<QueuedOperation> {
     Ok(QueuedOperation {
         seq: DeviceSeq(row.get(0)?),
         uuid: row.get(1)?,
