@@ -59,3 +59,55 @@ pub enum ScanEvent {
         events: Vec<crate::wedge::KeyEvent>,
     },
 }
+
+/// Keeps a device in service until `stop` is set or the receiver is gone: opens it, reports it
+/// connected, lets `read` run until the device fails, reports the failure, and tries again
+/// every `retry`. An outage is reported once, however many reopen attempts it takes, because
+/// scanners get unplugged and plugged back in all shift long.
+///
+/// `read` returns why the device stopped working, or `None` when it was told to stop.
+pub(crate) fn supervise<D>(
+    source: &Source,
+    events: &std::sync::mpsc::Sender<ScanEvent>,
+    stop: &std::sync::atomic::AtomicBool,
+    retry: std::time::Duration,
+    mut open: impl FnMut() -> Result<D, String>,
+    mut read: impl FnMut(&mut D) -> Option<String>,
+) {
+    use std::sync::atomic::Ordering;
+    let down = |reason: String| ScanEvent::Disconnected {
+        source: source.clone(),
+        reason,
+    };
+    let mut announced_down = false;
+    while !stop.load(Ordering::Relaxed) {
+        let mut device = match open() {
+            Ok(device) => device,
+            Err(reason) => {
+                if !announced_down {
+                    announced_down = true;
+                    if events.send(down(reason)).is_err() {
+                        return;
+                    }
+                }
+                std::thread::sleep(retry);
+                continue;
+            }
+        };
+        let connected = ScanEvent::Connected {
+            source: source.clone(),
+        };
+        if events.send(connected).is_err() {
+            return;
+        }
+        match read(&mut device) {
+            Some(reason) => {
+                announced_down = true;
+                if events.send(down(reason)).is_err() {
+                    return;
+                }
+            }
+            None => return,
+        }
+    }
+}

@@ -43,51 +43,16 @@ pub fn run(config: &SerialConfig, events: &Sender<ScanEvent>, stop: &Arc<AtomicB
     let source = Source::Serial {
         path: config.path.clone(),
     };
-    let mut announced_down = false;
-    while !stop.load(Ordering::Relaxed) {
-        let port = serialport::new(&config.path, config.baud)
+    let open = || {
+        serialport::new(&config.path, config.baud)
             .timeout(config.read_timeout)
-            .open();
-        let mut port = match port {
-            Ok(port) => port,
-            Err(error) => {
-                if !announced_down {
-                    announced_down = true;
-                    let event = ScanEvent::Disconnected {
-                        source: source.clone(),
-                        reason: error.to_string(),
-                    };
-                    if events.send(event).is_err() {
-                        return;
-                    }
-                }
-                std::thread::sleep(config.reconnect_every);
-                continue;
-            }
-        };
-        if events
-            .send(ScanEvent::Connected {
-                source: source.clone(),
-            })
-            .is_err()
-        {
-            return;
-        }
-        let reason = read_until_failure(&mut *port, config, &source, events, stop);
-        match reason {
-            Some(reason) => {
-                announced_down = true;
-                let event = ScanEvent::Disconnected {
-                    source: source.clone(),
-                    reason,
-                };
-                if events.send(event).is_err() {
-                    return;
-                }
-            }
-            None => return,
-        }
-    }
+            .open()
+            .map_err(|e| e.to_string())
+    };
+    let read = |port: &mut Box<dyn serialport::SerialPort>| {
+        read_until_failure(&mut **port, config, &source, events, stop)
+    };
+    crate::scan::supervise(&source, events, stop, config.reconnect_every, open, read);
 }
 
 /// Reads from an open port; returns why it stopped working, or `None` when told to stop.

@@ -56,46 +56,15 @@ pub fn run(config: &WedgeDeviceConfig, events: &Sender<ScanEvent>, stop: &Arc<At
     let source = Source::Wedge {
         path: config.path.clone(),
     };
-    let mut announced_down = false;
-    while !stop.load(Ordering::Relaxed) {
-        let device = open(config);
-        let mut device = match device {
-            Ok(device) => device,
-            Err(reason) => {
-                if !announced_down {
-                    announced_down = true;
-                    let event = ScanEvent::Disconnected {
-                        source: source.clone(),
-                        reason,
-                    };
-                    if events.send(event).is_err() {
-                        return;
-                    }
-                }
-                std::thread::sleep(config.reconnect_every);
-                continue;
-            }
-        };
-        let connected = ScanEvent::Connected {
-            source: source.clone(),
-        };
-        if events.send(connected).is_err() {
-            return;
-        }
-        match read_until_failure(&mut device, config, &source, events, stop) {
-            Some(reason) => {
-                announced_down = true;
-                let event = ScanEvent::Disconnected {
-                    source: source.clone(),
-                    reason,
-                };
-                if events.send(event).is_err() {
-                    return;
-                }
-            }
-            None => return,
-        }
-    }
+    let read = |device: &mut Device| read_until_failure(device, config, &source, events, stop);
+    crate::scan::supervise(
+        &source,
+        events,
+        stop,
+        config.reconnect_every,
+        || open(config),
+        read,
+    );
 }
 
 fn open(config: &WedgeDeviceConfig) -> Result<Device, String> {
