@@ -5,7 +5,8 @@
 //! to the terminals unchanged through the pull feeds; here each is checked enough that a
 //! terminal will not refuse it (a КИ, a status name, an INN, a GTIN, an id). A bad line is
 //! reported by number and skipped; the good ones are written in one transaction. A task line
-//! may name its `"warehouse"`: then only that warehouse's terminals pull it.
+//! may name its `"warehouse"`: then only that warehouse's terminals pull it. A status line
+//! `{"cis", "remove": true}` stops tracking that code (it leaves the list and the terminals).
 
 use std::io::{self, BufRead, BufReader, Read};
 
@@ -69,6 +70,10 @@ pub fn import(
                 batch.status(&ki, &item)?;
                 report.imported += 1;
             }
+            Ok(Checked::RemoveStatus(ki)) => {
+                batch.remove_status(&ki)?;
+                report.imported += 1;
+            }
             Ok(Checked::Item(key, item)) => {
                 let warehouse = item.get("warehouse").and_then(Value::as_str);
                 batch.item(feed, &key, &item, warehouse)?;
@@ -86,6 +91,7 @@ pub fn import(
 
 enum Checked {
     Status(Ki, Value),
+    RemoveStatus(Ki),
     Item(String, Value),
 }
 
@@ -112,6 +118,9 @@ fn check(feed: Feed, item: Value) -> Result<Checked, String> {
     match feed {
         Feed::Statuses => {
             let ki = ki(field(&item, "cis")?)?;
+            if item.get("remove").and_then(Value::as_bool) == Some(true) {
+                return Ok(Checked::RemoveStatus(ki));
+            }
             let status = field(&item, "status")?;
             if CisStatus::from_api_name(status).is_none() {
                 return Err(format!("\"status\" {status} is not a GIS MT status"));
@@ -151,5 +160,38 @@ fn check(feed: Feed, item: Value) -> Result<Checked, String> {
             }
             Ok(Checked::Item(id, item))
         }
+        Feed::Operators => operator(item),
     }
+}
+
+/// An operator line: `{"id", "name", "pin", "badge"?, "supervisor"?, "warehouse"?}`. The PIN
+/// is replaced by a salted digest here, so the hub's log and every terminal only ever hold that.
+fn operator(mut item: Value) -> Result<Checked, String> {
+    let id = field(&item, "id")?.to_string();
+    if item.get("remove").and_then(Value::as_bool) == Some(true) {
+        return Ok(Checked::Item(id, item));
+    }
+    field(&item, "name")?;
+    let pin = field(&item, "pin")?;
+    if !(4..=8).contains(&pin.len()) || !pin.bytes().all(|b| b.is_ascii_digit()) {
+        return Err("\"pin\" must be 4 to 8 digits".into());
+    }
+    match item.get("badge") {
+        None | Some(Value::Null) | Some(Value::String(_)) => {}
+        Some(_) => return Err("\"badge\" must be a string".into()),
+    }
+    match item.get("supervisor") {
+        None | Some(Value::Null) | Some(Value::Bool(_)) => {}
+        Some(_) => return Err("\"supervisor\" must be true or false".into()),
+    }
+    let mut salt = [0u8; 16];
+    getrandom::fill(&mut salt).map_err(|e| format!("no randomness for the PIN salt: {e}"))?;
+    let salt: String = salt.iter().map(|b| format!("{b:02x}")).collect();
+    let digest = tally_sync::wire::pin_digest(&salt, pin);
+    if let Value::Object(map) = &mut item {
+        map.remove("pin");
+        map.insert("pinSalt".into(), Value::String(salt));
+        map.insert("pinSha256".into(), Value::String(digest));
+    }
+    Ok(Checked::Item(id, item))
 }

@@ -1,4 +1,5 @@
-//! `tally-hub`: serve the terminals, hand out enrollment codes, import GIS MT exports, export
+//! `tally-hub`: serve the terminals (over HTTPS with `--tls-cert`), hand out enrollment codes
+//! and administrators' tokens, revoke devices, import GIS MT exports, prune the feeds, export
 //! GIS MT documents, and measure intake.
 
 mod bench_intake;
@@ -30,12 +31,40 @@ struct Cli {
 
 #[derive(Subcommand, Debug)]
 enum Command {
-    /// Serve the terminals over HTTP.
+    /// Serve the terminals over HTTP, or HTTPS with --tls-cert and --tls-key.
     Serve {
         #[arg(long, default_value = "tally-hub.db")]
         db: PathBuf,
         #[arg(long, default_value = "0.0.0.0:8470")]
         listen: String,
+        /// PEM certificate chain of the hub (its certificate first); needs --tls-key.
+        #[arg(long, requires = "tls_key")]
+        tls_cert: Option<PathBuf>,
+        /// PEM private key of that certificate.
+        #[arg(long, requires = "tls_cert")]
+        tls_key: Option<PathBuf>,
+    },
+    /// Print a new administrator's token for the fleet view (only its hash is kept).
+    AdminToken {
+        #[arg(long, default_value = "tally-hub.db")]
+        db: PathBuf,
+        /// Whose token it is, for the record.
+        #[arg(long, default_value = "admin")]
+        label: String,
+    },
+    /// Revoke a device (its id as the fleet view shows it): its token is refused from now on.
+    Revoke {
+        #[arg(long, default_value = "tally-hub.db")]
+        db: PathBuf,
+        device: i64,
+    },
+    /// Drop removal records older than the newest --keep-last changes from the feeds; a
+    /// terminal behind them gets a snapshot of the feed on its next pull.
+    Prune {
+        #[arg(long, default_value = "tally-hub.db")]
+        db: PathBuf,
+        #[arg(long, default_value_t = 100_000)]
+        keep_last: i64,
     },
     /// Print a one-time code that enrolls one terminal for a warehouse.
     EnrollCode {
@@ -99,6 +128,9 @@ enum ImportKind {
     Blocks,
     Catalog,
     Tasks,
+    /// `{"id", "name", "pin", "badge"?, "supervisor"?, "warehouse"?}` lines: who signs in on
+    /// the terminals (the PIN is stored and sent only as a salted digest).
+    Operators,
 }
 
 fn now() -> Timestamp {
@@ -111,13 +143,64 @@ fn now() -> Timestamp {
 
 fn main() -> anyhow::Result<()> {
     match Cli::parse().command {
-        Command::Serve { db, listen } => {
+        Command::Serve {
+            db,
+            listen,
+            tls_cert,
+            tls_key,
+        } => {
             let store = Store::open(&db).with_context(|| format!("opening {}", db.display()))?;
-            let hub = Hub::bind(store, &listen)?;
+            let hub = match (tls_cert, tls_key) {
+                (Some(cert), Some(key)) => {
+                    let read = |path: &PathBuf| {
+                        std::fs::read(path).with_context(|| format!("reading {}", path.display()))
+                    };
+                    let config = tally_hub::tls::server_config(&read(&cert)?, &read(&key)?)?;
+                    Hub::bind_tls(store, &listen, config)?
+                }
+                _ => Hub::bind(store, &listen)?,
+            };
             if let Some(addr) = hub.local_addr() {
-                eprintln!("tally-hub: serving {} on http://{addr}", db.display());
+                eprintln!(
+                    "tally-hub: serving {} on {}://{addr}",
+                    db.display(),
+                    hub.scheme()
+                );
             }
             hub.run();
+            Ok(())
+        }
+        Command::AdminToken { db, label } => {
+            let mut store =
+                Store::open(&db).with_context(|| format!("opening {}", db.display()))?;
+            println!("{}", store.create_admin_token(&label, now())?);
+            Ok(())
+        }
+        Command::Revoke { db, device } => {
+            let mut store =
+                Store::open(&db).with_context(|| format!("opening {}", db.display()))?;
+            if !store.revoke_device(device, now())? {
+                bail!(
+                    "device_unknown: no active device {device} (unknown or already revoked) / \
+                     нет активного устройства {device} (неизвестно или уже отозвано)"
+                );
+            }
+            println!("{}", serde_json::json!({"revoked": device}));
+            Ok(())
+        }
+        Command::Prune { db, keep_last } => {
+            let mut store =
+                Store::open(&db).with_context(|| format!("opening {}", db.display()))?;
+            for pruned in store.prune(keep_last)? {
+                println!(
+                    "{}",
+                    serde_json::json!({
+                        "feed": pruned.feed.name(),
+                        "removed": pruned.removed,
+                        "horizon": pruned.horizon,
+                    })
+                );
+            }
             Ok(())
         }
         Command::EnrollCode {
@@ -150,6 +233,7 @@ fn main() -> anyhow::Result<()> {
                 ImportKind::Blocks => Feed::Blocks,
                 ImportKind::Catalog => Feed::Catalog,
                 ImportKind::Tasks => Feed::Tasks,
+                ImportKind::Operators => Feed::Operators,
             };
             let input: Box<dyn Read> = if file.as_os_str() == "-" {
                 Box::new(io::stdin().lock())

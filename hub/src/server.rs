@@ -6,6 +6,11 @@
 //! SQLite has one writer anyway, so an async runtime would buy nothing here but build time.
 //! Every refusal is decided before anything is written: a request is parsed and checked whole,
 //! then applied in one store transaction.
+//!
+//! Answers over [`GZIP_ABOVE`] bytes go gzipped to a client that sends `Accept-Encoding: gzip`
+//! (ureq does, and unpacks them): a pull page of statuses shrinks about eightfold on a dock's
+//! Wi-Fi. The fleet view takes an administrator's token (`tally-hub admin-token`), never a
+//! device's. With `--tls-cert`, [`crate::tls`] terminates TLS in front of this server.
 
 use std::io::{self, Read};
 use std::net::SocketAddr;
@@ -13,7 +18,9 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread;
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use flate2::Compression;
 use flate2::read::MultiGzDecoder;
+use flate2::write::GzEncoder;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use tally_domain::status::Timestamp;
@@ -26,6 +33,7 @@ use tally_sync::wire::{
 use tiny_http::{Header, Method, Request, Response, Server};
 
 use crate::store::{Device, Store, StoreError};
+use crate::tls::TlsFront;
 use crate::{documents, push};
 
 /// The largest request body taken, before and after gzip: a full push batch of big documents
@@ -35,6 +43,11 @@ pub const MAX_BODY_BYTES: u64 = 16 << 20;
 /// the whole body before it reads, gets the answer rather than a reset connection.
 const DRAIN_LIMIT: u64 = 64 << 20;
 const WORKERS: usize = 4;
+/// Answers larger than this are gzipped for a client that accepts it; smaller ones are not
+/// worth the CPU (an enrollment, a push answer of a few operations).
+pub const GZIP_ABOVE: usize = 8 << 10;
+/// The first protocol version that understands snapshot pages (`"snapshot": true`).
+const SNAPSHOT_PROTOCOL: u32 = 2;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ServeError {
@@ -42,10 +55,17 @@ pub enum ServeError {
     Bind { addr: String, message: String },
 }
 
+/// Where the hub listens and whether it speaks TLS there.
+enum Front {
+    Plain,
+    Tls(TlsFront),
+}
+
 /// A bound hub, ready to serve.
 pub struct Hub {
     server: Arc<Server>,
     state: Arc<State>,
+    front: Front,
 }
 
 impl std::fmt::Debug for Hub {
@@ -74,16 +94,53 @@ impl Hub {
                 store: Mutex::new(store),
                 policy: push::hub_policy(),
             }),
+            front: Front::Plain,
         })
+    }
+
+    /// A hub speaking HTTPS on `addr` with this certificate (see [`crate::tls`]); its HTTP
+    /// server listens on a loopback port that only the TLS relay uses.
+    pub fn bind_tls(
+        store: Store,
+        addr: &str,
+        tls: Arc<rustls::ServerConfig>,
+    ) -> Result<Hub, ServeError> {
+        let mut hub = Hub::bind(store, "127.0.0.1:0")?;
+        let bind_error = |message: String| ServeError::Bind {
+            addr: addr.to_owned(),
+            message,
+        };
+        let backend = hub
+            .server
+            .server_addr()
+            .to_ip()
+            .ok_or_else(|| bind_error("no loopback address for the relay".into()))?;
+        let front = TlsFront::bind(addr, tls, backend).map_err(|e| bind_error(e.to_string()))?;
+        hub.front = Front::Tls(front);
+        Ok(hub)
     }
 
     /// The address bound, with the port the system chose for port 0.
     pub fn local_addr(&self) -> Option<SocketAddr> {
-        self.server.server_addr().to_ip()
+        match &self.front {
+            Front::Plain => self.server.server_addr().to_ip(),
+            Front::Tls(front) => front.local_addr(),
+        }
+    }
+
+    /// `https` when the hub terminates TLS, else `http`.
+    pub fn scheme(&self) -> &'static str {
+        match self.front {
+            Front::Plain => "http",
+            Front::Tls(_) => "https",
+        }
     }
 
     /// Serves until the listener fails; blocks the calling thread.
     pub fn run(self) {
+        if let Front::Tls(front) = self.front {
+            thread::spawn(move || front.run());
+        }
         let workers: Vec<_> = (1..WORKERS)
             .map(|_| {
                 let server = Arc::clone(&self.server);
@@ -158,21 +215,46 @@ fn header(name: &str, value: &str) -> Option<Header> {
 }
 
 fn handle(mut request: Request, state: &State) {
-    let (status, reply) = match route(&mut request, state) {
-        Ok(reply) => (200, reply),
+    let (status, reply, challenge) = match route(&mut request, state) {
+        Ok(reply) => (200, reply, false),
         Err(refusal) => {
             let body = serde_json::to_vec(&refusal.body).unwrap_or_default();
-            (refusal.status, Reply::Json(body))
+            let challenge = refusal.status == 401 && refusal.body.code == "admin_token_missing";
+            (refusal.status, Reply::Json(body), challenge)
         }
     };
     let (bytes, content_type) = match reply {
         Reply::Json(bytes) => (bytes, "application/json"),
         Reply::Html(text) => (text.into_bytes(), "text/html; charset=utf-8"),
     };
+    let (bytes, gzipped) = if bytes.len() > GZIP_ABOVE && accepts_gzip(&request) {
+        match gzip(&bytes) {
+            Ok(packed) => (packed, true),
+            // Compression into memory does not fail; if it did, the plain body still serves.
+            Err(_) => (bytes, false),
+        }
+    } else {
+        (bytes, false)
+    };
     let mut response = Response::from_data(bytes).with_status_code(status);
     for h in [
         header("Content-Type", content_type),
         header(PROTOCOL_HEADER, &PROTOCOL_VERSION.to_string()),
+        // Caches between terminal and hub must not hand a gzipped answer to a client that
+        // did not ask for one.
+        header("Vary", "Accept-Encoding"),
+        gzipped
+            .then(|| header("Content-Encoding", "gzip"))
+            .flatten(),
+        // A browser opening the fleet page asks for the administrator's token.
+        challenge
+            .then(|| {
+                header(
+                    "WWW-Authenticate",
+                    "Basic realm=\"tally-hub\", charset=\"UTF-8\"",
+                )
+            })
+            .flatten(),
     ]
     .into_iter()
     .flatten()
@@ -183,6 +265,34 @@ fn handle(mut request: Request, state: &State) {
     let _ = request.respond(response);
 }
 
+/// Whether the client takes a gzipped answer: `gzip` (or `x-gzip`) in `Accept-Encoding`,
+/// without `q=0`.
+fn accepts_gzip(request: &Request) -> bool {
+    request
+        .headers()
+        .iter()
+        .filter(|h| h.field.equiv("Accept-Encoding"))
+        .flat_map(|h| h.value.as_str().split(','))
+        .any(|coding| {
+            let mut parts = coding.split(';');
+            let name = parts.next().unwrap_or("").trim();
+            let refused = parts.any(|p| {
+                p.trim()
+                    .strip_prefix("q=")
+                    .and_then(|q| q.trim().parse::<f32>().ok())
+                    .is_some_and(|q| q <= 0.0)
+            });
+            (name.eq_ignore_ascii_case("gzip") || name.eq_ignore_ascii_case("x-gzip")) && !refused
+        })
+}
+
+fn gzip(bytes: &[u8]) -> io::Result<Vec<u8>> {
+    // The fast level: JSON of codes compresses well at it, and the hub serves many terminals.
+    let mut encoder = GzEncoder::new(Vec::with_capacity(bytes.len() / 6), Compression::fast());
+    io::Write::write_all(&mut encoder, bytes)?;
+    encoder.finish()
+}
+
 fn header_value<'a>(request: &'a Request, name: &'static str) -> Option<&'a str> {
     request
         .headers()
@@ -191,9 +301,10 @@ fn header_value<'a>(request: &'a Request, name: &'static str) -> Option<&'a str>
         .map(|h| h.value.as_str())
 }
 
-fn check_protocol(request: &Request) -> Result<(), Refusal> {
+/// The client's protocol version (1 when it names none), refused when too old.
+fn check_protocol(request: &Request) -> Result<u32, Refusal> {
     let Some(text) = header_value(request, PROTOCOL_HEADER) else {
-        return Ok(());
+        return Ok(1);
     };
     let version: u32 = text.trim().parse().map_err(|_| {
         refuse(
@@ -217,11 +328,11 @@ fn check_protocol(request: &Request) -> Result<(), Refusal> {
             ),
         ));
     }
-    Ok(())
+    Ok(version)
 }
 
 fn route(request: &mut Request, state: &State) -> Result<Reply, Refusal> {
-    check_protocol(request)?;
+    let version = check_protocol(request)?;
     let url = request.url().to_owned();
     let (path, query) = url.split_once('?').unwrap_or((&url, ""));
     let method = request.method().clone();
@@ -232,19 +343,15 @@ fn route(request: &mut Request, state: &State) -> Result<Reply, Refusal> {
             push(request, state, &device)
         }
         (Method::Get, "/v1/fleet") => {
-            let device = authenticate(request, state)?;
+            authenticate_admin(request, state)?;
             json(&FleetResponse {
                 now: now().millis(),
-                devices: fleet(state, &device)?,
+                devices: fleet(state, query)?,
             })
         }
         (Method::Get, "/fleet") => {
-            let device = authenticate(request, state)?;
-            Ok(Reply::Html(fleet_page(
-                &device,
-                &fleet(state, &device)?,
-                now(),
-            )))
+            authenticate_admin(request, state)?;
+            Ok(Reply::Html(fleet_page(&fleet(state, query)?, now())))
         }
         (Method::Get, "/v1/documents") => {
             let device = authenticate(request, state)?;
@@ -252,7 +359,7 @@ fn route(request: &mut Request, state: &State) -> Result<Reply, Refusal> {
         }
         (Method::Get, _) if path.starts_with("/v1/pull/") => {
             let device = authenticate(request, state)?;
-            pull(state, &device, &path["/v1/pull/".len()..], query)
+            pull(state, &device, &path["/v1/pull/".len()..], query, version)
         }
         (_, "/v1/enroll" | "/v1/push" | "/v1/fleet" | "/fleet" | "/v1/documents") => Err(refuse(
             405,
@@ -306,6 +413,70 @@ fn authenticate(request: &Request, state: &State) -> Result<Device, Refusal> {
             "Токен устройства недействителен: возможно, терминал удалён. Зарегистрируйте его снова.",
         )
     })
+}
+
+/// The token of an administrator, from `Authorization: Bearer TOKEN` or, for a browser on the
+/// fleet page, `Authorization: Basic` with the token as the password (any user name).
+fn authenticate_admin(request: &Request, state: &State) -> Result<(), Refusal> {
+    let value = header_value(request, "Authorization").unwrap_or("").trim();
+    let token = if let Some(token) = value.strip_prefix("Bearer ") {
+        Some(token.trim().to_owned())
+    } else if let Some(encoded) = value.strip_prefix("Basic ") {
+        base64_decode(encoded.trim())
+            .and_then(|bytes| String::from_utf8(bytes).ok())
+            .and_then(|pair| {
+                pair.split_once(':')
+                    .map(|(_, password)| password.to_owned())
+            })
+    } else {
+        None
+    };
+    let Some(token) = token.filter(|t| !t.is_empty()) else {
+        return Err(refuse(
+            401,
+            "admin_token_missing",
+            "The fleet view needs an administrator's token (tally-hub admin-token).",
+            "Для просмотра парка терминалов нужен токен администратора (tally-hub admin-token).",
+        ));
+    };
+    let store = lock(state);
+    if store.is_admin_token(&token)? {
+        return Ok(());
+    }
+    Err(refuse(
+        403,
+        "admin_only",
+        "Only an administrator's token opens the fleet view; a terminal's token does not.",
+        "Парк терминалов открывается только токеном администратора, токен терминала не подходит.",
+    ))
+}
+
+/// Standard base64 (padding optional); `None` for anything else.
+fn base64_decode(text: &str) -> Option<Vec<u8>> {
+    let value = |c: u8| -> Option<u32> {
+        Some(match c {
+            b'A'..=b'Z' => c - b'A',
+            b'a'..=b'z' => c - b'a' + 26,
+            b'0'..=b'9' => c - b'0' + 52,
+            b'+' => 62,
+            b'/' => 63,
+            _ => return None,
+        } as u32)
+    };
+    let digits = text.trim_end_matches('=').as_bytes();
+    let mut out = Vec::with_capacity(digits.len() * 3 / 4);
+    for chunk in digits.chunks(4) {
+        if chunk.len() == 1 {
+            return None;
+        }
+        let mut acc = 0u32;
+        for (i, c) in chunk.iter().enumerate() {
+            acc |= value(*c)? << (18 - 6 * i);
+        }
+        let bytes = acc.to_be_bytes();
+        out.extend_from_slice(&bytes[1..chunk.len()]);
+    }
+    Some(out)
 }
 
 fn too_large() -> Refusal {
@@ -438,12 +609,23 @@ fn push(request: &mut Request, state: &State, device: &Device) -> Result<Reply, 
     json(&PushResponse { answers })
 }
 
-fn pull(state: &State, device: &Device, feed: &str, query: &str) -> Result<Reply, Refusal> {
+/// A page of a feed. A terminal of protocol 2 or newer whose cursor is below the feed's horizon
+/// (it may have missed a pruned removal) gets the feed from the start marked `"snapshot":
+/// true`: it replaces its copy and pages on with `snapshot=1`, which keeps the hub from
+/// restarting the snapshot. An older terminal gets plain pages and keeps what it missed.
+fn pull(
+    state: &State,
+    device: &Device,
+    feed: &str,
+    query: &str,
+    version: u32,
+) -> Result<Reply, Refusal> {
     let Some(feed) = Feed::from_name(feed) else {
         return Err(not_found(&format!("/v1/pull/{feed}")));
     };
     let mut after = 0i64;
     let mut limit = 1000u32;
+    let mut continuing = false;
     for pair in query.split('&').filter(|p| !p.is_empty()) {
         let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
         let bad = || {
@@ -457,18 +639,34 @@ fn pull(state: &State, device: &Device, feed: &str, query: &str) -> Result<Reply
         match name {
             "after" => after = value.parse().map_err(|_| bad())?,
             "limit" => limit = value.parse().map_err(|_| bad())?,
+            "snapshot" => continuing = value == "1" || value == "true",
             _ => {}
         }
     }
     let limit = limit.clamp(1, MAX_PULL_LIMIT);
-    let (items, more) = lock(state).pull(feed, &device.warehouse, after, limit)?;
+    let store = lock(state);
+    let mut snapshot = continuing && version >= SNAPSHOT_PROTOCOL;
+    if !snapshot && version >= SNAPSHOT_PROTOCOL && after > 0 && after < store.horizon(feed)? {
+        snapshot = true;
+        after = 0;
+    }
+    let (items, more) = store.pull(feed, &device.warehouse, after, limit)?;
+    drop(store);
     let next_after = items.last().map_or(after, |(seq, _)| *seq);
-    Ok(Reply::Json(pull_body(feed, &items, next_after, more)))
+    Ok(Reply::Json(pull_body(
+        feed, &items, next_after, more, snapshot,
+    )))
 }
 
 /// Writes a `PullResponse` around items that already are JSON text (checked when they were
 /// stored), instead of parsing each one into a tree only to write it out again.
-fn pull_body(feed: Feed, items: &[(i64, String)], next_after: i64, more: bool) -> Vec<u8> {
+fn pull_body(
+    feed: Feed,
+    items: &[(i64, String)],
+    next_after: i64,
+    more: bool,
+    snapshot: bool,
+) -> Vec<u8> {
     let size = items.iter().map(|(_, item)| item.len() + 32).sum::<usize>() + 96;
     let mut body = Vec::with_capacity(size);
     body.extend_from_slice(b"{\"feed\":\"");
@@ -482,7 +680,11 @@ fn pull_body(feed: Feed, items: &[(i64, String)], next_after: i64, more: bool) -
         body.extend_from_slice(item.as_bytes());
         body.push(b'}');
     }
-    body.extend_from_slice(format!("],\"next_after\":{next_after},\"more\":{more}}}").as_bytes());
+    body.extend_from_slice(format!("],\"next_after\":{next_after},\"more\":{more}").as_bytes());
+    if snapshot {
+        body.extend_from_slice(b",\"snapshot\":true");
+    }
+    body.push(b'}');
     body
 }
 
@@ -535,10 +737,17 @@ fn documents(state: &State, device: &Device, query: &str) -> Result<Reply, Refus
     json(&page)
 }
 
-/// The fleet as one terminal's warehouse sees it: a device token shows its own warehouse only.
-fn fleet(state: &State, device: &Device) -> Result<Vec<FleetDevice>, Refusal> {
+/// Every terminal, or those of one warehouse (`?warehouse=W1`), for an administrator.
+fn fleet(state: &State, query: &str) -> Result<Vec<FleetDevice>, Refusal> {
     let mut devices = lock(state).fleet()?;
-    devices.retain(|d| d.warehouse == device.warehouse);
+    let warehouse = query
+        .split('&')
+        .filter_map(|pair| pair.split_once('='))
+        .find(|(name, _)| *name == "warehouse")
+        .map(|(_, value)| value);
+    if let Some(warehouse) = warehouse {
+        devices.retain(|d| d.warehouse == warehouse);
+    }
     Ok(devices)
 }
 
@@ -563,14 +772,21 @@ fn age(now: Timestamp, then: Option<i64>) -> String {
     }
 }
 
-fn fleet_page(device: &Device, devices: &[FleetDevice], now: Timestamp) -> String {
+fn fleet_page(devices: &[FleetDevice], now: Timestamp) -> String {
     let rows: String = devices
         .iter()
         .map(|d| {
             format!(
-                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>\n",
+                "<tr><td>{}</td><td>{}</td><td>{}{}</td><td>{}</td><td>{}</td><td>{}</td>\
+                 <td>{}</td></tr>\n",
                 d.device_id,
+                escape(&d.warehouse),
                 escape(&d.name),
+                if d.revoked_at.is_some() {
+                    " (revoked)"
+                } else {
+                    ""
+                },
                 age(now, d.last_contact),
                 d.queue_depth,
                 age(now, d.cache_synced_at),
@@ -580,11 +796,10 @@ fn fleet_page(device: &Device, devices: &[FleetDevice], now: Timestamp) -> Strin
         .collect();
     format!(
         "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
-         <title>Tally fleet: {w}</title></head><body>\n<h1>Terminals of {w}</h1>\n\
-         <table border=\"1\"><tr><th>id</th><th>name</th><th>last contact</th>\
-         <th>queue</th><th>status list synced</th><th>version</th></tr>\n{rows}</table>\
-         </body></html>\n",
-        w = escape(&device.warehouse),
+         <title>Tally fleet</title></head><body>\n<h1>Terminals</h1>\n\
+         <table border=\"1\"><tr><th>id</th><th>warehouse</th><th>name</th>\
+         <th>last contact</th><th>queue</th><th>status list synced</th><th>version</th></tr>\n\
+         {rows}</table></body></html>\n",
     )
 }
 
@@ -602,7 +817,7 @@ mod tests {
             ),
             (7, r#"{"cis":"010469025752852321\u001dB"}"#.to_string()),
         ];
-        let body = pull_body(Feed::Statuses, &items, 7, true);
+        let body = pull_body(Feed::Statuses, &items, 7, true, false);
         let page: PullResponse = serde_json::from_slice(&body).unwrap();
         assert_eq!(page.feed, Feed::Statuses);
         assert_eq!(page.items.len(), 2);
@@ -610,7 +825,22 @@ mod tests {
         assert_eq!(page.items[1].item["cis"], "010469025752852321\u{1d}B");
         assert_eq!((page.next_after, page.more), (7, true));
         let empty: PullResponse =
-            serde_json::from_slice(&pull_body(Feed::Tasks, &[], 0, false)).unwrap();
-        assert!(empty.items.is_empty() && !empty.more);
+            serde_json::from_slice(&pull_body(Feed::Tasks, &[], 0, false, false)).unwrap();
+        assert!(empty.items.is_empty() && !empty.more && !empty.snapshot);
+        let snapshot: PullResponse =
+            serde_json::from_slice(&pull_body(Feed::Tasks, &[], 0, false, true)).unwrap();
+        assert!(snapshot.snapshot);
+    }
+
+    #[test]
+    fn base64_reads_basic_credentials() {
+        assert_eq!(
+            base64_decode("YWRtaW46czNjcmV0").unwrap(),
+            b"admin:s3cret".to_vec()
+        );
+        assert_eq!(base64_decode("YQ==").unwrap(), b"a".to_vec());
+        assert_eq!(base64_decode("YWI").unwrap(), b"ab".to_vec());
+        assert!(base64_decode("Y").is_none());
+        assert!(base64_decode("a*b=").is_none());
     }
 }

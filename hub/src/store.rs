@@ -36,7 +36,7 @@ pub enum StoreError {
 
 pub type Result<T> = std::result::Result<T, StoreError>;
 
-const SCHEMA_VERSION: i64 = 1;
+const SCHEMA_VERSION: i64 = 2;
 
 const SCHEMA_V1: &str = "
 CREATE TABLE devices (
@@ -95,6 +95,33 @@ CREATE TABLE meta (name TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;
 INSERT INTO meta (name, value) VALUES ('change_seq', 0);
 ";
 
+/// Version 2: administrators' tokens (the fleet view) and revoked devices. Released versions are
+/// never edited; a hub on version 1 runs this once on open.
+const SCHEMA_V2: &str = "
+CREATE TABLE admin_tokens (
+    token_hash BLOB PRIMARY KEY,
+    label TEXT NOT NULL,
+    created_at INTEGER NOT NULL
+) WITHOUT ROWID;
+ALTER TABLE devices ADD COLUMN revoked_at INTEGER;
+";
+
+/// The meta row holding a feed's horizon: the highest change-log position pruning removed. A
+/// terminal whose cursor is below it may have missed a removal, so it gets a snapshot.
+fn horizon_key(feed: Feed) -> String {
+    format!("horizon.{}", feed.name())
+}
+
+/// What `Store::prune` removed from one feed's change log.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Pruned {
+    pub feed: Feed,
+    /// Removal records (`"remove": true`) dropped.
+    pub removed: u64,
+    /// The feed's horizon afterwards.
+    pub horizon: i64,
+}
+
 /// A device that presented a valid token.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Device {
@@ -145,7 +172,12 @@ impl Store {
         match version {
             0 => {
                 conn.execute_batch(&format!(
-                    "BEGIN; {SCHEMA_V1} PRAGMA user_version = {SCHEMA_VERSION}; COMMIT;"
+                    "BEGIN; {SCHEMA_V1} {SCHEMA_V2} PRAGMA user_version = {SCHEMA_VERSION}; COMMIT;"
+                ))?;
+            }
+            1 => {
+                conn.execute_batch(&format!(
+                    "BEGIN; {SCHEMA_V2} PRAGMA user_version = {SCHEMA_VERSION}; COMMIT;"
                 ))?;
             }
             SCHEMA_VERSION => {}
@@ -227,7 +259,8 @@ impl Store {
         let device = self
             .conn
             .query_row(
-                "SELECT id, warehouse, participant_inn FROM devices WHERE token_hash = ?1",
+                "SELECT id, warehouse, participant_inn FROM devices
+                 WHERE token_hash = ?1 AND revoked_at IS NULL",
                 [sha256(token)],
                 |r| {
                     Ok(Device {
@@ -245,6 +278,85 @@ impl Store {
             )?;
         }
         Ok(device)
+    }
+
+    /// A new administrator's token for the fleet view; only its hash is stored, so it is shown
+    /// once. `label` says whose it is.
+    pub fn create_admin_token(&mut self, label: &str, now: Timestamp) -> Result<String> {
+        let token = random_text(43, TOKEN_ALPHABET)?;
+        self.conn.execute(
+            "INSERT INTO admin_tokens (token_hash, label, created_at) VALUES (?1, ?2, ?3)",
+            params![sha256(&token), label, now.millis()],
+        )?;
+        Ok(token)
+    }
+
+    /// Whether `token` is an administrator's. Reads only.
+    pub fn is_admin_token(&self, token: &str) -> Result<bool> {
+        Ok(self
+            .conn
+            .prepare_cached("SELECT 1 FROM admin_tokens WHERE token_hash = ?1")?
+            .query_row([sha256(token)], |_| Ok(()))
+            .optional()?
+            .is_some())
+    }
+
+    /// Revokes a device: its token is refused from now on. `false` when there is no such device
+    /// or it was revoked already.
+    pub fn revoke_device(&mut self, device_id: i64, now: Timestamp) -> Result<bool> {
+        Ok(self.conn.execute(
+            "UPDATE devices SET revoked_at = ?1 WHERE id = ?2 AND revoked_at IS NULL",
+            params![now.millis(), device_id],
+        )? == 1)
+    }
+
+    /// Drops removal records (`"remove": true` lines: lifted blocks, deleted tasks, statuses
+    /// no longer tracked) from every feed's change log, except those among the newest
+    /// `keep_last` positions, and raises each feed's horizon past what went. A record's
+    /// superseded versions never pile up (a change replaces its record's row), so removals are
+    /// the only rows a log can lose; a terminal that has not seen one gets a snapshot instead.
+    pub fn prune(&mut self, keep_last: i64) -> Result<Vec<Pruned>> {
+        let tx = self.conn.transaction()?;
+        let newest: i64 = tx.query_row(
+            "SELECT value FROM meta WHERE name = 'change_seq'",
+            [],
+            |r| r.get(0),
+        )?;
+        let below = newest.saturating_sub(keep_last.max(0));
+        let mut report = Vec::new();
+        for feed in Feed::ALL {
+            let (removed, highest): (i64, Option<i64>) = tx.query_row(
+                "SELECT count(*), max(seq) FROM changes
+                 WHERE feed = ?1 AND seq <= ?2 AND json_extract(item, '$.remove') = 1",
+                params![feed.name(), below],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )?;
+            tx.execute(
+                "DELETE FROM changes
+                 WHERE feed = ?1 AND seq <= ?2 AND json_extract(item, '$.remove') = 1",
+                params![feed.name(), below],
+            )?;
+            let old = horizon_of(&tx, feed)?;
+            let horizon = old.max(highest.unwrap_or(0));
+            if horizon != old {
+                tx.execute(
+                    "INSERT OR REPLACE INTO meta (name, value) VALUES (?1, ?2)",
+                    params![horizon_key(feed), horizon],
+                )?;
+            }
+            report.push(Pruned {
+                feed,
+                removed: u64::try_from(removed).unwrap_or_default(),
+                horizon,
+            });
+        }
+        tx.commit()?;
+        Ok(report)
+    }
+
+    /// The feed's horizon: a cursor below it may have missed a pruned removal.
+    pub fn horizon(&self, feed: Feed) -> Result<i64> {
+        horizon_of(&self.conn, feed)
     }
 
     /// Starts the one transaction a push is applied in.
@@ -289,7 +401,7 @@ impl Store {
     pub fn fleet(&self) -> Result<Vec<FleetDevice>> {
         let mut stmt = self.conn.prepare_cached(
             "SELECT id, name, warehouse, participant_inn, enrolled_at, last_contact, app_version,
-                    queue_depth, cache_synced_at
+                    queue_depth, cache_synced_at, revoked_at
              FROM devices ORDER BY warehouse, id",
         )?;
         let rows = stmt.query_map([], |r| {
@@ -303,6 +415,7 @@ impl Store {
                 app_version: r.get(6)?,
                 queue_depth: u64::try_from(r.get::<_, i64>(7)?).unwrap_or_default(),
                 cache_synced_at: r.get(8)?,
+                revoked_at: r.get(9)?,
             })
         })?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
@@ -388,6 +501,14 @@ impl Store {
     pub fn status(&self, ki: &Ki) -> Result<Option<CodeStatus>> {
         status_of(&self.conn, ki)
     }
+}
+
+fn horizon_of(conn: &Connection, feed: Feed) -> Result<i64> {
+    Ok(conn
+        .prepare_cached("SELECT value FROM meta WHERE name = ?1")?
+        .query_row([horizon_key(feed)], |r| r.get(0))
+        .optional()?
+        .unwrap_or(0))
 }
 
 fn next_change_seq(tx: &Transaction<'_>) -> Result<i64> {
@@ -679,6 +800,16 @@ impl ImportBatch<'_> {
         write_status(&self.tx, ki, info)
     }
 
+    /// Stops tracking a code: its status leaves the list and the statuses feed carries a
+    /// removal record (`{"cis", "remove": true}`), so terminals drop their copy.
+    pub fn remove_status(&self, ki: &Ki) -> Result<()> {
+        self.tx
+            .prepare_cached("DELETE FROM statuses WHERE ki_key = ?1")?
+            .execute([ki.key().as_bytes()])?;
+        let item = serde_json::json!({"cis": ki.to_string(), "remove": true});
+        log_change(&self.tx, Feed::Statuses, &status_key(ki), &item, None)
+    }
+
     /// One line of a feed other than statuses, under its record key, for one warehouse or
     /// (`None`) for all.
     pub fn item(&self, feed: Feed, key: &str, item: &Value, warehouse: Option<&str>) -> Result<()> {
@@ -687,5 +818,50 @@ impl ImportBatch<'_> {
 
     pub fn commit(self) -> Result<()> {
         Ok(self.tx.commit()?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn a_version_1_hub_upgrades_with_its_devices_and_tokens_intact() {
+        let dir = std::env::temp_dir().join(format!("tally-hub-v1-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("hub.db");
+        {
+            let conn = Connection::open(&path).unwrap();
+            conn.execute_batch(&format!("{SCHEMA_V1} PRAGMA user_version = 1;"))
+                .unwrap();
+            conn.execute(
+                "INSERT INTO devices (name, token_hash, warehouse, participant_inn, enrolled_at)
+                 VALUES ('tsd', ?1, 'W1', '7707083893', 0)",
+                [sha256("old-token")],
+            )
+            .unwrap();
+        }
+        let mut store = Store::open(&path).unwrap();
+        let version: i64 = store
+            .conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(version, SCHEMA_VERSION);
+        let device = store.authenticate("old-token", Timestamp(1)).unwrap();
+        assert_eq!(device.map(|d| d.warehouse).as_deref(), Some("W1"));
+        assert!(store.revoke_device(1, Timestamp(2)).unwrap());
+        assert!(
+            store
+                .authenticate("old-token", Timestamp(3))
+                .unwrap()
+                .is_none()
+        );
+        let admin = store.create_admin_token("ops", Timestamp(4)).unwrap();
+        assert!(store.is_admin_token(&admin).unwrap());
+        assert!(!store.is_admin_token("old-token").unwrap());
+        drop(store);
+        assert!(Store::open(&path).is_ok(), "opening again changes nothing");
+        let _ = std::fs::remove_dir_all(dir);
     }
 }

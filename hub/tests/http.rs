@@ -122,10 +122,15 @@ impl TestHub {
     }
 
     fn get(&self, path: &str, token: Option<&str>) -> Answer {
+        self.get_with(path, token, "1")
+    }
+
+    /// A GET speaking protocol `version`.
+    fn get_with(&self, path: &str, token: Option<&str>, version: &str) -> Answer {
         let mut request = self
             .agent
             .get(format!("{}{path}", self.base))
-            .header("Tally-Protocol", "1");
+            .header("Tally-Protocol", version);
         if let Some(token) = token {
             request = request.header("Authorization", format!("Bearer {token}"));
         }
@@ -264,14 +269,15 @@ fn enrollment_push_and_replay() {
     }
     assert_eq!(hub.store().operation_count().unwrap(), 2, "applied once");
 
+    let admin = hub.store().create_admin_token("ops", Timestamp(0)).unwrap();
     let fleet: FleetResponse =
-        serde_json::from_value(hub.get("/v1/fleet", Some(&token)).body).unwrap();
+        serde_json::from_value(hub.get("/v1/fleet", Some(&admin)).body).unwrap();
     assert_eq!(fleet.devices.len(), 1);
     assert_eq!(fleet.devices[0].name, "tsd-7");
     assert_eq!(fleet.devices[0].queue_depth, 2);
     assert_eq!(fleet.devices[0].cache_synced_at, Some(1_700_000_000_000));
     assert!(fleet.devices[0].last_contact.is_some());
-    let page = hub.get("/fleet", Some(&token));
+    let page = hub.get("/fleet", Some(&admin));
     assert_eq!(page.status, 200);
     assert!(page.body.as_str().unwrap().contains("<td>tsd-7</td>"));
 }
@@ -423,16 +429,21 @@ fn requests_without_a_valid_token_are_refused_and_write_nothing() {
     assert!(!wrong.error().ru.is_empty());
     for path in ["/v1/pull/statuses", "/v1/fleet", "/fleet"] {
         assert_eq!(hub.get(path, None).status, 401, "{path}");
-        assert_eq!(hub.get(path, Some("x")).status, 401, "{path}");
+    }
+    assert_eq!(hub.get("/v1/pull/statuses", Some("x")).status, 401);
+    for path in ["/v1/fleet", "/fleet"] {
+        assert_eq!(hub.get(path, Some("x")).status, 403, "{path}");
     }
     assert_eq!(hub.store().operation_count().unwrap(), 0);
     assert_eq!(hub.status_of("CCCCCCCCCCCC1").status, CisStatus::Introduced);
 
-    // The fleet and tasks are per warehouse: a token of W2 sees neither of W1's.
+    // Tasks are per warehouse: a token of W2 does not see W1's. The fleet is an
+    // administrator's, filtered by warehouse on request.
     hub.enroll("W1", OURS);
     let w2 = hub.enroll("W2", OURS);
+    let admin = hub.store().create_admin_token("ops", Timestamp(0)).unwrap();
     let fleet: FleetResponse =
-        serde_json::from_value(hub.get("/v1/fleet", Some(&w2)).body).unwrap();
+        serde_json::from_value(hub.get("/v1/fleet?warehouse=W2", Some(&admin)).body).unwrap();
     assert_eq!(fleet.devices.len(), 1);
     assert_eq!(fleet.devices[0].warehouse, "W2");
     let tasks = [

@@ -14,14 +14,17 @@
 //!
 //! Endpoints: `POST /v1/enroll` ([`EnrollRequest`] → [`EnrollResponse`], no token),
 //! `POST /v1/push` ([`PushRequest`] → [`PushResponse`]), `GET /v1/pull/{feed}?after=&limit=`
-//! (→ [`PullResponse`]) and `GET /v1/fleet` (→ [`FleetResponse`]), all but enrollment with
-//! `Authorization: Bearer TOKEN`. Errors are an [`ErrorBody`] with a 4xx or 5xx status.
+//! (→ [`PullResponse`]), all but enrollment with a device's `Authorization: Bearer TOKEN`, and
+//! `GET /v1/fleet` (→ [`FleetResponse`]) with an administrator's token. Errors are an
+//! [`ErrorBody`] with a 4xx or 5xx status. Answers may come gzipped (`Content-Encoding`) to a
+//! client that sends `Accept-Encoding: gzip`.
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-/// The version this build speaks.
-pub const PROTOCOL_VERSION: u32 = 1;
+/// The version this build speaks. 2 added snapshot pages ([`PullResponse::snapshot`]); the
+/// hub sends them only to terminals of version 2 or newer.
+pub const PROTOCOL_VERSION: u32 = 2;
 /// The oldest terminal version the hub still serves.
 pub const MIN_PROTOCOL_VERSION: u32 = 1;
 /// The request header that names the sender's protocol version.
@@ -170,10 +173,19 @@ pub enum Feed {
     Catalog,
     /// Acceptance tasks, `{"id", "number", "senderInn", "date", "units", "boxes"}` lines.
     Tasks,
+    /// Who may sign in: `{"id", "name", "pinSalt", "pinSha256", "badge"?, "supervisor"?}`
+    /// lines. The hub hashes PINs on import; a plain PIN never travels.
+    Operators,
 }
 
 impl Feed {
-    pub const ALL: [Feed; 4] = [Feed::Statuses, Feed::Blocks, Feed::Catalog, Feed::Tasks];
+    pub const ALL: [Feed; 5] = [
+        Feed::Statuses,
+        Feed::Blocks,
+        Feed::Catalog,
+        Feed::Tasks,
+        Feed::Operators,
+    ];
 
     /// The path segment: `/v1/pull/{name}`.
     pub fn name(self) -> &'static str {
@@ -182,12 +194,22 @@ impl Feed {
             Feed::Blocks => "blocks",
             Feed::Catalog => "catalog",
             Feed::Tasks => "tasks",
+            Feed::Operators => "operators",
         }
     }
 
     pub fn from_name(name: &str) -> Option<Feed> {
         Feed::ALL.into_iter().find(|f| f.name() == name)
     }
+}
+
+/// The digest an operator's PIN is kept as, on the hub and on the terminal: SHA-256 of the
+/// salt, a colon and the PIN, in lower-case hex. A four-digit PIN is no secret against someone
+/// holding the replica; the digest keeps it out of logs, exports and backups.
+pub fn pin_digest(salt: &str, pin: &str) -> String {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::digest(format!("{salt}:{pin}").as_bytes());
+    digest.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// One change: the whole current state of one record, as an import line.
@@ -208,6 +230,12 @@ pub struct PullResponse {
     pub next_after: i64,
     /// More items wait after `next_after`.
     pub more: bool,
+    /// The page is part of a snapshot (protocol 2): the terminal's cursor was older than what
+    /// the hub still logs, so the feed is sent whole from the start. The terminal asks for the
+    /// next pages with `snapshot=1` until `more` is false, then drops every record of the feed
+    /// the snapshot did not carry. Absent (false) on ordinary pages.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub snapshot: bool,
 }
 
 /// One terminal as the fleet page shows it.
@@ -222,6 +250,9 @@ pub struct FleetDevice {
     pub app_version: String,
     pub queue_depth: u64,
     pub cache_synced_at: Option<i64>,
+    /// When `tally-hub revoke` cut the device off (ms since the epoch); absent while active.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub revoked_at: Option<i64>,
 }
 
 #[derive(Serialize, Deserialize, Clone, PartialEq, Eq, Debug)]
@@ -261,6 +292,17 @@ mod tests {
             );
         }
         assert_eq!(Feed::from_name("orders"), None);
+        assert_eq!(Feed::from_name("operators"), Some(Feed::Operators));
+    }
+
+    #[test]
+    fn pin_digests_depend_on_salt_and_pin() {
+        let d = pin_digest("a1b2", "1234");
+        assert_eq!(d.len(), 64);
+        assert!(d.bytes().all(|b| b.is_ascii_hexdigit()));
+        assert_eq!(d, pin_digest("a1b2", "1234"));
+        assert_ne!(d, pin_digest("a1b3", "1234"));
+        assert_ne!(d, pin_digest("a1b2", "1235"));
         for result in [
             PushResult::Accepted,
             PushResult::Rejected,

@@ -1,5 +1,6 @@
 //! The sync engine against a real hub without faults: enrollment, two terminals in conflict,
-//! a refused token, a large (gzipped) push, and the worker thread running real rounds.
+//! a refused token, a large (gzipped) push, a large pull answered gzipped, and the worker
+//! thread running real rounds.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests
 
@@ -162,4 +163,78 @@ fn the_worker_thread_runs_real_rounds_on_triggers() {
     assert_eq!(summary.accepted, 1);
     assert_eq!(terminal.store.queue_depth().unwrap(), 0);
     assert!(terminal.store.last_sync().unwrap().is_some());
+}
+
+#[test]
+fn a_large_pull_comes_gzipped_and_the_terminal_applies_it() {
+    const STATUSES: usize = 3000;
+    let hub = start_hub(STATUSES);
+    // A clean proxy, only to see the answers as they cross the wire.
+    let proxy = FaultProxy::always(hub.addr, Fault::Pass);
+    let mut terminal = Terminal::enrolled(&hub, "gzip-pull");
+    let engine = terminal.engine(&proxy.base, 1, 1000);
+    let summary = engine
+        .round(&mut terminal.store, &now, &mut |_| {})
+        .unwrap();
+    let statuses = summary
+        .feeds
+        .iter()
+        .find(|f| f.feed == Feed::Statuses)
+        .unwrap();
+    assert_eq!((statuses.pages, statuses.items), (3, STATUSES as u64));
+    let gzipped = proxy
+        .counts
+        .gzipped_answers
+        .load(std::sync::atomic::Ordering::Relaxed);
+    assert!(gzipped >= 3, "every full page came gzipped: {gzipped}");
+    let stats = terminal.store.stats(now()).unwrap();
+    assert_eq!(stats.status_rows, STATUSES as u64);
+    let last = tally_domain::code::Ki::from_cis(&common::cis(&serial(STATUSES - 1))).unwrap();
+    assert!(terminal.store.status(&last).unwrap().is_some());
+
+    // A terminal that does not ask for gzip gets plain answers.
+    let mut config = engine.client().config().clone();
+    config.gzip_answers = false;
+    let page = HubClient::new(config)
+        .unwrap()
+        .pull(Feed::Statuses, 0, 1000)
+        .unwrap();
+    assert_eq!(page.items.len(), 1000);
+    let after = proxy
+        .counts
+        .gzipped_answers
+        .load(std::sync::atomic::Ordering::Relaxed);
+    assert_eq!(after, gzipped, "no gzipped answer without Accept-Encoding");
+}
+
+#[test]
+fn operators_reach_the_terminal_as_pin_digests_only() {
+    let hub = start_hub(1);
+    {
+        let mut store = tally_hub::store::Store::open(&hub.db).unwrap();
+        let lines = "{\"id\":\"anna\",\"name\":\"Анна\",\"pin\":\"4711\",\"badge\":\"B-7\"}\n\
+                     {\"id\":\"ivan\",\"name\":\"Иван\",\"pin\":\"9999\",\"supervisor\":true}\n\
+                     {\"id\":\"bad\",\"name\":\"Bad\",\"pin\":\"12\"}\n\
+                     {\"id\":\"none\",\"name\":\"No PIN\"}\n";
+        let report =
+            tally_hub::import::import(&mut store, Feed::Operators, lines.as_bytes()).unwrap();
+        assert_eq!(report.rejected.len(), 2, "{report:?}");
+    }
+    // The hub's file holds no PIN in the clear.
+    let raw = std::fs::read(&hub.db).unwrap();
+    assert!(!raw.windows(10).any(|w| w == b"\"pin\":\"471"));
+    let code = hub.enrollment_code();
+    let link = enroll(ClientConfig::new(&hub.base, None), &code, "tsd-1", "0.1.0").unwrap();
+    let dir = common::scratch_dir("operators");
+    let mut store = Store::open(dir.join("t.db")).unwrap();
+    let engine = SyncEngine::new(HubClient::new(link.client_config()).unwrap(), "0.1.0");
+    engine.round(&mut store, &now, &mut |_| {}).unwrap();
+    let operators = store.operators().unwrap();
+    assert_eq!(operators.len(), 2);
+    let anna = operators.iter().find(|o| o.id == "anna").unwrap();
+    assert!(anna.pin_matches("4711"));
+    assert!(!anna.pin_matches("4712"));
+    assert_eq!(anna.badge.as_deref(), Some("B-7"));
+    assert!(operators.iter().any(|o| o.id == "ivan" && o.supervisor));
+    let _ = std::fs::remove_dir_all(dir);
 }

@@ -1,5 +1,6 @@
 //! `tally enroll` and `tally sync`: joining a hub with a one-time code, and one sync round from
-//! the command line (progress on standard error, the summary as JSON on standard output).
+//! the command line (progress on standard error, the summary as JSON on standard output);
+//! `tally sync --rejected` lists the operations the hub refused, with its reasons.
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -30,6 +31,10 @@ pub struct EnrollArgs {
 
 #[derive(Debug, Args)]
 pub struct SyncArgs {
+    /// Do not sync: list the operations the hub rejected, one JSON line each with the hub's
+    /// reasons (English and Russian), oldest first.
+    #[arg(long)]
+    rejected: bool,
     #[command(flatten)]
     location: DbLocation,
 }
@@ -59,6 +64,9 @@ pub fn run_enroll(args: &EnrollArgs, mut out: impl Write) -> anyhow::Result<()> 
 /// One full round: push, pull, record.
 pub fn run_sync(args: &SyncArgs, mut out: impl Write) -> anyhow::Result<()> {
     let db = args.location.path();
+    if args.rejected {
+        return list_rejected(&db, out);
+    }
     let link = HubLink::load(&HubLink::path_for(&db))?;
     let mut store = Store::open(&db).with_context(|| format!("{}", db.display()))?;
     let engine = SyncEngine::new(
@@ -87,7 +95,24 @@ pub fn run_sync(args: &SyncArgs, mut out: impl Write) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn host_name() -> String {
+/// The operations the hub refused, as stored from its answers; reads only the replica.
+fn list_rejected(db: &std::path::Path, mut out: impl Write) -> anyhow::Result<()> {
+    let store = Store::open(db).with_context(|| format!("{}", db.display()))?;
+    for rejected in store.rejected_operations()? {
+        let operation = &rejected.operation;
+        serde_json::to_writer(
+            &mut out,
+            &json!({"seq": operation.seq.0, "uuid": operation.uuid, "kind": operation.kind,
+                    "operator": operation.operator, "finished_at": operation.finished_at.0,
+                    "answered_at": rejected.answered_at.0, "reasons": rejected.reasons}),
+        )?;
+        writeln!(out)?;
+    }
+    Ok(())
+}
+
+/// The terminal's name for the hub's fleet page: the host name.
+pub(crate) fn host_name() -> String {
     std::fs::read_to_string("/etc/hostname")
         .map(|name| name.trim().to_owned())
         .ok()

@@ -1,5 +1,6 @@
 //! The blocking hub client: one `ureq` agent, the protocol header, the bearer token, timeouts,
 //! retries with backoff for failures a retry can cure, compact (and, when large, gzipped) JSON.
+//! Answers come gzipped when large: ureq's `gzip` feature asks for that and unpacks them.
 
 use std::fmt;
 use std::io::Write;
@@ -31,6 +32,9 @@ pub struct PullPage {
     pub items: Vec<PulledItem>,
     pub next_after: i64,
     pub more: bool,
+    /// Part of a snapshot (`wire::PullResponse::snapshot`).
+    #[serde(default)]
+    pub snapshot: bool,
 }
 
 /// One `wire::FeedItem`, its item unparsed.
@@ -58,6 +62,10 @@ pub struct ClientConfig {
     /// Request bodies larger than this are sent gzipped (the hub accepts `Content-Encoding:
     /// gzip`); a push batch of documents shrinks about tenfold.
     pub gzip_above: usize,
+    /// Ask the hub to gzip large answers (`Accept-Encoding: gzip`, the default). A pull page
+    /// shrinks several times over, which a dock's Wi-Fi needs; on a wired dock or loopback
+    /// the hub's and the terminal's CPU time may cost more than the bytes saved.
+    pub gzip_answers: bool,
     /// PEM text of the private CA that signed the hub's certificate; `None` uses the
     /// compiled-in web roots.
     pub ca_pem: Option<Vec<u8>>,
@@ -73,6 +81,7 @@ impl fmt::Debug for ClientConfig {
             .field("global_timeout", &self.global_timeout)
             .field("attempts", &self.attempts)
             .field("gzip_above", &self.gzip_above)
+            .field("gzip_answers", &self.gzip_answers)
             .field("private_ca", &self.ca_pem.is_some())
             .finish_non_exhaustive()
     }
@@ -90,6 +99,7 @@ impl ClientConfig {
             backoff_base: Duration::from_millis(250),
             backoff_max: Duration::from_secs(8),
             gzip_above: 16 * 1024,
+            gzip_answers: true,
             ca_pem: None,
         }
     }
@@ -164,8 +174,14 @@ impl HubClient {
                 .map_err(|e| ClientError::Config(format!("the CA certificate: {e}")))?;
             tls = tls.root_certs(RootCerts::Specific(Arc::new(vec![certificate])));
         }
+        let accept_encoding = if config.gzip_answers {
+            ureq::config::AutoHeaderValue::Default
+        } else {
+            ureq::config::AutoHeaderValue::None
+        };
         let agent: Agent = Agent::config_builder()
             .http_status_as_error(false)
+            .accept_encoding(accept_encoding)
             .timeout_connect(Some(config.connect_timeout))
             .timeout_global(Some(config.global_timeout))
             .tls_config(tls.build())
@@ -200,7 +216,22 @@ impl HubClient {
 
     /// One page of a feed after `after` (`GET /v1/pull/{feed}`).
     pub fn pull(&self, feed: Feed, after: i64, limit: u32) -> Result<PullPage, ClientError> {
-        let path = format!("/v1/pull/{}?after={after}&limit={limit}", feed.name());
+        self.pull_page(feed, after, limit, false)
+    }
+
+    /// One page of a feed; `in_snapshot` continues a snapshot the hub started (`snapshot=1`),
+    /// so the hub pages on from `after` instead of starting the snapshot again.
+    pub fn pull_page(
+        &self,
+        feed: Feed,
+        after: i64,
+        limit: u32,
+        in_snapshot: bool,
+    ) -> Result<PullPage, ClientError> {
+        let mut path = format!("/v1/pull/{}?after={after}&limit={limit}", feed.name());
+        if in_snapshot {
+            path.push_str("&snapshot=1");
+        }
         self.with_retries(|| {
             let mut request = self
                 .agent

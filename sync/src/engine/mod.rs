@@ -4,6 +4,11 @@
 //! The ordering is deliberate: pushing first means the statuses pulled afterwards already
 //! reflect this terminal's own operations, so the replica never shows a code it just wrote
 //! off as still in circulation.
+//!
+//! A terminal too far behind (its cursor older than the removals the hub still logs) gets a
+//! snapshot: the hub sends the feed whole, page by page (`snapshot=1` after the first), each
+//! stored with its cursor while the old copy keeps answering lookups; the last page deletes
+//! what the snapshot did not bring (`store::Importer::import_pulled_page`).
 
 mod client;
 mod link;
@@ -18,7 +23,7 @@ use std::collections::HashMap;
 use serde::Serialize;
 use tally_domain::status::Timestamp;
 
-use crate::store::{DeviceSeq, QueuedOperation, Store, StoreError};
+use crate::store::{DeviceSeq, PageKind, QueuedOperation, Store, StoreError};
 use crate::wire::{
     DeviceReport, EnrollRequest, Feed, MAX_PULL_LIMIT, MAX_PUSH_OPERATIONS, OperationReason,
     PushRequest, PushResult, PushedOperation,
@@ -73,6 +78,8 @@ pub struct FeedSummary {
     /// Lines the replica could not read (bad shape); counted, not fatal.
     pub rejected_items: u64,
     pub cursor: i64,
+    /// The hub sent (part of) a snapshot: the feed's copy was replaced.
+    pub snapshot: bool,
 }
 
 /// A finished round.
@@ -201,12 +208,15 @@ impl SyncEngine {
         let limit = self.page_limit.clamp(1, MAX_PULL_LIMIT);
         for feed in Feed::ALL {
             let after = store.feed_cursor(feed)?.unwrap_or(0);
+            // A snapshot cut short last round goes on where it stopped.
+            let resuming = store.feed_in_snapshot(feed)?;
             let mut feed_summary = FeedSummary {
                 feed,
                 pages: 0,
                 items: 0,
                 rejected_items: 0,
                 cursor: after,
+                snapshot: false,
             };
             // The next page downloads while this one is stored: the hub's query and the
             // network overlap the replica's transaction. Pages are still stored in order,
@@ -216,17 +226,30 @@ impl SyncEngine {
                 let (pages_tx, pages) = std::sync::mpsc::sync_channel(1);
                 scope.spawn(move || {
                     let mut after = after;
+                    let mut in_snapshot = resuming;
                     loop {
-                        let page = client.pull(feed, after, limit);
+                        let page = client.pull_page(feed, after, limit, in_snapshot);
+                        let kind = match &page {
+                            Ok(page) if page.snapshot && in_snapshot => PageKind::SnapshotMore,
+                            Ok(page) if page.snapshot => PageKind::SnapshotStart,
+                            _ => PageKind::Delta,
+                        };
+                        // A snapshot starts from the beginning of the log, not from `after`.
+                        let base = if kind == PageKind::SnapshotStart {
+                            0
+                        } else {
+                            after
+                        };
                         let next = match &page {
                             // A page that does not move the cursor would loop forever.
-                            Ok(page) if page.more && page.next_after > after => {
+                            Ok(page) if page.more && page.next_after > base => {
                                 Some(page.next_after)
                             }
                             _ => None,
                         };
+                        in_snapshot = kind != PageKind::Delta;
                         // The receiver is gone when storing failed: stop fetching.
-                        if pages_tx.send((after, page)).is_err() {
+                        if pages_tx.send((after, kind, page)).is_err() {
                             return;
                         }
                         match next {
@@ -235,9 +258,10 @@ impl SyncEngine {
                         }
                     }
                 });
-                for (after, page) in pages {
+                for (after, kind, page) in pages {
                     let page = page?;
-                    let report = store_page(&mut importer, feed, &page, now())?;
+                    let report = store_page(&mut importer, feed, kind, &page, now())?;
+                    feed_summary.snapshot |= kind != PageKind::Delta;
                     feed_summary.pages += 1;
                     feed_summary.items += page.items.len() as u64;
                     feed_summary.rejected_items += report.rejected;
@@ -262,6 +286,7 @@ impl SyncEngine {
 fn store_page(
     importer: &mut crate::store::Importer,
     feed: Feed,
+    kind: PageKind,
     page: &PullPage,
     now: Timestamp,
 ) -> Result<crate::store::ImportReport, SyncError> {
@@ -287,7 +312,7 @@ fn store_page(
         }
         lines.push(b'\n');
     }
-    Ok(importer.import_feed_page(feed, &lines, page.next_after, !page.more, now)?)
+    Ok(importer.import_pulled_page(feed, kind, &lines, page.next_after, !page.more, now)?)
 }
 
 /// A queue row as the wire carries it. The payload is stored as text; a row whose text is not

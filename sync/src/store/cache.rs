@@ -6,7 +6,7 @@ use tally_domain::code::Ki;
 use tally_domain::gs1::{Gs1Date, Gtin, Sscc};
 use tally_domain::operation::{AcceptanceTask, ExpectedBox};
 use tally_domain::product_group::ProductGroup;
-use tally_domain::status::{BlockHit, CodeStatus, Inn, Timestamp};
+use tally_domain::status::{BlockHit, CisStatus, CodeStatus, Inn, Timestamp};
 
 use super::codec::{Flags, date_of_day, gtin_column, parent_from_column, parse_iso_date};
 use super::{Reader, Result, StoreError, file_len};
@@ -19,6 +19,24 @@ pub struct CatalogItem {
     pub product_group: Option<ProductGroup>,
     /// How the item is counted (`pcs`, `kg`, ...), when the hub said.
     pub unit: Option<String>,
+}
+
+/// Someone who may sign in on this terminal, as the hub's `operators` feed said.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct StoredOperator {
+    pub id: String,
+    pub name: String,
+    pub pin_salt: String,
+    pub pin_sha256: String,
+    pub badge: Option<String>,
+    pub supervisor: bool,
+}
+
+impl StoredOperator {
+    /// Whether `pin` is this operator's PIN.
+    pub fn pin_matches(&self, pin: &str) -> bool {
+        crate::wire::pin_digest(&self.pin_salt, pin) == self.pin_sha256
+    }
 }
 
 /// An acceptance document the hub assigned to this terminal, with what it should contain.
@@ -131,7 +149,42 @@ pub(crate) const STATUS_SQL: &str = "SELECT s.flags, o.inn, s.parent, s.expiry, 
      FROM statuses AS s LEFT JOIN owners AS o ON o.id = s.owner
      WHERE s.ki = ?1";
 
+/// What one of this terminal's finished operations did to a code (see
+/// [`Store::put_local_statuses`](super::Store::put_local_statuses)).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct LocalStatus {
+    pub status: CisStatus,
+    pub owner: Option<Inn>,
+    pub at: Timestamp,
+}
+
 impl Reader {
+    /// This terminal's own word on a code, when a finished operation changed it.
+    pub fn local_status(&self, ki: &Ki) -> Result<Option<LocalStatus>> {
+        let row: Option<(i64, Option<String>, i64)> = self
+            .conn
+            .prepare_cached("SELECT status, owner, at FROM local_statuses WHERE ki = ?1")?
+            .query_row([ki.key().as_bytes()], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+            })
+            .optional()?;
+        row.map(|(status, owner, at)| {
+            let status = u8::try_from(status)
+                .ok()
+                .and_then(CisStatus::from_number)
+                .ok_or_else(|| corrupt("local_statuses", format!("status {status}")))?;
+            let owner = owner
+                .map(|inn| inn_from_column("local_statuses", &inn))
+                .transpose()?;
+            Ok(LocalStatus {
+                status,
+                owner,
+                at: Timestamp(at),
+            })
+        })
+        .transpose()
+    }
+
     /// The cached status of a code; `None` when the hub never sent it.
     pub fn status(&self, ki: &Ki) -> Result<Option<CodeStatus>> {
         let key = ki.key();
@@ -214,6 +267,24 @@ impl Reader {
             product_group: group_from_column(group),
             unit,
         }))
+    }
+
+    /// Everyone the hub lets sign in here, by name.
+    pub fn operators(&self) -> Result<Vec<StoredOperator>> {
+        let mut statement = self.conn.prepare_cached(
+            "SELECT id, name, pin_salt, pin_sha256, badge, supervisor FROM operators ORDER BY name",
+        )?;
+        let rows = statement.query_map([], |row| {
+            Ok(StoredOperator {
+                id: row.get(0)?,
+                name: row.get(1)?,
+                pin_salt: row.get(2)?,
+                pin_sha256: row.get(3)?,
+                badge: row.get(4)?,
+                supervisor: row.get(5)?,
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
     }
 
     /// A task with everything it expects; `None` when the hub never sent it.

@@ -14,6 +14,7 @@
 //!   block flag). Each line is the whole current state of its code. `parent` is an SSCC (18
 //!   digits, or 20 with the AI `00`) or a КИ; `child` is not stored: each child's own line
 //!   carries its parent. `productName` fills the catalog for a GTIN it does not know yet.
+//!   `{"cis", "remove": true}` (the hub stopped tracking the code) drops its cached status.
 //! - catalog: `{"gtin", "name", "productGroupId"?, "unit"?}`.
 //! - block lists: `{"kind": "code", "cis"}`, `{"kind": "gtin", "gtin"}` or
 //!   `{"kind": "series", "gtin", "batch"}`, each with `"remove": true` to lift the block.
@@ -85,6 +86,9 @@ pub enum RejectReason {
     BadSscc,
     /// A task names the same unit code twice, or the same box twice.
     DuplicateInTask,
+    EmptyOperatorId,
+    /// An operator without a salt and a 64-hex-digit PIN digest.
+    BadPinDigest,
 }
 
 impl RejectReason {
@@ -111,6 +115,8 @@ impl RejectReason {
             RejectReason::BadDate => "bad_date",
             RejectReason::BadSscc => "bad_sscc",
             RejectReason::DuplicateInTask => "duplicate_in_task",
+            RejectReason::EmptyOperatorId => "empty_operator_id",
+            RejectReason::BadPinDigest => "bad_pin_digest",
         }
     }
 }
@@ -192,6 +198,12 @@ impl Importer {
         run(&mut self.conn, input, &mut Catalog)
     }
 
+    /// Operators in the hub's feed shape (salted PIN digests), as a file: a terminal set up
+    /// by hand before it ever reached a hub.
+    pub fn import_operators(&mut self, input: impl Read) -> Result<ImportReport> {
+        run(&mut self.conn, input, &mut Operators)
+    }
+
     pub fn import_block_lists(&mut self, input: impl Read) -> Result<ImportReport> {
         run(&mut self.conn, input, &mut BlockLists)
     }
@@ -214,9 +226,28 @@ impl Importer {
         caught_up: bool,
         now: Timestamp,
     ) -> Result<ImportReport> {
+        self.import_pulled_page(feed, PageKind::Delta, lines, next_after, caught_up, now)
+    }
+
+    /// [`Importer::import_feed_page`] for any kind of page. A snapshot's pages are stored as
+    /// any page and their records noted (`snapshot_keys`), while the old rows keep answering
+    /// lookups; its last page deletes, in the same transaction, every row of the feed the
+    /// snapshot did not bring: what the hub removed and no longer logs a removal for. The
+    /// feed counts as in a snapshot ([`crate::store::Reader::feed_in_snapshot`]) until then, so a cut
+    /// download resumes the snapshot rather than starting it over.
+    pub fn import_pulled_page(
+        &mut self,
+        feed: Feed,
+        kind: PageKind,
+        lines: &[u8],
+        next_after: i64,
+        caught_up: bool,
+        now: Timestamp,
+    ) -> Result<ImportReport> {
         let conn = &mut self.conn;
         let page = Page {
             feed,
+            kind,
             next_after,
             caught_up,
         };
@@ -225,6 +256,7 @@ impl Importer {
             Feed::Blocks => run_page(conn, lines, &mut BlockLists, page),
             Feed::Catalog => run_page(conn, lines, &mut Catalog, page),
             Feed::Tasks => run_page(conn, lines, &mut Tasks { now }, page),
+            Feed::Operators => run_page(conn, lines, &mut Operators, page),
         }
     }
 }
@@ -234,11 +266,28 @@ pub(crate) fn cursor_key(feed: Feed) -> String {
     format!("feed_cursor.{}", feed.name())
 }
 
+/// The meta key present while a feed's snapshot is being downloaded.
+pub(crate) fn snapshot_key(feed: Feed) -> String {
+    format!("feed_snapshot.{}", feed.name())
+}
+
+/// How a pulled page relates to the replica's copy of its feed.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum PageKind {
+    /// Changes after the cursor: applied on top.
+    Delta,
+    /// The first page of a snapshot: notes of an unfinished earlier one are dropped.
+    SnapshotStart,
+    /// A later page of a snapshot in progress.
+    SnapshotMore,
+}
+
 /// One feed page in one transaction, cursor included. Pages are small (the hub sends at most
 /// `MAX_PULL_LIMIT` items), so no batching inside.
 #[derive(Clone, Copy)]
 struct Page {
     feed: Feed,
+    kind: PageKind,
     next_after: i64,
     caught_up: bool,
 }
@@ -268,12 +317,32 @@ fn run_page<I: LineImport>(
         }
     }
     let tx = conn.transaction()?;
+    if page.kind == PageKind::SnapshotStart {
+        // Notes of an earlier snapshot that never finished are stale: the hub started over.
+        tx.prepare_cached("DELETE FROM snapshot_keys WHERE feed = ?1")?
+            .execute([page.feed.name()])?;
+    }
     import.write(&tx, &mut rows)?;
     report.imported = rows.len() as u64;
+    if page.kind != PageKind::Delta {
+        import.mark(&tx, &rows)?;
+        if page.caught_up {
+            import.sweep(&tx)?;
+            tx.prepare_cached("DELETE FROM snapshot_keys WHERE feed = ?1")?
+                .execute([page.feed.name()])?;
+        }
+    }
     if page.caught_up {
         import.complete(&tx, &report)?;
     }
     set_meta(&tx, &cursor_key(page.feed), page.next_after)?;
+    let in_snapshot = page.kind != PageKind::Delta && !page.caught_up;
+    if in_snapshot {
+        set_meta(&tx, &snapshot_key(page.feed), 1)?;
+    } else {
+        tx.prepare_cached("DELETE FROM meta WHERE key = ?1")?
+            .execute([snapshot_key(page.feed)])?;
+    }
     tx.commit()?;
     report.elapsed = started.elapsed();
     Ok(report)
@@ -293,6 +362,17 @@ trait LineImport {
     fn complete(&mut self, _tx: &Transaction<'_>, _report: &ImportReport) -> Result<()> {
         Ok(())
     }
+
+    /// Notes in `snapshot_keys` the records these rows (a snapshot page, already written)
+    /// keep; removal rows are not noted.
+    fn mark(&mut self, tx: &Transaction<'_>, rows: &[Self::Row]) -> Result<()>;
+
+    /// Deletes the feed's rows that the finished snapshot did not note.
+    fn sweep(&mut self, tx: &Transaction<'_>) -> Result<()>;
+}
+
+fn note_key<'a>(tx: &'a Transaction<'_>) -> Result<rusqlite::CachedStatement<'a>> {
+    Ok(tx.prepare_cached("INSERT OR IGNORE INTO snapshot_keys (feed, key) VALUES (?1, ?2)")?)
 }
 
 enum Line {
@@ -487,7 +567,7 @@ struct CisInfo<'a> {
     gtin: Option<Text<'a>>,
     product_group_id: Option<u64>,
     #[serde(borrow)]
-    status: Text<'a>,
+    status: Option<Text<'a>>,
     #[serde(borrow)]
     status_ex: Option<Text<'a>>,
     #[serde(borrow)]
@@ -502,10 +582,14 @@ struct CisInfo<'a> {
     #[serde(borrow)]
     product_name: Option<Text<'a>>,
     blocked: Option<bool>,
+    #[serde(default)]
+    remove: bool,
 }
 
 struct StatusRow {
     key: KiKey,
+    /// The line drops the code's cached status; the other fields are empty.
+    remove: bool,
     flags: i64,
     owner: Option<Inn>,
     parent: Option<ParentColumn>,
@@ -567,13 +651,26 @@ impl LineImport for Statuses {
     fn parse(&mut self, line: &[u8]) -> Result<StatusRow, RejectReason> {
         let info: CisInfo<'_> = serde_json::from_slice(line).map_err(json_reason)?;
         let ki = ki_of(info.cis.as_str())?;
+        if info.remove {
+            return Ok(StatusRow {
+                key: ki.key(),
+                remove: true,
+                flags: 0,
+                owner: None,
+                parent: None,
+                expiry: None,
+                price: None,
+                name: None,
+            });
+        }
         if let Some(gtin) = Text::non_empty(&info.gtin)
             && gtin_of(gtin)? != ki.gtin()
         {
             return Err(RejectReason::GtinMismatch);
         }
+        let status = info.status.as_ref().ok_or(RejectReason::WrongFields)?;
         let status =
-            CisStatus::from_api_name(info.status.as_str()).ok_or(RejectReason::UnknownStatus)?;
+            CisStatus::from_api_name(status.as_str()).ok_or(RejectReason::UnknownStatus)?;
         let package_type = match Text::non_empty(&info.package_type) {
             None => PackageType::Unit,
             Some(name) => {
@@ -623,6 +720,7 @@ impl LineImport for Statuses {
         };
         Ok(StatusRow {
             key: ki.key(),
+            remove: false,
             flags: flags.pack(),
             owner,
             parent,
@@ -644,7 +742,12 @@ impl LineImport for Statuses {
             "INSERT INTO catalog (gtin, name, product_group) VALUES (?1, ?2, ?3)
              ON CONFLICT (gtin) DO NOTHING",
         )?;
+        let mut delete = tx.prepare_cached("DELETE FROM statuses WHERE ki = ?1")?;
         for row in rows.iter() {
+            if row.remove {
+                delete.execute([row.key.as_bytes()])?;
+                continue;
+            }
             let owner = row.owner.map(|inn| self.owner_id(tx, inn)).transpose()?;
             insert.execute(params![
                 row.key.as_bytes(),
@@ -665,6 +768,23 @@ impl LineImport for Statuses {
         if report.imported > 0 || report.rejected == 0 {
             set_meta(tx, "statuses_refreshed_at", self.now.0)?;
         }
+        Ok(())
+    }
+
+    fn mark(&mut self, tx: &Transaction<'_>, rows: &[StatusRow]) -> Result<()> {
+        let mut note = note_key(tx)?;
+        for row in rows.iter().filter(|r| !r.remove) {
+            note.execute(params![Feed::Statuses.name(), row.key.as_bytes()])?;
+        }
+        Ok(())
+    }
+
+    fn sweep(&mut self, tx: &Transaction<'_>) -> Result<()> {
+        tx.execute(
+            "DELETE FROM statuses WHERE NOT EXISTS
+                 (SELECT 1 FROM snapshot_keys k WHERE k.feed = ?1 AND k.key = statuses.ki)",
+            [Feed::Statuses.name()],
+        )?;
         Ok(())
     }
 }
@@ -718,6 +838,23 @@ impl LineImport for Catalog {
         for row in rows.iter() {
             upsert.execute(params![row.gtin, row.name, row.group, row.unit])?;
         }
+        Ok(())
+    }
+
+    fn mark(&mut self, tx: &Transaction<'_>, rows: &[CatalogRow]) -> Result<()> {
+        let mut note = note_key(tx)?;
+        for row in rows {
+            note.execute(params![Feed::Catalog.name(), row.gtin])?;
+        }
+        Ok(())
+    }
+
+    fn sweep(&mut self, tx: &Transaction<'_>) -> Result<()> {
+        tx.execute(
+            "DELETE FROM catalog WHERE NOT EXISTS
+                 (SELECT 1 FROM snapshot_keys k WHERE k.feed = ?1 AND k.key = catalog.gtin)",
+            [Feed::Catalog.name()],
+        )?;
         Ok(())
     }
 }
@@ -798,6 +935,159 @@ impl LineImport for BlockLists {
                     .execute(params![gtin, batch])?,
             };
         }
+        Ok(())
+    }
+
+    fn mark(&mut self, tx: &Transaction<'_>, rows: &[(Blocked, bool)]) -> Result<()> {
+        let mut note = note_key(tx)?;
+        let feed = Feed::Blocks.name();
+        for (blocked, remove) in rows {
+            if *remove {
+                continue;
+            }
+            match blocked {
+                Blocked::Code(key) => note.execute(params![feed, key.as_bytes()])?,
+                Blocked::Gtin(gtin) => note.execute(params![feed, gtin])?,
+                Blocked::Series(gtin, batch) => {
+                    note.execute(params![feed, format!("{gtin}:{batch}")])?
+                }
+            };
+        }
+        Ok(())
+    }
+
+    fn sweep(&mut self, tx: &Transaction<'_>) -> Result<()> {
+        let feed = Feed::Blocks.name();
+        tx.execute(
+            "DELETE FROM blocked_codes WHERE NOT EXISTS
+                 (SELECT 1 FROM snapshot_keys k WHERE k.feed = ?1 AND k.key = blocked_codes.ki)",
+            [feed],
+        )?;
+        tx.execute(
+            "DELETE FROM blocked_gtins WHERE NOT EXISTS
+                 (SELECT 1 FROM snapshot_keys k WHERE k.feed = ?1 AND k.key = blocked_gtins.gtin)",
+            [feed],
+        )?;
+        tx.execute(
+            "DELETE FROM blocked_series WHERE NOT EXISTS
+                 (SELECT 1 FROM snapshot_keys k WHERE k.feed = ?1
+                      AND k.key = blocked_series.gtin || ':' || blocked_series.batch)",
+            [feed],
+        )?;
+        Ok(())
+    }
+}
+
+// ---- operators ----
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct OperatorLine<'a> {
+    #[serde(borrow)]
+    id: Text<'a>,
+    #[serde(borrow)]
+    name: Option<Text<'a>>,
+    #[serde(borrow)]
+    pin_salt: Option<Text<'a>>,
+    #[serde(borrow)]
+    pin_sha256: Option<Text<'a>>,
+    #[serde(borrow)]
+    badge: Option<Text<'a>>,
+    #[serde(default)]
+    supervisor: Option<bool>,
+    #[serde(default)]
+    remove: bool,
+}
+
+struct OperatorRow {
+    id: String,
+    /// `None` removes the operator.
+    content: Option<OperatorContent>,
+}
+
+struct OperatorContent {
+    name: String,
+    pin_salt: String,
+    pin_sha256: String,
+    badge: Option<String>,
+    supervisor: bool,
+}
+
+struct Operators;
+
+impl LineImport for Operators {
+    type Row = OperatorRow;
+    const BATCH: usize = SMALL_BATCH;
+
+    fn parse(&mut self, line: &[u8]) -> Result<OperatorRow, RejectReason> {
+        let item: OperatorLine<'_> = serde_json::from_slice(line).map_err(json_reason)?;
+        let id = item.id.as_str().trim();
+        if id.is_empty() {
+            return Err(RejectReason::EmptyOperatorId);
+        }
+        if item.remove {
+            return Ok(OperatorRow {
+                id: id.to_owned(),
+                content: None,
+            });
+        }
+        let name = Text::non_empty(&item.name).ok_or(RejectReason::EmptyName)?;
+        let salt = Text::non_empty(&item.pin_salt).ok_or(RejectReason::BadPinDigest)?;
+        let digest = Text::non_empty(&item.pin_sha256)
+            .filter(|d| d.len() == 64 && d.bytes().all(|b| b.is_ascii_hexdigit()))
+            .ok_or(RejectReason::BadPinDigest)?;
+        Ok(OperatorRow {
+            id: id.to_owned(),
+            content: Some(OperatorContent {
+                name: name.trim().to_owned(),
+                pin_salt: salt.to_owned(),
+                pin_sha256: digest.to_ascii_lowercase(),
+                badge: Text::non_empty(&item.badge).map(str::to_owned),
+                supervisor: item.supervisor.unwrap_or(false),
+            }),
+        })
+    }
+
+    fn write(&mut self, tx: &Transaction<'_>, rows: &mut Vec<OperatorRow>) -> Result<()> {
+        let mut upsert = tx.prepare_cached(
+            "INSERT OR REPLACE INTO operators (id, name, pin_salt, pin_sha256, badge, supervisor)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        )?;
+        let mut remove = tx.prepare_cached("DELETE FROM operators WHERE id = ?1")?;
+        for row in rows.iter() {
+            match &row.content {
+                Some(o) => {
+                    upsert.execute(params![
+                        row.id,
+                        o.name,
+                        o.pin_salt,
+                        o.pin_sha256,
+                        o.badge,
+                        o.supervisor
+                    ])?;
+                }
+                None => {
+                    remove.execute([&row.id])?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn mark(&mut self, tx: &Transaction<'_>, rows: &[OperatorRow]) -> Result<()> {
+        let mut note = note_key(tx)?;
+        for row in rows.iter().filter(|r| r.content.is_some()) {
+            note.execute(params![Feed::Operators.name(), row.id])?;
+        }
+        Ok(())
+    }
+
+    fn sweep(&mut self, tx: &Transaction<'_>) -> Result<()> {
+        tx.execute(
+            "DELETE FROM operators WHERE NOT EXISTS
+                 (SELECT 1 FROM snapshot_keys k WHERE k.feed = ?1 AND k.key = operators.id)",
+            [Feed::Operators.name()],
+        )?;
         Ok(())
     }
 }
@@ -934,6 +1224,26 @@ impl LineImport for Tasks {
                 add_unit.execute(params![id, key.as_bytes(), sscc])?;
             }
         }
+        Ok(())
+    }
+
+    fn mark(&mut self, tx: &Transaction<'_>, rows: &[Self::Row]) -> Result<()> {
+        let mut note = note_key(tx)?;
+        for (id, content) in rows {
+            if content.is_some() {
+                note.execute(params![Feed::Tasks.name(), id])?;
+            }
+        }
+        Ok(())
+    }
+
+    fn sweep(&mut self, tx: &Transaction<'_>) -> Result<()> {
+        // The task's boxes and units go with it (ON DELETE CASCADE).
+        tx.execute(
+            "DELETE FROM tasks WHERE NOT EXISTS
+                 (SELECT 1 FROM snapshot_keys k WHERE k.feed = ?1 AND k.key = tasks.id)",
+            [Feed::Tasks.name()],
+        )?;
         Ok(())
     }
 }

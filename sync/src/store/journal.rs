@@ -12,7 +12,7 @@ use std::fmt;
 use rusqlite::{OptionalExtension, Row, TransactionBehavior, ffi, params};
 use tally_domain::code::Ki;
 use tally_domain::gs1::Sscc;
-use tally_domain::status::Timestamp;
+use tally_domain::status::{CisStatus, Inn, Timestamp};
 
 use super::codec::{item_column, item_from_column, sscc_column};
 use super::{Reader, Result, Store, StoreError};
@@ -441,6 +441,35 @@ impl Store {
                     }
                     Err(e) => return Err(e.into()),
                 }
+            }
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Records what a finished operation did to these codes (accepted: ours and introduced;
+    /// written off: out of circulation) until a sync later than `at` brings the hub's word.
+    /// `owner` `None` leaves the cached owner as it is.
+    pub fn put_local_statuses(
+        &mut self,
+        kis: &[Ki],
+        status: CisStatus,
+        owner: Option<&Inn>,
+        at: Timestamp,
+    ) -> Result<()> {
+        let tx = self.conn().transaction()?;
+        {
+            let mut upsert = tx.prepare_cached(
+                "INSERT OR REPLACE INTO local_statuses (ki, status, owner, at)
+                 VALUES (?1, ?2, ?3, ?4)",
+            )?;
+            for ki in kis {
+                upsert.execute(params![
+                    ki.key().as_bytes(),
+                    status.number(),
+                    owner.map(Inn::as_str),
+                    at.0
+                ])?;
             }
         }
         tx.commit()?;

@@ -32,9 +32,10 @@ use std::time::Duration;
 use rusqlite::{Connection, OptionalExtension};
 
 pub use answers::RejectedOperation;
-pub use cache::{CatalogItem, Stats, Task, TaskBox, TaskSummary};
+pub use cache::{CatalogItem, LocalStatus, Stats, StoredOperator, Task, TaskBox, TaskSummary};
 pub use import::{
-    ImportReport, Importer, MAX_KEPT_REJECTIONS, MAX_LINE_BYTES, RejectReason, RejectedLine,
+    ImportReport, Importer, MAX_KEPT_REJECTIONS, MAX_LINE_BYTES, PageKind, RejectReason,
+    RejectedLine,
 };
 pub use journal::{
     AggregateItem, DeviceSeq, NewOperation, NewScan, OpenOperation, OperationId, QueuedOperation,
@@ -225,6 +226,11 @@ impl Reader {
     /// Where the next pull of `feed` resumes: the `next_after` of the last page stored.
     pub fn feed_cursor(&self, feed: crate::wire::Feed) -> Result<Option<i64>> {
         self.meta_i64(&import::cursor_key(feed))
+    }
+
+    /// Whether a snapshot of `feed` is half downloaded: the next pull continues it.
+    pub fn feed_in_snapshot(&self, feed: crate::wire::Feed) -> Result<bool> {
+        Ok(self.meta_i64(&import::snapshot_key(feed))?.is_some())
     }
 
     /// When an import of statuses last completed.

@@ -7,13 +7,20 @@ use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior};
 use super::{Result, StoreError, set_meta};
 
 /// The version this build writes.
-pub const CURRENT_VERSION: i64 = 3;
+pub const CURRENT_VERSION: i64 = 6;
 
 type Upgrade = fn(&Transaction<'_>) -> rusqlite::Result<()>;
 
 /// `(version it produces, the upgrade to it)`, oldest first. A new database runs them all, so
 /// the path every terminal in the field takes is the path every test takes.
-const UPGRADES: &[(i64, Upgrade)] = &[(1, to_v1), (2, to_v2), (3, to_v3)];
+const UPGRADES: &[(i64, Upgrade)] = &[
+    (1, to_v1),
+    (2, to_v2),
+    (3, to_v3),
+    (4, to_v4),
+    (5, to_v5),
+    (6, to_v6),
+];
 
 fn to_v1(tx: &Transaction<'_>) -> rusqlite::Result<()> {
     tx.execute_batch(include_str!("schema/v1.sql"))
@@ -25,6 +32,18 @@ fn to_v2(tx: &Transaction<'_>) -> rusqlite::Result<()> {
 
 fn to_v3(tx: &Transaction<'_>) -> rusqlite::Result<()> {
     tx.execute_batch(include_str!("schema/v3.sql"))
+}
+
+fn to_v4(tx: &Transaction<'_>) -> rusqlite::Result<()> {
+    tx.execute_batch(include_str!("schema/v4.sql"))
+}
+
+fn to_v5(tx: &Transaction<'_>) -> rusqlite::Result<()> {
+    tx.execute_batch(include_str!("schema/v5.sql"))
+}
+
+fn to_v6(tx: &Transaction<'_>) -> rusqlite::Result<()> {
+    tx.execute_batch(include_str!("schema/v6.sql"))
 }
 
 /// The schema version of the file; 0 for a new, empty one.

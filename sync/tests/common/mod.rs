@@ -223,6 +223,8 @@ pub struct FaultCounts {
     pub counts: [AtomicU64; 8],
     /// Requests that came with `Content-Encoding: gzip`.
     pub gzipped: AtomicU64,
+    /// Answers the hub sent with `Content-Encoding: gzip`.
+    pub gzipped_answers: AtomicU64,
 }
 
 /// A TCP proxy on 127.0.0.1 in front of the hub. Each connection carries one request (the
@@ -366,6 +368,17 @@ fn serve(
     upstream.write_all(&body)?;
     let mut answer = Vec::new();
     upstream.read_to_end(&mut answer)?;
+    let head_end = answer
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .unwrap_or(answer.len());
+    let head = String::from_utf8_lossy(&answer[..head_end]).to_ascii_lowercase();
+    if head
+        .lines()
+        .any(|l| l.starts_with("content-encoding:") && l.contains("gzip"))
+    {
+        counts.gzipped_answers.fetch_add(1, Ordering::Relaxed);
+    }
     match fault {
         Fault::DropAfterRequest => client.shutdown(Shutdown::Both),
         Fault::Truncate => {

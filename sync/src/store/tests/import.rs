@@ -490,3 +490,147 @@ fn catalog_block_lists_and_tasks_import_and_report_their_bad_lines() {
         .unwrap();
     assert_eq!(units, 1);
 }
+
+#[test]
+fn a_snapshot_replaces_the_feed_page_by_page_and_a_removal_line_drops_a_code() {
+    use crate::store::PageKind;
+    use crate::wire::Feed;
+
+    let scratch = Scratch::new("snapshot-pages");
+    let store = scratch.store();
+    let line = |serial: &str, status: &str| {
+        format!("{{\"cis\":\"0104600840749372215{serial}\",\"status\":\"{status}\"}}\n")
+    };
+    let code = |serial: &str| ki(&format!("0104600840749372215{serial}"));
+    let cached = |store: &crate::store::Store, serial: &str| {
+        store.status(&code(serial)).unwrap().map(|s| s.status)
+    };
+    let mut importer = store.importer().unwrap();
+    let old = format!(
+        "{}{}",
+        line("OLD01", "INTRODUCED"),
+        line("OLD02", "INTRODUCED")
+    );
+    importer
+        .import_pulled_page(
+            Feed::Statuses,
+            PageKind::Delta,
+            old.as_bytes(),
+            10,
+            true,
+            NOW,
+        )
+        .unwrap();
+    // A removal line drops one code; the other stays.
+    let removal = "{\"cis\":\"0104600840749372215OLD02\",\"remove\":true}\n";
+    importer
+        .import_pulled_page(
+            Feed::Statuses,
+            PageKind::Delta,
+            removal.as_bytes(),
+            11,
+            true,
+            NOW,
+        )
+        .unwrap();
+    drop(importer);
+    assert_eq!(cached(&store, "OLD01"), Some(CisStatus::Introduced));
+    assert_eq!(cached(&store, "OLD02"), None);
+
+    // A snapshot's pages are stored as they come while the old copy keeps answering; the feed
+    // counts as in a snapshot until the last page.
+    let mut importer = store.importer().unwrap();
+    importer
+        .import_pulled_page(
+            Feed::Statuses,
+            PageKind::SnapshotStart,
+            line("NEW01", "RETIRED").as_bytes(),
+            3,
+            false,
+            NOW,
+        )
+        .unwrap();
+    drop(importer);
+    assert_eq!(
+        cached(&store, "OLD01"),
+        Some(CisStatus::Introduced),
+        "the old copy serves until the snapshot is whole"
+    );
+    assert_eq!(cached(&store, "NEW01"), Some(CisStatus::Retired));
+    assert!(store.feed_in_snapshot(Feed::Statuses).unwrap());
+    assert!(!store.feed_in_snapshot(Feed::Blocks).unwrap());
+    assert_eq!(store.feed_cursor(Feed::Statuses).unwrap(), Some(3));
+
+    let mut importer = store.importer().unwrap();
+    importer
+        .import_pulled_page(
+            Feed::Statuses,
+            PageKind::SnapshotMore,
+            line("NEW02", "INTRODUCED").as_bytes(),
+            12,
+            true,
+            NOW,
+        )
+        .unwrap();
+    drop(importer);
+    assert_eq!(cached(&store, "NEW01"), Some(CisStatus::Retired), "kept");
+    assert_eq!(cached(&store, "NEW02"), Some(CisStatus::Introduced));
+    assert_eq!(
+        cached(&store, "OLD01"),
+        None,
+        "not in the snapshot: removed"
+    );
+    let notes: i64 = rusqlite::Connection::open(scratch.db())
+        .unwrap()
+        .query_row("SELECT count(*) FROM snapshot_keys", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(notes, 0, "the notes go with the last page");
+    assert!(!store.feed_in_snapshot(Feed::Statuses).unwrap());
+    assert_eq!(store.feed_cursor(Feed::Statuses).unwrap(), Some(12));
+}
+
+#[test]
+fn operators_arrive_with_pin_digests_and_leave_on_removal() {
+    let scratch = Scratch::new("operators");
+    let salt = "5a17";
+    let digest = crate::wire::pin_digest(salt, "4711");
+    let lines = format!(
+        "{{\"id\":\"op1\",\"name\":\"Анна\",\"pinSalt\":\"{salt}\",\"pinSha256\":\"{digest}\",\"badge\":\"B-1\",\"supervisor\":true}}\n\
+         {{\"id\":\"op2\",\"name\":\"Иван\",\"pinSalt\":\"{salt}\",\"pinSha256\":\"{digest}\"}}\n\
+         {{\"id\":\"op3\",\"name\":\"No digest\",\"pin\":\"1234\"}}\n\
+         {{\"id\":\"op4\",\"name\":\"Short digest\",\"pinSalt\":\"x\",\"pinSha256\":\"abc\"}}\n\
+         {{\"id\":\"\",\"name\":\"No id\"}}\n"
+    );
+    let store = scratch.store();
+    let report = store
+        .importer()
+        .unwrap()
+        .import_operators(lines.as_bytes())
+        .unwrap();
+    assert_eq!(report.imported, 2);
+    assert_eq!(
+        rejections(&report),
+        vec![
+            (3, "bad_pin_digest"),
+            (4, "bad_pin_digest"),
+            (5, "empty_operator_id")
+        ]
+    );
+    let operators = store.operators().unwrap();
+    assert_eq!(operators.len(), 2);
+    let anna = &operators[0];
+    assert_eq!(
+        (anna.id.as_str(), anna.badge.as_deref(), anna.supervisor),
+        ("op1", Some("B-1"), true)
+    );
+    assert!(anna.pin_matches("4711"));
+    assert!(!anna.pin_matches("4712"));
+    assert!(!operators[1].supervisor);
+    let removal = "{\"id\":\"op2\",\"remove\":true}\n";
+    store
+        .importer()
+        .unwrap()
+        .import_operators(removal.as_bytes())
+        .unwrap();
+    assert_eq!(store.operators().unwrap().len(), 1);
+}
