@@ -12,12 +12,13 @@ use tally_domain::operation::{
     AcceptanceEvent, AggregationEvent, Capacity, Child, Level, Refusal, WriteOffEvent,
 };
 use tally_domain::reason::Reason;
-use tally_domain::status::{Inn, Parent, Timestamp};
+use tally_domain::status::{CisStatus, CodeStatus, Inn, Parent, Timestamp};
 use tally_domain::validate::{
-    Context, Expectation, Facts, Outcome as VerdictOutcome, Policy, Verdict, validate,
+    Context, Expectation, Facts, OperationKind, Outcome as VerdictOutcome, Policy, Verdict,
+    validate,
 };
 use tally_sync::store::{
-    AggregateItem, NewOperation, NewScan, OperationId, QueuedOperation, ScanId, Store,
+    AggregateItem, CatalogItem, NewOperation, NewScan, OperationId, QueuedOperation, ScanId, Store,
 };
 
 use crate::operation_log::{Entry, OperationState};
@@ -55,6 +56,25 @@ pub enum ScanOutcome {
         verdict: Verdict,
         scan: ScanId,
     },
+}
+
+/// What the Code info screen shows of one scan.
+#[derive(Clone, Debug)]
+pub enum Inspection {
+    Unreadable(Rejection),
+    Code(Box<CodeReport>),
+}
+
+#[derive(Clone, Debug)]
+pub struct CodeReport {
+    pub code: MarkingCode,
+    /// As judged for looking up: nothing refused, everything explained.
+    pub verdict: Verdict,
+    /// The cached status, with a box built here and not yet synced as its parent.
+    pub status: Option<CodeStatus>,
+    pub catalog: Option<CatalogItem>,
+    /// For a box label: what this terminal packed into it.
+    pub contents: Option<Vec<AggregateItem>>,
 }
 
 /// What the operator does besides scanning.
@@ -187,7 +207,8 @@ impl Desk {
         let (verdict, status) = if code.kind() == CodeKind::Sscc {
             (plain_accept(), None)
         } else {
-            let (verdict, status) = self.judge(&code, &open.state, now)?;
+            let (verdict, status) = self.judge(&code, Some(&open.state), now)?;
+            let status = status.map(|s| s.status);
             match verdict.outcome {
                 VerdictOutcome::Reject => return Ok(ScanOutcome::Refused { code, verdict }),
                 VerdictOutcome::Warn if !confirmed => {
@@ -219,14 +240,29 @@ impl Desk {
     fn judge(
         &self,
         code: &MarkingCode,
-        state: &OperationState,
+        state: Option<&OperationState>,
         now: Timestamp,
-    ) -> anyhow::Result<(Verdict, Option<tally_domain::status::CisStatus>)> {
+    ) -> anyhow::Result<(Verdict, Option<CodeStatus>)> {
         let ki = code.ki();
         let mut status = match &ki {
             Some(ki) => self.store.status(ki)?,
             None => None,
         };
+        let last_sync = self
+            .store
+            .last_sync()?
+            .max(self.store.statuses_refreshed_at()?);
+        // What this terminal's own finished operations did, until a later sync brings the
+        // hub's word: a unit accepted here is ours, one written off here is out of circulation.
+        if let (Some(ki), Some(cached)) = (&ki, status.as_mut())
+            && let Some(local) = self.store.local_status(ki)?
+            && last_sync.is_none_or(|synced| local.at > synced)
+        {
+            cached.status = local.status;
+            if let Some(owner) = local.owner {
+                cached.owner = Some(owner);
+            }
+        }
         // A box built on this terminal and not yet synced holds the unit as surely as GIS MT.
         if let (Some(ki), Some(cached)) = (&ki, status.as_mut())
             && cached.parent.is_none()
@@ -245,16 +281,16 @@ impl Desk {
             None => None,
         };
         let (duplicate, expectation, supplier, group) = match (state, &ki) {
-            (OperationState::Acceptance(a), Some(ki)) => (
+            (Some(OperationState::Acceptance(a)), Some(ki)) => (
                 a.contains(ki),
                 a.expectation(ki),
                 a.task().and_then(|t| t.sender),
                 a.task().and_then(|t| t.product_group),
             ),
-            (OperationState::WriteOff(w), Some(ki)) => {
+            (Some(OperationState::WriteOff(w)), Some(ki)) => {
                 (w.contains(ki), Expectation::NoList, None, None)
             }
-            (OperationState::Aggregation(g), Some(ki)) => (
+            (Some(OperationState::Aggregation(g)), Some(ki)) => (
                 g.open_aggregate()
                     .is_some_and(|a| a.children.contains(&Child::Unit(*ki))),
                 Expectation::NoList,
@@ -263,10 +299,6 @@ impl Desk {
             ),
             _ => (false, Expectation::NoList, None, None),
         };
-        let last_sync = self
-            .store
-            .last_sync()?
-            .max(self.store.statuses_refreshed_at()?);
         let facts = Facts {
             status: status.as_ref(),
             block,
@@ -276,13 +308,47 @@ impl Desk {
             expectation,
         };
         let context = Context {
-            operation: state.kind(),
+            operation: state.map_or(OperationKind::Info, OperationState::kind),
             own_inn: self.settings.own_inn,
             supplier_inn: supplier,
             product_group: group,
         };
         let verdict = validate(code, &facts, &context, &self.settings.policy, now);
-        Ok((verdict, status.map(|s| s.status)))
+        Ok((verdict, status))
+    }
+
+    /// Everything the replica knows about a scan, judged for looking it up: the Code info
+    /// screen. Changes nothing.
+    pub fn inspect(&self, raw: &[u8], now: Timestamp) -> anyhow::Result<Inspection> {
+        let code = match parse(raw, &self.settings.parse) {
+            Ok(code) => code,
+            Err(rejection) => return Ok(Inspection::Unreadable(rejection)),
+        };
+        let (verdict, status) = self.judge(&code, None, now)?;
+        let catalog = match code.gtin() {
+            Some(gtin) => self.store.catalog_item(gtin)?,
+            None => None,
+        };
+        let contents = match code.sscc() {
+            Some(sscc) => self.store.aggregate_items(sscc)?,
+            None => None,
+        };
+        Ok(Inspection::Code(Box::new(CodeReport {
+            code,
+            verdict,
+            status,
+            catalog,
+            contents,
+        })))
+    }
+
+    /// Who is signed in: operations begun from now on carry their id.
+    pub fn set_operator(&mut self, operator: &str) {
+        operator.clone_into(&mut self.settings.operator);
+    }
+
+    pub fn settings(&self) -> &DeskSettings {
+        &self.settings
     }
 
     /// A command from the operator; refused commands change nothing.
@@ -446,7 +512,20 @@ impl Desk {
                     self.store.remove_aggregate(*sscc)?;
                 }
             }
-            _ => {}
+            OperationState::Acceptance(a) => {
+                let accepted = a.summary().accepted;
+                self.store.put_local_statuses(
+                    &accepted,
+                    CisStatus::Introduced,
+                    self.settings.own_inn.as_ref(),
+                    now,
+                )?;
+            }
+            OperationState::WriteOff(w) => {
+                let codes: Vec<Ki> = w.codes().copied().collect();
+                self.store
+                    .put_local_statuses(&codes, CisStatus::Retired, None, now)?;
+            }
         }
         self.open = None;
         Ok(Ok(queued))
@@ -457,7 +536,7 @@ impl Desk {
 fn apply_scan(
     state: &mut OperationState,
     code: &MarkingCode,
-    status: Option<tally_domain::status::CisStatus>,
+    status: Option<CisStatus>,
 ) -> Result<(), Refusal> {
     let ki = code.ki();
     let sscc = code.sscc();
@@ -590,6 +669,64 @@ mod tests {
         );
         assert!(desk.operation().is_none());
         assert_eq!(desk.store().pending_queue().unwrap().len(), 1);
+        let _ = std::fs::remove_dir_all(path.parent().unwrap());
+    }
+
+    #[test]
+    fn what_this_terminal_accepted_or_wrote_off_counts_until_the_next_sync() {
+        let path = scratch("local-status");
+        let mut desk = Desk::open(replica(&path), settings()).unwrap();
+        desk.begin(OperationState::Acceptance(Acceptance::new(None)), NOW)
+            .unwrap();
+        for serial in ["9XyZ1c", "9XyZ1d"] {
+            let got = desk.scan(code(serial).as_bytes(), false, NOW).unwrap();
+            assert_eq!(outcome(&got), "recorded");
+        }
+        let accepted = Timestamp(NOW.0 + 60_000);
+        desk.finish(accepted).unwrap().unwrap();
+        // Accepted here, so ours at once: it can be written off before any sync.
+        let header = WriteOffHeader {
+            reason: WriteOffReason::DamageLoss,
+            document_number: "WO-1".into(),
+            document_date: Gs1Date::from_yymmdd(b"261122").unwrap(),
+            needs_supervisor: false,
+        };
+        desk.begin(OperationState::WriteOff(WriteOff::new(header)), accepted)
+            .unwrap();
+        let got = desk
+            .scan(code("9XyZ1c").as_bytes(), false, accepted)
+            .unwrap();
+        assert_eq!(outcome(&got), "recorded");
+        let written_off = Timestamp(accepted.0 + 60_000);
+        desk.finish(written_off).unwrap().unwrap();
+        // Written off here: out of circulation at once; the supplier's unit not accepted here
+        // is still the supplier's; the accepted one packs.
+        desk.begin(
+            OperationState::Aggregation(Aggregation::new(settings().capacity)),
+            written_off,
+        )
+        .unwrap();
+        desk.command(Command::OpenGenerated(Level::Box), written_off)
+            .unwrap()
+            .unwrap();
+        let scan = |desk: &mut Desk, serial: &str, at: Timestamp| {
+            outcome(&desk.scan(code(serial).as_bytes(), false, at).unwrap())
+        };
+        assert_eq!(
+            scan(&mut desk, "9XyZ1c", written_off),
+            "refused out_of_circulation"
+        );
+        assert_eq!(
+            scan(&mut desk, "9XyZ1e", written_off),
+            "refused foreign_owner"
+        );
+        assert_eq!(scan(&mut desk, "9XyZ1d", written_off), "recorded");
+        // A sync after those operations brings the hub's word; the local one steps back (this
+        // replica never heard from a hub, so it still says the supplier's).
+        let synced = Timestamp(written_off.0 + 60_000);
+        desk.store.record_sync(synced, None).unwrap();
+        assert_eq!(desk.undo().unwrap(), Ok(()));
+        assert_eq!(scan(&mut desk, "9XyZ1d", synced), "refused foreign_owner");
         let _ = std::fs::remove_dir_all(path.parent().unwrap());
     }
 

@@ -4,3 +4,4 @@
 pub mod cli;
 pub mod desk;
 pub mod operation_log;
+pub mod terminal;

@@ -1,5 +1,7 @@
 //! Runs the real `tally` binary the way a support engineer or a script would.
 
+mod common;
+
 use std::io::Write;
 use std::process::{Command, Stdio};
 
@@ -71,23 +73,7 @@ fn bad_options_are_refused_with_a_reason() {
 // Test helpers: a module under cfg(test), so that they may unwrap like the tests do.
 #[cfg(test)]
 mod support {
-    /// A scratch directory for one test, removed at the end.
-    pub struct Scratch(pub std::path::PathBuf);
-
-    impl Scratch {
-        pub fn new(name: &str) -> Scratch {
-            let dir = std::env::temp_dir().join(format!("tally-cli-{name}-{}", std::process::id()));
-            let _ = std::fs::remove_dir_all(&dir);
-            std::fs::create_dir_all(&dir).unwrap();
-            Scratch(dir)
-        }
-    }
-
-    impl Drop for Scratch {
-        fn drop(&mut self) {
-            let _ = std::fs::remove_dir_all(&self.0);
-        }
-    }
+    pub use crate::common::Scratch;
 
     pub fn json_lines(bytes: &[u8]) -> Vec<serde_json::Value> {
         String::from_utf8(bytes.to_vec())
@@ -466,4 +452,113 @@ fn enroll_then_sync_with_a_real_hub() {
         .unwrap();
     let verdict = &json_lines(&check.stdout)[0]["verdict"];
     assert_eq!(verdict["outcome"], "accept", "{verdict}");
+}
+
+#[test]
+fn sync_rejected_lists_what_the_hub_refused_with_its_reasons() {
+    use tally_domain::status::{Inn, Timestamp};
+    use tally_sync::store::{NewOperation, Store};
+    use tally_sync::wire::Feed;
+
+    let scratch = Scratch::new("sync-rejected");
+    let mut hub_store = tally_hub::store::Store::open(scratch.0.join("hub.db")).unwrap();
+    let line = "{\"cis\":\"010460084074937221AAAAAAAAAAAA1\",\"status\":\"INTRODUCED\",\
+                \"ownerInn\":\"7707083893\"}\n";
+    tally_hub::import::import(&mut hub_store, Feed::Statuses, line.as_bytes()).unwrap();
+    let code = hub_store
+        .create_enrollment_code("W1", &Inn::parse("7707083893").unwrap(), Timestamp(0))
+        .unwrap();
+    let hub = tally_hub::server::Hub::bind(hub_store, "127.0.0.1:0").unwrap();
+    let url = format!("http://{}", hub.local_addr().unwrap());
+    std::thread::spawn(move || hub.run());
+    let db = scratch.0.join("terminal.db");
+    let enroll = tally()
+        .args(["enroll", &url, &code, "--db"])
+        .arg(&db)
+        .output()
+        .unwrap();
+    assert!(enroll.status.success(), "{enroll:?}");
+
+    let rejected = || {
+        let out = tally()
+            .args(["sync", "--rejected", "--db"])
+            .arg(&db)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{out:?}");
+        json_lines(&out.stdout)
+    };
+    assert!(rejected().is_empty(), "nothing refused yet");
+
+    // The same code written off twice: the hub takes the first and refuses the second.
+    {
+        let mut store = Store::open(&db).unwrap();
+        for document in ["A-1", "A-2"] {
+            let id = store
+                .begin_operation(&NewOperation {
+                    kind: "write-off",
+                    operator: "Иванова",
+                    header: "{}",
+                    started_at: Timestamp(1),
+                })
+                .unwrap();
+            let payload = serde_json::json!({"reason": "damaged",
+                "gis_mt_document": "LK_RECEIPT", "gis_mt_reason": "DAMAGE_LOSS",
+                "document_number": document, "document_date": "2026-11-22",
+                "supervisor": "Петров", "codes": ["010460084074937221AAAAAAAAAAAA1"]});
+            store
+                .finish_operation(id, Timestamp(2), &payload.to_string())
+                .unwrap();
+        }
+    }
+    let sync = tally().args(["sync", "--db"]).arg(&db).output().unwrap();
+    assert!(sync.status.success(), "{sync:?}");
+    let summary = &json_lines(&sync.stdout)[0];
+    assert_eq!(
+        (summary["accepted"].clone(), summary["rejected"].clone()),
+        (1.into(), 1.into())
+    );
+
+    let listed = rejected();
+    assert_eq!(listed.len(), 1, "{listed:?}");
+    assert_eq!(listed[0]["seq"], 2);
+    assert_eq!(listed[0]["kind"], "write-off");
+    let reason = &listed[0]["reasons"][0];
+    assert!(!reason["code"].as_str().unwrap().is_empty(), "{reason}");
+    assert!(!reason["en"].as_str().unwrap().is_empty());
+    assert!(!reason["ru"].as_str().unwrap().is_empty());
+}
+
+#[test]
+fn bench_ui_and_bench_start_measure_the_running_terminal() {
+    let scratch = Scratch::new("bench-terminal");
+    let out = tally()
+        .args(["--bench-ui", "5"])
+        .env("TALLY_CONFIG", scratch.0.join("none.toml"))
+        .output()
+        .unwrap();
+    // A named config file must exist: the error says which.
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("none.toml"));
+
+    let out = tally().args(["--bench-ui", "5"]).output().unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let figures = &json_lines(&out.stdout)[0];
+    assert_eq!(figures["scans"], 5);
+    assert!(figures["p99_ms"].as_f64().unwrap() > 0.0);
+
+    let out = tally()
+        .args(["--bench-start", "1", "--bench-codes", "3000"])
+        .env("TALLY_DATA_DIR", &scratch.0)
+        .env("TALLY_BENCH_WARM", "1")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let figures = &json_lines(&out.stdout)[0];
+    assert_eq!(figures["codes"], 3000);
+    assert_eq!(figures["cold_page_cache"], false);
+    let ui = figures["ui_up_ms"].as_f64().unwrap();
+    let scan = figures["first_scan_shown_ms"].as_f64().unwrap();
+    assert!(ui > 0.0 && scan >= ui, "{figures}");
+    assert!(figures["rss_kib"].as_u64().unwrap() > 1000, "{figures}");
 }

@@ -6,6 +6,11 @@ mod decode;
 mod parse;
 mod scan;
 mod sync;
+mod work;
+
+pub use db::now;
+pub use scan::{SourceSpec, start_source};
+pub(crate) use sync::host_name;
 
 use std::ffi::OsString;
 use std::process::ExitCode;
@@ -22,6 +27,38 @@ use tally_domain::code::ParseOptions;
 struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
+    #[command(flatten)]
+    terminal: TerminalArgs,
+}
+
+/// Without a subcommand, `tally` is the terminal: the touch UI.
+#[derive(Debug, Args)]
+struct TerminalArgs {
+    /// The configuration file (default /etc/tally/tally.toml, or `TALLY_CONFIG`).
+    #[arg(long, value_name = "FILE", global = true)]
+    config: Option<std::path::PathBuf>,
+    /// Start with a built-in demo dataset and a local demo hub.
+    #[arg(long)]
+    demo: bool,
+    /// With --demo: play the codes of FILE (one a line) as scans.
+    #[arg(long, value_name = "FILE", requires = "demo")]
+    script: Option<std::path::PathBuf>,
+    /// Milliseconds between scripted scans.
+    #[arg(long, value_name = "MS", default_value_t = 1500)]
+    script_pace: u64,
+    /// Measure scan-to-screen latency over N scans with the software renderer, print it as
+    /// JSON and exit.
+    #[arg(long, value_name = "N")]
+    bench_ui: Option<usize>,
+    /// Measure cold start to scan-ready and resident memory N times against a replica of
+    /// `--bench-codes` codes (built once in the data directory), print JSON and exit.
+    #[arg(long, value_name = "N")]
+    bench_start: Option<usize>,
+    #[arg(long, value_name = "CODES", default_value_t = 10_000_000)]
+    bench_codes: u64,
+    /// Internal: the child process `--bench-start` times.
+    #[arg(long, hide = true)]
+    start_probe: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -49,6 +86,9 @@ enum Command {
     /// Run one sync round with the hub: push the queue, pull every feed; progress on standard
     /// error, the summary as JSON on standard output.
     Sync(sync::SyncArgs),
+    /// Work one operation (acceptance, aggregation, write-off) headless from a scanner until a
+    /// `TALLY:FINISH` command barcode; an open one is resumed from its journal.
+    Work(Box<work::WorkArgs>),
 }
 
 #[derive(Debug, Args)]
@@ -124,7 +164,7 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> anyhow::Result<ExitCode>
             Ok(ExitCode::SUCCESS)
         }
         Some(Command::Check(args)) => {
-            check::run(&args, std::io::stdout().lock(), db::now())?;
+            check::run(&args, std::io::stdout().lock(), now())?;
             Ok(ExitCode::SUCCESS)
         }
         Some(Command::Scan(args)) => {
@@ -151,9 +191,22 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> anyhow::Result<ExitCode>
             sync::run_sync(&args, std::io::stdout().lock())?;
             Ok(ExitCode::SUCCESS)
         }
+        Some(Command::Work(args)) => {
+            work::run(&args, std::io::stdout().lock())?;
+            Ok(ExitCode::SUCCESS)
+        }
         None => {
-            let _ = <Cli as clap::CommandFactory>::command().print_help();
-            Ok(ExitCode::from(2))
+            let args = cli.terminal;
+            crate::terminal::run(&crate::terminal::Options {
+                config: args.config,
+                demo: args.demo,
+                script: args.script,
+                script_pace: std::time::Duration::from_millis(args.script_pace),
+                bench_ui: args.bench_ui,
+                bench_start: args.bench_start.map(|runs| (runs, args.bench_codes)),
+                start_probe: args.start_probe,
+            })?;
+            Ok(ExitCode::SUCCESS)
         }
     }
 }

@@ -126,44 +126,89 @@ fn start(
     events: Sender<ScanEvent>,
     stop: &Arc<AtomicBool>,
 ) -> anyhow::Result<std::thread::JoinHandle<()>> {
+    start_source(
+        &args.source,
+        args.framing,
+        wedge_config(args)?,
+        args.record.is_some(),
+        events,
+        stop,
+    )
+}
+
+/// Starts one scanner source on its own thread, as `tally scan` and the terminal do; it stops
+/// when `stop` is set or its input ends.
+pub fn start_source(
+    source: &SourceSpec,
+    framing: Framing,
+    wedge: WedgeConfig,
+    record_keys: bool,
+    events: Sender<ScanEvent>,
+    stop: &Arc<AtomicBool>,
+) -> anyhow::Result<std::thread::JoinHandle<()>> {
     let stop = Arc::clone(stop);
-    Ok(match args.source.clone() {
+    let name = format!("tally-scanner-{}", source.kind());
+    let builder = std::thread::Builder::new().name(name);
+    Ok(match source.clone() {
         SourceSpec::Serial { path, baud } => {
             let config = SerialConfig {
                 baud,
-                framing: args.framing,
+                framing,
                 ..SerialConfig::new(path)
             };
-            std::thread::spawn(move || serial::run(&config, &events, &stop))
+            builder.spawn(move || serial::run(&config, &events, &stop))?
         }
         SourceSpec::Evdev { path } => {
             let config = WedgeDeviceConfig {
-                decoder: wedge_config(args)?,
-                record_keys: args.record.is_some(),
+                decoder: wedge,
+                record_keys,
                 ..WedgeDeviceConfig::new(path)
             };
-            std::thread::spawn(move || wedge_device::run(&config, &events, &stop))
+            builder.spawn(move || wedge_device::run(&config, &events, &stop))?
         }
         SourceSpec::Trace { file } => {
             let trace =
                 std::fs::read_to_string(&file).with_context(|| format!("reading {file}"))?;
-            let config = wedge_config(args)?;
             // Validate before the thread starts, so a bad trace is an error, not silence.
             tally_drivers::wedge::parse_trace(&trace).map_err(|e| anyhow!("{file}: {e}"))?;
-            std::thread::spawn(move || {
-                let _ = script::run_trace(&trace, config, &events);
-            })
+            builder.spawn(move || {
+                let _ = script::run_trace(&trace, wedge, &events);
+            })?
         }
         SourceSpec::Lines { file } => {
             let input = std::fs::File::open(&file).with_context(|| format!("opening {file}"))?;
-            std::thread::spawn(move || {
+            builder.spawn(move || {
                 let _ = script::run_lines(BufReader::new(input), &events);
-            })
+            })?
         }
-        SourceSpec::Stdin => std::thread::spawn(move || {
+        SourceSpec::Stdin => builder.spawn(move || {
             let _ = script::run_lines(BufReader::new(std::io::stdin()), &events);
-        }),
+        })?,
     })
+}
+
+impl SourceSpec {
+    fn kind(&self) -> &'static str {
+        match self {
+            SourceSpec::Serial { .. } => "serial",
+            SourceSpec::Evdev { .. } => "evdev",
+            SourceSpec::Trace { .. } => "trace",
+            SourceSpec::Lines { .. } => "file",
+            SourceSpec::Stdin => "stdin",
+        }
+    }
+}
+
+impl std::fmt::Display for SourceSpec {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SourceSpec::Serial { path, baud } => write!(f, "serial:{path},{baud}"),
+            SourceSpec::Evdev { path } => write!(f, "evdev:{path}"),
+            SourceSpec::Trace { file } => write!(f, "trace:{file}"),
+            SourceSpec::Lines { file } => write!(f, "file:{file}"),
+            SourceSpec::Stdin => f.write_str("stdin"),
+        }
+    }
 }
 
 pub fn run(args: &ScanArgs, mut out: impl Write) -> anyhow::Result<()> {

@@ -1,0 +1,442 @@
+//! `tally work`: one operation worked headless from a scanner, through the scan desk, until a
+//! FINISH command barcode. The terminal without its screen: for scripted shifts, support and
+//! the end-to-end tests.
+//!
+//! Everything a scan does goes through `desk::Desk`, so a kill at any point leaves the journal
+//! as the screen would: run the same command again and the open operation is rebuilt from it.
+//! The operator's taps arrive as command barcodes (a printed sheet next to the terminal):
+//! `TALLY:FINISH`, `TALLY:UNDO`, `TALLY:CLOSE`, `TALLY:OPEN-BOX`, `TALLY:OPEN-PALLET`,
+//! `TALLY:CONFIRM:<supervisor>`. A warning is confirmed by scanning the same code again, as on
+//! the handheld. Every scan, command and device event is printed as one JSON line.
+
+use std::io::Write;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::channel;
+
+use anyhow::{Context as _, anyhow, bail};
+use clap::{Args, ValueEnum};
+use serde_json::{Value, json};
+use tally_domain::Lang;
+use tally_domain::code::MarkingCode;
+use tally_domain::gs1::{Gs1Date, Sscc};
+use tally_domain::operation::{
+    Acceptance, Aggregation, Capacity, Level, WriteOff, WriteOffHeader, WriteOffReason,
+};
+use tally_domain::reason::Reason;
+use tally_domain::status::Inn;
+use tally_domain::validate::{Policy, Verdict};
+use tally_drivers::scan::ScanEvent;
+use tally_drivers::serial_frame::Framing;
+use tally_drivers::wedge::{WedgeConfig, key_code};
+use tally_sync::store::Store;
+
+use super::ScannerArgs;
+use super::db::{DbLocation, now};
+use super::scan::{SourceSpec, start_source};
+use crate::desk::{Command, Desk, DeskSettings, ScanOutcome};
+use crate::operation_log::OperationState;
+
+/// What command barcodes start with; no marking code or SSCC can.
+const COMMAND_PREFIX: &str = "TALLY:";
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug, ValueEnum)]
+pub enum WorkKind {
+    Acceptance,
+    Aggregation,
+    WriteOff,
+}
+
+impl WorkKind {
+    fn name(self) -> &'static str {
+        match self {
+            WorkKind::Acceptance => "acceptance",
+            WorkKind::Aggregation => "aggregation",
+            WorkKind::WriteOff => "write-off",
+        }
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct WorkArgs {
+    /// The operation to work; an open one of this kind is resumed from its journal.
+    kind: WorkKind,
+    /// serial:PATH[,BAUD] | evdev:PATH | trace:FILE | file:FILE | stdin
+    #[arg(long, value_name = "SOURCE")]
+    source: SourceSpec,
+    /// How a serial scanner ends a scan: cr, lf, crlf, stx-etx or none (a pause ends it).
+    #[arg(long, default_value = "cr")]
+    framing: Framing,
+    /// The key a keyboard-wedge scanner presses for GS (evdev key name, such as `f8`).
+    #[arg(long, value_name = "KEY", default_value = "f8")]
+    gs_key: String,
+    /// Milliseconds of silence that end a wedge scan without Enter.
+    #[arg(long, value_name = "MS", default_value_t = 80)]
+    gap: u64,
+    /// Who works the operation (kept in the journal and the queue row).
+    #[arg(long, default_value = "operator")]
+    operator: String,
+    /// Our taxpayer id (ИНН): codes must be ours to aggregate or write off.
+    #[arg(long, value_name = "INN", value_parser = parse_inn)]
+    inn: Option<Inn>,
+    /// Acceptance: the task (from the replica) the delivery is checked against.
+    #[arg(long, value_name = "ID")]
+    task: Option<String>,
+    /// Aggregation: units per box.
+    #[arg(long, value_name = "N", default_value_t = Capacity::default().box_units)]
+    box_units: u32,
+    /// Aggregation: boxes per pallet.
+    #[arg(long, value_name = "N", default_value_t = Capacity::default().pallet_boxes)]
+    pallet_boxes: u32,
+    /// Aggregation: the GS1 company prefix of labels this terminal generates.
+    #[arg(long, value_name = "DIGITS")]
+    company_prefix: Option<String>,
+    /// Write-off: the reason (damage_loss, destruction, expiry, code_spoiled, ...).
+    #[arg(long, value_name = "REASON", default_value = "damage_loss")]
+    reason: String,
+    /// Write-off: the number of the act.
+    #[arg(long, value_name = "NUMBER", default_value = "")]
+    document: String,
+    /// Write-off: the date of the act, YYYY-MM-DD (default: today).
+    #[arg(long, value_name = "DATE")]
+    date: Option<String>,
+    /// Write-off: a supervisor must confirm (`TALLY:CONFIRM:<name>`) before it finishes.
+    #[arg(long)]
+    supervisor_required: bool,
+    #[command(flatten)]
+    scanner: ScannerArgs,
+    #[command(flatten)]
+    location: DbLocation,
+}
+
+fn parse_inn(text: &str) -> Result<Inn, String> {
+    Inn::parse(text)
+        .ok_or_else(|| format!("{text:?} is not a valid INN (10 or 12 digits with check digits)"))
+}
+
+fn parse_date(text: &str) -> anyhow::Result<Gs1Date> {
+    let digits: String = text.chars().filter(char::is_ascii_digit).collect();
+    let yymmdd = digits
+        .get(2..)
+        .filter(|d| d.len() == 6 && text.len() == 10)
+        .ok_or_else(|| anyhow!("{text:?}: expected YYYY-MM-DD"))?;
+    Gs1Date::from_yymmdd(yymmdd.as_bytes()).ok_or_else(|| anyhow!("no such date: {text:?}"))
+}
+
+/// The operation as it starts, from the arguments.
+fn new_operation(args: &WorkArgs, store: &Store) -> anyhow::Result<OperationState> {
+    Ok(match args.kind {
+        WorkKind::Acceptance => {
+            let task = match &args.task {
+                None => None,
+                Some(id) => Some(
+                    store
+                        .task(id)?
+                        .ok_or_else(|| anyhow!("no task {id:?} in the replica: sync first"))?
+                        .acceptance_task(),
+                ),
+            };
+            OperationState::Acceptance(Acceptance::new(task))
+        }
+        WorkKind::Aggregation => OperationState::Aggregation(Aggregation::new(capacity(args))),
+        WorkKind::WriteOff => {
+            let reason = WriteOffReason::from_code(&args.reason)
+                .ok_or_else(|| anyhow!("unknown write-off reason {:?}", args.reason))?;
+            let document_date = match &args.date {
+                Some(text) => parse_date(text)?,
+                None => now().date(),
+            };
+            OperationState::WriteOff(WriteOff::new(WriteOffHeader {
+                reason,
+                document_number: args.document.clone(),
+                document_date,
+                needs_supervisor: args.supervisor_required,
+            }))
+        }
+    })
+}
+
+fn capacity(args: &WorkArgs) -> Capacity {
+    Capacity {
+        box_units: args.box_units,
+        pallet_boxes: args.pallet_boxes,
+    }
+}
+
+fn wedge_config(args: &WorkArgs) -> anyhow::Result<WedgeConfig> {
+    let gs_key = key_code(&args.gs_key)
+        .ok_or_else(|| anyhow!("unknown key {:?} for --gs-key", args.gs_key))?;
+    Ok(WedgeConfig {
+        gs_key: Some(gs_key),
+        gap_ms: args.gap,
+        ..WedgeConfig::default()
+    })
+}
+
+fn reason_json(reason: &dyn Reason) -> Value {
+    json!({"code": reason.code(), "en": reason.message(Lang::En), "ru": reason.message(Lang::Ru)})
+}
+
+fn verdict_json(verdict: &Verdict) -> Value {
+    json!(
+        verdict
+            .findings
+            .iter()
+            .map(|(finding, severity)| {
+                let mut value = reason_json(finding);
+                if let Value::Object(map) = &mut value {
+                    map.insert("severity".into(), json!(severity.code()));
+                }
+                value
+            })
+            .collect::<Vec<_>>()
+    )
+}
+
+fn code_text(code: &MarkingCode) -> String {
+    match (code.ki(), code.sscc()) {
+        (Some(ki), _) => ki.to_string(),
+        (None, Some(sscc)) => sscc.to_string(),
+        (None, None) => code.canonical().to_owned(),
+    }
+}
+
+fn outcome_json(outcome: &ScanOutcome) -> Value {
+    match outcome {
+        ScanOutcome::Unreadable(rejection) => {
+            json!({"event": "scan", "outcome": "unreadable", "reason": reason_json(rejection)})
+        }
+        ScanOutcome::Refused { code, verdict } => json!({"event": "scan", "outcome": "refused",
+            "code": code_text(code), "findings": verdict_json(verdict)}),
+        ScanOutcome::NeedsConfirmation { code, verdict } => json!({"event": "scan",
+            "outcome": "confirm", "code": code_text(code), "findings": verdict_json(verdict)}),
+        ScanOutcome::NotTaken {
+            code,
+            verdict,
+            refusal,
+        } => json!({"event": "scan", "outcome": "not_taken", "code": code_text(code),
+            "reason": reason_json(refusal), "findings": verdict_json(verdict)}),
+        ScanOutcome::Recorded {
+            code,
+            verdict,
+            scan,
+        } => json!({"event": "scan", "outcome": "recorded", "code": code_text(code),
+            "scan": scan.0, "findings": verdict_json(verdict)}),
+    }
+}
+
+/// The aggregate open on the desk, for printing the label a generated box or pallet got.
+fn open_label(desk: &Desk) -> Option<Sscc> {
+    match desk.operation() {
+        Some(OperationState::Aggregation(g)) => g.open_aggregate().map(|a| a.sscc),
+        _ => None,
+    }
+}
+
+/// What a command barcode asks for; `None` for FINISH and UNDO, handled by the loop.
+fn command_of(text: &str) -> anyhow::Result<Option<Command>> {
+    Ok(match text {
+        "FINISH" | "UNDO" => None,
+        "CLOSE" => Some(Command::Close),
+        "OPEN-BOX" => Some(Command::OpenGenerated(Level::Box)),
+        "OPEN-PALLET" => Some(Command::OpenGenerated(Level::Pallet)),
+        other => match other.strip_prefix("CONFIRM:") {
+            Some(supervisor) if !supervisor.is_empty() => Some(Command::Confirm {
+                supervisor: supervisor.to_owned(),
+            }),
+            _ => bail!("unknown command barcode {COMMAND_PREFIX}{other}"),
+        },
+    })
+}
+
+/// Whether the operation finished.
+enum Step {
+    Continue,
+    Finished,
+}
+
+fn write_line(out: &mut impl Write, value: &Value) -> anyhow::Result<()> {
+    serde_json::to_writer(&mut *out, value)?;
+    out.write_all(b"\n")?;
+    out.flush()?;
+    Ok(())
+}
+
+/// One command barcode on the desk.
+fn run_command(desk: &mut Desk, text: &str, out: &mut impl Write) -> anyhow::Result<Step> {
+    let at = now();
+    let answer = match text {
+        "FINISH" => match desk.finish(at)? {
+            Ok(queued) => {
+                let payload = serde_json::from_str::<Value>(&queued.payload)
+                    .unwrap_or_else(|_| Value::String(queued.payload.clone()));
+                write_line(
+                    out,
+                    &json!({"event": "finished", "kind": queued.kind, "seq": queued.seq.0,
+                            "uuid": queued.uuid, "payload": payload}),
+                )?;
+                return Ok(Step::Finished);
+            }
+            Err(refusal) => Err(refusal),
+        },
+        "UNDO" => desk.undo()?,
+        _ => match command_of(text) {
+            Ok(Some(command)) => desk.command(command, at)?.map(drop),
+            Ok(None) => Ok(()),
+            Err(error) => {
+                write_line(
+                    out,
+                    &json!({"event": "command", "command": text, "error": error.to_string()}),
+                )?;
+                return Ok(Step::Continue);
+            }
+        },
+    };
+    let value = match answer {
+        Ok(()) => json!({"event": "command", "command": text, "done": true,
+                         "open": open_label(desk).map(|s| s.to_string())}),
+        Err(refusal) => json!({"event": "command", "command": text, "done": false,
+                               "reason": reason_json(&refusal)}),
+    };
+    write_line(out, &value)?;
+    Ok(Step::Continue)
+}
+
+pub fn run(args: &WorkArgs, mut out: impl Write) -> anyhow::Result<()> {
+    let db = args.location.path();
+    let store = Store::open(&db).with_context(|| format!("opening {}", db.display()))?;
+    // Desk::open rebuilds the last open operation; its journal length is what resuming shows.
+    let open_entries = store.open_operations()?.last().map(|op| op.entries.len());
+    let settings = DeskSettings {
+        operator: args.operator.clone(),
+        own_inn: args.inn,
+        parse: args.scanner.options()?,
+        policy: Policy::default(),
+        capacity: capacity(args),
+        company_prefix: args.company_prefix.clone(),
+    };
+    let mut desk = Desk::open(store, settings)?;
+    match (
+        desk.operation().map(OperationState::kind_name),
+        open_entries,
+    ) {
+        (Some(kind), Some(entries)) if kind == args.kind.name() => {
+            write_line(
+                &mut out,
+                &json!({"event": "resumed", "kind": kind, "entries": entries}),
+            )?;
+        }
+        (Some(kind), _) => {
+            bail!("{kind} is still open: finish it first (tally work {kind})")
+        }
+        (None, _) => {
+            // Built only for a new operation: a resumed one has its task and header in the
+            // journal, even if the replica has dropped the task since.
+            let state = new_operation(args, desk.store())?;
+            desk.begin(state, now())?;
+            write_line(
+                &mut out,
+                &json!({"event": "began", "kind": args.kind.name()}),
+            )?;
+        }
+    }
+
+    let (tx, rx) = channel();
+    let stop = Arc::new(AtomicBool::new(false));
+    let worker = start_source(
+        &args.source,
+        args.framing,
+        wedge_config(args)?,
+        false,
+        tx,
+        &stop,
+    )?;
+    // The payload of the last scan that asked for confirmation: the same scan again confirms.
+    let mut awaiting: Option<Vec<u8>> = None;
+    let mut finished = false;
+    while let Ok(event) = rx.recv() {
+        let value = match event {
+            ScanEvent::Scan { payload, .. } => {
+                if let Some(command) = std::str::from_utf8(&payload)
+                    .ok()
+                    .and_then(|t| t.trim().strip_prefix(COMMAND_PREFIX))
+                {
+                    awaiting = None;
+                    if let Step::Finished = run_command(&mut desk, command, &mut out)? {
+                        finished = true;
+                        break;
+                    }
+                    continue;
+                }
+                let confirmed = awaiting.as_deref() == Some(payload.as_slice());
+                let outcome = desk.scan(&payload, confirmed, now())?;
+                awaiting = match outcome {
+                    ScanOutcome::NeedsConfirmation { .. } => Some(payload),
+                    _ => None,
+                };
+                outcome_json(&outcome)
+            }
+            ScanEvent::Connected { source } => {
+                json!({"event": "connected", "source": source.to_string()})
+            }
+            ScanEvent::Disconnected { source, reason } => {
+                json!({"event": "disconnected", "source": source.to_string(), "reason": reason})
+            }
+            ScanEvent::Noise { source, reason } => {
+                json!({"event": "noise", "source": source.to_string(), "reason": reason})
+            }
+            ScanEvent::Keys { .. } => continue,
+        };
+        write_line(&mut out, &value)?;
+    }
+    if !finished {
+        // The input ended first: the operation stays open in the journal for the next run.
+        write_line(
+            &mut out,
+            &json!({"event": "end", "open": desk.operation().map(OperationState::kind_name)}),
+        )?;
+    }
+    stop.store(true, Ordering::Relaxed);
+    if !matches!(args.source, SourceSpec::Stdin) {
+        let _ = worker.join();
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn command_barcodes() {
+        let cases: &[(&str, Result<Option<&str>, ()>)] = &[
+            ("FINISH", Ok(None)),
+            ("UNDO", Ok(None)),
+            ("CLOSE", Ok(Some("Close"))),
+            ("OPEN-BOX", Ok(Some("OpenGenerated(Box)"))),
+            ("OPEN-PALLET", Ok(Some("OpenGenerated(Pallet)"))),
+            (
+                "CONFIRM:petrov",
+                Ok(Some("Confirm { supervisor: \"petrov\" }")),
+            ),
+            ("CONFIRM:", Err(())),
+            ("OPEN-CRATE", Err(())),
+            ("finish", Err(())),
+        ];
+        for (text, want) in cases {
+            let got = command_of(text)
+                .map(|c| c.map(|c| format!("{c:?}")))
+                .map_err(drop);
+            assert_eq!(got, (*want).map(|c| c.map(str::to_owned)), "{text}");
+        }
+    }
+
+    #[test]
+    fn act_dates() {
+        let date = parse_date("2026-11-22").unwrap();
+        assert_eq!(date.to_string(), "2026-11-22");
+        for bad in ["2026-02-30", "22.11.2026", "2026-1-2", "", "20261122"] {
+            assert!(parse_date(bad).is_err(), "{bad}");
+        }
+    }
+}

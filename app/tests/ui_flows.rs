@@ -1,0 +1,484 @@
+//! The touch UI driven headless through Slint's testing backend, by accessible labels as an
+//! operator's taps: sign in, accept a task with a surplus and a missing code, pack a box, write
+//! off with a reason and a supervisor, see rejections, switch the language. The screens are the
+//! real ones, the controller and desk are the real ones, the replica is a real SQLite file.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test helpers: a failed set-up is a failed test
+
+mod common;
+
+use common::Scratch;
+use i_slint_backend_testing::{AccessibleRole, ElementHandle, ElementQuery};
+use tally_app::desk::{Desk, DeskSettings};
+use tally_app::terminal::controller::{Controller, CueTone, Setup};
+use tally_app::terminal::demo;
+use tally_app::terminal::inline::Inline;
+use tally_domain::Lang;
+use tally_domain::code::ParseOptions;
+use tally_domain::operation::Capacity;
+use tally_domain::status::{Inn, Timestamp};
+use tally_domain::validate::Policy;
+use tally_sync::store::Store;
+use tally_ui::{AppWindow, Ui};
+
+const NOW: Timestamp = Timestamp(1_795_305_600_000);
+
+/// The demo's replica behind the real screens.
+fn terminal(scratch: &Scratch) -> (Ui, Inline) {
+    i_slint_backend_testing::init_no_event_loop();
+    let store = Store::open(scratch.0.join("tally.db")).unwrap();
+    let data = demo::dataset();
+    let mut importer = store.importer().unwrap();
+    assert_eq!(
+        importer
+            .import_statuses(data.statuses.as_bytes(), NOW)
+            .unwrap()
+            .rejected,
+        0
+    );
+    importer.import_catalog(data.catalog.as_bytes()).unwrap();
+    importer.import_tasks(data.tasks.as_bytes(), NOW).unwrap();
+    importer.import_block_lists(data.blocks.as_bytes()).unwrap();
+    let desk = Desk::open(
+        store,
+        DeskSettings {
+            operator: String::new(),
+            own_inn: Inn::parse(demo::OUR_INN),
+            parse: ParseOptions::default(),
+            policy: Policy::default(),
+            capacity: Capacity {
+                box_units: 6,
+                pallet_boxes: 4,
+            },
+            company_prefix: Some(demo::COMPANY_PREFIX.into()),
+        },
+    )
+    .unwrap();
+    let controller = Controller::new(
+        desk,
+        Setup {
+            operators: demo::operators(),
+            language: Lang::En,
+            sounds: true,
+            vibration: false,
+            supervisor_for_write_off: true,
+            scanners: vec!["serial:/dev/ttyACM0,9600".into()],
+            hub: None,
+        },
+    );
+    let ui = Ui::new().unwrap();
+    let inline = Inline::wire(&ui, controller, || NOW);
+    (ui, inline)
+}
+
+fn app(ui: &Ui) -> &AppWindow {
+    ui.window()
+}
+
+fn buttons(ui: &Ui, label: &str) -> Vec<ElementHandle> {
+    ElementHandle::find_by_accessible_label(app(ui), label)
+        .filter(|e| e.accessible_role() == Some(AccessibleRole::Button))
+        .collect()
+}
+
+/// Taps the one button with this label, which must be enabled.
+fn tap(ui: &Ui, label: &str) {
+    let found = buttons(ui, label);
+    assert_eq!(
+        found.len(),
+        1,
+        "buttons labelled {label:?}: {}",
+        found.len()
+    );
+    assert_eq!(
+        found[0].accessible_enabled(),
+        Some(true),
+        "{label:?} is disabled"
+    );
+    found[0].invoke_accessible_default_action();
+}
+
+/// Taps the button whose label starts with `prefix` (task and reason buttons carry details).
+fn tap_starting(ui: &Ui, prefix: &str) {
+    let prefix = prefix.to_string();
+    let found = ElementQuery::from_root(app(ui))
+        .match_accessible_role(AccessibleRole::Button)
+        .match_predicate(move |e| {
+            e.accessible_label()
+                .is_some_and(|l| l.as_str().starts_with(&prefix))
+        })
+        .find_all();
+    assert_eq!(found.len(), 1);
+    found[0].invoke_accessible_default_action();
+}
+
+/// The accessible value of the one element with this label.
+fn value(ui: &Ui, label: &str) -> String {
+    let found: Vec<_> = ElementHandle::find_by_accessible_label(app(ui), label)
+        .filter(|e| e.accessible_value().is_some())
+        .collect();
+    assert_eq!(
+        found.len(),
+        1,
+        "elements labelled {label:?}: {}",
+        found.len()
+    );
+    found[0].accessible_value().unwrap().to_string()
+}
+
+fn shown(ui: &Ui, label: &str) -> bool {
+    ElementHandle::find_by_accessible_label(app(ui), label)
+        .next()
+        .is_some()
+}
+
+fn enter_pin(ui: &Ui, pin: &str) {
+    let fields: Vec<_> = ElementHandle::find_by_accessible_label(app(ui), "PIN").collect();
+    assert_eq!(fields.len(), 1);
+    fields[0].set_accessible_value(pin);
+}
+
+fn sign_in(ui: &Ui, pin: &str) {
+    enter_pin(ui, pin);
+    tap(ui, "Sign in");
+}
+
+/// The demo's codes of one kind, as a scanner sends them (real GS).
+fn codes(kind: &str) -> Vec<String> {
+    demo::dataset()
+        .codes
+        .into_iter()
+        .filter(|(what, _)| what == kind)
+        .map(|(_, code)| code.replace("<GS>", "\u{1d}"))
+        .collect()
+}
+
+fn pending_kinds(inline: &Inline) -> Vec<(String, serde_json::Value)> {
+    inline.with_controller(|c| {
+        c.desk()
+            .store()
+            .pending_queue()
+            .unwrap()
+            .into_iter()
+            .map(|q| (q.kind, serde_json::from_str(&q.payload).unwrap()))
+            .collect()
+    })
+}
+
+#[test]
+fn sign_in_by_pin_and_by_badge_and_sign_out() {
+    let scratch = Scratch::new("sign-in");
+    let (ui, inline) = terminal(&scratch);
+    // Nothing but signing in before an operator is known.
+    inline.scan(&codes("our stock")[0]);
+    assert!(value(&ui, "Sign-in error").contains("Sign in first"));
+    sign_in(&ui, "4321");
+    assert!(value(&ui, "Sign-in error").contains("Unknown PIN"));
+    sign_in(&ui, "1111");
+    assert_eq!(value(&ui, "Operator"), "Анна Петрова");
+    // An operator is not a supervisor: no Settings.
+    assert!(buttons(&ui, "Settings").is_empty());
+    tap(&ui, "Sign out");
+    assert!(shown(&ui, "PIN"));
+    inline.scan("TALLY-BADGE:ivan");
+    assert_eq!(value(&ui, "Operator"), "Иван Смирнов");
+    assert_eq!(buttons(&ui, "Settings").len(), 1);
+}
+
+#[test]
+fn operators_from_the_hub_sign_in_and_confirm() {
+    let scratch = Scratch::new("hub-operators");
+    let (ui, inline) = terminal(&scratch);
+    // The hub's list in the replica, as a pull stores it (salted digests, no PIN).
+    let digest = tally_sync::wire::pin_digest("c0ffee", "2468");
+    let line = format!(
+        "{{\"id\":\"olga\",\"name\":\"Ольга\",\"pinSalt\":\"c0ffee\",\"pinSha256\":\"{digest}\",\"supervisor\":true}}\n"
+    );
+    let report = Store::open(scratch.0.join("tally.db"))
+        .unwrap()
+        .importer()
+        .unwrap()
+        .import_operators(line.as_bytes())
+        .unwrap();
+    assert_eq!(report.imported, 1);
+    sign_in(&ui, "2468");
+    assert_eq!(value(&ui, "Operator"), "Ольга");
+    assert_eq!(
+        buttons(&ui, "Settings").len(),
+        1,
+        "a supervisor from the hub"
+    );
+    tap(&ui, "Write-off");
+    tap(&ui, "Expired");
+    inline.scan(&codes("our stock")[0]);
+    tap(&ui, "Finish write-off");
+    enter_pin(&ui, "2468");
+    tap(&ui, "Confirm");
+    assert_eq!(value(&ui, "Verdict"), "Write-off finished");
+}
+
+#[test]
+fn accept_a_task_with_a_surplus_and_missing_codes() {
+    let scratch = Scratch::new("accept");
+    let (ui, inline) = terminal(&scratch);
+    sign_in(&ui, "1111");
+    tap(&ui, "Acceptance");
+    tap_starting(&ui, "УПД 117");
+    assert_eq!(value(&ui, "Expected"), "18");
+    assert_eq!(value(&ui, "Missing"), "18");
+
+    let units = codes("delivery unit");
+    for code in &units {
+        inline.scan(code);
+        assert_eq!(value(&ui, "Verdict"), "Accepted");
+    }
+    // A box label accepts the six units the task lists in it.
+    inline.scan(&codes("delivery box 1")[0]);
+    assert_eq!(value(&ui, "Scanned"), "10");
+    // A unit the task does not list waits for a confirming tap.
+    let surplus = &codes("surplus unit (not in the task)")[0];
+    inline.scan(surplus);
+    assert_eq!(value(&ui, "Verdict"), "Check this code");
+    assert_eq!(value(&ui, "Scanned"), "10", "not counted before the tap");
+    tap(&ui, "Accept anyway");
+    assert_eq!(value(&ui, "Verdict"), "Accepted");
+    assert_eq!(value(&ui, "Scanned"), "11");
+    assert_eq!(value(&ui, "Surplus"), "1");
+    assert_eq!(value(&ui, "Missing"), "8");
+    // The same code again is the scanner's echo: a warning, no tap needed, not counted.
+    inline.scan(&units[0]);
+    assert_eq!(value(&ui, "Verdict"), "Already scanned");
+    assert_eq!(value(&ui, "Scanned"), "11");
+
+    tap(&ui, "Finish acceptance");
+    let summary = value(&ui, "Discrepancy summary");
+    assert!(
+        summary.contains("Surplus (not in the task): 1"),
+        "{summary}"
+    );
+    assert!(summary.contains("Missing (not scanned): 8"), "{summary}");
+    tap(&ui, "Close acceptance");
+    assert_eq!(value(&ui, "Verdict"), "Acceptance finished");
+    assert_eq!(value(&ui, "Queued operations"), "1");
+    let queue = pending_kinds(&inline);
+    assert_eq!(queue.len(), 1);
+    assert_eq!(queue[0].0, "acceptance");
+    let payload = queue[0].1.to_string();
+    assert!(payload.contains("DEMO-1"), "{payload}");
+    let cues = inline.cues();
+    assert!(cues.iter().any(|c| c.tone == CueTone::Warning));
+    assert!(cues.iter().all(|c| c.sound && !c.vibrate));
+}
+
+#[test]
+fn pack_a_box_under_a_generated_label() {
+    let scratch = Scratch::new("pack");
+    let (ui, inline) = terminal(&scratch);
+    sign_in(&ui, "1111");
+    tap(&ui, "Aggregation");
+    tap(&ui, "Pack boxes");
+    tap(&ui, "New box");
+    let sscc = value(&ui, "Open container");
+    assert!(
+        sscc.starts_with(&format!("0{}", demo::COMPANY_PREFIX)),
+        "{sscc}"
+    );
+    let stock = codes("our stock");
+    for code in &stock[..3] {
+        inline.scan(code);
+        assert_eq!(value(&ui, "Verdict"), "Packed");
+    }
+    assert_eq!(value(&ui, "Fill level"), "3/6");
+    tap(&ui, "Remove last");
+    assert_eq!(value(&ui, "Fill level"), "2/6");
+    // Finishing with the box open is not offered.
+    assert_eq!(buttons(&ui, "Finish")[0].accessible_enabled(), Some(false));
+    tap(&ui, "Close box");
+    tap(&ui, "Finish");
+    assert_eq!(value(&ui, "Verdict"), "Aggregation finished");
+    let queue = pending_kinds(&inline);
+    assert_eq!(queue[0].0, "aggregation");
+    assert!(queue[0].1.to_string().contains(&sscc));
+    // The packed unit is now in a box: packing it again is refused with a reason.
+    tap(&ui, "Aggregation");
+    tap(&ui, "Pack boxes");
+    tap(&ui, "New box");
+    inline.scan(&stock[0]);
+    assert_eq!(value(&ui, "Verdict"), "Rejected");
+    tap(&ui, "OK");
+    inline.scan(&stock[5]);
+    tap(&ui, "Close box");
+    // Both boxes onto a pallet under a generated label.
+    tap(&ui, "New pallet");
+    let pallet = value(&ui, "Open container");
+    assert_ne!(pallet, sscc);
+    inline.scan(&format!("00{sscc}"));
+    assert_eq!(value(&ui, "Fill level"), "1/4");
+    tap(&ui, "Close pallet");
+    tap(&ui, "Finish");
+    assert_eq!(value(&ui, "Verdict"), "Aggregation finished");
+    let queue = pending_kinds(&inline);
+    assert_eq!(queue.len(), 2);
+    assert!(queue[1].1.to_string().contains(&pallet));
+}
+
+#[test]
+fn write_off_with_a_reason_and_a_supervisor() {
+    let scratch = Scratch::new("write-off");
+    let (ui, inline) = terminal(&scratch);
+    sign_in(&ui, "1111");
+    tap(&ui, "Write-off");
+    tap(&ui, "Damage or loss");
+    assert!(value(&ui, "Write-off reason").starts_with("Damage or loss · WO-"));
+    for code in &codes("our stock")[..2] {
+        inline.scan(code);
+        assert_eq!(value(&ui, "Verdict"), "To write off");
+    }
+    assert_eq!(value(&ui, "To write off"), "2");
+    tap(&ui, "Finish write-off");
+    // The operator's own PIN does not confirm.
+    enter_pin(&ui, "1111");
+    tap(&ui, "Confirm");
+    assert!(value(&ui, "Write-off error").contains("not a supervisor"));
+    enter_pin(&ui, "9999");
+    tap(&ui, "Confirm");
+    assert_eq!(value(&ui, "Verdict"), "Write-off finished");
+    let queue = pending_kinds(&inline);
+    assert_eq!(queue[0].0, "write-off");
+    let payload = queue[0].1.to_string();
+    assert!(
+        payload.contains("ivan"),
+        "the supervisor is on the document: {payload}"
+    );
+}
+
+#[test]
+fn rejections_stay_until_acknowledged_and_wrong_screens_explain() {
+    let scratch = Scratch::new("reject");
+    let (ui, inline) = terminal(&scratch);
+    sign_in(&ui, "1111");
+    // On Home a scan has nowhere to go: the screen says where.
+    inline.scan(&codes("our stock")[0]);
+    assert_eq!(value(&ui, "Verdict"), "Not here");
+    tap(&ui, "Write-off");
+    tap(&ui, "Destruction");
+    inline.scan(&codes("already written off (rejected)")[0]);
+    assert_eq!(value(&ui, "Verdict"), "Rejected");
+    assert!(
+        value(&ui, "Reason").to_lowercase().contains("circulation"),
+        "{}",
+        value(&ui, "Reason")
+    );
+    // The next scan waits for the OK: the rejection cannot scroll away unseen.
+    inline.scan(&codes("our stock")[1]);
+    assert_eq!(value(&ui, "Verdict"), "Rejected");
+    assert!(value(&ui, "Reason").contains("Tap OK"));
+    assert_eq!(value(&ui, "To write off"), "0");
+    tap(&ui, "OK");
+    inline.scan(&codes("our stock")[1]);
+    assert_eq!(value(&ui, "Verdict"), "To write off");
+    // A blocked code is refused too.
+    inline.scan(&codes("blocked by the state system (rejected)")[0]);
+    assert_eq!(value(&ui, "Verdict"), "Rejected");
+    tap(&ui, "OK");
+    // Another operation while this one is open: back to it, with why.
+    tap(&ui, "Home");
+    tap(&ui, "Acceptance");
+    assert_eq!(value(&ui, "Verdict"), "Finish this first");
+    assert!(shown(&ui, "Write-off reason"));
+    assert!(inline.cues().iter().any(|c| c.tone == CueTone::Error));
+}
+
+#[test]
+fn code_info_explains_a_code() {
+    let scratch = Scratch::new("info");
+    let (ui, inline) = terminal(&scratch);
+    sign_in(&ui, "1111");
+    tap(&ui, "Code info");
+    inline.scan(&codes("our stock")[0]);
+    assert_eq!(value(&ui, "Code status"), "INTRODUCED");
+    assert_eq!(value(&ui, "Owner (INN)"), demo::OUR_INN);
+    assert_eq!(value(&ui, "Product"), "Молоко 3,2% 1 л");
+    assert_eq!(value(&ui, "Product group"), "Dairy");
+    inline.scan(&codes("blocked by the state system (rejected)")[0]);
+    assert!(value(&ui, "Code status").to_lowercase().contains("block"));
+    inline.scan("hello");
+    assert_eq!(value(&ui, "Code status"), "Not a valid code");
+}
+
+#[test]
+fn the_language_switches_in_settings_and_enrollment_is_scanned_there() {
+    let scratch = Scratch::new("settings");
+    let (ui, inline) = terminal(&scratch);
+    sign_in(&ui, "9999");
+    // An enrollment code outside Settings is explained, not used.
+    let enrollment = r#"{"tally_enroll":1,"url":"http://hub.local:8470","code":"ABCD2345EFGH"}"#;
+    inline.scan(enrollment);
+    assert_eq!(value(&ui, "Verdict"), "Not here");
+    assert!(inline.requests().is_empty());
+    tap(&ui, "Settings");
+    inline.scan(enrollment);
+    assert_eq!(value(&ui, "Settings message"), "Enrolling…");
+    assert_eq!(
+        inline.requests(),
+        vec![tally_app::terminal::controller::Request::Enroll {
+            url: "http://hub.local:8470".into(),
+            code: "ABCD2345EFGH".into()
+        }]
+    );
+    tap(&ui, "Русский");
+    // Every @tr string follows: the buttons are Russian now, and the controller's texts too.
+    assert_eq!(buttons(&ui, "Главная").len(), 1);
+    assert!(buttons(&ui, "Home").is_empty());
+    tap(&ui, "Главная");
+    tap(&ui, "Списание");
+    tap(&ui, "Порча или утрата");
+    inline.scan(&codes("our stock")[0]);
+    assert_eq!(value(&ui, "Вердикт"), "К списанию");
+}
+
+/// Every button on every screen is at least 9 mm square (84 px at 480×800 on a 4-inch panel).
+fn assert_touch_targets(ui: &Ui, screen: &str) {
+    let all = ElementQuery::from_root(app(ui))
+        .match_accessible_role(AccessibleRole::Button)
+        .find_all();
+    assert!(!all.is_empty(), "{screen}: no buttons");
+    for button in all {
+        let size = button.size();
+        let label = button.accessible_label().unwrap_or_default();
+        assert!(
+            size.height >= 84.0 && size.width >= 84.0,
+            "{screen}: {label:?} is {}×{}",
+            size.width,
+            size.height
+        );
+    }
+}
+
+#[test]
+fn every_button_is_big_enough_for_gloves() {
+    let scratch = Scratch::new("targets");
+    let (ui, inline) = terminal(&scratch);
+    ui.show_window().unwrap();
+    assert_touch_targets(&ui, "sign-in");
+    sign_in(&ui, "9999");
+    assert_touch_targets(&ui, "home");
+    tap(&ui, "Acceptance");
+    assert_touch_targets(&ui, "acceptance tasks");
+    tap(&ui, "Free acceptance");
+    inline.scan(&codes("already written off (rejected)")[0]);
+    assert_touch_targets(&ui, "acceptance with a rejection");
+    tap(&ui, "OK");
+    tap(&ui, "Finish acceptance");
+    assert_touch_targets(&ui, "acceptance review");
+    tap(&ui, "Back to scanning");
+    tap(&ui, "Home");
+    tap(&ui, "Sync");
+    assert_touch_targets(&ui, "sync");
+    tap(&ui, "Home");
+    tap(&ui, "Settings");
+    assert_touch_targets(&ui, "settings");
+    tap(&ui, "Home");
+    tap(&ui, "Code info");
+    assert_touch_targets(&ui, "code info");
+}
