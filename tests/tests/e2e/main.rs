@@ -1,3 +1,6 @@
 //! End-to-end tests across Tally's crates: one binary, one module per flow.
 
 mod layering;
+mod packaging;
+mod processes;
+mod shift;

@@ -1,0 +1,315 @@
+//! Real processes for the end-to-end flows: the built `tally` and `tally-hub` executables, a
+//! hub that can be stopped and started again on its port, and the scanners that feed a
+//! terminal (a pseudo-terminal serial scanner and keyboard-wedge key traces).
+
+// Test helpers: a failed set-up is a failed test.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdout, Command, Output, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+use serde_json::Value;
+
+/// The directory holding `tally` and `tally-hub`, built fresh once per test process.
+///
+/// Cargo names binaries (`CARGO_BIN_EXE_*`) only to tests of the package that owns them, so
+/// this package builds them itself, into the profile directory its own test binary runs from
+/// (`target/<profile>/deps/e2e-*`): a no-op when `cargo nextest run --workspace` already built
+/// them, and never a stale binary under `-p tally-tests`. `TALLY_E2E_BIN_DIR` points at
+/// prebuilt binaries instead (an installed package, a cross build run under emulation).
+pub fn bin_dir() -> &'static Path {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| {
+        if let Some(dir) = std::env::var_os("TALLY_E2E_BIN_DIR") {
+            return PathBuf::from(dir);
+        }
+        let exe = std::env::current_exe().unwrap();
+        let profile_dir = exe.parent().unwrap().parent().unwrap().to_path_buf();
+        let target_dir = profile_dir.parent().unwrap();
+        let profile = match profile_dir.file_name().and_then(|n| n.to_str()) {
+            Some("debug") => "dev".to_owned(),
+            Some(other) => other.to_owned(),
+            None => panic!("no profile directory above {}", exe.display()),
+        };
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        let output = Command::new(cargo)
+            .args([
+                "build",
+                "--quiet",
+                "-p",
+                "tally-app",
+                "-p",
+                "tally-hub",
+                "--bins",
+            ])
+            .args(["--profile", &profile, "--manifest-path"])
+            .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/../Cargo.toml"))
+            .arg("--target-dir")
+            .arg(target_dir)
+            .stdin(Stdio::null())
+            .output()
+            .expect("cargo runs");
+        assert!(
+            output.status.success(),
+            "building tally and tally-hub failed:\n{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        profile_dir
+    })
+}
+
+pub fn tally() -> Command {
+    Command::new(bin_dir().join("tally"))
+}
+
+pub fn tally_hub() -> Command {
+    Command::new(bin_dir().join("tally-hub"))
+}
+
+/// Runs a command to its end and returns its output, failing the test when it failed.
+pub fn run_ok(command: &mut Command) -> Output {
+    let output = command.stdin(Stdio::null()).output().unwrap();
+    assert!(
+        output.status.success(),
+        "{command:?} failed:\nstdout: {}\nstderr: {}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    output
+}
+
+pub fn json_lines(bytes: &[u8]) -> Vec<Value> {
+    String::from_utf8(bytes.to_vec())
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect()
+}
+
+/// A scratch directory for one test, removed when the test passes.
+pub struct Scratch(pub PathBuf);
+
+impl Scratch {
+    pub fn new(name: &str) -> Scratch {
+        let dir = std::env::temp_dir().join(format!("tally-e2e-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        Scratch(dir)
+    }
+
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.0.join(name)
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        // A failed test leaves its files for a look.
+        if !std::thread::panicking() {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+}
+
+/// A child that is SIGKILLed when dropped, so no process outlives its test, even a failed one.
+pub struct Killed(pub Child);
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// `tally-hub serve` on loopback. Stopping it is a SIGKILL, as a power cut or a pulled cable
+/// looks to the terminals; it starts again on the same port, where they were enrolled.
+pub struct HubProcess {
+    db: PathBuf,
+    pub addr: String,
+    process: Option<Killed>,
+}
+
+impl HubProcess {
+    pub fn start(db: &Path) -> HubProcess {
+        let mut hub = HubProcess {
+            db: db.to_path_buf(),
+            addr: "127.0.0.1:0".into(),
+            process: None,
+        };
+        hub.start_again();
+        hub
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    pub fn stop(&mut self) {
+        self.process = None;
+    }
+
+    /// Serves on the same address again (the first start picks a free port).
+    pub fn start_again(&mut self) {
+        // The port was just released by a killed process; nothing else on this machine is
+        // asked to take it, but a bind can still lose a race, so it gets a few tries.
+        for _ in 0..20 {
+            let mut child = tally_hub()
+                .args(["serve", "--listen", &self.addr, "--db"])
+                .arg(&self.db)
+                .stdin(Stdio::null())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap();
+            let mut stderr = BufReader::new(child.stderr.take().unwrap());
+            let mut line = String::new();
+            stderr.read_line(&mut line).unwrap();
+            // The hub reports errors on standard error; a closed pipe would make that fail.
+            std::thread::spawn(move || std::io::copy(&mut stderr, &mut std::io::sink()));
+            if let Some(url) = line.trim().rsplit(' ').next()
+                && let Some(addr) = url.strip_prefix("http://")
+            {
+                self.addr = addr.to_owned();
+                self.process = Some(Killed(child));
+                return;
+            }
+            let _ = child.wait();
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        panic!("tally-hub did not serve on {}", self.addr);
+    }
+}
+
+/// A `tally` child whose JSON lines are read as it prints them.
+pub struct Terminal {
+    process: Killed,
+    stdout: BufReader<ChildStdout>,
+    done: Arc<AtomicBool>,
+}
+
+/// How long a terminal child may live: a safety net so a hung child fails the test instead of
+/// hanging CI, far above the second or two each one needs.
+const WATCHDOG: Duration = Duration::from_secs(120);
+
+impl Terminal {
+    pub fn spawn(command: &mut Command) -> Terminal {
+        let mut child = command
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let stdout = BufReader::new(child.stdout.take().unwrap());
+        let done = Arc::new(AtomicBool::new(false));
+        let pid = child.id().to_string();
+        let watched = Arc::clone(&done);
+        std::thread::spawn(move || {
+            std::thread::sleep(WATCHDOG);
+            if !watched.load(Ordering::SeqCst) {
+                let _ = Command::new("kill").args(["-9", &pid]).status();
+            }
+        });
+        Terminal {
+            process: Killed(child),
+            stdout,
+            done,
+        }
+    }
+
+    /// The next JSON line; panics when the process ended instead.
+    pub fn next(&mut self) -> Value {
+        let mut line = String::new();
+        let read = self.stdout.read_line(&mut line).unwrap();
+        assert!(read > 0, "the terminal ended early");
+        serde_json::from_str(&line).unwrap_or_else(|e| panic!("{e}: {line}"))
+    }
+
+    /// Lines until one whose `event` is `event`, which is returned with those before it.
+    pub fn until(&mut self, event: &str) -> Vec<Value> {
+        let mut lines = Vec::new();
+        loop {
+            let line = self.next();
+            let done = line["event"] == event;
+            lines.push(line);
+            if done {
+                return lines;
+            }
+        }
+    }
+
+    /// SIGKILL, mid-operation: nothing is flushed or closed.
+    pub fn kill(mut self) {
+        self.process.0.kill().unwrap();
+        let status = self.process.0.wait().unwrap();
+        self.done.store(true, Ordering::SeqCst);
+        assert!(!status.success());
+    }
+
+    /// Waits for a clean exit and returns what the terminal still printed.
+    pub fn finish(mut self) -> Vec<Value> {
+        let mut rest = String::new();
+        std::io::Read::read_to_string(&mut self.stdout, &mut rest).unwrap();
+        let status = self.process.0.wait().unwrap();
+        self.done.store(true, Ordering::SeqCst);
+        assert!(status.success(), "{status}");
+        rest.lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    }
+}
+
+impl Drop for Terminal {
+    fn drop(&mut self) {
+        // The child is killed and reaped with `process` right after this, so the watchdog
+        // must not touch its pid, which may be reused by then.
+        self.done.store(true, Ordering::SeqCst);
+    }
+}
+
+/// A serial scanner on a pseudo-terminal: the terminal opens the slave by its path as it would
+/// `/dev/ttyACM0`; the test writes scans to the master as the scanner's firmware would.
+pub struct SerialScanner {
+    master: serialport::TTYPort,
+    pub path: String,
+}
+
+impl SerialScanner {
+    pub fn new() -> SerialScanner {
+        let (master, slave) = serialport::TTYPort::pair().unwrap();
+        let path = serialport::SerialPort::name(&slave).unwrap();
+        // The master keeps the pseudo-terminal; the terminal process opens the slave itself.
+        drop(slave);
+        SerialScanner { master, path }
+    }
+
+    pub fn source(&self) -> String {
+        format!("serial:{},115200", self.path)
+    }
+
+    /// One scan as a 2D imager sends it: AIM prefix, the bytes with real GS, CR LF.
+    pub fn scan(&mut self, payload: &str) {
+        let aim = if payload.starts_with("TALLY:") {
+            ""
+        } else {
+            "]d2"
+        };
+        self.master
+            .write_all(format!("{aim}{payload}\r\n").as_bytes())
+            .unwrap();
+        self.master.flush().unwrap();
+    }
+}
+
+/// Writes a key trace of a keyboard-wedge scanner typing each payload and Enter, with pauses
+/// between scans, and returns its `trace:` source.
+pub fn wedge_trace(path: &Path, payloads: &[&str]) -> String {
+    let mut words = Vec::new();
+    for payload in payloads {
+        words.push(tally_drivers::wedge::type_text(payload.as_bytes(), 4));
+        words.push("d:enter u:enter t:300".to_owned());
+    }
+    std::fs::write(path, words.join(" ")).unwrap();
+    format!("trace:{}", path.display())
+}
