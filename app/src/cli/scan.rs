@@ -81,20 +81,56 @@ impl FromStr for SourceSpec {
     }
 }
 
+/// Which scanner and how it speaks: shared by `tally scan` and `tally work`.
 #[derive(Debug, Args)]
-pub struct ScanArgs {
+pub struct SourceArgs {
     /// serial:PATH[,BAUD] | evdev:PATH | trace:FILE | file:FILE | stdin
     #[arg(long, value_name = "SOURCE")]
-    source: SourceSpec,
+    pub source: SourceSpec,
     /// How a serial scanner ends a scan: cr, lf, crlf, stx-etx or none (a pause ends it).
     #[arg(long, default_value = "cr")]
-    framing: Framing,
+    pub framing: Framing,
     /// The key a keyboard-wedge scanner presses for GS (evdev key name, such as `f8`).
     #[arg(long, value_name = "KEY", default_value = "f8")]
     gs_key: String,
     /// Milliseconds of silence that end a wedge scan without Enter.
     #[arg(long, value_name = "MS", default_value_t = 80)]
     gap: u64,
+}
+
+impl SourceArgs {
+    pub fn wedge_config(&self) -> anyhow::Result<WedgeConfig> {
+        let gs_key = key_code(&self.gs_key)
+            .ok_or_else(|| anyhow!("unknown key {:?} for --gs-key", self.gs_key))?;
+        Ok(WedgeConfig {
+            gs_key: Some(gs_key),
+            gap_ms: self.gap,
+            ..WedgeConfig::default()
+        })
+    }
+
+    /// Starts the source on its own thread; it stops when `stop` is set or its input ends.
+    pub fn start(
+        &self,
+        record_keys: bool,
+        events: Sender<ScanEvent>,
+        stop: &Arc<AtomicBool>,
+    ) -> anyhow::Result<std::thread::JoinHandle<()>> {
+        start_source(
+            &self.source,
+            self.framing,
+            self.wedge_config()?,
+            record_keys,
+            events,
+            stop,
+        )
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct ScanArgs {
+    #[command(flatten)]
+    input: SourceArgs,
     /// Append the raw key events of an evdev scanner to FILE as a replayable trace.
     #[arg(long, value_name = "FILE")]
     record: Option<std::path::PathBuf>,
@@ -108,32 +144,6 @@ pub struct ScanArgs {
     verdict: VerdictArgs,
     #[command(flatten)]
     scanner: ScannerArgs,
-}
-
-fn wedge_config(args: &ScanArgs) -> anyhow::Result<WedgeConfig> {
-    let gs_key = key_code(&args.gs_key)
-        .ok_or_else(|| anyhow!("unknown key {:?} for --gs-key", args.gs_key))?;
-    Ok(WedgeConfig {
-        gs_key: Some(gs_key),
-        gap_ms: args.gap,
-        ..WedgeConfig::default()
-    })
-}
-
-/// Starts the source on its own thread; it stops when `stop` is set or its input ends.
-fn start(
-    args: &ScanArgs,
-    events: Sender<ScanEvent>,
-    stop: &Arc<AtomicBool>,
-) -> anyhow::Result<std::thread::JoinHandle<()>> {
-    start_source(
-        &args.source,
-        args.framing,
-        wedge_config(args)?,
-        args.record.is_some(),
-        events,
-        stop,
-    )
 }
 
 /// Starts one scanner source on its own thread, as `tally scan` and the terminal do; it stops
@@ -233,11 +243,11 @@ pub fn run(args: &ScanArgs, mut out: impl Write) -> anyhow::Result<()> {
     }
     let (tx, rx) = channel();
     let stop = Arc::new(AtomicBool::new(false));
-    if args.record.is_some() && !matches!(args.source, SourceSpec::Evdev { .. }) {
+    if args.record.is_some() && !matches!(args.input.source, SourceSpec::Evdev { .. }) {
         bail!("--record takes the key events of an evdev source");
     }
     let mut recorder = Recorder::open(args.record.as_deref())?;
-    let worker = start(args, tx, &stop)?;
+    let worker = args.input.start(args.record.is_some(), tx, &stop)?;
     let mut scans = 0u64;
     // Device sources never end by themselves; scripted ones close the channel at their end.
     while let Ok(event) = rx.recv() {
@@ -292,7 +302,7 @@ pub fn run(args: &ScanArgs, mut out: impl Write) -> anyhow::Result<()> {
     stop.store(true, Ordering::Relaxed);
     // A device loop checks `stop` at least every few hundred milliseconds; stdin may block on
     // a terminal, so it is left to end with the process.
-    if !matches!(args.source, SourceSpec::Stdin) {
+    if !matches!(args.input.source, SourceSpec::Stdin) {
         let _ = worker.join();
     }
     Ok(())

@@ -27,13 +27,11 @@ use tally_domain::reason::Reason;
 use tally_domain::status::Inn;
 use tally_domain::validate::{Policy, Verdict};
 use tally_drivers::scan::ScanEvent;
-use tally_drivers::serial_frame::Framing;
-use tally_drivers::wedge::{WedgeConfig, key_code};
 use tally_sync::store::Store;
 
 use super::ScannerArgs;
 use super::db::{DbLocation, now};
-use super::scan::{SourceSpec, start_source};
+use super::scan::{SourceArgs, SourceSpec};
 use crate::desk::{Command, Desk, DeskSettings, ScanOutcome};
 use crate::operation_log::OperationState;
 
@@ -61,18 +59,8 @@ impl WorkKind {
 pub struct WorkArgs {
     /// The operation to work; an open one of this kind is resumed from its journal.
     kind: WorkKind,
-    /// serial:PATH[,BAUD] | evdev:PATH | trace:FILE | file:FILE | stdin
-    #[arg(long, value_name = "SOURCE")]
-    source: SourceSpec,
-    /// How a serial scanner ends a scan: cr, lf, crlf, stx-etx or none (a pause ends it).
-    #[arg(long, default_value = "cr")]
-    framing: Framing,
-    /// The key a keyboard-wedge scanner presses for GS (evdev key name, such as `f8`).
-    #[arg(long, value_name = "KEY", default_value = "f8")]
-    gs_key: String,
-    /// Milliseconds of silence that end a wedge scan without Enter.
-    #[arg(long, value_name = "MS", default_value_t = 80)]
-    gap: u64,
+    #[command(flatten)]
+    input: SourceArgs,
     /// Who works the operation (kept in the journal and the queue row).
     #[arg(long, default_value = "operator")]
     operator: String,
@@ -161,16 +149,6 @@ fn capacity(args: &WorkArgs) -> Capacity {
         box_units: args.box_units,
         pallet_boxes: args.pallet_boxes,
     }
-}
-
-fn wedge_config(args: &WorkArgs) -> anyhow::Result<WedgeConfig> {
-    let gs_key = key_code(&args.gs_key)
-        .ok_or_else(|| anyhow!("unknown key {:?} for --gs-key", args.gs_key))?;
-    Ok(WedgeConfig {
-        gs_key: Some(gs_key),
-        gap_ms: args.gap,
-        ..WedgeConfig::default()
-    })
 }
 
 fn reason_json(reason: &dyn Reason) -> Value {
@@ -343,14 +321,7 @@ pub fn run(args: &WorkArgs, mut out: impl Write) -> anyhow::Result<()> {
 
     let (tx, rx) = channel();
     let stop = Arc::new(AtomicBool::new(false));
-    let worker = start_source(
-        &args.source,
-        args.framing,
-        wedge_config(args)?,
-        false,
-        tx,
-        &stop,
-    )?;
+    let worker = args.input.start(false, tx, &stop)?;
     // The payload of the last scan that asked for confirmation: the same scan again confirms.
     let mut awaiting: Option<Vec<u8>> = None;
     let mut finished = false;
@@ -397,7 +368,7 @@ pub fn run(args: &WorkArgs, mut out: impl Write) -> anyhow::Result<()> {
         )?;
     }
     stop.store(true, Ordering::Relaxed);
-    if !matches!(args.source, SourceSpec::Stdin) {
+    if !matches!(args.input.source, SourceSpec::Stdin) {
         let _ = worker.join();
     }
     Ok(())
