@@ -381,11 +381,7 @@ fn scan_reads_a_serial_scanner_through_a_pseudo_terminal() {
 
 #[test]
 fn enroll_then_sync_with_a_real_hub() {
-    use tally_domain::status::{Inn, Timestamp};
-    use tally_sync::wire::Feed;
-
     let scratch = Scratch::new("sync");
-    let mut hub_store = tally_hub::store::Store::open(scratch.0.join("hub.db")).unwrap();
     let statuses: String = ["5XyZ1a", "5XyZ1b", "5XyZ1c"]
         .iter()
         .map(|s| {
@@ -394,16 +390,7 @@ fn enroll_then_sync_with_a_real_hub() {
             )
         })
         .collect();
-    let report =
-        tally_hub::import::import(&mut hub_store, Feed::Statuses, statuses.as_bytes()).unwrap();
-    assert!(report.rejected.is_empty());
-    let code = hub_store
-        .create_enrollment_code("W1", &Inn::parse("7707083893").unwrap(), Timestamp(0))
-        .unwrap();
-    let hub = tally_hub::server::Hub::bind(hub_store, "127.0.0.1:0").unwrap();
-    let url = format!("http://{}", hub.local_addr().unwrap());
-    std::thread::spawn(move || hub.run());
-
+    let (url, code) = serve_hub(&scratch, &statuses);
     let db = scratch.0.join("terminal.db");
     let enroll = tally()
         .args(["enroll", &url, &code, "--db"])
@@ -456,21 +443,13 @@ fn enroll_then_sync_with_a_real_hub() {
 
 #[test]
 fn sync_rejected_lists_what_the_hub_refused_with_its_reasons() {
-    use tally_domain::status::{Inn, Timestamp};
+    use tally_domain::status::Timestamp;
     use tally_sync::store::{NewOperation, Store};
-    use tally_sync::wire::Feed;
 
     let scratch = Scratch::new("sync-rejected");
-    let mut hub_store = tally_hub::store::Store::open(scratch.0.join("hub.db")).unwrap();
     let line = "{\"cis\":\"010460084074937221AAAAAAAAAAAA1\",\"status\":\"INTRODUCED\",\
                 \"ownerInn\":\"7707083893\"}\n";
-    tally_hub::import::import(&mut hub_store, Feed::Statuses, line.as_bytes()).unwrap();
-    let code = hub_store
-        .create_enrollment_code("W1", &Inn::parse("7707083893").unwrap(), Timestamp(0))
-        .unwrap();
-    let hub = tally_hub::server::Hub::bind(hub_store, "127.0.0.1:0").unwrap();
-    let url = format!("http://{}", hub.local_addr().unwrap());
-    std::thread::spawn(move || hub.run());
+    let (url, code) = serve_hub(&scratch, line);
     let db = scratch.0.join("terminal.db");
     let enroll = tally()
         .args(["enroll", &url, &code, "--db"])
@@ -561,4 +540,25 @@ fn bench_ui_and_bench_start_measure_the_running_terminal() {
     let scan = figures["first_scan_shown_ms"].as_f64().unwrap();
     assert!(ui > 0.0 && scan >= ui, "{figures}");
     assert!(figures["rss_kib"].as_u64().unwrap() > 1000, "{figures}");
+}
+
+/// A hub in this process holding `statuses` (cisInfo lines), serving on loopback: its URL and
+/// a one-time enrollment code for warehouse W1. Under cfg(test), like `support`, so that it
+/// may unwrap like the tests do.
+#[cfg(test)]
+fn serve_hub(scratch: &Scratch, statuses: &str) -> (String, String) {
+    use tally_domain::status::{Inn, Timestamp};
+    use tally_sync::wire::Feed;
+
+    let mut hub_store = tally_hub::store::Store::open(scratch.0.join("hub.db")).unwrap();
+    let report =
+        tally_hub::import::import(&mut hub_store, Feed::Statuses, statuses.as_bytes()).unwrap();
+    assert!(report.rejected.is_empty(), "{report:?}");
+    let code = hub_store
+        .create_enrollment_code("W1", &Inn::parse("7707083893").unwrap(), Timestamp(0))
+        .unwrap();
+    let hub = tally_hub::server::Hub::bind(hub_store, "127.0.0.1:0").unwrap();
+    let url = format!("http://{}", hub.local_addr().unwrap());
+    std::thread::spawn(move || hub.run());
+    (url, code)
 }
