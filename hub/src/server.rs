@@ -84,10 +84,18 @@ struct State {
 
 impl Hub {
     pub fn bind(store: Store, addr: &str) -> Result<Hub, ServeError> {
-        let server = Server::http(addr).map_err(|e| ServeError::Bind {
+        let bind_error = |message: String| ServeError::Bind {
             addr: addr.to_owned(),
-            message: e.to_string(),
-        })?;
+            message,
+        };
+        let listener = std::net::TcpListener::bind(addr).map_err(|e| bind_error(e.to_string()))?;
+        // tiny_http writes an answer's headers and its body apart; with Nagle's algorithm a
+        // small body (a gzipped push answer) then waits for the terminal's delayed ACK, 40 ms
+        // a request. Accepted sockets inherit TCP_NODELAY from the listener.
+        nix::sys::socket::setsockopt(&listener, nix::sys::socket::sockopt::TcpNoDelay, &true)
+            .map_err(|e| bind_error(e.to_string()))?;
+        let server =
+            Server::from_listener(listener, None).map_err(|e| bind_error(e.to_string()))?;
         Ok(Hub {
             server: Arc::new(server),
             state: Arc::new(State {

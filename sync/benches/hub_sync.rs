@@ -62,6 +62,7 @@ fn hub_with(dir: &std::path::Path, lines: impl std::io::Read) -> (SyncEngine, St
     let link = enroll(ClientConfig::new(&base, None), &code, "bench", "0.1.0").unwrap();
     let mut config = ClientConfig::new(&base, Some(link.token));
     config.global_timeout = std::time::Duration::from_secs(300);
+    config.gzip_answers = std::env::var_os("TALLY_BENCH_PLAIN").is_none();
     let engine = SyncEngine::new(HubClient::new(config).unwrap(), "0.1.0");
     (engine, Store::open(dir.join("tally.db")).unwrap())
 }
