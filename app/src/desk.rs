@@ -18,7 +18,8 @@ use tally_domain::validate::{
     validate,
 };
 use tally_sync::store::{
-    AggregateItem, CatalogItem, NewOperation, NewScan, OperationId, QueuedOperation, ScanId, Store,
+    AggregateItem, CatalogItem, Effects, LocalStatuses, NewOperation, NewScan, OperationId,
+    QueuedOperation, ScanId, Store,
 };
 
 use crate::operation_log::{Entry, OperationState};
@@ -485,14 +486,15 @@ impl Desk {
             .open
             .as_ref()
             .ok_or_else(|| anyhow!("no operation is open"))?;
-        let payload = match open.state.payload(now) {
-            Ok(payload) => payload.to_string(),
+        let payload = match open.state.document(now) {
+            Ok(document) => document.payload().to_string(),
             Err(refusal) => return Ok(Err(refusal)),
         };
-        let queued = self.store.finish_operation(open.id, now, &payload)?;
-        // The replica learns of boxes built or unpacked here at once, so the next scan of a
-        // packed unit is judged "already in a box" before the hub confirms anything. Were the
-        // terminal to stop between the two commits, the hub's next status pull tells the same.
+        // The replica learns of boxes built or unpacked here, and of units accepted or written
+        // off, in the transaction that queues the operation: the next scan of a packed unit is
+        // judged "already in a box" before the hub confirms anything, and a failure of any of
+        // it leaves the operation open with nothing queued.
+        let mut effects = Effects::default();
         match &open.state {
             OperationState::Aggregation(g) => {
                 for aggregate in g.closed() {
@@ -504,29 +506,24 @@ impl Desk {
                             Child::Box(sscc) => AggregateItem::Box(*sscc),
                         })
                         .collect();
-                    self.store.put_aggregate(aggregate.sscc, &items, now)?;
+                    effects.aggregates.push((aggregate.sscc, items));
                 }
             }
-            OperationState::Disaggregation(d) => {
-                for sscc in d.labels() {
-                    self.store.remove_aggregate(*sscc)?;
-                }
-            }
-            OperationState::Acceptance(a) => {
-                let accepted = a.summary().accepted;
-                self.store.put_local_statuses(
-                    &accepted,
-                    CisStatus::Introduced,
-                    self.settings.own_inn.as_ref(),
-                    now,
-                )?;
-            }
-            OperationState::WriteOff(w) => {
-                let codes: Vec<Ki> = w.codes().copied().collect();
-                self.store
-                    .put_local_statuses(&codes, CisStatus::Retired, None, now)?;
-            }
+            OperationState::Disaggregation(d) => effects.unpacked = d.labels().to_vec(),
+            OperationState::Acceptance(a) => effects.statuses.push(LocalStatuses {
+                codes: a.summary().accepted,
+                status: CisStatus::Introduced,
+                owner: self.settings.own_inn,
+            }),
+            OperationState::WriteOff(w) => effects.statuses.push(LocalStatuses {
+                codes: w.codes().copied().collect(),
+                status: CisStatus::Retired,
+                owner: None,
+            }),
         }
+        let queued = self
+            .store
+            .finish_operation(open.id, now, &payload, &effects)?;
         self.open = None;
         Ok(Ok(queued))
     }

@@ -15,6 +15,11 @@ use tally_domain::operation::{
 use tally_domain::status::{CisStatus, Inn};
 use tally_domain::validate::OperationKind;
 use tally_domain::{ProductGroup, Timestamp};
+use tally_wire::document::{
+    AcceptanceDocument, AggregationDocument, DisaggregationDocument, PackedAggregate, PackedChild,
+    WriteOffDocument,
+};
+use tally_wire::{DocumentKind, OperationDocument};
 
 /// One journal entry as the store keeps it.
 #[derive(Clone, PartialEq, Eq, Debug)]
@@ -130,14 +135,18 @@ impl OperationState {
         }
     }
 
-    /// The name the journal and queue store: one per document type.
-    pub fn kind_name(&self) -> &'static str {
+    /// The kind of document it makes: its name is what the journal and the queue store.
+    pub fn document_kind(&self) -> DocumentKind {
         match self {
-            OperationState::Acceptance(_) => "acceptance",
-            OperationState::Aggregation(_) => "aggregation",
-            OperationState::Disaggregation(_) => "disaggregation",
-            OperationState::WriteOff(_) => "write-off",
+            OperationState::Acceptance(_) => DocumentKind::Acceptance,
+            OperationState::Aggregation(_) => DocumentKind::Aggregation,
+            OperationState::Disaggregation(_) => DocumentKind::Disaggregation,
+            OperationState::WriteOff(_) => DocumentKind::WriteOff,
         }
+    }
+
+    pub fn kind_name(&self) -> &'static str {
+        self.document_kind().name()
     }
 
     /// What the journal keeps at the start of the operation, to rebuild it from nothing.
@@ -317,22 +326,21 @@ impl OperationState {
     }
 
     /// The finished document for the queue, or why it cannot be finished yet.
-    pub fn payload(&self, finished_at: Timestamp) -> Result<Value, Refusal> {
-        let kis = |v: &[Ki]| v.iter().map(ki_text).collect::<Vec<_>>();
+    pub fn document(&self, finished_at: Timestamp) -> Result<OperationDocument, Refusal> {
         Ok(match self {
             OperationState::Acceptance(a) => {
                 let s = a.summary();
                 if s.accepted.is_empty() && s.rejected.is_empty() {
                     return Err(Refusal::Empty);
                 }
-                json!({
-                    "task_id": s.task_id,
-                    "accepted": kis(&s.accepted),
-                    "boxes": s.boxes.iter().map(Sscc::to_string).collect::<Vec<_>>(),
-                    "rejected": kis(&s.rejected),
-                    "surplus": kis(&s.surplus),
-                    "missing": kis(&s.missing),
-                    "acceptance_date": date_text(finished_at.date()),
+                OperationDocument::Acceptance(AcceptanceDocument {
+                    task_id: s.task_id,
+                    accepted: s.accepted,
+                    boxes: s.boxes,
+                    rejected: s.rejected,
+                    surplus: s.surplus,
+                    missing: s.missing,
+                    acceptance_date: finished_at.date(),
                 })
             }
             OperationState::Aggregation(g) => {
@@ -342,33 +350,40 @@ impl OperationState {
                 if g.closed().is_empty() {
                     return Err(Refusal::Empty);
                 }
-                json!({"aggregates": g.closed().iter().map(|a| json!({
-                    "sscc": a.sscc.to_string(),
-                    "level": a.level.code(),
-                    "status": a.status.map(|s| s.api_name()),
-                    "children": a.children.iter().map(|c| match c {
-                        Child::Unit(ki) => json!({"unit": ki_text(ki)}),
-                        Child::Box(sscc) => json!({"box": sscc.to_string()}),
-                    }).collect::<Vec<_>>(),
-                })).collect::<Vec<_>>()})
+                OperationDocument::Aggregation(AggregationDocument {
+                    aggregates: g
+                        .closed()
+                        .iter()
+                        .map(|a| PackedAggregate {
+                            sscc: a.sscc,
+                            level: a.level,
+                            status: a.status,
+                            children: a.children.iter().map(|c| PackedChild::from(*c)).collect(),
+                        })
+                        .collect(),
+                })
             }
             OperationState::Disaggregation(d) => {
                 if d.labels().is_empty() {
                     return Err(Refusal::Empty);
                 }
-                json!({"labels": d.labels().iter().map(Sscc::to_string).collect::<Vec<_>>()})
+                OperationDocument::Disaggregation(DisaggregationDocument {
+                    labels: d.labels().to_vec(),
+                })
             }
             OperationState::WriteOff(w) => {
                 let s = w.summary()?;
                 let (document, reason) = s.header.reason.gis_mt();
-                json!({
-                    "reason": s.header.reason.code(),
-                    "gis_mt_document": document,
-                    "gis_mt_reason": reason,
-                    "document_number": s.header.document_number,
-                    "document_date": date_text(s.header.document_date),
-                    "supervisor": s.supervisor,
-                    "codes": kis(&s.codes),
+                OperationDocument::WriteOff(WriteOffDocument {
+                    reason: s.header.reason,
+                    document_number: s.header.document_number,
+                    document_date: s.header.document_date,
+                    supervisor: s.supervisor,
+                    codes: s.codes,
+                    // For hubs of the last release, which read these instead of routing.
+                    gis_mt_document: Some(document.to_owned()),
+                    gis_mt_reason: Some(reason.to_owned()),
+                    replacements: Vec::new(),
                 })
             }
         })
@@ -409,8 +424,8 @@ mod tests {
             OperationState::restore(kind, &serde_json::from_str(&header_text).unwrap(), &journal)
                 .unwrap();
         let now = Timestamp(1_795_305_600_000);
-        assert_eq!(restored.payload(now), live.payload(now));
-        assert!(live.payload(now).is_ok());
+        assert_eq!(restored.document(now), live.document(now));
+        assert!(live.document(now).is_ok());
     }
 
     #[test]

@@ -386,7 +386,7 @@ fn enroll_then_sync_with_a_real_hub() {
         .iter()
         .map(|s| {
             format!(
-                "{{\"cis\":\"010460084074937221{s}\",\"status\":\"INTRODUCED\",\"ownerInn\":\"7707083893\"}}\n"
+                "{{\"cis\":\"010460084074937221{s}\",\"status\":\"INTRODUCED\",\"ownerInn\":\"7707083893\",\"productGroupId\":2}}\n"
             )
         })
         .collect();
@@ -448,7 +448,7 @@ fn sync_rejected_lists_what_the_hub_refused_with_its_reasons() {
 
     let scratch = Scratch::new("sync-rejected");
     let line = "{\"cis\":\"010460084074937221AAAAAAAAAAAA1\",\"status\":\"INTRODUCED\",\
-                \"ownerInn\":\"7707083893\"}\n";
+                \"ownerInn\":\"7707083893\",\"productGroupId\":2}\n";
     let (url, code) = serve_hub(&scratch, line);
     let db = scratch.0.join("terminal.db");
     let enroll = tally()
@@ -481,12 +481,12 @@ fn sync_rejected_lists_what_the_hub_refused_with_its_reasons() {
                     started_at: Timestamp(1),
                 })
                 .unwrap();
-            let payload = serde_json::json!({"reason": "damaged",
+            let payload = serde_json::json!({"reason": "damage_loss",
                 "gis_mt_document": "LK_RECEIPT", "gis_mt_reason": "DAMAGE_LOSS",
                 "document_number": document, "document_date": "2026-11-22",
                 "supervisor": "Петров", "codes": ["010460084074937221AAAAAAAAAAAA1"]});
             store
-                .finish_operation(id, Timestamp(2), &payload.to_string())
+                .finish_operation(id, Timestamp(2), &payload.to_string(), &Default::default())
                 .unwrap();
         }
     }
@@ -548,7 +548,7 @@ fn bench_ui_and_bench_start_measure_the_running_terminal() {
 #[cfg(test)]
 fn serve_hub(scratch: &Scratch, statuses: &str) -> (String, String) {
     use tally_domain::status::{Inn, Timestamp};
-    use tally_sync::wire::Feed;
+    use tally_wire::Feed;
 
     let mut hub_store = tally_hub::store::Store::open(scratch.0.join("hub.db")).unwrap();
     let report =

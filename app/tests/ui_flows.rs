@@ -190,7 +190,7 @@ fn operators_from_the_hub_sign_in_and_confirm() {
     let scratch = Scratch::new("hub-operators");
     let (ui, inline) = terminal(&scratch);
     // The hub's list in the replica, as a pull stores it (salted digests, no PIN).
-    let digest = tally_sync::wire::pin_digest("c0ffee", "2468");
+    let digest = tally_wire::pin_digest("c0ffee", "2468");
     let line = format!(
         "{{\"id\":\"olga\",\"name\":\"Ольга\",\"pinSalt\":\"c0ffee\",\"pinSha256\":\"{digest}\",\"supervisor\":true}}\n"
     );

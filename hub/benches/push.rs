@@ -10,8 +10,9 @@ use tally_domain::status::{Inn, Timestamp};
 use tally_hub::import::import;
 use tally_hub::push;
 use tally_hub::store::{Device, Store};
-use tally_sync::wire::{
-    DeviceReport, Feed, MAX_PUSH_OPERATIONS, PushRequest, PushResult, PushedOperation,
+use tally_wire::{
+    DeviceReport, Feed, MAX_PUSH_OPERATIONS, OperationDocument, PushRequest, PushResult,
+    PushedOperation,
 };
 
 const OURS: &str = "7707083893";
@@ -26,7 +27,7 @@ fn statuses() -> String {
         .map(|n| {
             format!(
                 "{}\n",
-                json!({"cis": cis(n), "status": "INTRODUCED", "ownerInn": OURS})
+                json!({"cis": cis(n), "status": "INTRODUCED", "ownerInn": OURS, "productGroupId": 8})
             )
         })
         .collect()
@@ -75,11 +76,14 @@ fn batch() -> PushRequest {
             .map(|n| PushedOperation {
                 uuid: uuid::Uuid::new_v4().to_string(),
                 seq: n as i64,
-                kind: "write-off".into(),
                 operator: "bench".into(),
                 started_at: 0,
                 finished_at: 0,
-                payload: json!({"codes": [cis(n)]}),
+                document: OperationDocument::from_parts(
+                    "write-off",
+                    json!({"reason": "damage_loss", "document_number": "B-1",
+                           "document_date": "2026-11-22", "codes": [cis(n)]}),
+                ),
             })
             .collect(),
     }

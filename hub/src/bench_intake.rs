@@ -21,7 +21,7 @@ use tally_domain::status::{Inn, Timestamp};
 use tally_hub::import::import;
 use tally_hub::server::Hub;
 use tally_hub::store::Store;
-use tally_sync::wire::{Feed, MAX_PUSH_OPERATIONS, PushResponse, PushResult};
+use tally_wire::{Feed, MAX_PUSH_OPERATIONS, PushResponse, PushResult};
 
 const OURS: &str = "7707083893";
 
@@ -94,7 +94,7 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
         .map(|n| {
             format!(
                 "{}\n",
-                json!({"cis": cis(n), "status": "INTRODUCED", "ownerInn": OURS})
+                json!({"cis": cis(n), "status": "INTRODUCED", "ownerInn": OURS, "productGroupId": 8})
             )
         })
         .collect();
@@ -202,7 +202,7 @@ fn terminal_run(
                         "operator": "bench",
                         "started_at": 1_700_000_000_000i64,
                         "finished_at": 1_700_000_060_000i64,
-                        "payload": {"reason": "damaged", "gis_mt_document": "LK_RECEIPT",
+                        "payload": {"reason": "damage_loss", "gis_mt_document": "LK_RECEIPT",
                                     "gis_mt_reason": "DAMAGE_LOSS", "document_number": "B-1",
                                     "document_date": "2026-11-22", "supervisor": "bench",
                                     "codes": [cis(first + i)]},

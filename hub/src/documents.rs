@@ -1,49 +1,910 @@
-//! Accepted operations turned into GIS MT document bodies, ready to be signed and submitted.
+//! Accepted operations turned into the GIS MT documents the True API defines, ready to sign.
 //!
-//! One accepted operation makes one document (the shapes of `marking-codes.md`, section 7):
+//! The hub makes an operation's documents in the transaction that accepts it, from the list as
+//! it stood before the operation changed it: a write-off is routed by the status its codes had
+//! (a code in circulation is withdrawn, a code never applied is cancelled), and that status is
+//! gone once the write-off is applied. The documents are stored with the operation and
+//! exported later (`tally-hub export`, `GET /v1/documents`) as `{type, pg, operation, seq,
+//! document}`.
 //!
-//! - acceptance → `LP_ACCEPT_GOODS`: `trade_sender_inn` (the task's `senderInn`, left out when
-//!   the acceptance had no task or the task names none), `trade_recipient_inn` (the device's
-//!   participant), `release_order_number` (the task's `number`, left out without one),
-//!   `acceptance_date`, `accept_all: false` (each product says for itself), and `products[]`:
-//!   `{uitu_code, accepted, children[{uit_code, accepted}]}` per box, `{uit_code, accepted}` per
-//!   unit not inside an exported box. A box's children come from the task's box line, else from
-//!   the hub's list (codes whose parent is the box); a rejected unit is `accepted: false`.
-//! - aggregation → `AGGREGATION_DOCUMENT`: `participantId`, `aggregationUnits[]
-//!   {unitSerialNumber (the SSCC, 18 digits), aggregationType: "AGGREGATION", sntins[]}`, where
-//!   `sntins` are the КИ of the unit children and, for a pallet, the SSCC of its boxes.
-//! - disaggregation → `DISAGGREGATION_DOCUMENT`: `participant_inn`, `products_list[] {uitu}`.
-//! - write-off → the payload's `gis_mt_document`: `LK_RECEIPT` with `inn`, `action` (the
-//!   payload's `gis_mt_reason`), `document_number`, `document_date`, `products[] {cis}`; or
-//!   `LK_KM_CANCELLATION` with `participant_inn`, `reason` (`KM_SPOILED`, `KM_LOST`,
-//!   `KM_DESTROYED`), `document_number`, `document_date`, `products[] {cis}`. The reference names
-//!   only the reason for a cancellation and `action` + `products[] {cis, product_cost}` for a
-//!   receipt, so the rest is kept minimal; the terminal knows no cost, so none is sent.
+//! Rules and their sources are in `wire/schemas/README.md` (the JSON Schema per document type,
+//! checked by `hub/tests/documents.rs` on every exported document):
 //!
-//! Codes are written in the GS1 text form `01`GTIN`21`serial the hub stores. Rejected
-//! operations are never read: the query takes only rows stored as accepted. Each document goes
-//! out wrapped with the operation's UUID and its place in the hub's intake (`seq`), so the books
-//! can trace a document to the terminal's operation and an export can resume after the last
-//! one it wrote.
+//! - acceptance → `LP_ACCEPT_GOODS` per product group: `request_type: ACCEPTANCE`,
+//!   `acceptance_date` (`yyyy-MM-ddTHH:mm:ss.SSSZ`, the operation's `finished_at`),
+//!   `trade_sender_inn` and `trade_recipient_inn`, `turnover_type` and `release_order_number`
+//!   from the task, and every shipped code: a box as `uitu_code` with its children, a loose
+//!   unit as `uit_code`, each `accepted: true|false` (missing and refused ones `false`). A
+//!   surplus unit was never shipped to us: it goes to the discrepancy list, not the document.
+//!   An acceptance without a task, or whose task has no `releaseOrderNumber`, makes no
+//!   document; the terminal is told so in the answer's notices.
+//! - aggregation → `AGGREGATION_DOCUMENT`; disaggregation → `DISAGGREGATION_DOCUMENT`;
+//!   re-aggregation → `REAGGREGATION_DOCUMENT` (`ADDING` / `REMOVING`).
+//! - write-off → [`WRITE_OFF_ROUTES`]: `LK_RECEIPT`, `LK_KM_CANCELLATION`,
+//!   `LK_APPLIED_KM_CANCELLATION` or `LK_REMARK`, by the code's status and the reason.
+//!
+//! One document carries one product group: an operation over several groups makes one
+//! document per group; a single box of mixed groups is refused. Codes are written as GIS MT
+//! wants them: a unit `01`GTIN`21`serial, a tobacco pack its 21 characters (GTIN + serial), a
+//! box or pallet its 18-digit SSCC.
 
-use std::collections::HashSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 use tally_domain::code::Ki;
-use tally_domain::gs1::Sscc;
+use tally_domain::gs1::{Gs1Date, Sscc};
+use tally_domain::operation::WriteOffReason;
+use tally_domain::product_group::ProductGroup;
+use tally_domain::status::{CisStatus, CodeStatus, Inn, PackageType, Timestamp};
+use tally_wire::document::{
+    AcceptanceDocument, AggregationDocument, DisaggregationDocument, OperationDocument,
+    PackedChild, ReaggregationDocument, ReaggregationType, WriteOffDocument,
+};
+use tally_wire::feed::Task;
+use tally_wire::{DocumentKind, OperationReason};
 
-use crate::store::{AcceptedOperation, Store, StoreError};
+use crate::store::{Store, StoreError};
 
-/// The operation kinds a document is made from, as the terminal names them.
-pub const KINDS: [&str; 4] = ["acceptance", "aggregation", "disaggregation", "write-off"];
+/// The GIS MT document types the hub makes.
+#[derive(Serialize, Deserialize, Clone, Copy, PartialEq, Eq, Hash, Debug, PartialOrd, Ord)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum DocType {
+    LpAcceptGoods,
+    AggregationDocument,
+    DisaggregationDocument,
+    ReaggregationDocument,
+    LkReceipt,
+    LkKmCancellation,
+    LkAppliedKmCancellation,
+    LkRemark,
+}
+
+impl DocType {
+    pub const ALL: [DocType; 8] = [
+        DocType::LpAcceptGoods,
+        DocType::AggregationDocument,
+        DocType::DisaggregationDocument,
+        DocType::ReaggregationDocument,
+        DocType::LkReceipt,
+        DocType::LkKmCancellation,
+        DocType::LkAppliedKmCancellation,
+        DocType::LkRemark,
+    ];
+
+    /// The `type` of `lk/documents/create`.
+    pub fn api_name(self) -> &'static str {
+        match self {
+            DocType::LpAcceptGoods => "LP_ACCEPT_GOODS",
+            DocType::AggregationDocument => "AGGREGATION_DOCUMENT",
+            DocType::DisaggregationDocument => "DISAGGREGATION_DOCUMENT",
+            DocType::ReaggregationDocument => "REAGGREGATION_DOCUMENT",
+            DocType::LkReceipt => "LK_RECEIPT",
+            DocType::LkKmCancellation => "LK_KM_CANCELLATION",
+            DocType::LkAppliedKmCancellation => "LK_APPLIED_KM_CANCELLATION",
+            DocType::LkRemark => "LK_REMARK",
+        }
+    }
+
+    pub fn from_api_name(name: &str) -> Option<DocType> {
+        DocType::ALL.into_iter().find(|t| t.api_name() == name)
+    }
+
+    /// The document types an operation of `kind` can make (a write-off is routed by status).
+    pub fn made_from(kind: DocumentKind) -> &'static [DocType] {
+        match kind {
+            DocumentKind::Acceptance => &[DocType::LpAcceptGoods],
+            DocumentKind::Aggregation => &[DocType::AggregationDocument],
+            DocumentKind::Disaggregation => &[DocType::DisaggregationDocument],
+            DocumentKind::Reaggregation => &[DocType::ReaggregationDocument],
+            DocumentKind::WriteOff => &[
+                DocType::LkReceipt,
+                DocType::LkKmCancellation,
+                DocType::LkAppliedKmCancellation,
+                DocType::LkRemark,
+            ],
+        }
+    }
+}
+
+/// One GIS MT document: its type, its product group and its body (`product_document`).
+#[derive(Clone, PartialEq, Debug)]
+pub struct GisDocument {
+    pub doc_type: DocType,
+    pub pg: ProductGroup,
+    pub body: Value,
+}
+
+/// What an acceptance found that the shipment's document does not carry: for the supplier
+/// and the books.
+#[derive(Serialize, Deserialize, Clone, PartialEq, Eq, Debug)]
+pub struct Discrepancy {
+    pub task_id: Option<String>,
+    pub supplier_inn: Option<String>,
+    /// Accepted but never shipped to us.
+    pub surplus: Vec<String>,
+    /// Shipped to us but not found.
+    pub missing: Vec<String>,
+}
+
+/// What an accepted operation makes.
+#[derive(Clone, PartialEq, Debug, Default)]
+pub struct Made {
+    pub documents: Vec<GisDocument>,
+    /// Told to the terminal with its `accepted` answer (no document could be made, say).
+    pub notices: Vec<OperationReason>,
+    pub discrepancy: Option<Discrepancy>,
+}
+
+/// What making documents needs to know from the hub's list, before the operation changes it.
+pub trait Facts {
+    fn status(&self, ki: &Ki) -> Result<Option<CodeStatus>, StoreError>;
+    fn task(&self, id: &str) -> Result<Option<Task>, StoreError>;
+    /// The units whose parent on the list is this box.
+    fn children(&self, sscc: &Sscc) -> Result<Vec<Ki>, StoreError>;
+    fn catalog_group(&self, ki: &Ki) -> Result<Option<ProductGroup>, StoreError>;
+}
+
+fn reason(code: &str, en: String, ru: String, subject: Option<String>) -> OperationReason {
+    OperationReason {
+        code: code.into(),
+        en,
+        ru,
+        subject,
+    }
+}
+
+type Making = Result<Result<Made, Vec<OperationReason>>, StoreError>;
+
+/// The documents of one operation the hub is about to accept, or why it cannot make them (the
+/// operation is then refused: GIS MT would refuse its document after signing).
+pub fn make(
+    document: &OperationDocument,
+    participant: &Inn,
+    finished_at: Timestamp,
+    facts: &impl Facts,
+) -> Making {
+    match document {
+        OperationDocument::Acceptance(d) => acceptance(d, participant, finished_at, facts),
+        OperationDocument::Aggregation(d) => aggregation(d, participant, facts),
+        OperationDocument::Disaggregation(d) => disaggregation(d, participant, facts),
+        OperationDocument::Reaggregation(d) => reaggregation(d, participant, facts),
+        OperationDocument::WriteOff(d) => write_off(d, participant, finished_at, facts),
+    }
+}
+
+/// A КИ as documents carry it: a tobacco pack by its 21 characters, every other unit in the
+/// GS1 text form.
+pub fn document_cis(ki: &Ki, status: Option<&CodeStatus>) -> String {
+    let pack = status.is_some_and(|s| {
+        s.product_group == Some(ProductGroup::Tobacco) && s.package_type == PackageType::Unit
+    });
+    if pack {
+        format!("{}{}", ki.gtin(), ki.serial())
+    } else {
+        ki.to_string()
+    }
+}
+
+/// `yyyy-MM-ddTHH:mm:ss.SSSZ`, in UTC.
+pub fn api_instant(at: Timestamp) -> String {
+    let date = at.date();
+    let ms = at.millis().rem_euclid(86_400_000);
+    format!(
+        "{date}T{:02}:{:02}:{:02}.{:03}Z",
+        ms / 3_600_000,
+        ms / 60_000 % 60,
+        ms / 1000 % 60,
+        ms % 1000
+    )
+}
+
+/// `dd.MM.yyyy`, the date form of CRPT's XML-derived documents (the cancellations).
+pub fn russian_date(date: Gs1Date) -> String {
+    format!("{:02}.{:02}.{:04}", date.day, date.month, date.year)
+}
+
+/// The calendar day in Moscow (UTC+3 all year since 2014), the day Russian documents carry.
+pub fn moscow_date(at: Timestamp) -> Gs1Date {
+    at.plus_hours(3).date()
+}
+
+/// A code's product group: its status says it, else the catalog knows its GTIN.
+fn group_of(
+    ki: &Ki,
+    status: Option<&CodeStatus>,
+    facts: &impl Facts,
+) -> Result<Option<ProductGroup>, StoreError> {
+    match status.and_then(|s| s.product_group) {
+        Some(pg) => Ok(Some(pg)),
+        None => facts.catalog_group(ki),
+    }
+}
+
+fn unknown_group(ki: &Ki) -> OperationReason {
+    reason(
+        "unknown_product_group",
+        "The hub knows no product group for this code, so no GIS MT document can carry it.".into(),
+        "Хаб не знает товарную группу кода, и ни один документ ГИС МТ не может его содержать."
+            .into(),
+        Some(ki.to_string()),
+    )
+}
+
+fn mixed_groups(sscc: &Sscc) -> OperationReason {
+    reason(
+        "mixed_product_groups",
+        "The box holds goods of several product groups; GIS MT takes one group per document."
+            .into(),
+        "В коробе товары разных товарных групп; документ ГИС МТ содержит одну группу.".into(),
+        Some(sscc.to_string()),
+    )
+}
+
+/// A unit with what documents need of it.
+struct Unit {
+    cis: String,
+    pg: ProductGroup,
+}
+
+fn unit(
+    ki: &Ki,
+    facts: &impl Facts,
+    fallback: Option<ProductGroup>,
+) -> Result<Result<Unit, OperationReason>, StoreError> {
+    let status = facts.status(ki)?;
+    let pg = group_of(ki, status.as_ref(), facts)?.or(fallback);
+    Ok(match pg {
+        Some(pg) => Ok(Unit {
+            cis: document_cis(ki, status.as_ref()),
+            pg,
+        }),
+        None => Err(unknown_group(ki)),
+    })
+}
+
+/// The one product group of a box's units, or the reason there is none.
+fn box_group(sscc: &Sscc, units: &[Unit]) -> Result<ProductGroup, OperationReason> {
+    let groups: BTreeSet<u8> = units.iter().map(|u| u.pg.id()).collect();
+    match groups.len() {
+        1 => Ok(units[0].pg),
+        0 => Err(reason(
+            "empty_box",
+            "The hub knows no contents of this box, so it cannot tell its product group.".into(),
+            "Хаб не знает содержимого короба и не может определить его товарную группу.".into(),
+            Some(sscc.to_string()),
+        )),
+        _ => Err(mixed_groups(sscc)),
+    }
+}
+
+fn acceptance(
+    d: &AcceptanceDocument,
+    participant: &Inn,
+    finished_at: Timestamp,
+    facts: &impl Facts,
+) -> Making {
+    let task = match &d.task_id {
+        Some(id) => facts.task(id)?,
+        None => None,
+    };
+    let text = |list: &[Ki]| list.iter().map(Ki::to_string).collect::<Vec<_>>();
+    let discrepancy = (!d.surplus.is_empty() || !d.missing.is_empty()).then(|| Discrepancy {
+        task_id: d.task_id.clone(),
+        supplier_inn: task.as_ref().map(|t| t.sender_inn.as_str().to_owned()),
+        surplus: text(&d.surplus),
+        missing: text(&d.missing),
+    });
+    let mut made = Made {
+        discrepancy,
+        ..Made::default()
+    };
+    let Some(task) = task else {
+        made.notices.push(reason(
+            "no_shipment_document",
+            "Accepted without a supplier's shipment: GIS MT takes an acceptance only against \
+             the supplier's shipment document, so the hub made none."
+                .into(),
+            "Принято без отгрузки поставщика: ГИС МТ принимает приёмку только по документу \
+             отгрузки поставщика, поэтому хаб документ не сформировал."
+                .into(),
+            d.task_id.clone(),
+        ));
+        return Ok(Ok(made));
+    };
+    let Some(release_order_number) = task.release_order_number.clone() else {
+        made.notices.push(reason(
+            "no_shipment_document",
+            "The task names no GIS MT shipment document (releaseOrderNumber), so the hub made \
+             no acceptance document."
+                .into(),
+            "В задании не указан документ отгрузки ГИС МТ (releaseOrderNumber), поэтому хаб \
+             не сформировал документ приёмки."
+                .into(),
+            d.task_id.clone(),
+        ));
+        return Ok(Ok(made));
+    };
+    let accepted: BTreeSet<Ki> = d.accepted.iter().copied().collect();
+    let rejected: BTreeSet<Ki> = d.rejected.iter().copied().collect();
+    let boxes_accepted: BTreeSet<Sscc> = d.boxes.iter().copied().collect();
+    let is_accepted = |ki: &Ki| accepted.contains(ki) && !rejected.contains(ki);
+    let mut products: BTreeMap<u8, (ProductGroup, Vec<Value>)> = BTreeMap::new();
+    let mut reasons = Vec::new();
+    for ki in &task.units {
+        match unit(ki, facts, task.product_group)? {
+            Ok(u) => products
+                .entry(u.pg.id())
+                .or_insert_with(|| (u.pg, Vec::new()))
+                .1
+                .push(json!({"uit_code": u.cis, "accepted": is_accepted(ki)})),
+            Err(r) => reasons.push(r),
+        }
+    }
+    for (sscc, children) in &task.boxes {
+        let mut units = Vec::new();
+        let mut lines = Vec::new();
+        for ki in children {
+            match unit(ki, facts, task.product_group)? {
+                Ok(u) => {
+                    lines.push(json!({"uit_code": u.cis, "accepted": is_accepted(ki)}));
+                    units.push(u);
+                }
+                Err(r) => reasons.push(r),
+            }
+        }
+        let pg = match box_group(sscc, &units) {
+            Ok(pg) => pg,
+            Err(r) => match task.product_group {
+                Some(pg) if units.is_empty() => pg,
+                _ => {
+                    reasons.push(r);
+                    continue;
+                }
+            },
+        };
+        products
+            .entry(pg.id())
+            .or_insert_with(|| (pg, Vec::new()))
+            .1
+            .push(json!({
+                "uitu_code": sscc.to_string(),
+                "accepted": boxes_accepted.contains(sscc),
+                "children": lines,
+            }));
+    }
+    if !reasons.is_empty() {
+        return Ok(Err(reasons));
+    }
+    for (_, (pg, products)) in products {
+        made.documents.push(GisDocument {
+            doc_type: DocType::LpAcceptGoods,
+            pg,
+            body: json!({
+                "request_type": "ACCEPTANCE",
+                "acceptance_date": api_instant(finished_at),
+                "trade_sender_inn": task.sender_inn.as_str(),
+                "trade_recipient_inn": participant.as_str(),
+                "turnover_type": task.turnover_type.api_name(),
+                "release_order_number": release_order_number,
+                "document_number": task.number,
+                "document_date": format!("{}T00:00:00.000Z", task.date),
+                "products": products,
+            }),
+        });
+    }
+    Ok(Ok(made))
+}
+
+/// The product group of an aggregate: its units', or its boxes' (from this document or the
+/// list).
+fn aggregate_group(
+    sscc: &Sscc,
+    children: &[PackedChild],
+    known_boxes: &BTreeMap<Sscc, ProductGroup>,
+    facts: &impl Facts,
+) -> Result<Result<(ProductGroup, Vec<String>), OperationReason>, StoreError> {
+    let mut groups = BTreeMap::new();
+    let mut sntins = Vec::with_capacity(children.len());
+    for child in children {
+        match child {
+            PackedChild::Unit(ki) => match unit(ki, facts, None)? {
+                Ok(u) => {
+                    groups.insert(u.pg.id(), u.pg);
+                    sntins.push(u.cis);
+                }
+                Err(r) => return Ok(Err(r)),
+            },
+            PackedChild::Box(label) => {
+                let pg = match known_boxes.get(label) {
+                    Some(pg) => Some(*pg),
+                    None => {
+                        let mut found = None;
+                        for ki in facts.children(label)? {
+                            if let Ok(u) = unit(&ki, facts, None)? {
+                                found = Some(u.pg);
+                                break;
+                            }
+                        }
+                        found
+                    }
+                };
+                match pg {
+                    Some(pg) => {
+                        groups.insert(pg.id(), pg);
+                    }
+                    None => {
+                        return Ok(Err(reason(
+                            "unknown_product_group",
+                            "The hub knows no contents of this box, so it cannot tell its \
+                             product group."
+                                .into(),
+                            "Хаб не знает содержимого короба и не может определить его \
+                             товарную группу."
+                                .into(),
+                            Some(label.to_string()),
+                        )));
+                    }
+                }
+                sntins.push(label.to_string());
+            }
+        }
+    }
+    Ok(match groups.len() {
+        1 => Ok((
+            groups.into_values().next().unwrap_or(ProductGroup::Milk),
+            sntins,
+        )),
+        0 => Err(reason(
+            "empty_box",
+            "The aggregate is empty.".into(),
+            "Агрегат пуст.".into(),
+            Some(sscc.to_string()),
+        )),
+        _ => Err(mixed_groups(sscc)),
+    })
+}
+
+fn aggregation(d: &AggregationDocument, participant: &Inn, facts: &impl Facts) -> Making {
+    let mut known_boxes = BTreeMap::new();
+    let mut units: BTreeMap<u8, (ProductGroup, Vec<Value>)> = BTreeMap::new();
+    let mut reasons = Vec::new();
+    for aggregate in &d.aggregates {
+        match aggregate_group(&aggregate.sscc, &aggregate.children, &known_boxes, facts)? {
+            Ok((pg, sntins)) => {
+                known_boxes.insert(aggregate.sscc, pg);
+                units
+                    .entry(pg.id())
+                    .or_insert_with(|| (pg, Vec::new()))
+                    .1
+                    .push(json!({
+                        "unitSerialNumber": aggregate.sscc.to_string(),
+                        "aggregationType": "AGGREGATION",
+                        "sntins": sntins,
+                    }));
+            }
+            Err(r) => reasons.push(r),
+        }
+    }
+    if !reasons.is_empty() {
+        return Ok(Err(reasons));
+    }
+    let documents = units
+        .into_values()
+        .map(|(pg, units)| GisDocument {
+            doc_type: DocType::AggregationDocument,
+            pg,
+            body: json!({"participantId": participant.as_str(), "aggregationUnits": units}),
+        })
+        .collect();
+    Ok(Ok(Made {
+        documents,
+        ..Made::default()
+    }))
+}
+
+/// The product group of a box on the hub's list, from its units.
+fn listed_box_group(
+    sscc: &Sscc,
+    facts: &impl Facts,
+) -> Result<Result<ProductGroup, OperationReason>, StoreError> {
+    let mut units = Vec::new();
+    for ki in facts.children(sscc)? {
+        match unit(&ki, facts, None)? {
+            Ok(u) => units.push(u),
+            Err(r) => return Ok(Err(r)),
+        }
+    }
+    if units.is_empty() {
+        // A pallet's children are boxes, which the list keys by unit: one level down.
+        return Ok(Err(reason(
+            "unknown_product_group",
+            "The hub knows no contents of this box, so it cannot tell its product group.".into(),
+            "Хаб не знает содержимого короба и не может определить его товарную группу.".into(),
+            Some(sscc.to_string()),
+        )));
+    }
+    Ok(box_group(sscc, &units))
+}
+
+fn disaggregation(d: &DisaggregationDocument, participant: &Inn, facts: &impl Facts) -> Making {
+    let mut lists: BTreeMap<u8, (ProductGroup, Vec<Value>)> = BTreeMap::new();
+    let mut reasons = Vec::new();
+    for sscc in &d.labels {
+        match listed_box_group(sscc, facts)? {
+            Ok(pg) => lists
+                .entry(pg.id())
+                .or_insert_with(|| (pg, Vec::new()))
+                .1
+                .push(json!({"uitu": sscc.to_string()})),
+            Err(r) => reasons.push(r),
+        }
+    }
+    if !reasons.is_empty() {
+        return Ok(Err(reasons));
+    }
+    Ok(Ok(Made {
+        documents: lists
+            .into_values()
+            .map(|(pg, list)| GisDocument {
+                doc_type: DocType::DisaggregationDocument,
+                pg,
+                body: json!({"participant_inn": participant.as_str(), "products_list": list}),
+            })
+            .collect(),
+        ..Made::default()
+    }))
+}
+
+fn reaggregation(d: &ReaggregationDocument, participant: &Inn, facts: &impl Facts) -> Making {
+    let mut units = Vec::new();
+    let mut reasons = Vec::new();
+    for ki in &d.units {
+        match unit(ki, facts, None)? {
+            Ok(u) => units.push(u),
+            Err(r) => reasons.push(r),
+        }
+    }
+    if !reasons.is_empty() {
+        return Ok(Err(reasons));
+    }
+    let pg = match box_group(&d.sscc, &units) {
+        Ok(pg) => pg,
+        Err(r) => return Ok(Err(vec![r])),
+    };
+    let kind = match d.reaggregation_type {
+        ReaggregationType::Adding => "ADDING",
+        ReaggregationType::Removing => "REMOVING",
+    };
+    Ok(Ok(Made {
+        documents: vec![GisDocument {
+            doc_type: DocType::ReaggregationDocument,
+            pg,
+            body: json!({
+                "participant_inn": participant.as_str(),
+                "reaggregation_type": kind,
+                "uitu": d.sscc.to_string(),
+                "uit_uitu_list": units.iter().map(|u| json!({"uit_uitu": u.cis})).collect::<Vec<_>>(),
+            }),
+        }],
+        ..Made::default()
+    }))
+}
+
+/// The status classes a write-off is routed by.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Circulation {
+    /// `EMITTED`: the code was printed but never applied to goods.
+    NeverApplied,
+    /// `APPLIED` or `APPLIED_NOT_PAID`: on goods that never entered circulation.
+    AppliedNotIntroduced,
+    /// `INTRODUCED` or `INTRODUCED_RETURNED`: goods in circulation.
+    InCirculation,
+}
+
+impl Circulation {
+    pub fn of(status: CisStatus) -> Option<Circulation> {
+        match status {
+            CisStatus::Emitted => Some(Circulation::NeverApplied),
+            CisStatus::Applied | CisStatus::AppliedNotPaid => {
+                Some(Circulation::AppliedNotIntroduced)
+            }
+            CisStatus::Introduced | CisStatus::IntroducedReturned => {
+                Some(Circulation::InCirculation)
+            }
+            _ => None,
+        }
+    }
+}
+
+/// Where a write-off of one code goes.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Route {
+    /// `LK_RECEIPT`: withdrawal from circulation, with the API's `action` and primary
+    /// document type (`OTHER` needs `primary_document_custom_name`).
+    Receipt {
+        action: &'static str,
+        document_type: &'static str,
+        custom_name: Option<&'static str>,
+    },
+    /// `LK_KM_CANCELLATION` (never applied) with its cancellation reason.
+    Cancellation { reason: &'static str },
+    /// `LK_APPLIED_KM_CANCELLATION` (applied, not in circulation).
+    AppliedCancellation { reason: &'static str },
+    /// `LK_REMARK` with `KM_SPOILED_OR_LOST`: the goods stay and get a new code.
+    Remark,
+}
+
+/// How a write-off is routed, by the code's status class and the operator's reason: the one
+/// table of these rules (sources: `wire/schemas/README.md`, marking-codes.md section 7). A
+/// pair not in the table is refused with `no_gis_mt_route`: `OTHER` is not a withdrawal reason,
+/// goods reasons do not apply to a code never applied, and a lost label on goods that stay
+/// needs its new code.
+pub const WRITE_OFF_ROUTES: &[(Circulation, WriteOffReason, Route)] = {
+    use Circulation::{AppliedNotIntroduced as Applied, InCirculation as In, NeverApplied as New};
+    use WriteOffReason as R;
+    const fn receipt(action: &'static str, custom: &'static str) -> Route {
+        Route::Receipt {
+            action,
+            document_type: "OTHER",
+            custom_name: Some(custom),
+        }
+    }
+    &[
+        (
+            In,
+            R::DamageLoss,
+            receipt("DAMAGE_LOSS", "Акт о порче (утрате) товара"),
+        ),
+        (
+            In,
+            R::Destruction,
+            Route::Receipt {
+                action: "DESTRUCTION",
+                document_type: "DESTRUCTION_ACT",
+                custom_name: None,
+            },
+        ),
+        (
+            In,
+            R::Expiry,
+            Route::Receipt {
+                action: "DESTRUCTION",
+                document_type: "DESTRUCTION_ACT",
+                custom_name: None,
+            },
+        ),
+        (
+            In,
+            R::Confiscation,
+            receipt("CONFISCATION", "Решение о конфискации"),
+        ),
+        (In, R::Liquidation, receipt("LIQUIDATION", "Акт ликвидации")),
+        (
+            In,
+            R::EnterpriseUse,
+            receipt("ENTERPRISE_USE", "Акт списания на собственные нужды"),
+        ),
+        (
+            In,
+            R::Donation,
+            receipt("DONATION", "Акт безвозмездной передачи"),
+        ),
+        (In, R::CodeSpoiled, Route::Remark),
+        (In, R::CodeLost, Route::Remark),
+        (In, R::CodeDestroyed, Route::Remark),
+        (
+            New,
+            R::CodeSpoiled,
+            Route::Cancellation {
+                reason: "KM_SPOILED",
+            },
+        ),
+        (New, R::CodeLost, Route::Cancellation { reason: "KM_LOST" }),
+        (
+            New,
+            R::CodeDestroyed,
+            Route::Cancellation {
+                reason: "KM_DESTROYED",
+            },
+        ),
+        (
+            Applied,
+            R::CodeSpoiled,
+            Route::AppliedCancellation {
+                reason: "KM_SPOILED",
+            },
+        ),
+        (
+            Applied,
+            R::CodeLost,
+            Route::AppliedCancellation { reason: "KM_LOST" },
+        ),
+        (
+            Applied,
+            R::CodeDestroyed,
+            Route::AppliedCancellation {
+                reason: "KM_DESTROYED",
+            },
+        ),
+        (
+            Applied,
+            R::DamageLoss,
+            Route::AppliedCancellation {
+                reason: "KM_SPOILED",
+            },
+        ),
+        (
+            Applied,
+            R::Destruction,
+            Route::AppliedCancellation {
+                reason: "KM_DESTROYED",
+            },
+        ),
+        (
+            Applied,
+            R::Expiry,
+            Route::AppliedCancellation {
+                reason: "KM_DESTROYED",
+            },
+        ),
+    ]
+};
+
+pub fn route(circulation: Circulation, why: WriteOffReason) -> Option<Route> {
+    WRITE_OFF_ROUTES
+        .iter()
+        .find(|(c, r, _)| *c == circulation && *r == why)
+        .map(|(_, _, route)| *route)
+}
+
+fn no_route(ki: &Ki, status: Option<CisStatus>, why: WriteOffReason) -> OperationReason {
+    let status = status.map_or("unknown", CisStatus::api_name);
+    reason(
+        "no_gis_mt_route",
+        format!(
+            "No GIS MT document writes off a code in status {status} for the reason \"{}\".",
+            why.name_en()
+        ),
+        format!(
+            "Ни один документ ГИС МТ не списывает код в статусе {status} по причине «{}».",
+            why.name_ru()
+        ),
+        Some(ki.to_string()),
+    )
+}
+
+fn write_off(
+    d: &WriteOffDocument,
+    participant: &Inn,
+    finished_at: Timestamp,
+    facts: &impl Facts,
+) -> Making {
+    // Documents are grouped by (type, route, product group): one document per group.
+    let mut groups: BTreeMap<(DocType, u8, &'static str), (ProductGroup, Route, Vec<Value>)> =
+        BTreeMap::new();
+    let mut reasons = Vec::new();
+    for ki in &d.codes {
+        let status = facts.status(ki)?;
+        let Some(pg) = group_of(ki, status.as_ref(), facts)? else {
+            reasons.push(unknown_group(ki));
+            continue;
+        };
+        let circulation = status.as_ref().and_then(|s| Circulation::of(s.status));
+        let Some(route) = circulation.and_then(|c| route(c, d.reason)) else {
+            reasons.push(no_route(ki, status.map(|s| s.status), d.reason));
+            continue;
+        };
+        let cis = document_cis(ki, status.as_ref());
+        let (doc_type, key, line) = match route {
+            Route::Receipt { action, .. } => (DocType::LkReceipt, action, json!({"cis": cis})),
+            Route::Cancellation { reason } => (
+                DocType::LkKmCancellation,
+                reason,
+                json!({"uit": cis, "cancellation_reason": reason}),
+            ),
+            Route::AppliedCancellation { reason } => (
+                DocType::LkAppliedKmCancellation,
+                reason,
+                json!({"uit": cis, "cancellation_reason": reason}),
+            ),
+            Route::Remark => {
+                let Some(new) = d.replacements.iter().find(|r| r.old == *ki) else {
+                    reasons.push(reason(
+                        "remark_needs_new_code",
+                        "The goods are in circulation: a damaged label is replaced by a new \
+                         code (re-marking), or the goods are written off with a goods reason."
+                            .into(),
+                        "Товар в обороте: испорченный код заменяют новым (перемаркировка) или \
+                         списывают товар по товарной причине."
+                            .into(),
+                        Some(ki.to_string()),
+                    ));
+                    continue;
+                };
+                let new_status = facts.status(&new.new)?;
+                (
+                    DocType::LkRemark,
+                    "KM_SPOILED_OR_LOST",
+                    json!({
+                        "last_uin": cis,
+                        "new_uin": document_cis(&new.new, new_status.as_ref().or(status.as_ref())),
+                        "remarking_date": api_instant(finished_at),
+                        "remarking_cause": "KM_SPOILED_OR_LOST",
+                    }),
+                )
+            }
+        };
+        groups
+            .entry((doc_type, pg.id(), key))
+            .or_insert_with(|| (pg, route, Vec::new()))
+            .2
+            .push(line);
+    }
+    if !reasons.is_empty() {
+        return Ok(Err(reasons));
+    }
+    let date = d.document_date.to_string();
+    let action_date = moscow_date(finished_at).to_string();
+    let inn = participant.as_str();
+    let documents = groups
+        .into_iter()
+        .map(|((doc_type, _, _), (pg, route, lines))| {
+            let body = match route {
+                Route::Receipt {
+                    action,
+                    document_type,
+                    custom_name,
+                } => {
+                    let mut body = json!({
+                        "inn": inn,
+                        "action": action,
+                        "action_date": action_date,
+                        "document_type": document_type,
+                        "document_number": d.document_number,
+                        "document_date": date,
+                        "products": lines,
+                    });
+                    if let (Some(name), Some(fields)) = (custom_name, body.as_object_mut()) {
+                        fields.insert("primary_document_custom_name".into(), name.into());
+                    }
+                    body
+                }
+                Route::Cancellation { reason } | Route::AppliedCancellation { reason } => {
+                    json!({
+                        "trade_participant_inn": inn,
+                        "cancellation_reason": reason,
+                        "cancellation_doc_date": russian_date(d.document_date),
+                        "cancellation_doc_number": d.document_number,
+                        "km_list": lines,
+                    })
+                }
+                Route::Remark => json!({
+                    "participant_inn": inn,
+                    "remarking_date": api_instant(finished_at),
+                    "remarking_cause": "KM_SPOILED_OR_LOST",
+                    "products": lines,
+                }),
+            };
+            GisDocument { doc_type, pg, body }
+        })
+        .collect();
+    Ok(Ok(Made {
+        documents,
+        ..Made::default()
+    }))
+}
+
+// ---- export ----
 
 /// One exported document with what traces it back to its operation.
 #[derive(Serialize, Deserialize, Clone, PartialEq, Debug)]
 pub struct ExportedDocument {
     /// The GIS MT document type (`LP_ACCEPT_GOODS`, `AGGREGATION_DOCUMENT`, ...).
     #[serde(rename = "type")]
-    pub doc_type: String,
+    pub doc_type: DocType,
+    /// The product group's code (`milk`, `shoes` ...), the `pg` of `lk/documents/create`.
+    pub pg: String,
     /// The UUID of the terminal's operation.
     pub operation: String,
     /// The operation's place in the hub's intake: the cursor for `--after`.
@@ -51,366 +912,37 @@ pub struct ExportedDocument {
     pub document: Value,
 }
 
-/// An accepted operation whose payload does not make a document (the hub judges only the
-/// fields its rules need, so a document field can still be missing or malformed).
-#[derive(Serialize, Deserialize, Clone, PartialEq, Eq, Debug)]
-pub struct Unexportable {
+/// An acceptance's discrepancies, traced to its operation.
+#[derive(Serialize, Deserialize, Clone, PartialEq, Debug)]
+pub struct ExportedDiscrepancy {
     pub operation: String,
     pub seq: i64,
-    pub reason: String,
+    #[serde(flatten)]
+    pub discrepancy: Discrepancy,
 }
 
 /// One page of the export, oldest first; also the body of `GET /v1/documents`.
 #[derive(Serialize, Deserialize, Clone, PartialEq, Debug, Default)]
 pub struct Page {
     pub documents: Vec<ExportedDocument>,
-    pub unexportable: Vec<Unexportable>,
+    /// What acceptances found beside their documents (surplus, missing).
+    #[serde(default)]
+    pub discrepancies: Vec<ExportedDiscrepancy>,
     /// The cursor for the next page: the last operation read, or `after` when none was.
     pub next_after: i64,
     pub more: bool,
 }
 
-/// Which operations an export reads: those after intake position `after`, of `kinds` (terminal
-/// kind names; all when empty), from devices of `warehouse` (all when `None`).
+/// Which operations an export reads: those after intake position `after`, of `types` (all
+/// when empty), from devices of `warehouse` (all when `None`).
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Selection<'a> {
     pub after: i64,
-    pub kinds: &'a [&'a str],
+    pub types: &'a [DocType],
     pub warehouse: Option<&'a str>,
 }
 
-/// Up to `limit` selected accepted operations as documents.
+/// Up to `limit` accepted operations' documents after the selection's cursor.
 pub fn page(store: &Store, selection: Selection<'_>, limit: u32) -> Result<Page, StoreError> {
-    let after = selection.after;
-    let (operations, more) =
-        store.accepted_operations(after, limit, selection.kinds, selection.warehouse)?;
-    let mut page = Page {
-        next_after: operations.last().map_or(after, |o| o.seq),
-        more,
-        ..Page::default()
-    };
-    for operation in &operations {
-        match document(store, operation)? {
-            Ok((doc_type, document)) => page.documents.push(ExportedDocument {
-                doc_type: doc_type.to_owned(),
-                operation: operation.uuid.clone(),
-                seq: operation.seq,
-                document,
-            }),
-            Err(reason) => page.unexportable.push(Unexportable {
-                operation: operation.uuid.clone(),
-                seq: operation.seq,
-                reason,
-            }),
-        }
-    }
-    Ok(page)
-}
-
-type Made = Result<(&'static str, Value), String>;
-
-fn parse<T: for<'de> Deserialize<'de>>(kind: &str, payload: &Value) -> Result<T, String> {
-    T::deserialize(payload).map_err(|e| format!("the {kind} payload is not as expected: {e}"))
-}
-
-fn cis(text: &str) -> Result<String, String> {
-    Ki::from_cis(text)
-        .map(|ki| ki.to_string())
-        .ok_or_else(|| format!("{text:?} is not a marking code"))
-}
-
-/// An SSCC as its 18 digits, with or without the `00` AI in front.
-fn sscc(text: &str) -> Result<String, String> {
-    let digits = text
-        .strip_prefix("00")
-        .filter(|d| d.len() == 18)
-        .unwrap_or(text);
-    Sscc::from_digits(digits.as_bytes())
-        .map(|s| s.to_string())
-        .ok_or_else(|| format!("{text:?} is not an SSCC"))
-}
-
-fn document(store: &Store, operation: &AcceptedOperation) -> Result<Made, StoreError> {
-    let inn = operation.participant_inn.as_str();
-    let payload = &operation.payload;
-    Ok(match operation.kind.as_str() {
-        "acceptance" => match parse::<AcceptancePayload>("acceptance", payload) {
-            Ok(p) => acceptance(store, inn, &p)?,
-            Err(e) => Err(e),
-        },
-        "aggregation" => parse("aggregation", payload).and_then(|p| aggregation(inn, &p)),
-        "disaggregation" => parse("disaggregation", payload).and_then(|p| disaggregation(inn, &p)),
-        "write-off" => parse("write-off", payload).and_then(|p| write_off(inn, &p)),
-        other => Err(format!(
-            "no GIS MT document is made from a {other:?} operation"
-        )),
-    })
-}
-
-#[derive(Deserialize)]
-struct AcceptancePayload {
-    #[serde(default)]
-    task_id: Option<String>,
-    accepted: Vec<String>,
-    #[serde(default)]
-    boxes: Vec<String>,
-    #[serde(default)]
-    rejected: Vec<String>,
-    acceptance_date: String,
-}
-
-/// What an acceptance document needs from its task line.
-#[derive(Deserialize, Default)]
-struct TaskLine {
-    #[serde(default, rename = "senderInn")]
-    sender_inn: Option<String>,
-    #[serde(default)]
-    number: Option<Value>,
-    #[serde(default)]
-    boxes: Vec<TaskBox>,
-}
-
-#[derive(Deserialize)]
-struct TaskBox {
-    sscc: String,
-    #[serde(default)]
-    units: Vec<String>,
-}
-
-fn acceptance(store: &Store, inn: &str, p: &AcceptancePayload) -> Result<Made, StoreError> {
-    let task: TaskLine = match &p.task_id {
-        Some(id) => match store.task(id)? {
-            // A task line the hub holds passed its import checks; a shape this module does not
-            // expect only costs the optional fields, never the document.
-            Some(line) => TaskLine::deserialize(&line).unwrap_or_default(),
-            None => TaskLine::default(),
-        },
-        None => TaskLine::default(),
-    };
-    let codes = |list: &[String]| list.iter().map(|c| cis(c)).collect::<Result<Vec<_>, _>>();
-    let (accepted, rejected) = match (codes(&p.accepted), codes(&p.rejected)) {
-        (Ok(a), Ok(r)) => (a, r),
-        (Err(e), _) | (_, Err(e)) => return Ok(Err(e)),
-    };
-    let accepted_set: HashSet<&str> = accepted.iter().map(String::as_str).collect();
-    let rejected_set: HashSet<&str> = rejected.iter().map(String::as_str).collect();
-    let mut in_a_box = HashSet::new();
-    let mut products = Vec::new();
-    for label in &p.boxes {
-        let label = match sscc(label) {
-            Ok(s) => s,
-            Err(e) => return Ok(Err(e)),
-        };
-        let from_task = task
-            .boxes
-            .iter()
-            .find(|b| sscc(&b.sscc).as_deref() == Ok(label.as_str()));
-        let candidates: Vec<String> = match from_task {
-            Some(b) => b.units.iter().filter_map(|u| cis(u).ok()).collect(),
-            None => store.box_children(&label)?,
-        };
-        let mut children = Vec::new();
-        for child in candidates {
-            let accepted = accepted_set.contains(child.as_str());
-            if !accepted && !rejected_set.contains(child.as_str()) {
-                continue;
-            }
-            children.push(json!({"uit_code": child, "accepted": accepted}));
-            in_a_box.insert(child);
-        }
-        products.push(json!({"uitu_code": label, "accepted": true, "children": children}));
-    }
-    for (list, accepted) in [(&accepted, true), (&rejected, false)] {
-        for code in list.iter().filter(|c| !in_a_box.contains(*c)) {
-            products.push(json!({"uit_code": code, "accepted": accepted}));
-        }
-    }
-    let mut document = Map::new();
-    if let Some(sender) = task.sender_inn.filter(|s| !s.is_empty()) {
-        document.insert("trade_sender_inn".into(), sender.into());
-    }
-    document.insert("trade_recipient_inn".into(), inn.into());
-    let number = match task.number {
-        Some(Value::String(s)) if !s.is_empty() => Some(s),
-        Some(Value::Number(n)) => Some(n.to_string()),
-        _ => None,
-    };
-    if let Some(number) = number {
-        document.insert("release_order_number".into(), number.into());
-    }
-    document.insert("acceptance_date".into(), p.acceptance_date.clone().into());
-    document.insert("accept_all".into(), false.into());
-    document.insert("products".into(), products.into());
-    Ok(Ok(("LP_ACCEPT_GOODS", Value::Object(document))))
-}
-
-#[derive(Deserialize)]
-struct AggregationPayload {
-    aggregates: Vec<Aggregate>,
-}
-
-#[derive(Deserialize)]
-struct Aggregate {
-    sscc: String,
-    children: Vec<AggregateChild>,
-}
-
-#[derive(Deserialize)]
-struct AggregateChild {
-    #[serde(default)]
-    unit: Option<String>,
-    #[serde(rename = "box", default)]
-    r#box: Option<String>,
-}
-
-fn aggregation(inn: &str, p: &AggregationPayload) -> Made {
-    let mut units = Vec::new();
-    for aggregate in &p.aggregates {
-        let sntins = aggregate
-            .children
-            .iter()
-            .map(|child| match (&child.unit, &child.r#box) {
-                (Some(unit), _) => cis(unit),
-                (None, Some(label)) => sscc(label),
-                (None, None) => Err("an aggregate's child is neither a unit nor a box".into()),
-            })
-            .collect::<Result<Vec<_>, _>>()?;
-        units.push(json!({
-            "unitSerialNumber": sscc(&aggregate.sscc)?,
-            "aggregationType": "AGGREGATION",
-            "sntins": sntins,
-        }));
-    }
-    Ok((
-        "AGGREGATION_DOCUMENT",
-        json!({"participantId": inn, "aggregationUnits": units}),
-    ))
-}
-
-#[derive(Deserialize)]
-struct DisaggregationPayload {
-    labels: Vec<String>,
-}
-
-fn disaggregation(inn: &str, p: &DisaggregationPayload) -> Made {
-    let products = p
-        .labels
-        .iter()
-        .map(|label| sscc(label).map(|uitu| json!({"uitu": uitu})))
-        .collect::<Result<Vec<_>, _>>()?;
-    Ok((
-        "DISAGGREGATION_DOCUMENT",
-        json!({"participant_inn": inn, "products_list": products}),
-    ))
-}
-
-#[derive(Deserialize)]
-struct WriteOffPayload {
-    gis_mt_document: String,
-    gis_mt_reason: String,
-    document_number: String,
-    document_date: String,
-    codes: Vec<String>,
-}
-
-const RECEIPT_ACTIONS: [&str; 7] = [
-    "DAMAGE_LOSS",
-    "DESTRUCTION",
-    "CONFISCATION",
-    "LIQUIDATION",
-    "ENTERPRISE_USE",
-    "DONATION",
-    "OTHER",
-];
-const CANCELLATION_REASONS: [&str; 3] = ["KM_SPOILED", "KM_LOST", "KM_DESTROYED"];
-
-fn write_off(inn: &str, p: &WriteOffPayload) -> Made {
-    let products = p
-        .codes
-        .iter()
-        .map(|code| cis(code).map(|cis| json!({"cis": cis})))
-        .collect::<Result<Vec<_>, _>>()?;
-    let reason = p.gis_mt_reason.as_str();
-    match p.gis_mt_document.as_str() {
-        // The terminal maps its reasons to these (`WriteOffReason::gis_mt`); a reason that does
-        // not belong to the document would be refused by GIS MT after signing, so it stops here.
-        "LK_RECEIPT" if RECEIPT_ACTIONS.contains(&reason) => Ok((
-            "LK_RECEIPT",
-            json!({
-                "inn": inn,
-                "action": reason,
-                "document_number": p.document_number,
-                "document_date": p.document_date,
-                "products": products,
-            }),
-        )),
-        "LK_KM_CANCELLATION" if CANCELLATION_REASONS.contains(&reason) => Ok((
-            "LK_KM_CANCELLATION",
-            json!({
-                "participant_inn": inn,
-                "reason": reason,
-                "document_number": p.document_number,
-                "document_date": p.document_date,
-                "products": products,
-            }),
-        )),
-        document => Err(format!(
-            "a write-off as {document:?} with reason {reason:?} is not a document the hub makes"
-        )),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    #![allow(clippy::unwrap_used)] // a test that cannot build its input has failed
-
-    use super::*;
-
-    const INN: &str = "7707083893";
-    const KI: &str = "010460084074937221AAAAAAAAAAAA1";
-
-    fn write_off_of(document: &str, reason: &str) -> WriteOffPayload {
-        WriteOffPayload {
-            gis_mt_document: document.into(),
-            gis_mt_reason: reason.into(),
-            document_number: "1".into(),
-            document_date: "2026-11-22".into(),
-            codes: vec![KI.into()],
-        }
-    }
-
-    #[test]
-    fn a_write_off_reason_must_belong_to_its_document() {
-        assert!(write_off(INN, &write_off_of("LK_RECEIPT", "DESTRUCTION")).is_ok());
-        assert!(write_off(INN, &write_off_of("LK_KM_CANCELLATION", "KM_LOST")).is_ok());
-        assert!(write_off(INN, &write_off_of("LK_RECEIPT", "KM_LOST")).is_err());
-        assert!(write_off(INN, &write_off_of("LK_KM_CANCELLATION", "DAMAGE_LOSS")).is_err());
-        assert!(write_off(INN, &write_off_of("WRITE_OFF", "OTHER")).is_err());
-    }
-
-    #[test]
-    fn a_pallet_lists_its_boxes_by_sscc_and_bad_codes_make_no_document() {
-        let box_label = Sscc::compose(0, "4600840", 5).unwrap().to_string();
-        let pallet_label = Sscc::compose(0, "4600840", 6).unwrap().to_string();
-        let payload: AggregationPayload = serde_json::from_value(json!({"aggregates": [
-            {"sscc": format!("00{pallet_label}"), "children": [{"box": box_label}]},
-        ]}))
-        .unwrap();
-        let (doc_type, document) = aggregation(INN, &payload).unwrap();
-        assert_eq!(doc_type, "AGGREGATION_DOCUMENT");
-        assert_eq!(
-            document["aggregationUnits"][0],
-            json!({"unitSerialNumber": pallet_label, "aggregationType": "AGGREGATION",
-                   "sntins": [box_label]}),
-            "the AI in front of an SSCC is dropped"
-        );
-        let bad: AggregationPayload = serde_json::from_value(json!({"aggregates": [
-            {"sscc": pallet_label, "children": [{"unit": "0104600840749372"}]},
-        ]}))
-        .unwrap();
-        assert!(aggregation(INN, &bad).is_err());
-        let bad: DisaggregationPayload =
-            serde_json::from_value(json!({"labels": ["123"]})).unwrap();
-        assert!(disaggregation(INN, &bad).is_err());
-    }
+    store.documents_page(selection, limit)
 }

@@ -1,23 +1,28 @@
-//! `tally-hub import`: statuses (`cisInfo` lines), block lists, the catalog and tasks from JSON
-//! lines (plain or gzip) into the hub's list and change log.
+//! `tally-hub import`: statuses, block lists, the catalog, tasks and operators from JSON lines
+//! (plain or gzip) into the hub's list and change log.
 //!
-//! The lines have the shapes `tally_sync::store::import` reads on the terminal, because they go
-//! to the terminals unchanged through the pull feeds; here each is checked enough that a
-//! terminal will not refuse it (a КИ, a status name, an INN, a GTIN, an id). A bad line is
-//! reported by number and skipped; the good ones are written in one transaction. A task line
-//! may name its `"warehouse"`: then only that warehouse's terminals pull it. A status line
-//! `{"cis", "remove": true}` stops tracking that code (it leaves the list and the terminals).
+//! The lines go to the terminals unchanged through the pull feeds, so each is judged by the
+//! parser the terminals use (`tally_wire::feed`): what a terminal would refuse, the hub refuses
+//! here, with the line number and the reason. The good lines are written in one transaction.
+//! A task line may name its `"warehouse"`: then only that warehouse's terminals pull it. A
+//! status line `{"cis", "remove": true}` stops tracking that code (it leaves the list and the
+//! terminals). Statuses also come as the True API answers `cises/info`: one JSON array of
+//! `{"cisInfo", "errorCode", "errorMessage"}` (a file as downloaded), or such objects one per
+//! line; an entry with an error and no `cisInfo` is reported, not imported.
 
 use std::io::{self, BufRead, BufReader, Read};
 
 use flate2::bufread::MultiGzDecoder;
+use serde::Deserialize;
 use serde_json::Value;
+use serde_json::value::RawValue;
 use tally_domain::code::Ki;
-use tally_domain::gs1::Gtin;
-use tally_domain::status::{CisStatus, Inn};
-use tally_sync::wire::Feed;
+use tally_domain::lang::Lang;
+use tally_domain::reason::Reason;
+use tally_wire::Feed;
+use tally_wire::feed::{self, RejectReason, StatusRecord, Subject};
 
-use crate::store::{Store, StoreError};
+use crate::store::{ImportBatch, Store, StoreError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ImportError {
@@ -26,6 +31,13 @@ pub enum ImportError {
     #[error(transparent)]
     Store(#[from] StoreError),
 }
+
+/// The longest line read, as on the terminal (`tally_sync::store::MAX_LINE_BYTES`): a task of
+/// ten thousand codes fits; a longer line is refused without being held whole.
+pub const MAX_LINE_BYTES: usize = 1 << 20;
+
+/// The largest `cises/info` answer read as one JSON array (a whole download is one line).
+pub const MAX_ANSWER_BYTES: usize = 256 << 20;
 
 /// A line left out, numbered from 1.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -48,51 +60,201 @@ pub fn import(
 ) -> Result<ImportReport, ImportError> {
     let mut input = BufReader::new(input);
     let gzip = input.fill_buf()?.starts_with(&[0x1f, 0x8b]);
-    let lines: Box<dyn BufRead> = if gzip {
+    let mut lines: Box<dyn BufRead> = if gzip {
         Box::new(BufReader::new(MultiGzDecoder::new(input)))
     } else {
         Box::new(input)
     };
     let batch = store.import_batch()?;
     let mut report = ImportReport::default();
-    for (index, line) in lines.split(b'\n').enumerate() {
-        let line_number = index as u64 + 1;
-        let line = line?;
-        let text = String::from_utf8_lossy(&line);
-        if text.trim().is_empty() {
+    if feed == Feed::Statuses && starts_with_array(&mut lines)? {
+        let mut whole = Vec::new();
+        lines
+            .take(MAX_ANSWER_BYTES as u64 + 1)
+            .read_to_end(&mut whole)?;
+        if whole.len() > MAX_ANSWER_BYTES {
+            report.rejected.push(RejectedLine {
+                line: 1,
+                reason: format!("the answer is larger than {MAX_ANSWER_BYTES} bytes"),
+            });
+        } else {
+            match serde_json::from_slice::<Vec<Box<RawValue>>>(&whole) {
+                Ok(entries) => {
+                    for (index, entry) in entries.iter().enumerate() {
+                        let checked = status_entry(entry.get().as_bytes());
+                        store_line(&batch, feed, index as u64 + 1, checked, &mut report)?;
+                    }
+                }
+                Err(e) => report.rejected.push(RejectedLine {
+                    line: 1,
+                    reason: format!("not_json: the cises/info answer is not a JSON array: {e}"),
+                }),
+            }
+        }
+        batch.commit()?;
+        return Ok(report);
+    }
+    let mut line = Vec::new();
+    let mut number = 0u64;
+    loop {
+        line.clear();
+        let read = (&mut lines)
+            .take(MAX_LINE_BYTES as u64 + 1)
+            .read_until(b'\n', &mut line)?;
+        if read == 0 {
+            break;
+        }
+        number += 1;
+        if line.len() > MAX_LINE_BYTES && !line.ends_with(b"\n") {
+            // Skip the rest of the line without holding it.
+            loop {
+                let buf = lines.fill_buf()?;
+                if buf.is_empty() {
+                    break;
+                }
+                match buf.iter().position(|b| *b == b'\n') {
+                    Some(at) => {
+                        lines.consume(at + 1);
+                        break;
+                    }
+                    None => {
+                        let n = buf.len();
+                        lines.consume(n);
+                    }
+                }
+            }
+            report.rejected.push(RejectedLine {
+                line: number,
+                reason: format!(
+                    "{}: {}",
+                    RejectReason::LineTooLong.code(),
+                    RejectReason::LineTooLong.message(Lang::En)
+                ),
+            });
             continue;
         }
-        let checked = serde_json::from_str::<Value>(&text)
-            .map_err(|e| format!("not JSON: {e}"))
-            .and_then(|item| check(feed, item));
-        match checked {
-            Ok(Checked::Status(ki, item)) => {
-                batch.status(&ki, &item)?;
-                report.imported += 1;
-            }
-            Ok(Checked::RemoveStatus(ki)) => {
-                batch.remove_status(&ki)?;
-                report.imported += 1;
-            }
-            Ok(Checked::Item(key, item)) => {
-                let warehouse = item.get("warehouse").and_then(Value::as_str);
-                batch.item(feed, &key, &item, warehouse)?;
-                report.imported += 1;
-            }
-            Err(reason) => report.rejected.push(RejectedLine {
-                line: line_number,
-                reason,
-            }),
+        let text = line.trim_ascii();
+        if text.is_empty() {
+            continue;
         }
+        let checked = check(feed, text);
+        store_line(&batch, feed, number, checked, &mut report)?;
     }
     batch.commit()?;
     Ok(report)
+}
+
+/// Whether the input's first non-blank byte opens a JSON array.
+fn starts_with_array(input: &mut dyn BufRead) -> io::Result<bool> {
+    loop {
+        let buf = input.fill_buf()?;
+        let Some(&first) = buf.first() else {
+            return Ok(false);
+        };
+        if first.is_ascii_whitespace() {
+            input.consume(1);
+            continue;
+        }
+        return Ok(first == b'[');
+    }
+}
+
+fn store_line(
+    batch: &ImportBatch<'_>,
+    feed: Feed,
+    line: u64,
+    checked: Result<Checked, String>,
+    report: &mut ImportReport,
+) -> Result<(), ImportError> {
+    match checked {
+        Ok(Checked::Status(ki, item)) => batch.status(&ki, &item)?,
+        Ok(Checked::RemoveStatus(ki)) => batch.remove_status(&ki)?,
+        Ok(Checked::Item(key, item)) => {
+            let warehouse = item.get("warehouse").and_then(Value::as_str);
+            batch.item(feed, &key, &item, warehouse)?;
+        }
+        Ok(Checked::Skipped) => return Ok(()),
+        Err(reason) => {
+            report.rejected.push(RejectedLine { line, reason });
+            return Ok(());
+        }
+    }
+    report.imported += 1;
+    Ok(())
 }
 
 enum Checked {
     Status(Ki, Value),
     RemoveStatus(Ki),
     Item(String, Value),
+    /// A box or pallet label's status: the hub's list keys units; label statuses reach the
+    /// terminals through their units' `parent`.
+    Skipped,
+}
+
+fn refused(reason: RejectReason) -> String {
+    format!("{}: {}", reason.code(), reason.message(Lang::En))
+}
+
+/// One entry of a `cises/info` answer, or a flat `cisInfo` line.
+fn status_entry(text: &[u8]) -> Result<Checked, String> {
+    #[derive(Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    struct Answer {
+        cis_info: Option<Box<RawValue>>,
+        error_code: Option<Value>,
+        error_message: Option<String>,
+    }
+    let answer: Answer = serde_json::from_slice(text).map_err(|e| format!("not_json: {e}"))?;
+    match answer.cis_info {
+        Some(info) => check(Feed::Statuses, info.get().as_bytes()),
+        None => Err(format!(
+            "gis_mt_error: GIS MT answered {} {}",
+            answer
+                .error_code
+                .map_or_else(String::new, |c| c.to_string()),
+            answer.error_message.unwrap_or_default()
+        )),
+    }
+}
+
+fn check(feed: Feed, text: &[u8]) -> Result<Checked, String> {
+    let item: Value = serde_json::from_slice(text).map_err(|e| format!("not_json: {e}"))?;
+    let Some(fields) = item.as_object() else {
+        return Err(refused(RejectReason::WrongFields));
+    };
+    if feed == Feed::Statuses && fields.contains_key("cisInfo") {
+        return status_entry(text);
+    }
+    match feed {
+        Feed::Statuses => match feed::parse_status(text).map_err(refused)? {
+            StatusRecord::Remove(Subject::Unit(ki)) => Ok(Checked::RemoveStatus(ki)),
+            StatusRecord::Status {
+                subject: Subject::Unit(ki),
+                ..
+            } => Ok(Checked::Status(ki, item)),
+            _ => Ok(Checked::Skipped),
+        },
+        Feed::Catalog => {
+            let record = feed::parse_catalog(text).map_err(refused)?;
+            Ok(Checked::Item(record.gtin.to_string(), item))
+        }
+        Feed::Blocks => {
+            let record = feed::parse_block(text).map_err(refused)?;
+            Ok(Checked::Item(record.blocked.key(), item))
+        }
+        Feed::Tasks => {
+            let record = feed::parse_task(text).map_err(refused)?;
+            // A task names the warehouse it is for; only that warehouse's terminals pull it.
+            match item.get("warehouse") {
+                None | Some(Value::Null) => {}
+                Some(Value::String(w)) if !w.trim().is_empty() => {}
+                Some(_) => return Err("\"warehouse\" must name a warehouse".into()),
+            }
+            Ok(Checked::Item(record.id, item))
+        }
+        Feed::Operators => operator(item),
+    }
 }
 
 fn field<'a>(item: &'a Value, name: &str) -> Result<&'a str, String> {
@@ -100,68 +262,6 @@ fn field<'a>(item: &'a Value, name: &str) -> Result<&'a str, String> {
         .and_then(Value::as_str)
         .filter(|s| !s.is_empty())
         .ok_or_else(|| format!("\"{name}\" is missing or not a string"))
-}
-
-fn gtin(item: &Value) -> Result<Gtin, String> {
-    let text = field(item, "gtin")?;
-    Gtin::from_digits(text.as_bytes()).ok_or_else(|| format!("\"gtin\" {text} is not a GTIN"))
-}
-
-fn ki(cis: &str) -> Result<Ki, String> {
-    Ki::from_cis(cis).ok_or_else(|| format!("\"{cis}\" is not a marking code"))
-}
-
-fn check(feed: Feed, item: Value) -> Result<Checked, String> {
-    if !item.is_object() {
-        return Err("not a JSON object".into());
-    }
-    match feed {
-        Feed::Statuses => {
-            let ki = ki(field(&item, "cis")?)?;
-            if item.get("remove").and_then(Value::as_bool) == Some(true) {
-                return Ok(Checked::RemoveStatus(ki));
-            }
-            let status = field(&item, "status")?;
-            if CisStatus::from_api_name(status).is_none() {
-                return Err(format!("\"status\" {status} is not a GIS MT status"));
-            }
-            if let Some(owner) = item.get("ownerInn").filter(|v| !v.is_null())
-                && owner.as_str().and_then(Inn::parse).is_none()
-            {
-                return Err("\"ownerInn\" is not a valid INN".into());
-            }
-            Ok(Checked::Status(ki, item))
-        }
-        Feed::Catalog => {
-            let gtin = gtin(&item)?;
-            field(&item, "name")?;
-            Ok(Checked::Item(gtin.to_string(), item))
-        }
-        Feed::Blocks => {
-            let key = match field(&item, "kind")? {
-                "code" => format!("code:{}", ki(field(&item, "cis")?)?),
-                "gtin" => format!("gtin:{}", gtin(&item)?),
-                "series" => format!("series:{}:{}", gtin(&item)?, field(&item, "batch")?),
-                other => return Err(format!("\"kind\" {other} is not code, gtin or series")),
-            };
-            Ok(Checked::Item(key, item))
-        }
-        Feed::Tasks => {
-            let id = match item.get("id") {
-                Some(Value::String(s)) if !s.is_empty() => s.clone(),
-                Some(Value::Number(n)) => n.to_string(),
-                _ => return Err("\"id\" is missing".into()),
-            };
-            // A task names the warehouse it is for; only that warehouse's terminals pull it.
-            match item.get("warehouse") {
-                None | Some(Value::Null) => {}
-                Some(Value::String(w)) if !w.trim().is_empty() => {}
-                Some(_) => return Err("\"warehouse\" must name a warehouse".into()),
-            }
-            Ok(Checked::Item(id, item))
-        }
-        Feed::Operators => operator(item),
-    }
 }
 
 /// An operator line: `{"id", "name", "pin", "badge"?, "supervisor"?, "warehouse"?}`. The PIN
@@ -187,11 +287,13 @@ fn operator(mut item: Value) -> Result<Checked, String> {
     let mut salt = [0u8; 16];
     getrandom::fill(&mut salt).map_err(|e| format!("no randomness for the PIN salt: {e}"))?;
     let salt: String = salt.iter().map(|b| format!("{b:02x}")).collect();
-    let digest = tally_sync::wire::pin_digest(&salt, pin);
+    let digest = tally_wire::pin_digest(&salt, pin);
     if let Value::Object(map) = &mut item {
         map.remove("pin");
         map.insert("pinSalt".into(), Value::String(salt));
         map.insert("pinSha256".into(), Value::String(digest));
     }
+    let line = serde_json::to_vec(&item).map_err(|e| e.to_string())?;
+    feed::parse_operator(&line).map_err(refused)?;
     Ok(Checked::Item(id, item))
 }

@@ -12,11 +12,11 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use anyhow::{Context, bail};
 use clap::{Parser, Subcommand, ValueEnum};
 use tally_domain::status::{Inn, Timestamp};
-use tally_hub::documents;
+use tally_hub::documents::{self, DocType};
 use tally_hub::import::import;
 use tally_hub::server::Hub;
 use tally_hub::store::Store;
-use tally_sync::wire::Feed;
+use tally_wire::{DocumentKind, Feed};
 
 #[derive(Parser, Debug)]
 #[command(
@@ -86,17 +86,21 @@ enum Command {
         what: ImportKind,
         file: PathBuf,
     },
-    /// Print the GIS MT document of each accepted operation as one JSON line
-    /// (`{"type", "operation", "seq", "document"}`), oldest first.
+    /// Print the GIS MT documents of the accepted operations, one JSON line each
+    /// (`{"type", "pg", "operation", "seq", "document"}`), oldest first; with
+    /// `--discrepancies`, the acceptances' surplus and missing codes instead.
     Export {
         #[arg(long, default_value = "tally-hub.db")]
         db: PathBuf,
         /// Only operations received after this `seq` (the last line of an earlier export).
         #[arg(long, default_value_t = 0)]
         after: i64,
-        /// Only these operation kinds (repeatable); all when absent.
+        /// Only documents of these operation kinds (repeatable); all when absent.
         #[arg(long, value_enum)]
         kind: Vec<OperationKind>,
+        /// Print `{"operation", "seq", "task_id", "supplier_inn", "surplus", "missing"}` lines.
+        #[arg(long)]
+        discrepancies: bool,
     },
     /// Measure intake: terminals pushing write-offs at once to a hub on a throwaway database,
     /// over loopback.
@@ -108,16 +112,18 @@ enum OperationKind {
     Acceptance,
     Aggregation,
     Disaggregation,
+    Reaggregation,
     WriteOff,
 }
 
 impl OperationKind {
-    fn name(self) -> &'static str {
+    fn document_kind(self) -> DocumentKind {
         match self {
-            OperationKind::Acceptance => "acceptance",
-            OperationKind::Aggregation => "aggregation",
-            OperationKind::Disaggregation => "disaggregation",
-            OperationKind::WriteOff => "write-off",
+            OperationKind::Acceptance => DocumentKind::Acceptance,
+            OperationKind::Aggregation => DocumentKind::Aggregation,
+            OperationKind::Disaggregation => DocumentKind::Disaggregation,
+            OperationKind::Reaggregation => DocumentKind::Reaggregation,
+            OperationKind::WriteOff => DocumentKind::WriteOff,
         }
     }
 }
@@ -256,47 +262,56 @@ fn main() -> anyhow::Result<()> {
             );
             Ok(())
         }
-        Command::Export { db, after, kind } => {
+        Command::Export {
+            db,
+            after,
+            kind,
+            discrepancies,
+        } => {
             let store = Store::open(&db).with_context(|| format!("opening {}", db.display()))?;
-            let kinds: Vec<&str> = kind.iter().map(|k| k.name()).collect();
-            export(&store, after, &kinds)
+            let types: Vec<DocType> = kind
+                .iter()
+                .flat_map(|k| DocType::made_from(k.document_kind()))
+                .copied()
+                .collect();
+            export(&store, after, &types, discrepancies)
         }
         Command::BenchIntake(args) => bench_intake::run(&args),
     }
 }
 
 /// Streams the documents page by page, so a hub of millions of operations exports in constant
-/// memory; an operation that makes no document is named on standard error and fails the run
-/// after everything else is written.
-fn export(store: &Store, mut after: i64, kinds: &[&str]) -> anyhow::Result<()> {
+/// memory.
+fn export(
+    store: &Store,
+    mut after: i64,
+    types: &[DocType],
+    discrepancies: bool,
+) -> anyhow::Result<()> {
     let mut out = BufWriter::new(io::stdout().lock());
-    let mut failed = 0usize;
     loop {
         let selection = documents::Selection {
             after,
-            kinds,
+            types,
             warehouse: None,
         };
         let page = documents::page(store, selection, 1000)?;
-        for document in &page.documents {
-            serde_json::to_writer(&mut out, document)?;
-            out.write_all(b"\n")?;
+        if discrepancies {
+            for line in &page.discrepancies {
+                serde_json::to_writer(&mut out, line)?;
+                out.write_all(b"\n")?;
+            }
+        } else {
+            for document in &page.documents {
+                serde_json::to_writer(&mut out, document)?;
+                out.write_all(b"\n")?;
+            }
         }
-        for bad in &page.unexportable {
-            eprintln!(
-                "operation {} (seq {}): {}",
-                bad.operation, bad.seq, bad.reason
-            );
-        }
-        failed += page.unexportable.len();
         after = page.next_after;
         if !page.more {
             break;
         }
     }
     out.flush()?;
-    if failed > 0 {
-        bail!("{failed} accepted operations made no document");
-    }
     Ok(())
 }

@@ -6,21 +6,22 @@
 //! `tally_domain::validate` rules against its own list, in arrival order, inside one transaction
 //! per push, and every accepted operation moves the list on (and the change log with it) before
 //! the next operation is judged. An operation is all or nothing: one refused code refuses the
-//! document, as GIS MT would.
+//! document, as GIS MT would. An accepted operation's GIS MT documents are made in the same
+//! step, from the list as it stood before the operation changed it (`documents::make`).
 
 use std::collections::HashSet;
 
-use serde::Deserialize;
 use tally_domain::code::{Ki, ParseOptions, parse};
-use tally_domain::gs1::Sscc;
 use tally_domain::lang::Lang;
 use tally_domain::reason::Reason;
 use tally_domain::status::{Inn, Timestamp};
 use tally_domain::validate::{
     Context, Expectation, Facts, OperationKind, Policy, Severity, validate,
 };
-use tally_sync::wire::{OperationAnswer, OperationReason, PushRequest, PushResult};
+use tally_wire::document::{OperationDocument, PackedChild, ReaggregationType};
+use tally_wire::{OperationAnswer, OperationReason, PushRequest, PushResult};
 
+use crate::documents::{self, Made};
 use crate::store::{Device, PushBatch, StatusChange, Store, StoreError};
 
 /// The terminal's rules with one change: a code the hub already holds as ours was accepted by
@@ -52,69 +53,58 @@ pub fn apply(
             });
             continue;
         }
-        let judged = judge(
-            &batch,
-            device,
-            &operation.kind,
-            &operation.payload,
-            policy,
-            now,
-        )?;
-        let answer = match judged {
-            Ok(changes) => {
+        let judged = match &operation.document {
+            Ok(document) => judge(
+                &batch,
+                device,
+                document,
+                Timestamp(operation.finished_at),
+                policy,
+                now,
+            )?,
+            Err(unreadable) => Err(vec![reason(
+                "bad_payload",
+                format!(
+                    "The {} document is not in the expected form: {}.",
+                    unreadable.kind, unreadable.error
+                ),
+                format!(
+                    "Документ «{}» имеет неверный формат: {}.",
+                    unreadable.kind, unreadable.error
+                ),
+                None,
+            )]),
+        };
+        let (answer, made) = match judged {
+            Ok((changes, made)) => {
                 for (ki, change) in changes {
                     batch.change_status(&ki, change)?;
                 }
-                OperationAnswer {
+                let answer = OperationAnswer {
                     uuid: operation.uuid.clone(),
                     result: PushResult::Accepted,
                     original: None,
                     reasons: Vec::new(),
-                }
+                    notices: made.notices.clone(),
+                };
+                (answer, Some(made))
             }
-            Err(reasons) => OperationAnswer {
-                uuid: operation.uuid.clone(),
-                result: PushResult::Rejected,
-                original: None,
-                reasons,
-            },
+            Err(reasons) => (
+                OperationAnswer {
+                    uuid: operation.uuid.clone(),
+                    result: PushResult::Rejected,
+                    original: None,
+                    reasons,
+                    notices: Vec::new(),
+                },
+                None,
+            ),
         };
-        batch.record(device, operation, &answer, now)?;
+        batch.record(device, operation, &answer, made.as_ref(), now)?;
         answers.push(answer);
     }
     batch.commit()?;
     Ok(answers)
-}
-
-#[derive(Deserialize)]
-struct AcceptancePayload {
-    accepted: Vec<String>,
-}
-
-#[derive(Deserialize)]
-struct AggregationPayload {
-    aggregates: Vec<Aggregate>,
-}
-
-#[derive(Deserialize)]
-struct Aggregate {
-    sscc: String,
-    children: Vec<AggregateChild>,
-}
-
-#[derive(Deserialize)]
-struct AggregateChild {
-    unit: Option<String>,
-}
-
-#[derive(Deserialize)]
-struct DisaggregationPayload {
-    labels: Vec<String>,
-}
-
-#[derive(Deserialize)]
-struct WriteOffPayload {
-    codes: Vec<String>,
 }
 
 type Changes<'a> = Vec<(Ki, StatusChange<'a>)>;
@@ -128,39 +118,16 @@ fn reason(code: &str, en: String, ru: String, subject: Option<String>) -> Operat
     }
 }
 
-fn bad_payload(kind: &str, error: &serde_json::Error) -> OperationReason {
-    reason(
-        "bad_payload",
-        format!("The {kind} document is not in the expected form: {error}."),
-        format!("Документ «{kind}» имеет неверный формат: {error}."),
-        None,
-    )
-}
-
-fn parse_payload<T: for<'de> Deserialize<'de>>(
-    kind: &str,
-    payload: &serde_json::Value,
-) -> Result<T, Vec<OperationReason>> {
-    T::deserialize(payload).map_err(|e| vec![bad_payload(kind, &e)])
-}
-
-fn sscc_of(text: &str) -> Option<Sscc> {
-    let digits = text
-        .strip_prefix("00")
-        .filter(|d| d.len() == 18)
-        .unwrap_or(text);
-    Sscc::from_digits(digits.as_bytes())
-}
-
-/// What an accepted operation changes, or every reason it is refused.
+/// What an accepted operation changes and the documents it makes, or every reason it is
+/// refused.
 fn judge<'d>(
     batch: &PushBatch<'_>,
     device: &'d Device,
-    kind: &str,
-    payload: &serde_json::Value,
+    document: &OperationDocument,
+    finished_at: Timestamp,
     policy: &Policy,
     now: Timestamp,
-) -> Result<Result<Changes<'d>, Vec<OperationReason>>, StoreError> {
+) -> Result<Result<(Changes<'d>, Made), Vec<OperationReason>>, StoreError> {
     let own = device.participant_inn.as_str();
     let mut reasons = Vec::new();
     let mut changes = Changes::new();
@@ -168,104 +135,109 @@ fn judge<'d>(
     // after the whole document is judged.
     let mut seen = HashSet::new();
     let mut check = |operation: OperationKind,
-                     cis: &str,
+                     ki: &Ki,
                      change: StatusChange<'d>,
                      reasons: &mut Vec<OperationReason>|
      -> Result<(), StoreError> {
-        match judge_code(batch, own, operation, cis, &mut seen, policy, now)? {
-            Ok(ki) => changes.push((ki, change)),
+        match judge_code(batch, own, operation, ki, &mut seen, policy, now)? {
+            Ok(()) => changes.push((*ki, change)),
             Err(mut refused) => reasons.append(&mut refused),
         }
         Ok(())
     };
-    match kind {
-        "acceptance" => {
-            let payload: AcceptancePayload = match parse_payload(kind, payload) {
-                Ok(p) => p,
-                Err(r) => return Ok(Err(r)),
-            };
-            for cis in &payload.accepted {
+    match document {
+        OperationDocument::Acceptance(d) => {
+            // A surplus unit was never shipped to us: it is no part of the shipment's
+            // document and does not change hands with it.
+            let surplus: HashSet<&Ki> = d.surplus.iter().collect();
+            let refused: HashSet<&Ki> = d.rejected.iter().collect();
+            for ki in d
+                .accepted
+                .iter()
+                .filter(|ki| !surplus.contains(ki) && !refused.contains(ki))
+            {
                 check(
                     OperationKind::Acceptance,
-                    cis,
+                    ki,
                     StatusChange::Owner(device.participant_inn.as_str()),
                     &mut reasons,
                 )?;
             }
         }
-        "aggregation" => {
-            let payload: AggregationPayload = match parse_payload(kind, payload) {
-                Ok(p) => p,
-                Err(r) => return Ok(Err(r)),
-            };
-            for aggregate in &payload.aggregates {
-                let Some(sscc) = sscc_of(&aggregate.sscc) else {
-                    reasons.push(reason(
-                        "bad_sscc",
-                        "The box label is not a valid SSCC.".into(),
-                        "Этикетка короба не является корректным SSCC.".into(),
-                        Some(aggregate.sscc.clone()),
-                    ));
-                    continue;
-                };
-                for unit in aggregate.children.iter().filter_map(|c| c.unit.as_deref()) {
+        OperationDocument::Aggregation(d) => {
+            for aggregate in &d.aggregates {
+                for child in &aggregate.children {
+                    if let PackedChild::Unit(ki) = child {
+                        check(
+                            OperationKind::Aggregation,
+                            ki,
+                            StatusChange::Parent(Some(aggregate.sscc)),
+                            &mut reasons,
+                        )?;
+                    }
+                }
+            }
+        }
+        OperationDocument::Disaggregation(d) => {
+            for sscc in &d.labels {
+                changes.extend(
+                    batch
+                        .children_of(sscc)?
+                        .into_iter()
+                        .map(|ki| (ki, StatusChange::Parent(None))),
+                );
+            }
+        }
+        OperationDocument::Reaggregation(d) => match d.reaggregation_type {
+            ReaggregationType::Adding => {
+                for ki in &d.units {
                     check(
                         OperationKind::Aggregation,
-                        unit,
-                        StatusChange::Parent(Some(sscc)),
+                        ki,
+                        StatusChange::Parent(Some(d.sscc)),
                         &mut reasons,
                     )?;
                 }
             }
-        }
-        "disaggregation" => {
-            let payload: DisaggregationPayload = match parse_payload(kind, payload) {
-                Ok(p) => p,
-                Err(r) => return Ok(Err(r)),
-            };
-            for label in &payload.labels {
-                match sscc_of(label) {
-                    Some(sscc) => changes.extend(
-                        batch
-                            .children_of(&sscc)?
-                            .into_iter()
-                            .map(|ki| (ki, StatusChange::Parent(None))),
-                    ),
-                    None => reasons.push(reason(
-                        "bad_sscc",
-                        "The box label is not a valid SSCC.".into(),
-                        "Этикетка короба не является корректным SSCC.".into(),
-                        Some(label.clone()),
-                    )),
+            ReaggregationType::Removing => {
+                let inside: HashSet<Ki> = batch.children_of(&d.sscc)?.into_iter().collect();
+                for ki in &d.units {
+                    if inside.contains(ki) {
+                        changes.push((*ki, StatusChange::Parent(None)));
+                    } else {
+                        reasons.push(reason(
+                            "not_in_box",
+                            "The unit is not in this box, so it cannot be taken out of it.".into(),
+                            "Единицы нет в этом коробе, её нельзя из него изъять.".into(),
+                            Some(ki.to_string()),
+                        ));
+                    }
                 }
             }
-        }
-        "write-off" => {
-            let payload: WriteOffPayload = match parse_payload(kind, payload) {
-                Ok(p) => p,
-                Err(r) => return Ok(Err(r)),
-            };
-            for cis in &payload.codes {
+        },
+        OperationDocument::WriteOff(d) => {
+            for ki in &d.codes {
                 check(
                     OperationKind::WriteOff,
-                    cis,
+                    ki,
                     StatusChange::WrittenOff,
                     &mut reasons,
                 )?;
             }
         }
-        other => reasons.push(reason(
-            "unknown_kind",
-            format!("The hub does not know the operation kind \"{other}\"."),
-            format!("Хаб не знает вид операции «{other}»."),
-            None,
-        )),
     }
-    Ok(if reasons.is_empty() {
-        Ok(changes)
-    } else {
-        Err(reasons)
-    })
+    if !reasons.is_empty() {
+        return Ok(Err(reasons));
+    }
+    let Some(participant) = Inn::parse(own) else {
+        return Ok(Err(vec![reason(
+            "bad_participant",
+            "The device's participant INN is not valid.".into(),
+            "ИНН участника устройства некорректен.".into(),
+            None,
+        )]));
+    };
+    Ok(documents::make(document, &participant, finished_at, batch)?.map(|made| (changes, made)))
 }
 
 /// One code of a document judged as the terminal would, but against the hub's list. Warnings
@@ -274,33 +246,27 @@ fn judge_code(
     batch: &PushBatch<'_>,
     own: &str,
     operation: OperationKind,
-    cis: &str,
+    ki: &Ki,
     seen: &mut HashSet<Ki>,
     policy: &Policy,
     now: Timestamp,
-) -> Result<Result<Ki, Vec<OperationReason>>, StoreError> {
-    let bad_code = || {
-        vec![reason(
+) -> Result<Result<(), Vec<OperationReason>>, StoreError> {
+    let Ok(code) = parse(ki.to_string().as_bytes(), &ParseOptions::default()) else {
+        return Ok(Err(vec![reason(
             "bad_code",
             "The document holds text that is not a marking code.".into(),
             "В документе есть текст, не являющийся кодом маркировки.".into(),
-            Some(cis.to_owned()),
-        )]
+            Some(ki.to_string()),
+        )]));
     };
-    let Some(ki) = Ki::from_cis(cis) else {
-        return Ok(Err(bad_code()));
-    };
-    let Ok(code) = parse(ki.to_string().as_bytes(), &ParseOptions::default()) else {
-        return Ok(Err(bad_code()));
-    };
-    let status = batch.status(&ki)?;
+    let status = batch.status(ki)?;
     let facts = Facts {
         status: status.as_ref(),
-        block: batch.block_hit(&ki)?,
+        block: batch.block_hit(ki)?,
         catalog_group: None,
         // The hub's list is the source of truth, never stale from its own point of view.
         last_sync: Some(now),
-        duplicate_in_document: !seen.insert(ki),
+        duplicate_in_document: !seen.insert(*ki),
         expectation: Expectation::NoList,
     };
     let context = Context {
@@ -324,7 +290,7 @@ fn judge_code(
         })
         .collect();
     Ok(if reasons.is_empty() {
-        Ok(ki)
+        Ok(())
     } else {
         Err(reasons)
     })

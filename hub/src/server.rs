@@ -1,5 +1,5 @@
 //! The hub's HTTP face: routing, bearer-token auth, protocol negotiation, body limits and the
-//! JSON error bodies of `tally_sync::wire`.
+//! JSON error bodies of `tally_wire`.
 //!
 //! tiny_http is a blocking server: a few worker threads take requests from its queue and share
 //! the one [`Store`] behind a mutex. A warehouse has tens of terminals syncing now and then, and
@@ -25,16 +25,18 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use tally_domain::status::Timestamp;
 use tally_domain::validate::Policy;
-use tally_sync::wire::{
+use tally_wire::{
     EnrollRequest, EnrollResponse, ErrorBody, Feed, FleetDevice, FleetResponse, MAX_PULL_LIMIT,
     MAX_PUSH_OPERATIONS, MIN_PROTOCOL_VERSION, PROTOCOL_HEADER, PROTOCOL_VERSION, PushRequest,
     PushResponse,
 };
 use tiny_http::{Header, Method, Request, Response, Server};
 
+use crate::documents::{self, DocType};
+use crate::push;
 use crate::store::{Device, Store, StoreError};
 use crate::tls::TlsFront;
-use crate::{documents, push};
+use tally_wire::DocumentKind;
 
 /// The largest request body taken, before and after gzip: a full push batch of big documents
 /// fits with room to spare.
@@ -702,7 +704,7 @@ fn pull_body(
 fn documents(state: &State, device: &Device, query: &str) -> Result<Reply, Refusal> {
     let mut after = 0i64;
     let mut limit = 1000u32;
-    let mut kinds: Vec<&str> = Vec::new();
+    let mut types: Vec<DocType> = Vec::new();
     for pair in query.split('&').filter(|p| !p.is_empty()) {
         let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
         let bad = || {
@@ -713,32 +715,33 @@ fn documents(state: &State, device: &Device, query: &str) -> Result<Reply, Refus
                 format!("«{name}» должно быть целым числом, а не «{value}»."),
             )
         };
+        let one_of = |names: Vec<&str>| {
+            let names = names.join(", ");
+            refuse(
+                400,
+                "bad_query",
+                format!("\"{name}\" must be one of {names}, not \"{value}\"."),
+                format!("«{name}» должно быть одним из: {names}, а не «{value}»."),
+            )
+        };
         match name {
             "after" => after = value.parse().map_err(|_| bad())?,
             "limit" => limit = value.parse().map_err(|_| bad())?,
             "kind" => {
-                let Some(kind) = documents::KINDS.iter().find(|k| **k == value) else {
-                    return Err(refuse(
-                        400,
-                        "bad_query",
-                        format!(
-                            "\"kind\" must be one of {}, not \"{value}\".",
-                            documents::KINDS.join(", ")
-                        ),
-                        format!(
-                            "«kind» должно быть одним из: {}, а не «{value}».",
-                            documents::KINDS.join(", ")
-                        ),
-                    ));
-                };
-                kinds.push(kind);
+                let kind = DocumentKind::from_name(value)
+                    .ok_or_else(|| one_of(DocumentKind::ALL.iter().map(|k| k.name()).collect()))?;
+                types.extend_from_slice(DocType::made_from(kind));
             }
+            "type" => types.push(
+                DocType::from_api_name(value)
+                    .ok_or_else(|| one_of(DocType::ALL.iter().map(|t| t.api_name()).collect()))?,
+            ),
             _ => {}
         }
     }
     let selection = documents::Selection {
         after,
-        kinds: &kinds,
+        types: &types,
         warehouse: Some(&device.warehouse),
     };
     let page = documents::page(&lock(state), selection, limit.clamp(1, MAX_PULL_LIMIT))?;
@@ -817,7 +820,7 @@ mod tests {
 
     #[test]
     fn the_raw_pull_body_is_a_pull_response() {
-        use tally_sync::wire::PullResponse;
+        use tally_wire::PullResponse;
         let items = vec![
             (
                 3,

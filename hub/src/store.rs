@@ -10,15 +10,18 @@
 
 use std::path::Path;
 
+use crate::documents::{
+    self, DocType, ExportedDiscrepancy, ExportedDocument, Made, Page, Selection,
+};
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 use tally_domain::code::Ki;
 use tally_domain::gs1::Sscc;
-use tally_domain::status::{
-    BlockHit, CisStatus, CodeStatus, Inn, PackageType, Parent, StatusEx, Timestamp,
-};
-use tally_sync::wire::{
+use tally_domain::product_group::ProductGroup;
+use tally_domain::status::{BlockHit, CisStatus, CodeStatus, Inn, Parent, Timestamp};
+use tally_wire::feed::{self, StatusRecord, Task};
+use tally_wire::{
     DeviceReport, Feed, FleetDevice, OperationAnswer, OperationReason, PushResult, PushedOperation,
 };
 
@@ -36,7 +39,7 @@ pub enum StoreError {
 
 pub type Result<T> = std::result::Result<T, StoreError>;
 
-const SCHEMA_VERSION: i64 = 2;
+const SCHEMA_VERSION: i64 = 3;
 
 const SCHEMA_V1: &str = "
 CREATE TABLE devices (
@@ -106,6 +109,24 @@ CREATE TABLE admin_tokens (
 ALTER TABLE devices ADD COLUMN revoked_at INTEGER;
 ";
 
+/// Version 3: the GIS MT documents an accepted operation made (made at intake, from the list
+/// as it stood then), an acceptance's discrepancies, and the notices answered with it.
+const SCHEMA_V3: &str = "
+CREATE TABLE gis_documents (
+    operation INTEGER NOT NULL,
+    position INTEGER NOT NULL,
+    doc_type TEXT NOT NULL,
+    pg TEXT NOT NULL,
+    body TEXT NOT NULL,
+    PRIMARY KEY (operation, position)
+) WITHOUT ROWID;
+CREATE TABLE discrepancies (
+    operation INTEGER PRIMARY KEY,
+    body TEXT NOT NULL
+);
+ALTER TABLE operations ADD COLUMN notices TEXT NOT NULL DEFAULT '[]';
+";
+
 /// The meta row holding a feed's horizon: the highest change-log position pruning removed. A
 /// terminal whose cursor is below it may have missed a removal, so it gets a snapshot.
 fn horizon_key(feed: Feed) -> String {
@@ -172,12 +193,18 @@ impl Store {
         match version {
             0 => {
                 conn.execute_batch(&format!(
-                    "BEGIN; {SCHEMA_V1} {SCHEMA_V2} PRAGMA user_version = {SCHEMA_VERSION}; COMMIT;"
+                    "BEGIN; {SCHEMA_V1} {SCHEMA_V2} {SCHEMA_V3}
+                     PRAGMA user_version = {SCHEMA_VERSION}; COMMIT;"
                 ))?;
             }
             1 => {
                 conn.execute_batch(&format!(
-                    "BEGIN; {SCHEMA_V2} PRAGMA user_version = {SCHEMA_VERSION}; COMMIT;"
+                    "BEGIN; {SCHEMA_V2} {SCHEMA_V3} PRAGMA user_version = {SCHEMA_VERSION}; COMMIT;"
+                ))?;
+            }
+            2 => {
+                conn.execute_batch(&format!(
+                    "BEGIN; {SCHEMA_V3} PRAGMA user_version = {SCHEMA_VERSION}; COMMIT;"
                 ))?;
             }
             SCHEMA_VERSION => {}
@@ -428,73 +455,78 @@ impl Store {
             .query_row("SELECT count(*) FROM operations", [], |r| r.get(0))?)
     }
 
-    /// Up to `limit` accepted operations after intake position `after`, oldest first, of the
-    /// given kinds (all when empty) and of devices of `warehouse` (all when `None`), and whether
-    /// more follow. Rejected ones never leave here.
-    pub fn accepted_operations(
-        &self,
-        after: i64,
-        limit: u32,
-        kinds: &[&str],
-        warehouse: Option<&str>,
-    ) -> Result<(Vec<AcceptedOperation>, bool)> {
-        let kinds = if kinds.is_empty() {
-            None
-        } else {
-            Some(serde_json::to_string(kinds)?)
-        };
+    /// The documents of accepted operations after intake position `after` (see
+    /// [`documents::Selection`]), up to `limit` operations, oldest first.
+    pub fn documents_page(&self, selection: Selection<'_>, limit: u32) -> Result<Page> {
+        let after = selection.after;
         let mut stmt = self.conn.prepare_cached(
-            "SELECT o.rowid, o.uuid, o.kind, o.payload, d.participant_inn
-             FROM operations o JOIN devices d ON d.id = o.device_id
-             WHERE o.rowid > ?1 AND o.result = 'accepted'
-               AND (?3 IS NULL OR o.kind IN (SELECT value FROM json_each(?3)))
-               AND (?4 IS NULL OR d.warehouse = ?4)
+            "SELECT o.rowid, o.uuid FROM operations o JOIN devices d ON d.id = o.device_id
+             WHERE o.rowid > ?1 AND o.result = 'accepted' AND (?3 IS NULL OR d.warehouse = ?3)
+               AND (?4 IS NULL OR EXISTS (SELECT 1 FROM gis_documents g
+                    WHERE g.operation = o.rowid
+                      AND g.doc_type IN (SELECT value FROM json_each(?4))))
              ORDER BY o.rowid LIMIT ?2",
         )?;
-        let rows = stmt.query_map(
-            params![after, i64::from(limit) + 1, kinds, warehouse],
-            |r| {
+        let types = if selection.types.is_empty() {
+            None
+        } else {
+            let names: Vec<&str> = selection.types.iter().map(|t| t.api_name()).collect();
+            Some(serde_json::to_string(&names)?)
+        };
+        let operations = stmt
+            .query_map(
+                params![after, i64::from(limit) + 1, selection.warehouse, types],
+                |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)),
+            )?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        let more = operations.len() > limit as usize;
+        let operations = &operations[..operations.len().min(limit as usize)];
+        let mut page = Page {
+            next_after: operations.last().map_or(after, |o| o.0),
+            more,
+            ..Page::default()
+        };
+        let mut docs = self.conn.prepare_cached(
+            "SELECT doc_type, pg, body FROM gis_documents WHERE operation = ?1 ORDER BY position",
+        )?;
+        let mut discrepancy = self
+            .conn
+            .prepare_cached("SELECT body FROM discrepancies WHERE operation = ?1")?;
+        for (seq, uuid) in operations {
+            let rows = docs.query_map([seq], |r| {
                 Ok((
-                    r.get::<_, i64>(0)?,
+                    r.get::<_, String>(0)?,
                     r.get::<_, String>(1)?,
                     r.get::<_, String>(2)?,
-                    r.get::<_, String>(3)?,
-                    r.get::<_, String>(4)?,
                 ))
-            },
-        )?;
-        let mut operations = Vec::new();
-        for row in rows {
-            let (seq, uuid, kind, payload, participant_inn) = row?;
-            operations.push(AcceptedOperation {
-                seq,
-                uuid,
-                kind,
-                payload: serde_json::from_str(&payload)?,
-                participant_inn,
-            });
+            })?;
+            for row in rows {
+                let (doc_type, pg, body) = row?;
+                // Only `record` writes the column, with a known type.
+                let Some(doc_type) = DocType::from_api_name(&doc_type) else {
+                    continue;
+                };
+                if !selection.types.is_empty() && !selection.types.contains(&doc_type) {
+                    continue;
+                }
+                page.documents.push(ExportedDocument {
+                    doc_type,
+                    pg,
+                    operation: uuid.clone(),
+                    seq: *seq,
+                    document: serde_json::from_str(&body)?,
+                });
+            }
+            let found: Option<String> = discrepancy.query_row([seq], |r| r.get(0)).optional()?;
+            if let Some(body) = found {
+                page.discrepancies.push(ExportedDiscrepancy {
+                    operation: uuid.clone(),
+                    seq: *seq,
+                    discrepancy: serde_json::from_str(&body)?,
+                });
+            }
         }
-        let more = operations.len() > limit as usize;
-        operations.truncate(limit as usize);
-        Ok((operations, more))
-    }
-
-    /// A task line as imported, by its id.
-    pub fn task(&self, id: &str) -> Result<Option<Value>> {
-        let item: Option<String> = self
-            .conn
-            .prepare_cached("SELECT item FROM changes WHERE feed = ?1 AND key = ?2")?
-            .query_row(params![Feed::Tasks.name(), id], |r| r.get(0))
-            .optional()?;
-        Ok(item.map(|i| serde_json::from_str(&i)).transpose()?)
-    }
-
-    /// The КИ (GS1 text) whose parent on the list is this box (18 digits).
-    pub fn box_children(&self, sscc: &str) -> Result<Vec<String>> {
-        Ok(children_of(&self.conn, sscc)?
-            .iter()
-            .map(Ki::to_string)
-            .collect())
+        Ok(page)
     }
 
     /// The authoritative status of one code.
@@ -559,39 +591,25 @@ fn parent_of(text: &str) -> Option<Parent> {
 }
 
 fn status_of(conn: &Connection, ki: &Ki) -> Result<Option<CodeStatus>> {
-    type Row = (String, String, Option<String>, Option<String>, bool);
-    let row: Option<Row> = conn
-        .prepare_cached(
-            "SELECT status, status_ex, owner_inn, parent, blocked FROM statuses WHERE ki_key = ?1",
-        )?
-        .query_row([ki.key().as_bytes()], |r| {
-            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
-        })
+    let info: Option<String> = conn
+        .prepare_cached("SELECT info FROM statuses WHERE ki_key = ?1")?
+        .query_row([ki.key().as_bytes()], |r| r.get(0))
         .optional()?;
-    Ok(row.and_then(|(status, status_ex, owner, parent, blocked)| {
-        Some(CodeStatus {
-            status: CisStatus::from_api_name(&status)?,
-            status_ex: StatusEx::from_api_lenient(&status_ex),
-            owner: owner.as_deref().and_then(Inn::parse),
-            product_group: None,
-            package_type: PackageType::Unit,
-            parent: parent.as_deref().and_then(parent_of),
-            expiry: None,
-            max_retail_price: None,
-            blocked,
-        })
-    }))
+    // Every stored line passed `feed::parse_status` at import, and the hub's own changes keep
+    // its shape; one that no longer reads counts as unknown rather than failing the push.
+    Ok(
+        info.and_then(|info| match feed::parse_status(info.as_bytes()) {
+            Ok(StatusRecord::Status { status, .. }) => Some(status),
+            _ => None,
+        }),
+    )
 }
 
-/// An operation the hub accepted, with the participant of the device that made it.
-#[derive(Clone, Debug, PartialEq)]
-pub struct AcceptedOperation {
-    /// Its place in the hub's intake (the row id: rows are only ever added).
-    pub seq: i64,
-    pub uuid: String,
-    pub kind: String,
-    pub payload: Value,
-    pub participant_inn: String,
+fn feed_item(conn: &Connection, feed: Feed, key: &str) -> Result<Option<String>> {
+    Ok(conn
+        .prepare_cached("SELECT item FROM changes WHERE feed = ?1 AND key = ?2")?
+        .query_row(params![feed.name(), key], |r| r.get(0))
+        .optional()?)
 }
 
 fn children_of(conn: &Connection, sscc: &str) -> Result<Vec<Ki>> {
@@ -621,12 +639,12 @@ pub struct PushBatch<'a> {
 impl PushBatch<'_> {
     /// The answer stored for an operation already received, if any.
     pub fn stored_answer(&self, uuid: &str) -> Result<Option<OperationAnswer>> {
-        let row: Option<(String, String)> = self
+        let row: Option<(String, String, String)> = self
             .tx
-            .prepare_cached("SELECT result, reasons FROM operations WHERE uuid = ?1")?
-            .query_row([uuid], |r| Ok((r.get(0)?, r.get(1)?)))
+            .prepare_cached("SELECT result, reasons, notices FROM operations WHERE uuid = ?1")?
+            .query_row([uuid], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
             .optional()?;
-        let Some((result, reasons)) = row else {
+        let Some((result, reasons, notices)) = row else {
             return Ok(None);
         };
         // Only `record` writes the column, with a known code.
@@ -637,6 +655,7 @@ impl PushBatch<'_> {
             result,
             original: None,
             reasons,
+            notices: serde_json::from_str(&notices)?,
         }))
     }
 
@@ -704,32 +723,64 @@ impl PushBatch<'_> {
         children_of(&self.tx, &sscc.to_string())
     }
 
+    /// Stores an operation with its answer and, when accepted, the documents it made.
     pub fn record(
         &self,
         device: &Device,
         operation: &PushedOperation,
         answer: &OperationAnswer,
+        made: Option<&Made>,
         now: Timestamp,
     ) -> Result<()> {
-        self.tx
+        let (kind, payload) = match &operation.document {
+            Ok(document) => (document.kind().name().to_owned(), document.payload()),
+            Err(unreadable) => (unreadable.kind.clone(), unreadable.payload.clone()),
+        };
+        let rowid: i64 = self
+            .tx
             .prepare_cached(
                 "INSERT INTO operations (uuid, device_id, seq, kind, operator, started_at,
-                                     finished_at, payload, result, reasons, received_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+                                     finished_at, payload, result, reasons, received_at, notices)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12) RETURNING rowid",
             )?
-            .execute(params![
-                operation.uuid,
-                device.id,
-                operation.seq,
-                operation.kind,
-                operation.operator,
-                operation.started_at,
-                operation.finished_at,
-                serde_json::to_string(&operation.payload)?,
-                answer.result.code(),
-                serde_json::to_string(&answer.reasons)?,
-                now.millis(),
+            .query_row(
+                params![
+                    operation.uuid,
+                    device.id,
+                    operation.seq,
+                    kind,
+                    operation.operator,
+                    operation.started_at,
+                    operation.finished_at,
+                    serde_json::to_string(&payload)?,
+                    answer.result.code(),
+                    serde_json::to_string(&answer.reasons)?,
+                    now.millis(),
+                    serde_json::to_string(&answer.notices)?,
+                ],
+                |r| r.get(0),
+            )?;
+        let Some(made) = made else {
+            return Ok(());
+        };
+        let mut insert = self.tx.prepare_cached(
+            "INSERT INTO gis_documents (operation, position, doc_type, pg, body)
+             VALUES (?1, ?2, ?3, ?4, ?5)",
+        )?;
+        for (position, document) in made.documents.iter().enumerate() {
+            insert.execute(params![
+                rowid,
+                position as i64,
+                document.doc_type.api_name(),
+                document.pg.code(),
+                serde_json::to_string(&document.body)?,
             ])?;
+        }
+        if let Some(discrepancy) = &made.discrepancy {
+            self.tx
+                .prepare_cached("INSERT INTO discrepancies (operation, body) VALUES (?1, ?2)")?
+                .execute(params![rowid, serde_json::to_string(discrepancy)?])?;
+        }
         Ok(())
     }
 
@@ -749,6 +800,33 @@ impl PushBatch<'_> {
 
     pub fn commit(self) -> Result<()> {
         Ok(self.tx.commit()?)
+    }
+}
+
+impl documents::Facts for PushBatch<'_> {
+    fn status(&self, ki: &Ki) -> Result<Option<CodeStatus>> {
+        status_of(&self.tx, ki)
+    }
+
+    fn task(&self, id: &str) -> Result<Option<Task>> {
+        let Some(line) = feed_item(&self.tx, Feed::Tasks, id)? else {
+            return Ok(None);
+        };
+        // Task lines are stored only after `feed::parse_task` took them.
+        Ok(feed::parse_task(line.as_bytes()).ok().and_then(|r| r.task))
+    }
+
+    fn children(&self, sscc: &Sscc) -> Result<Vec<Ki>> {
+        children_of(&self.tx, &sscc.to_string())
+    }
+
+    fn catalog_group(&self, ki: &Ki) -> Result<Option<ProductGroup>> {
+        let Some(line) = feed_item(&self.tx, Feed::Catalog, &ki.gtin().to_string())? else {
+            return Ok(None);
+        };
+        Ok(feed::parse_catalog(line.as_bytes())
+            .ok()
+            .and_then(|c| c.product_group))
     }
 }
 

@@ -17,7 +17,7 @@ use tally_domain::status::{Inn, Timestamp};
 use tally_hub::import::import;
 use tally_hub::server::Hub;
 use tally_hub::store::Store;
-use tally_sync::wire::{EnrollResponse, Feed, FleetResponse, PullResponse};
+use tally_wire::{EnrollResponse, Feed, FleetResponse, PullResponse};
 
 const OURS: &str = "7707083893";
 const GTIN: &str = "04600840749372";
@@ -27,7 +27,7 @@ fn cis(n: usize) -> String {
 }
 
 fn status(n: usize, status: &str) -> Value {
-    json!({"cis": cis(n), "gtin": GTIN, "status": status, "ownerInn": OURS,
+    json!({"cis": cis(n), "gtin": GTIN, "status": status, "ownerInn": OURS, "productGroupId": 2,
            "packageType": "UNIT"})
 }
 
@@ -354,7 +354,7 @@ fn a_revoked_device_is_refused_and_writes_nothing() {
     );
     let operation = json!({"uuid": uuid::Uuid::new_v4().to_string(), "seq": 1,
         "kind": "write-off", "operator": "Иванова", "started_at": 1, "finished_at": 2,
-        "payload": {"reason": "damaged", "gis_mt_document": "LK_RECEIPT",
+        "payload": {"reason": "damage_loss", "gis_mt_document": "LK_RECEIPT",
                     "gis_mt_reason": "DAMAGE_LOSS", "codes": [cis(0)]}});
     let body = json!({"device": {"app_version": "0.1.0", "queue_depth": 1,
                                  "cache_synced_at": null},

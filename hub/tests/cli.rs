@@ -121,6 +121,6 @@ fn import_names_rejected_lines() {
         serde_json::json!({"feed": "statuses", "imported": 1, "rejected": 1})
     );
     let stderr = String::from_utf8(out.stderr).unwrap();
-    assert!(stderr.starts_with("line 2: \"ownerInn\""), "{stderr}");
+    assert!(stderr.starts_with("line 2: bad_owner_inn"), "{stderr}");
     std::fs::remove_dir_all(dir).unwrap();
 }

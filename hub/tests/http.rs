@@ -13,7 +13,7 @@ use tally_domain::status::{CisStatus, Inn, Timestamp};
 use tally_hub::import::import;
 use tally_hub::server::Hub;
 use tally_hub::store::Store;
-use tally_sync::wire::{
+use tally_wire::{
     EnrollResponse, ErrorBody, Feed, FleetResponse, PullResponse, PushResponse, PushResult,
 };
 
@@ -60,7 +60,7 @@ fn start(statuses: &[Value]) -> TestHub {
 }
 
 fn status(serial: &str, owner: &str) -> Value {
-    json!({"cis": cis(serial), "gtin": GTIN, "status": "INTRODUCED", "ownerInn": owner,
+    json!({"cis": cis(serial), "gtin": GTIN, "status": "INTRODUCED", "ownerInn": owner, "productGroupId": 2,
            "packageType": "UNIT"})
 }
 
@@ -202,7 +202,7 @@ fn write_off(seq: i64, serials: &[&str]) -> Value {
     operation(
         seq,
         "write-off",
-        json!({"reason": "damaged", "gis_mt_document": "LK_RECEIPT",
+        json!({"reason": "damage_loss", "gis_mt_document": "LK_RECEIPT",
                "gis_mt_reason": "DAMAGE_LOSS", "document_number": "A-1",
                "document_date": "2026-11-22", "supervisor": "Петров", "codes": codes}),
     )
@@ -447,9 +447,12 @@ fn requests_without_a_valid_token_are_refused_and_write_nothing() {
     assert_eq!(fleet.devices.len(), 1);
     assert_eq!(fleet.devices[0].warehouse, "W2");
     let tasks = [
-        json!({"id": "T-1", "warehouse": "W1", "number": "1", "units": []}),
-        json!({"id": "T-2", "warehouse": "W2", "number": "2", "units": []}),
-        json!({"id": "T-3", "number": "3", "units": []}),
+        json!({"id": "T-1", "warehouse": "W1", "number": "1", "senderInn": "7702070139",
+               "date": "2026-11-21", "units": []}),
+        json!({"id": "T-2", "warehouse": "W2", "number": "2", "senderInn": "7702070139",
+               "date": "2026-11-21", "units": []}),
+        json!({"id": "T-3", "number": "3", "senderInn": "7702070139",
+               "date": "2026-11-21", "units": []}),
     ];
     let lines: String = tasks.iter().map(|t| format!("{t}\n")).collect();
     import(&mut hub.store(), Feed::Tasks, lines.as_bytes()).unwrap();
@@ -616,9 +619,15 @@ fn import_reports_bad_lines_by_number_and_keeps_the_rest() {
     assert!(store.status(&ki("FFFFFFFFFFFF3")).unwrap().is_some());
     assert!(store.status(&ki("FFFFFFFFFFFF2")).unwrap().is_none());
 
-    let tasks = "{\"id\": \"T-1\", \"number\": \"1\", \"senderInn\": \"7702070139\", \"units\": []}\n{\"number\": \"2\"}\n";
+    // A task without its date is refused here as every terminal would refuse it.
+    let tasks = "{\"id\": \"T-1\", \"number\": \"1\", \"senderInn\": \"7702070139\", \"date\": \"2026-11-21\", \"units\": []}\n{\"number\": \"2\"}\n{\"id\": \"T-4\", \"number\": \"4\", \"senderInn\": \"7702070139\", \"units\": []}\n";
     let report = import(&mut store, Feed::Tasks, tasks.as_bytes()).unwrap();
-    assert_eq!((report.imported, report.rejected[0].line), (1, 2));
+    let lines: Vec<u64> = report.rejected.iter().map(|r| r.line).collect();
+    assert_eq!((report.imported, lines), (1, vec![2, 3]));
+    assert!(
+        report.rejected[1].reason.starts_with("bad_date"),
+        "{report:?}"
+    );
     let (items, more) = store.pull(Feed::Tasks, "W1", 0, 10).unwrap();
     assert_eq!((items.len(), more), (1, false));
     let task: Value = serde_json::from_str(&items[0].1).unwrap();

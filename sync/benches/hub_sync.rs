@@ -16,7 +16,7 @@ use tally_hub::server::Hub;
 use tally_sync::engine::{ClientConfig, HubClient, SyncEngine, enroll};
 use tally_sync::store::Store;
 use tally_sync::synthetic::StatusExport;
-use tally_sync::wire::Feed;
+use tally_wire::Feed;
 
 const OURS: &str = "7707083893";
 const GTIN: &str = "04600840749372";
@@ -93,7 +93,7 @@ fn push(operations: usize) {
         let at = now().0;
         for n in 0..operations {
             let payload = format!(
-                "{{\"reason\":\"damaged\",\"gis_mt_document\":\"LK_RECEIPT\",\
+                "{{\"reason\":\"damage_loss\",\"gis_mt_document\":\"LK_RECEIPT\",\
                  \"gis_mt_reason\":\"DAMAGE_LOSS\",\"document_number\":\"A-1\",\
                  \"document_date\":\"2026-11-22\",\"supervisor\":\"P\",\
                  \"codes\":[\"01{GTIN}21S{n:012}\"]}}"

@@ -3,4 +3,3 @@
 pub mod engine;
 pub mod store;
 pub mod synthetic;
-pub mod wire;

@@ -12,7 +12,7 @@ use common::{Fault, FaultProxy, Terminal, cis, now, serial, start_hub};
 use tally_domain::code::Ki;
 use tally_domain::status::CisStatus;
 use tally_sync::engine::{ClientConfig, HubClient, Progress, SyncEngine};
-use tally_sync::wire::Feed;
+use tally_wire::Feed;
 
 #[test]
 fn every_operation_reaches_the_hub_exactly_once_through_faults() {

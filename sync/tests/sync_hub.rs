@@ -14,7 +14,7 @@ use tally_sync::engine::{
     WorkerEvent, enroll,
 };
 use tally_sync::store::Store;
-use tally_sync::wire::{Feed, PushResult};
+use tally_wire::{Feed, PushResult};
 
 #[test]
 fn enrollment_gives_a_token_that_syncs_and_a_code_works_once() {

@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 use tally_domain::code::Ki;
 use tally_domain::gs1::Gtin;
 use tally_hub::import::import;
-use tally_sync::wire::Feed;
+use tally_wire::Feed;
 
 fn hub_import(hub: &TestHub, feed: Feed, lines: &[Value]) {
     let text: String = lines.iter().map(|l| format!("{l}\n")).collect();

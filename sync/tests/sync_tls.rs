@@ -17,7 +17,7 @@ use tally_domain::status::{Inn, Timestamp};
 use tally_hub::server::Hub;
 use tally_sync::engine::{ClientConfig, ClientError, HubClient, SyncEngine, enroll};
 use tally_sync::store::{NewOperation, Store};
-use tally_sync::wire::{Feed, PushResult};
+use tally_wire::{Feed, PushResult};
 
 /// A CA's certificate (PEM) and the issuer to sign with.
 fn ca(name: &str) -> (String, Issuer<'static, KeyPair>) {
@@ -116,12 +116,12 @@ fn a_terminal_with_the_private_ca_enrolls_and_syncs_and_others_are_refused() {
             started_at: now(),
         })
         .unwrap();
-    let payload = serde_json::json!({"reason": "damaged", "gis_mt_document": "LK_RECEIPT",
+    let payload = serde_json::json!({"reason": "damage_loss", "gis_mt_document": "LK_RECEIPT",
         "gis_mt_reason": "DAMAGE_LOSS", "document_number": "A-1",
         "document_date": "2026-11-22", "supervisor": "Петров",
         "codes": [common::cis(&serial(0))]});
     store
-        .finish_operation(id, now(), &payload.to_string())
+        .finish_operation(id, now(), &payload.to_string(), &Default::default())
         .unwrap();
     let engine = SyncEngine::new(HubClient::new(link.client_config()).unwrap(), "0.1.0");
     let summary = engine.round(&mut store, &now, &mut |_| {}).unwrap();

@@ -372,7 +372,7 @@ fn run_bench(args: &BenchArgs, path: &Path) -> anyhow::Result<Value> {
     }
     pipeline.sort();
     commits.sort();
-    store.finish_operation(operation, now(), "{}")?;
+    store.finish_operation(operation, now(), "{}", &Default::default())?;
 
     Ok(json!({
         "codes": args.codes,
@@ -447,7 +447,7 @@ mod tests {
                 })
                 .unwrap();
             store
-                .finish_operation(op, Timestamp(2_000), payload)
+                .finish_operation(op, Timestamp(2_000), payload, &Default::default())
                 .unwrap();
         }
         let first = store.pending_queue().unwrap()[0].seq;

@@ -102,7 +102,7 @@ impl Pin {
     pub fn matches(&self, pin: &str) -> bool {
         match self {
             Pin::Plain(plain) => plain == pin,
-            Pin::Digest { salt, sha256 } => tally_sync::wire::pin_digest(salt, pin) == *sha256,
+            Pin::Digest { salt, sha256 } => tally_wire::pin_digest(salt, pin) == *sha256,
         }
     }
 }

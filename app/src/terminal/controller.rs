@@ -938,11 +938,11 @@ impl Controller {
                 self.online = true;
                 self.sync.push_progress = 1.0;
                 // Feeds do not say their size up front: the bar moves per feed.
-                let index = tally_sync::wire::Feed::ALL
+                let index = tally_wire::Feed::ALL
                     .iter()
                     .position(|f| *f == feed)
                     .unwrap_or(0);
-                self.sync.pull_progress = index as f32 / tally_sync::wire::Feed::ALL.len() as f32;
+                self.sync.pull_progress = index as f32 / tally_wire::Feed::ALL.len() as f32;
                 self.sync.phase = match self.lang {
                     Lang::En => format!("Download {}: {total} (+{items})", feed.name()),
                     Lang::Ru => format!("Загрузка {}: {total} (+{items})", feed.name()),

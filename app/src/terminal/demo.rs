@@ -12,7 +12,7 @@ use tally_domain::gs1::check_digit;
 use tally_domain::status::Inn;
 use tally_drivers::scan::{ScanEvent, Source};
 use tally_sync::engine::{ClientConfig, HubLink, enroll};
-use tally_sync::wire::Feed;
+use tally_wire::Feed;
 
 use super::Options;
 use super::config::{Config, Operator, Pin};

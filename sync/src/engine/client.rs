@@ -18,7 +18,7 @@ use ureq::tls::{Certificate, RootCerts, TlsConfig};
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
-use crate::wire::{
+use tally_wire::{
     EnrollRequest, EnrollResponse, ErrorBody, Feed, PROTOCOL_HEADER, PROTOCOL_VERSION, PushRequest,
     PushResponse,
 };

@@ -24,9 +24,9 @@ use serde::Serialize;
 use tally_domain::status::Timestamp;
 
 use crate::store::{DeviceSeq, PageKind, QueuedOperation, Store, StoreError};
-use crate::wire::{
-    DeviceReport, EnrollRequest, Feed, MAX_PULL_LIMIT, MAX_PUSH_OPERATIONS, OperationReason,
-    PushRequest, PushResult, PushedOperation,
+use tally_wire::{
+    DeviceReport, EnrollRequest, Feed, MAX_PULL_LIMIT, MAX_PUSH_OPERATIONS, OperationDocument,
+    OperationReason, PushRequest, PushResult, PushedOperation,
 };
 
 /// Why a round stopped. Everything stored before the failure stays stored: answers of pushed
@@ -165,7 +165,7 @@ impl SyncEngine {
             }
             let by_uuid: HashMap<&str, &QueuedOperation> =
                 batch.iter().map(|op| (op.uuid.as_str(), op)).collect();
-            let mut records: Vec<(DeviceSeq, &crate::wire::OperationAnswer)> =
+            let mut records: Vec<(DeviceSeq, &tally_wire::OperationAnswer)> =
                 Vec::with_capacity(batch.len());
             for answer in &response.answers {
                 // Matched by UUID, not position: the hub's identity of an operation.
@@ -315,18 +315,19 @@ fn store_page(
     Ok(importer.import_pulled_page(feed, kind, &lines, page.next_after, !page.more, now)?)
 }
 
-/// A queue row as the wire carries it. The payload is stored as text; a row whose text is not
-/// JSON (it never should be) goes as a JSON string, for the hub to refuse with a reason.
+/// A queue row as the wire carries it. The payload is stored as text; a row this build cannot
+/// read as its document (it never should be) still goes, whole, for the hub to refuse with a
+/// reason rather than stall the queue.
 fn pushed(operation: &QueuedOperation) -> PushedOperation {
+    let payload = serde_json::from_str(&operation.payload)
+        .unwrap_or_else(|_| serde_json::Value::String(operation.payload.clone()));
     PushedOperation {
         uuid: operation.uuid.clone(),
         seq: operation.seq.0,
-        kind: operation.kind.clone(),
         operator: operation.operator.clone(),
         started_at: operation.started_at.0,
         finished_at: operation.finished_at.0,
-        payload: serde_json::from_str(&operation.payload)
-            .unwrap_or_else(|_| serde_json::Value::String(operation.payload.clone())),
+        document: OperationDocument::from_parts(&operation.kind, payload),
     }
 }
 

@@ -6,7 +6,7 @@ use tally_domain::status::Timestamp;
 
 use super::journal::{DeviceSeq, QueuedOperation, queued_from_row};
 use super::{Reader, Result, Store, StoreError};
-use crate::wire::{OperationAnswer, OperationReason, PushResult};
+use tally_wire::{OperationAnswer, OperationReason, PushResult};
 
 /// A queue row the hub refused, with the hub's reasons.
 #[derive(Clone, PartialEq, Debug)]

@@ -35,7 +35,7 @@ pub struct StoredOperator {
 impl StoredOperator {
     /// Whether `pin` is this operator's PIN.
     pub fn pin_matches(&self, pin: &str) -> bool {
-        crate::wire::pin_digest(&self.pin_salt, pin) == self.pin_sha256
+        tally_wire::pin_digest(&self.pin_salt, pin) == self.pin_sha256
     }
 }
 

@@ -79,33 +79,7 @@ pub(crate) fn date_of_day(day: i64) -> Gs1Date {
     Timestamp(day * 86_400_000).date()
 }
 
-/// Reads `YYYY-MM-DD`, alone or as the start of an ISO date-time (`2027-03-01T00:00:00Z`): the
-/// calendar date as written, whatever the offset that follows. `None` for a date that does not
-/// exist.
-pub(crate) fn parse_iso_date(text: &str) -> Option<Gs1Date> {
-    let b = text.as_bytes();
-    if b.len() < 10 || (b.len() > 10 && b[10] != b'T' && b[10] != b' ') {
-        return None;
-    }
-    if b[4] != b'-' || b[7] != b'-' {
-        return None;
-    }
-    let number = |range: std::ops::Range<usize>| -> Option<u16> {
-        let digits = &b[range];
-        digits.iter().all(u8::is_ascii_digit).then(|| {
-            digits
-                .iter()
-                .fold(0u16, |n, d| n * 10 + u16::from(d - b'0'))
-        })
-    };
-    let date = Gs1Date {
-        year: number(0..4)?,
-        month: u8::try_from(number(5..7)?).ok()?,
-        day: u8::try_from(number(8..10)?).ok()?,
-    };
-    // A date exists when it survives the trip through the day number unchanged.
-    (date.month >= 1 && date.day >= 1 && date_of_day(day_number(date)) == date).then_some(date)
-}
+pub(crate) use tally_wire::text::parse_iso_date;
 
 /// A GTIN as an INTEGER column: its value is below 10^14, so it always fits.
 pub(crate) fn gtin_column(gtin: Gtin) -> i64 {

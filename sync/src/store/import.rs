@@ -22,7 +22,6 @@
 //!   "boxes": [{"sscc", "units": [cis...]}]}` replaces the task with that id;
 //!   `{"id", "remove": true}` deletes it.
 
-use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
 use std::fmt;
 use std::io::{self, BufRead, BufReader, Read};
@@ -31,15 +30,15 @@ use std::time::{Duration, Instant};
 
 use flate2::bufread::MultiGzDecoder;
 use rusqlite::{Connection, Transaction, params};
-use serde::Deserialize;
-use tally_domain::code::{Ki, KiKey};
-use tally_domain::gs1::{Gtin, Sscc};
+use tally_domain::code::KiKey;
+use tally_domain::gs1::Gtin;
 use tally_domain::product_group::ProductGroup;
-use tally_domain::status::{CisStatus, Inn, PackageType, StatusEx, Timestamp};
+use tally_domain::status::{Inn, Parent, Timestamp};
 
-use super::codec::{Flags, ParentColumn, day_number, gtin_column, parse_iso_date, sscc_column};
+use super::codec::{Flags, ParentColumn, day_number, gtin_column, sscc_column};
 use super::{Result, Role, StoreError, checkpoint, connect, schema, set_meta};
-use crate::wire::Feed;
+use tally_wire::Feed;
+use tally_wire::feed::{self, StatusRecord, Subject};
 
 /// How many rejected lines a report names; the rest are only counted.
 pub const MAX_KEPT_REJECTIONS: usize = 100;
@@ -56,76 +55,7 @@ const TASK_BATCH: usize = 100;
 
 const READ_BUFFER: usize = 256 << 10;
 
-/// Why a line was not imported. The codes are stable: support and scripts match on them.
-#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
-pub enum RejectReason {
-    /// Not JSON, not UTF-8, or cut off.
-    NotJson,
-    /// JSON, but a required field is missing or has the wrong type.
-    WrongFields,
-    LineTooLong,
-    /// `cis` (or a unit code in a task) is not a КИ.
-    BadCis,
-    /// An SSCC line: the status cache keys codes by КИ; box contents come with tasks.
-    SsccNotCached,
-    BadGtin,
-    /// `gtin` disagrees with the GTIN inside `cis`.
-    GtinMismatch,
-    UnknownStatus,
-    UnknownPackageType,
-    BadOwnerInn,
-    BadParent,
-    BadExpirationDate,
-    BadPrice,
-    EmptyName,
-    UnknownBlockKind,
-    EmptyBatch,
-    EmptyTaskId,
-    BadSenderInn,
-    BadDate,
-    BadSscc,
-    /// A task names the same unit code twice, or the same box twice.
-    DuplicateInTask,
-    EmptyOperatorId,
-    /// An operator without a salt and a 64-hex-digit PIN digest.
-    BadPinDigest,
-}
-
-impl RejectReason {
-    pub fn code(self) -> &'static str {
-        match self {
-            RejectReason::NotJson => "not_json",
-            RejectReason::WrongFields => "wrong_fields",
-            RejectReason::LineTooLong => "line_too_long",
-            RejectReason::BadCis => "bad_cis",
-            RejectReason::SsccNotCached => "sscc_not_cached",
-            RejectReason::BadGtin => "bad_gtin",
-            RejectReason::GtinMismatch => "gtin_mismatch",
-            RejectReason::UnknownStatus => "unknown_status",
-            RejectReason::UnknownPackageType => "unknown_package_type",
-            RejectReason::BadOwnerInn => "bad_owner_inn",
-            RejectReason::BadParent => "bad_parent",
-            RejectReason::BadExpirationDate => "bad_expiration_date",
-            RejectReason::BadPrice => "bad_price",
-            RejectReason::EmptyName => "empty_name",
-            RejectReason::UnknownBlockKind => "unknown_block_kind",
-            RejectReason::EmptyBatch => "empty_batch",
-            RejectReason::EmptyTaskId => "empty_task_id",
-            RejectReason::BadSenderInn => "bad_sender_inn",
-            RejectReason::BadDate => "bad_date",
-            RejectReason::BadSscc => "bad_sscc",
-            RejectReason::DuplicateInTask => "duplicate_in_task",
-            RejectReason::EmptyOperatorId => "empty_operator_id",
-            RejectReason::BadPinDigest => "bad_pin_digest",
-        }
-    }
-}
-
-impl fmt::Display for RejectReason {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.code())
-    }
-}
+pub use tally_wire::feed::RejectReason;
 
 /// A line that was not imported. Lines count from 1, blank ones included, so the number
 /// points at the line in an editor.
@@ -482,109 +412,7 @@ fn run<I: LineImport>(
     Ok(report)
 }
 
-fn json_reason(error: serde_json::Error) -> RejectReason {
-    match error.classify() {
-        serde_json::error::Category::Data => RejectReason::WrongFields,
-        _ => RejectReason::NotJson,
-    }
-}
-
-/// A JSON string, borrowed from the line when it has no escapes.
-struct Text<'a>(Cow<'a, str>);
-
-impl<'de: 'a, 'a> Deserialize<'de> for Text<'a> {
-    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Text<'a>, D::Error> {
-        struct Visitor;
-        impl<'de> serde::de::Visitor<'de> for Visitor {
-            type Value = Text<'de>;
-
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a string")
-            }
-
-            fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Text<'de>, E> {
-                Ok(Text(Cow::Borrowed(v)))
-            }
-
-            fn visit_str<E>(self, v: &str) -> Result<Text<'de>, E> {
-                Ok(Text(Cow::Owned(v.to_owned())))
-            }
-
-            fn visit_string<E>(self, v: String) -> Result<Text<'de>, E> {
-                Ok(Text(Cow::Owned(v)))
-            }
-        }
-        deserializer.deserialize_str(Visitor)
-    }
-}
-
-impl Text<'_> {
-    fn as_str(&self) -> &str {
-        &self.0
-    }
-
-    /// `None` for an empty string: the hub writes `""` for a fact it does not have.
-    fn non_empty<'s>(this: &'s Option<Text<'_>>) -> Option<&'s str> {
-        this.as_ref().map(Text::as_str).filter(|s| !s.is_empty())
-    }
-}
-
-fn product_group(id: Option<u64>) -> Option<ProductGroup> {
-    id.and_then(|id| u8::try_from(id).ok())
-        .and_then(ProductGroup::from_id)
-}
-
-fn gtin_of(text: &str) -> Result<Gtin, RejectReason> {
-    Gtin::from_digits(text.as_bytes()).ok_or(RejectReason::BadGtin)
-}
-
-/// An SSCC as 18 digits, or 20 with its AI `00`.
-fn sscc_of(text: &str) -> Option<Sscc> {
-    let b = text.as_bytes();
-    let digits = match b.len() {
-        20 if b.starts_with(b"00") => &b[2..],
-        _ => b,
-    };
-    Sscc::from_digits(digits)
-}
-
-fn ki_of(cis: &str) -> Result<Ki, RejectReason> {
-    Ki::from_cis(cis).ok_or(if sscc_of(cis).is_some() {
-        RejectReason::SsccNotCached
-    } else {
-        RejectReason::BadCis
-    })
-}
-
 // ---- statuses ----
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct CisInfo<'a> {
-    #[serde(borrow)]
-    cis: Text<'a>,
-    #[serde(borrow)]
-    gtin: Option<Text<'a>>,
-    product_group_id: Option<u64>,
-    #[serde(borrow)]
-    status: Option<Text<'a>>,
-    #[serde(borrow)]
-    status_ex: Option<Text<'a>>,
-    #[serde(borrow)]
-    owner_inn: Option<Text<'a>>,
-    #[serde(borrow)]
-    package_type: Option<Text<'a>>,
-    #[serde(borrow)]
-    parent: Option<Text<'a>>,
-    #[serde(borrow)]
-    expiration_date: Option<Text<'a>>,
-    max_retail_price: Option<i64>,
-    #[serde(borrow)]
-    product_name: Option<Text<'a>>,
-    blocked: Option<bool>,
-    #[serde(default)]
-    remove: bool,
-}
 
 struct StatusRow {
     key: KiKey,
@@ -649,9 +477,17 @@ impl LineImport for Statuses {
     const BATCH: usize = STATUS_BATCH;
 
     fn parse(&mut self, line: &[u8]) -> Result<StatusRow, RejectReason> {
-        let info: CisInfo<'_> = serde_json::from_slice(line).map_err(json_reason)?;
-        let ki = ki_of(info.cis.as_str())?;
-        if info.remove {
+        let record = feed::parse_status(line)?;
+        let ki = match record.subject() {
+            Subject::Unit(ki) => ki,
+            Subject::Label(_) => return Err(RejectReason::SsccNotCached),
+        };
+        let StatusRecord::Status {
+            status,
+            product_name,
+            ..
+        } = record
+        else {
             return Ok(StatusRow {
                 key: ki.key(),
                 remove: true,
@@ -662,59 +498,21 @@ impl LineImport for Statuses {
                 price: None,
                 name: None,
             });
-        }
-        if let Some(gtin) = Text::non_empty(&info.gtin)
-            && gtin_of(gtin)? != ki.gtin()
-        {
-            return Err(RejectReason::GtinMismatch);
-        }
-        let status = info.status.as_ref().ok_or(RejectReason::WrongFields)?;
-        let status =
-            CisStatus::from_api_name(status.as_str()).ok_or(RejectReason::UnknownStatus)?;
-        let package_type = match Text::non_empty(&info.package_type) {
-            None => PackageType::Unit,
-            Some(name) => {
-                PackageType::from_api_name(name).ok_or(RejectReason::UnknownPackageType)?
-            }
         };
-        let product_group = product_group(info.product_group_id);
         let flags = Flags {
-            status,
-            status_ex: Text::non_empty(&info.status_ex)
-                .map_or(StatusEx::Empty, StatusEx::from_api_lenient),
-            package_type,
-            product_group,
-            blocked: info.blocked.unwrap_or(false),
+            status: status.status,
+            status_ex: status.status_ex,
+            package_type: status.package_type,
+            product_group: status.product_group,
+            blocked: status.blocked,
         };
-        let owner = Text::non_empty(&info.owner_inn)
-            .map(|inn| Inn::parse(inn).ok_or(RejectReason::BadOwnerInn))
-            .transpose()?;
-        let parent = Text::non_empty(&info.parent)
-            .map(|parent| match sscc_of(parent) {
-                Some(sscc) => Ok(ParentColumn::Sscc(sscc_column(sscc))),
-                None => Ki::from_cis(parent)
-                    .map(|ki| ParentColumn::Code(ki.key()))
-                    .ok_or(RejectReason::BadParent),
-            })
-            .transpose()?;
-        let expiry = Text::non_empty(&info.expiration_date)
-            .map(|date| {
-                parse_iso_date(date)
-                    .map(day_number)
-                    .ok_or(RejectReason::BadExpirationDate)
-            })
-            .transpose()?;
-        let price = info
-            .max_retail_price
-            .map(|p| {
-                u32::try_from(p)
-                    .map(i64::from)
-                    .map_err(|_| RejectReason::BadPrice)
-            })
-            .transpose()?;
-        let name = match Text::non_empty(&info.product_name) {
+        let parent = status.parent.map(|parent| match parent {
+            Parent::Sscc(sscc) => ParentColumn::Sscc(sscc_column(sscc)),
+            Parent::Code(ki) => ParentColumn::Code(ki.key()),
+        });
+        let name = match product_name {
             Some(name) if self.named_gtins.insert(ki.gtin()) => {
-                Some((ki.gtin(), name.to_owned(), product_group))
+                Some((ki.gtin(), name.into_owned(), status.product_group))
             }
             _ => None,
         };
@@ -722,10 +520,10 @@ impl LineImport for Statuses {
             key: ki.key(),
             remove: false,
             flags: flags.pack(),
-            owner,
+            owner: status.owner,
             parent,
-            expiry,
-            price,
+            expiry: status.expiry.map(day_number),
+            price: status.max_retail_price.map(i64::from),
             name,
         })
     }
@@ -791,18 +589,6 @@ impl LineImport for Statuses {
 
 // ---- catalog ----
 
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct CatalogLine<'a> {
-    #[serde(borrow)]
-    gtin: Text<'a>,
-    #[serde(borrow)]
-    name: Text<'a>,
-    product_group_id: Option<u64>,
-    #[serde(borrow)]
-    unit: Option<Text<'a>>,
-}
-
 struct CatalogRow {
     gtin: i64,
     name: String,
@@ -817,16 +603,12 @@ impl LineImport for Catalog {
     const BATCH: usize = SMALL_BATCH;
 
     fn parse(&mut self, line: &[u8]) -> Result<CatalogRow, RejectReason> {
-        let item: CatalogLine<'_> = serde_json::from_slice(line).map_err(json_reason)?;
-        let name = item.name.as_str().trim();
-        if name.is_empty() {
-            return Err(RejectReason::EmptyName);
-        }
+        let item = feed::parse_catalog(line)?;
         Ok(CatalogRow {
-            gtin: gtin_column(gtin_of(item.gtin.as_str())?),
-            name: name.to_owned(),
-            group: product_group(item.product_group_id).map(ProductGroup::id),
-            unit: Text::non_empty(&item.unit).map(str::to_owned),
+            gtin: gtin_column(item.gtin),
+            name: item.name,
+            group: item.product_group.map(ProductGroup::id),
+            unit: item.unit,
         })
     }
 
@@ -861,20 +643,6 @@ impl LineImport for Catalog {
 
 // ---- block lists ----
 
-#[derive(Deserialize)]
-struct BlockLine<'a> {
-    #[serde(borrow)]
-    kind: Text<'a>,
-    #[serde(borrow)]
-    cis: Option<Text<'a>>,
-    #[serde(borrow)]
-    gtin: Option<Text<'a>>,
-    #[serde(borrow)]
-    batch: Option<Text<'a>>,
-    #[serde(default)]
-    remove: bool,
-}
-
 enum Blocked {
     Code(KiKey),
     Gtin(i64),
@@ -888,24 +656,11 @@ impl LineImport for BlockLists {
     const BATCH: usize = SMALL_BATCH;
 
     fn parse(&mut self, line: &[u8]) -> Result<(Blocked, bool), RejectReason> {
-        let entry: BlockLine<'_> = serde_json::from_slice(line).map_err(json_reason)?;
-        let gtin = || {
-            Text::non_empty(&entry.gtin)
-                .ok_or(RejectReason::WrongFields)
-                .and_then(gtin_of)
-                .map(gtin_column)
-        };
-        let blocked = match entry.kind.as_str() {
-            "code" => {
-                let cis = Text::non_empty(&entry.cis).ok_or(RejectReason::WrongFields)?;
-                Blocked::Code(ki_of(cis)?.key())
-            }
-            "gtin" => Blocked::Gtin(gtin()?),
-            "series" => {
-                let batch = Text::non_empty(&entry.batch).ok_or(RejectReason::EmptyBatch)?;
-                Blocked::Series(gtin()?, batch.to_owned())
-            }
-            _ => return Err(RejectReason::UnknownBlockKind),
+        let entry = feed::parse_block(line)?;
+        let blocked = match entry.blocked {
+            feed::Blocked::Code(ki) => Blocked::Code(ki.key()),
+            feed::Blocked::Gtin(gtin) => Blocked::Gtin(gtin_column(gtin)),
+            feed::Blocked::Series(gtin, batch) => Blocked::Series(gtin_column(gtin), batch),
         };
         Ok((blocked, entry.remove))
     }
@@ -980,25 +735,6 @@ impl LineImport for BlockLists {
 
 // ---- operators ----
 
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct OperatorLine<'a> {
-    #[serde(borrow)]
-    id: Text<'a>,
-    #[serde(borrow)]
-    name: Option<Text<'a>>,
-    #[serde(borrow)]
-    pin_salt: Option<Text<'a>>,
-    #[serde(borrow)]
-    pin_sha256: Option<Text<'a>>,
-    #[serde(borrow)]
-    badge: Option<Text<'a>>,
-    #[serde(default)]
-    supervisor: Option<bool>,
-    #[serde(default)]
-    remove: bool,
-}
-
 struct OperatorRow {
     id: String,
     /// `None` removes the operator.
@@ -1020,30 +756,15 @@ impl LineImport for Operators {
     const BATCH: usize = SMALL_BATCH;
 
     fn parse(&mut self, line: &[u8]) -> Result<OperatorRow, RejectReason> {
-        let item: OperatorLine<'_> = serde_json::from_slice(line).map_err(json_reason)?;
-        let id = item.id.as_str().trim();
-        if id.is_empty() {
-            return Err(RejectReason::EmptyOperatorId);
-        }
-        if item.remove {
-            return Ok(OperatorRow {
-                id: id.to_owned(),
-                content: None,
-            });
-        }
-        let name = Text::non_empty(&item.name).ok_or(RejectReason::EmptyName)?;
-        let salt = Text::non_empty(&item.pin_salt).ok_or(RejectReason::BadPinDigest)?;
-        let digest = Text::non_empty(&item.pin_sha256)
-            .filter(|d| d.len() == 64 && d.bytes().all(|b| b.is_ascii_hexdigit()))
-            .ok_or(RejectReason::BadPinDigest)?;
+        let record = feed::parse_operator(line)?;
         Ok(OperatorRow {
-            id: id.to_owned(),
-            content: Some(OperatorContent {
-                name: name.trim().to_owned(),
-                pin_salt: salt.to_owned(),
-                pin_sha256: digest.to_ascii_lowercase(),
-                badge: Text::non_empty(&item.badge).map(str::to_owned),
-                supervisor: item.supervisor.unwrap_or(false),
+            id: record.id,
+            content: record.operator.map(|o| OperatorContent {
+                name: o.name,
+                pin_salt: o.pin_salt,
+                pin_sha256: o.pin_sha256,
+                badge: o.badge,
+                supervisor: o.supervisor,
             }),
         })
     }
@@ -1094,34 +815,6 @@ impl LineImport for Operators {
 
 // ---- tasks ----
 
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct TaskLine<'a> {
-    #[serde(borrow)]
-    id: Text<'a>,
-    #[serde(borrow)]
-    number: Option<Text<'a>>,
-    #[serde(borrow)]
-    sender_inn: Option<Text<'a>>,
-    #[serde(borrow)]
-    date: Option<Text<'a>>,
-    product_group_id: Option<u64>,
-    #[serde(borrow, default)]
-    units: Vec<Text<'a>>,
-    #[serde(borrow, default)]
-    boxes: Vec<TaskBoxLine<'a>>,
-    #[serde(default)]
-    remove: bool,
-}
-
-#[derive(Deserialize)]
-struct TaskBoxLine<'a> {
-    #[serde(borrow)]
-    sscc: Text<'a>,
-    #[serde(borrow, default)]
-    units: Vec<Text<'a>>,
-}
-
 struct TaskContent {
     number: String,
     sender_inn: Inn,
@@ -1142,55 +835,29 @@ impl LineImport for Tasks {
     const BATCH: usize = TASK_BATCH;
 
     fn parse(&mut self, line: &[u8]) -> Result<Self::Row, RejectReason> {
-        let task: TaskLine<'_> = serde_json::from_slice(line).map_err(json_reason)?;
-        let id = task.id.as_str().trim();
-        if id.is_empty() {
-            return Err(RejectReason::EmptyTaskId);
-        }
-        if task.remove {
-            return Ok((id.to_owned(), None));
-        }
-        let number = Text::non_empty(&task.number).ok_or(RejectReason::WrongFields)?;
-        let sender_inn = Text::non_empty(&task.sender_inn)
-            .and_then(Inn::parse)
-            .ok_or(RejectReason::BadSenderInn)?;
-        let date = Text::non_empty(&task.date)
-            .and_then(parse_iso_date)
-            .ok_or(RejectReason::BadDate)?;
-        let mut seen = HashSet::new();
-        let mut units = Vec::new();
-        let mut boxes = Vec::new();
-        let mut add = |cis: &Text<'_>, sscc: Option<i64>| -> Result<(), RejectReason> {
-            let key = ki_of(cis.as_str())?.key();
-            if !seen.insert(key) {
-                return Err(RejectReason::DuplicateInTask);
-            }
-            units.push((key, sscc));
-            Ok(())
+        let record = feed::parse_task(line)?;
+        let Some(task) = record.task else {
+            return Ok((record.id, None));
         };
-        for cis in &task.units {
-            add(cis, None)?;
-        }
-        for task_box in &task.boxes {
-            let sscc = sscc_of(task_box.sscc.as_str()).ok_or(RejectReason::BadSscc)?;
-            let value = sscc_column(sscc);
-            if boxes.contains(&value) {
-                return Err(RejectReason::DuplicateInTask);
-            }
-            boxes.push(value);
-            for cis in &task_box.units {
-                add(cis, Some(value))?;
-            }
-        }
+        let loose = task.units.iter().map(|ki| (ki.key(), None));
+        let boxed = task.boxes.iter().flat_map(|(sscc, units)| {
+            let column = sscc_column(*sscc);
+            units.iter().map(move |ki| (ki.key(), Some(column)))
+        });
+        let units = loose.chain(boxed).collect();
         Ok((
-            id.to_owned(),
+            record.id,
             Some(TaskContent {
-                number: number.to_owned(),
-                sender_inn,
-                date: date.to_string(),
-                product_group: product_group(task.product_group_id).map(ProductGroup::id),
+                number: task.number,
+                sender_inn: task.sender_inn,
+                date: task.date.to_string(),
+                product_group: task.product_group.map(ProductGroup::id),
                 units,
-                boxes,
+                boxes: task
+                    .boxes
+                    .iter()
+                    .map(|(sscc, _)| sscc_column(*sscc))
+                    .collect(),
             }),
         ))
     }

@@ -350,6 +350,7 @@ impl Store {
         operation: OperationId,
         finished_at: Timestamp,
         payload: &str,
+        effects: &Effects,
     ) -> Result<QueuedOperation> {
         let tx = self
             .conn()
@@ -386,6 +387,15 @@ impl Store {
             queued.payload
         ])?;
         delete_operation(&tx, operation)?;
+        for (sscc, items) in &effects.aggregates {
+            put_aggregate(&tx, *sscc, items, finished_at)?;
+        }
+        for sscc in &effects.unpacked {
+            remove_aggregate(&tx, *sscc)?;
+        }
+        for local in &effects.statuses {
+            put_local_statuses(&tx, local, finished_at)?;
+        }
         tx.commit()?;
         Ok(queued)
     }
@@ -416,8 +426,8 @@ impl Store {
         Ok(marked)
     }
 
-    /// Stores a box or pallet built here with its items, replacing what it held before. Fails
-    /// with [`StoreError::AlreadyAggregated`] when an item sits in another box.
+    /// Records a box or pallet built here, in its own transaction (finishing an operation
+    /// records its boxes in the finishing transaction instead, see [`Effects`]).
     pub fn put_aggregate(
         &mut self,
         sscc: Sscc,
@@ -425,24 +435,7 @@ impl Store {
         built_at: Timestamp,
     ) -> Result<()> {
         let tx = self.conn().transaction()?;
-        let value = sscc_column(sscc);
-        tx.prepare_cached("DELETE FROM aggregates WHERE sscc = ?1")?
-            .execute([value])?;
-        tx.prepare_cached("INSERT INTO aggregates (sscc, built_at) VALUES (?1, ?2)")?
-            .execute(params![value, built_at.0])?;
-        {
-            let mut insert =
-                tx.prepare_cached("INSERT INTO aggregate_items (item, sscc) VALUES (?1, ?2)")?;
-            for item in items {
-                match insert.execute(params![item_column(item), value]) {
-                    Ok(_) => {}
-                    Err(e) if is_constraint(&e, ffi::SQLITE_CONSTRAINT_PRIMARYKEY) => {
-                        return Err(StoreError::AlreadyAggregated { sscc });
-                    }
-                    Err(e) => return Err(e.into()),
-                }
-            }
-        }
+        put_aggregate(&tx, sscc, items, built_at)?;
         tx.commit()?;
         Ok(())
     }
@@ -458,31 +451,19 @@ impl Store {
         at: Timestamp,
     ) -> Result<()> {
         let tx = self.conn().transaction()?;
-        {
-            let mut upsert = tx.prepare_cached(
-                "INSERT OR REPLACE INTO local_statuses (ki, status, owner, at)
-                 VALUES (?1, ?2, ?3, ?4)",
-            )?;
-            for ki in kis {
-                upsert.execute(params![
-                    ki.key().as_bytes(),
-                    status.number(),
-                    owner.map(Inn::as_str),
-                    at.0
-                ])?;
-            }
-        }
+        let local = LocalStatuses {
+            codes: kis.to_vec(),
+            status,
+            owner: owner.copied(),
+        };
+        put_local_statuses(&tx, &local, at)?;
         tx.commit()?;
         Ok(())
     }
 
     /// Takes a box or pallet apart; `false` when there was none.
     pub fn remove_aggregate(&mut self, sscc: Sscc) -> Result<bool> {
-        let removed = self
-            .conn()
-            .prepare_cached("DELETE FROM aggregates WHERE sscc = ?1")?
-            .execute([sscc_column(sscc)])?;
-        Ok(removed > 0)
+        remove_aggregate(self.conn(), sscc)
     }
 
     /// The next serial reference for an SSCC printed here. Durable before it is returned, so a
@@ -494,6 +475,77 @@ impl Store {
         // The counter starts at 1 and only grows.
         Ok(serial.unsigned_abs())
     }
+}
+
+/// What finishing an operation leaves in the replica besides its queue row, committed in the
+/// same transaction: were any of it to fail, the operation stays open and nothing is queued.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Effects {
+    /// Boxes and pallets built here.
+    pub aggregates: Vec<(Sscc, Vec<AggregateItem>)>,
+    /// Boxes and pallets taken apart here.
+    pub unpacked: Vec<Sscc>,
+    pub statuses: Vec<LocalStatuses>,
+}
+
+/// Codes whose status this terminal changed, until the hub's word arrives.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LocalStatuses {
+    pub codes: Vec<Ki>,
+    pub status: CisStatus,
+    /// `None` leaves the cached owner as it is.
+    pub owner: Option<Inn>,
+}
+
+fn put_aggregate(
+    tx: &rusqlite::Connection,
+    sscc: Sscc,
+    items: &[AggregateItem],
+    built_at: Timestamp,
+) -> Result<()> {
+    let value = sscc_column(sscc);
+    tx.prepare_cached("DELETE FROM aggregates WHERE sscc = ?1")?
+        .execute([value])?;
+    tx.prepare_cached("INSERT INTO aggregates (sscc, built_at) VALUES (?1, ?2)")?
+        .execute(params![value, built_at.0])?;
+    let mut insert =
+        tx.prepare_cached("INSERT INTO aggregate_items (item, sscc) VALUES (?1, ?2)")?;
+    for item in items {
+        match insert.execute(params![item_column(item), value]) {
+            Ok(_) => {}
+            Err(e) if is_constraint(&e, ffi::SQLITE_CONSTRAINT_PRIMARYKEY) => {
+                return Err(StoreError::AlreadyAggregated { sscc });
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Ok(())
+}
+
+fn put_local_statuses(
+    tx: &rusqlite::Connection,
+    local: &LocalStatuses,
+    at: Timestamp,
+) -> Result<()> {
+    let mut upsert = tx.prepare_cached(
+        "INSERT OR REPLACE INTO local_statuses (ki, status, owner, at) VALUES (?1, ?2, ?3, ?4)",
+    )?;
+    for ki in &local.codes {
+        upsert.execute(params![
+            ki.key().as_bytes(),
+            local.status.number(),
+            local.owner.as_ref().map(Inn::as_str),
+            at.0
+        ])?;
+    }
+    Ok(())
+}
+
+fn remove_aggregate(conn: &rusqlite::Connection, sscc: Sscc) -> Result<bool> {
+    let removed = conn
+        .prepare_cached("DELETE FROM aggregates WHERE sscc = ?1")?
+        .execute([sscc_column(sscc)])?;
+    Ok(removed > 0)
 }
 
 fn operation_exists(conn: &rusqlite::Connection, operation: OperationId) -> Result<bool> {

@@ -38,8 +38,8 @@ pub use import::{
     RejectedLine,
 };
 pub use journal::{
-    AggregateItem, DeviceSeq, NewOperation, NewScan, OpenOperation, OperationId, QueuedOperation,
-    ScanEntry, ScanId,
+    AggregateItem, DeviceSeq, Effects, LocalStatuses, NewOperation, NewScan, OpenOperation,
+    OperationId, QueuedOperation, ScanEntry, ScanId,
 };
 pub use schema::CURRENT_VERSION;
 
@@ -224,12 +224,12 @@ impl Reader {
     }
 
     /// Where the next pull of `feed` resumes: the `next_after` of the last page stored.
-    pub fn feed_cursor(&self, feed: crate::wire::Feed) -> Result<Option<i64>> {
+    pub fn feed_cursor(&self, feed: tally_wire::Feed) -> Result<Option<i64>> {
         self.meta_i64(&import::cursor_key(feed))
     }
 
     /// Whether a snapshot of `feed` is half downloaded: the next pull continues it.
-    pub fn feed_in_snapshot(&self, feed: crate::wire::Feed) -> Result<bool> {
+    pub fn feed_in_snapshot(&self, feed: tally_wire::Feed) -> Result<bool> {
         Ok(self.meta_i64(&import::snapshot_key(feed))?.is_some())
     }
 

@@ -17,7 +17,7 @@ use tally_hub::import::import;
 use tally_hub::server::Hub;
 use tally_sync::engine::{ClientConfig, HubClient, HubLink, SyncEngine, enroll};
 use tally_sync::store::{NewOperation, QueuedOperation, Store};
-use tally_sync::wire::Feed;
+use tally_wire::Feed;
 
 pub const OURS: &str = "7707083893";
 pub const GTIN: &str = "04600840749372";
@@ -32,7 +32,7 @@ pub fn serial(n: usize) -> String {
 }
 
 pub fn status_line(serial: &str) -> Value {
-    json!({"cis": cis(serial), "gtin": GTIN, "status": "INTRODUCED", "ownerInn": OURS,
+    json!({"cis": cis(serial), "gtin": GTIN, "status": "INTRODUCED", "ownerInn": OURS, "productGroupId": 2,
            "packageType": "UNIT"})
 }
 
@@ -165,11 +165,11 @@ impl Terminal {
                 started_at: now(),
             })
             .unwrap();
-        let payload = json!({"reason": "damaged", "gis_mt_document": "LK_RECEIPT",
+        let payload = json!({"reason": "damage_loss", "gis_mt_document": "LK_RECEIPT",
             "gis_mt_reason": "DAMAGE_LOSS", "document_number": "A-1",
             "document_date": "2026-11-22", "supervisor": "Петров", "codes": [cis(serial)]});
         self.store
-            .finish_operation(id, now(), &payload.to_string())
+            .finish_operation(id, now(), &payload.to_string(), &Default::default())
             .unwrap()
     }
 }

@@ -18,6 +18,8 @@ use crate::processes::{
 /// The warehouse's participant (ours) and the supplier of the delivery.
 const OURS: &str = "7707083893";
 const SUPPLIER: &str = "7736207543";
+/// The GIS MT id of the supplier's shipment document the task accepts against.
+const RELEASE_ORDER: &str = "3f2504e0-4f89-41d3-9a0c-0305e82c3301";
 const GTIN: &str = "04600840749372";
 
 /// The КИ of unit `n`, as the hub and the documents write it.
@@ -106,6 +108,7 @@ fn a_shift_offline_then_docked_ends_in_exactly_the_expected_documents() {
             "tasks",
             vec![
                 json!({"id": "T-1", "number": "ТН-0042", "senderInn": SUPPLIER,
+                       "releaseOrderNumber": RELEASE_ORDER,
                         "date": "2026-11-22", "warehouse": "W1",
                         "units": kis(&[1, 2, 3, 4, 5, 6, 7]), "boxes": []}),
             ],
@@ -469,7 +472,8 @@ fn a_shift_offline_then_docked_ends_in_exactly_the_expected_documents() {
     let accept = &documents[0]["document"];
     assert_eq!(accept["trade_sender_inn"], SUPPLIER);
     assert_eq!(accept["trade_recipient_inn"], OURS);
-    assert_eq!(accept["release_order_number"], "ТН-0042");
+    assert_eq!(accept["release_order_number"], RELEASE_ORDER);
+    assert_eq!(accept["document_number"], "ТН-0042");
     let products: BTreeSet<(String, bool)> = accept["products"]
         .as_array()
         .unwrap()
@@ -481,10 +485,8 @@ fn a_shift_offline_then_docked_ends_in_exactly_the_expected_documents() {
             )
         })
         .collect();
-    let expected: BTreeSet<(String, bool)> = [1, 2, 3, 4, 5, 6, 8]
-        .iter()
-        .map(|&n| (ki(n), true))
-        .collect();
+    // Every shipped unit: 7 was missing; the surplus 8 was never shipped, so it is not here.
+    let expected: BTreeSet<(String, bool)> = (1..=7).map(|n| (ki(n), n != 7)).collect();
     assert_eq!(products, expected);
     assert_eq!(accept["products"].as_array().unwrap().len(), 7);
 
@@ -497,10 +499,17 @@ fn a_shift_offline_then_docked_ends_in_exactly_the_expected_documents() {
              "sntins": [labels[0], labels[1]]},
         ]})
     );
-    assert_eq!(
-        documents[2]["document"],
-        json!({"inn": OURS, "action": "DAMAGE_LOSS", "document_number": "АКТ-7",
-               "document_date": "2026-11-22", "products": [{"cis": ki(5)}, {"cis": ki(6)}]})
-    );
+    let receipt = &documents[2]["document"];
+    for (field, value) in [
+        ("inn", json!(OURS)),
+        ("action", json!("DAMAGE_LOSS")),
+        ("document_type", json!("OTHER")),
+        ("document_number", json!("АКТ-7")),
+        ("document_date", json!("2026-11-22")),
+        ("products", json!([{"cis": ki(5)}, {"cis": ki(6)}])),
+    ] {
+        assert_eq!(receipt[field], value, "{field}");
+    }
+    assert!(receipt["primary_document_custom_name"].is_string());
     hub.stop();
 }

@@ -494,7 +494,7 @@ fn catalog_block_lists_and_tasks_import_and_report_their_bad_lines() {
 #[test]
 fn a_snapshot_replaces_the_feed_page_by_page_and_a_removal_line_drops_a_code() {
     use crate::store::PageKind;
-    use crate::wire::Feed;
+    use tally_wire::Feed;
 
     let scratch = Scratch::new("snapshot-pages");
     let store = scratch.store();
@@ -593,7 +593,7 @@ fn a_snapshot_replaces_the_feed_page_by_page_and_a_removal_line_drops_a_code() {
 fn operators_arrive_with_pin_digests_and_leave_on_removal() {
     let scratch = Scratch::new("operators");
     let salt = "5a17";
-    let digest = crate::wire::pin_digest(salt, "4711");
+    let digest = tally_wire::pin_digest(salt, "4711");
     let lines = format!(
         "{{\"id\":\"op1\",\"name\":\"Анна\",\"pinSalt\":\"{salt}\",\"pinSha256\":\"{digest}\",\"badge\":\"B-1\",\"supervisor\":true}}\n\
          {{\"id\":\"op2\",\"name\":\"Иван\",\"pinSalt\":\"{salt}\",\"pinSha256\":\"{digest}\"}}\n\

@@ -132,7 +132,12 @@ fn finishing_moves_an_operation_to_the_queue_with_the_next_device_number() {
     let op = acceptance(&mut store, 100);
     store.record_scan(op, &scan(0, "a")).unwrap();
     let queued = store
-        .finish_operation(op, Timestamp(900), r#"{"accepted":["a"]}"#)
+        .finish_operation(
+            op,
+            Timestamp(900),
+            r#"{"accepted":["a"]}"#,
+            &Default::default(),
+        )
         .unwrap();
     assert_eq!(queued.seq, DeviceSeq(1));
     assert_eq!(
@@ -142,7 +147,7 @@ fn finishing_moves_an_operation_to_the_queue_with_the_next_device_number() {
     assert_eq!(queued.uuid.len(), 36);
     assert!(store.open_operations().unwrap().is_empty());
     assert!(matches!(
-        store.finish_operation(op, Timestamp(901), "{}"),
+        store.finish_operation(op, Timestamp(901), "{}", &Default::default()),
         Err(StoreError::UnknownOperation(_))
     ));
     assert!(matches!(
@@ -158,7 +163,7 @@ fn finishing_moves_an_operation_to_the_queue_with_the_next_device_number() {
     // never handed out again.
     let second = acceptance(&mut store, 1_000);
     let second = store
-        .finish_operation(second, Timestamp(1_100), "{}")
+        .finish_operation(second, Timestamp(1_100), "{}", &Default::default())
         .unwrap();
     assert_eq!(second.seq, DeviceSeq(2));
     assert_ne!(second.uuid, queued.uuid);
@@ -185,7 +190,7 @@ fn finishing_moves_an_operation_to_the_queue_with_the_next_device_number() {
     let third = acceptance(&mut store, 3_000);
     assert_eq!(
         store
-            .finish_operation(third, Timestamp(3_100), "{}")
+            .finish_operation(third, Timestamp(3_100), "{}", &Default::default())
             .unwrap()
             .seq,
         DeviceSeq(3)

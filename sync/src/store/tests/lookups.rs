@@ -83,7 +83,9 @@ fn stats_count_rows_bytes_cache_age_sync_and_queue() {
             started_at: Timestamp(11_000),
         })
         .unwrap();
-    store.finish_operation(op, Timestamp(12_000), "{}").unwrap();
+    store
+        .finish_operation(op, Timestamp(12_000), "{}", &Default::default())
+        .unwrap();
     assert!(store.checkpoint().unwrap());
 
     let stats = store.stats(Timestamp(20_000)).unwrap();
@@ -113,7 +115,7 @@ fn stats_count_rows_bytes_cache_age_sync_and_queue() {
 
 #[test]
 fn integrity_check_reports_a_damaged_file() {
-    let scratch = Scratch::new("damaged");
+    let scratch = Scratch::new("damage_loss");
     let store = scratch.store();
     store
         .importer()

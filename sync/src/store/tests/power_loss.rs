@@ -87,7 +87,7 @@ fn child_workload() {
                 let ids: Vec<i64> = entries.iter().map(|(id, _)| id.0).collect();
                 let payload = serde_json::to_string(&ids).unwrap();
                 let queued = store
-                    .finish_operation(operation, Timestamp(1), &payload)
+                    .finish_operation(operation, Timestamp(1), &payload, &Default::default())
                     .unwrap();
                 report(
                     &mut out,

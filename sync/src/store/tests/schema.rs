@@ -138,7 +138,12 @@ fn the_frozen_v1_replica_upgrades_without_losing_a_row() {
 
     // The counters go on from where v1 left them.
     let queued = store
-        .finish_operation(OperationId(5), Timestamp(1_795_306_000_000), "{}")
+        .finish_operation(
+            OperationId(5),
+            Timestamp(1_795_306_000_000),
+            "{}",
+            &Default::default(),
+        )
         .unwrap();
     assert_eq!(queued.seq, DeviceSeq(3));
     assert_eq!(store.next_sscc_serial().unwrap(), 42);

@@ -1,4 +1,4 @@
-//! The hub protocol's types: JSON bodies the terminal and the hub exchange over HTTP.
+//! The hub protocol's envelopes: the JSON bodies the terminal and the hub exchange over HTTP.
 //!
 //! Every request carries the header [`PROTOCOL_HEADER`] with the terminal's
 //! [`PROTOCOL_VERSION`]; the hub answers a version below [`MIN_PROTOCOL_VERSION`] with
@@ -21,6 +21,8 @@
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+
+use crate::document::{OperationDocument, UnreadableDocument};
 
 /// The version this build speaks. 2 added snapshot pages ([`PullResponse::snapshot`]); the
 /// hub sends them only to terminals of version 2 or newer.
@@ -72,19 +74,65 @@ pub struct DeviceReport {
 }
 
 /// One finished operation from the terminal's queue (`tally_sync::store::QueuedOperation`).
-#[derive(Serialize, Deserialize, Clone, PartialEq, Debug)]
+///
+/// On the wire: `{"uuid", "seq", "kind", "operator", "started_at", "finished_at", "payload"}`.
+/// A document this build cannot read (an unknown kind, a payload of the wrong shape) still
+/// reads as an operation, so the hub can refuse that one operation with its reason and take the
+/// rest of the push.
+#[derive(Clone, PartialEq, Debug)]
 pub struct PushedOperation {
     /// The operation's identity: the hub applies each UUID at most once.
     pub uuid: String,
     /// The per-device queue sequence number; never reused.
     pub seq: i64,
-    /// `acceptance`, `aggregation`, `disaggregation` or `write-off`.
-    pub kind: String,
     pub operator: String,
     pub started_at: i64,
     pub finished_at: i64,
-    /// The finished document as `app::operation_log` writes it.
-    pub payload: Value,
+    pub document: Result<OperationDocument, UnreadableDocument>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct PushedOperationWire {
+    uuid: String,
+    seq: i64,
+    kind: String,
+    operator: String,
+    started_at: i64,
+    finished_at: i64,
+    payload: Value,
+}
+
+impl Serialize for PushedOperation {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let (kind, payload) = match &self.document {
+            Ok(document) => (document.kind().name().to_owned(), document.payload()),
+            Err(unreadable) => (unreadable.kind.clone(), unreadable.payload.clone()),
+        };
+        PushedOperationWire {
+            uuid: self.uuid.clone(),
+            seq: self.seq,
+            kind,
+            operator: self.operator.clone(),
+            started_at: self.started_at,
+            finished_at: self.finished_at,
+            payload,
+        }
+        .serialize(s)
+    }
+}
+
+impl<'de> Deserialize<'de> for PushedOperation {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<PushedOperation, D::Error> {
+        let wire = PushedOperationWire::deserialize(d)?;
+        Ok(PushedOperation {
+            document: OperationDocument::from_parts(&wire.kind, wire.payload),
+            uuid: wire.uuid,
+            seq: wire.seq,
+            operator: wire.operator,
+            started_at: wire.started_at,
+            finished_at: wire.finished_at,
+        })
+    }
 }
 
 #[derive(Serialize, Deserialize, Clone, PartialEq, Debug)]
@@ -146,6 +194,10 @@ pub struct OperationAnswer {
     pub original: Option<PushResult>,
     #[serde(default)]
     pub reasons: Vec<OperationReason>,
+    /// What an accepted operation should know: it was applied, but (for example) the hub could
+    /// make no GIS MT document of it. Absent when empty; terminals of protocol 2 ignore it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notices: Vec<OperationReason>,
 }
 
 impl OperationAnswer {

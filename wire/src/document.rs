@@ -1,0 +1,289 @@
+//! The finished operations a terminal pushes: one document type per kind, one enum over them.
+//!
+//! The terminal writes these from its domain operations (`app::operation_log`), queues the JSON
+//! text, and pushes it; the hub reads the same types to judge the operation again and to make
+//! its GIS MT documents. On the wire an operation is `{"kind": "...", "payload": {...}}`; the
+//! payloads below are exactly what terminals of protocol 2 wrote, with fields only added.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use tally_domain::code::Ki;
+use tally_domain::gs1::{Gs1Date, Sscc};
+use tally_domain::operation::{Child, Level, WriteOffReason};
+use tally_domain::status::CisStatus;
+
+use crate::text;
+
+/// What kind of operation a document records. The wire name is `kind` of a pushed operation
+/// and the journal's kind on the terminal.
+#[derive(Serialize, Deserialize, Clone, Copy, PartialEq, Eq, Hash, Debug, PartialOrd, Ord)]
+#[serde(rename_all = "kebab-case")]
+pub enum DocumentKind {
+    Acceptance,
+    Aggregation,
+    Disaggregation,
+    /// A unit added to, or taken out of, a box that already exists.
+    Reaggregation,
+    WriteOff,
+}
+
+impl DocumentKind {
+    pub const ALL: [DocumentKind; 5] = [
+        DocumentKind::Acceptance,
+        DocumentKind::Aggregation,
+        DocumentKind::Disaggregation,
+        DocumentKind::Reaggregation,
+        DocumentKind::WriteOff,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            DocumentKind::Acceptance => "acceptance",
+            DocumentKind::Aggregation => "aggregation",
+            DocumentKind::Disaggregation => "disaggregation",
+            DocumentKind::Reaggregation => "reaggregation",
+            DocumentKind::WriteOff => "write-off",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<DocumentKind> {
+        DocumentKind::ALL.into_iter().find(|k| k.name() == name)
+    }
+}
+
+impl std::fmt::Display for DocumentKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// One finished operation's document.
+#[derive(Serialize, Deserialize, Clone, PartialEq, Eq, Debug)]
+#[serde(tag = "kind", content = "payload", rename_all = "kebab-case")]
+pub enum OperationDocument {
+    Acceptance(AcceptanceDocument),
+    Aggregation(AggregationDocument),
+    Disaggregation(DisaggregationDocument),
+    Reaggregation(ReaggregationDocument),
+    WriteOff(WriteOffDocument),
+}
+
+/// A document whose kind or payload this build cannot read: kept whole, so the hub can refuse
+/// it with the reason and still store what arrived.
+#[derive(Clone, PartialEq, Debug)]
+pub struct UnreadableDocument {
+    pub kind: String,
+    pub payload: Value,
+    pub error: String,
+}
+
+impl OperationDocument {
+    pub fn kind(&self) -> DocumentKind {
+        match self {
+            OperationDocument::Acceptance(_) => DocumentKind::Acceptance,
+            OperationDocument::Aggregation(_) => DocumentKind::Aggregation,
+            OperationDocument::Disaggregation(_) => DocumentKind::Disaggregation,
+            OperationDocument::Reaggregation(_) => DocumentKind::Reaggregation,
+            OperationDocument::WriteOff(_) => DocumentKind::WriteOff,
+        }
+    }
+
+    /// Reads a document from its kind name and payload, as the queue and the wire keep them.
+    pub fn from_parts(kind: &str, payload: Value) -> Result<OperationDocument, UnreadableDocument> {
+        let unreadable = |payload: Value, error: String| UnreadableDocument {
+            kind: kind.to_owned(),
+            payload,
+            error,
+        };
+        let Some(known) = DocumentKind::from_name(kind) else {
+            return Err(unreadable(
+                payload,
+                format!("no operation kind is called {kind:?}"),
+            ));
+        };
+        let read =
+            match known {
+                DocumentKind::Acceptance => {
+                    AcceptanceDocument::deserialize(&payload).map(OperationDocument::Acceptance)
+                }
+                DocumentKind::Aggregation => {
+                    AggregationDocument::deserialize(&payload).map(OperationDocument::Aggregation)
+                }
+                DocumentKind::Disaggregation => DisaggregationDocument::deserialize(&payload)
+                    .map(OperationDocument::Disaggregation),
+                DocumentKind::Reaggregation => ReaggregationDocument::deserialize(&payload)
+                    .map(OperationDocument::Reaggregation),
+                DocumentKind::WriteOff => {
+                    WriteOffDocument::deserialize(&payload).map(OperationDocument::WriteOff)
+                }
+            };
+        read.map_err(|e| unreadable(payload, e.to_string()))
+    }
+
+    /// The payload alone, as the terminal's queue row keeps it.
+    pub fn payload(&self) -> Value {
+        let written = match self {
+            OperationDocument::Acceptance(d) => serde_json::to_value(d),
+            OperationDocument::Aggregation(d) => serde_json::to_value(d),
+            OperationDocument::Disaggregation(d) => serde_json::to_value(d),
+            OperationDocument::Reaggregation(d) => serde_json::to_value(d),
+            OperationDocument::WriteOff(d) => serde_json::to_value(d),
+        };
+        // Every field is a string, a number, a list or a map with string keys: writing to a
+        // `Value` cannot fail.
+        written.unwrap_or(Value::Null)
+    }
+}
+
+/// An acceptance: what was accepted against the supplier's shipment (the task) or freely.
+#[derive(Serialize, Deserialize, Clone, PartialEq, Eq, Debug)]
+pub struct AcceptanceDocument {
+    /// The task (the supplier's shipment) accepted against; `None` for a free acceptance.
+    #[serde(default)]
+    pub task_id: Option<String>,
+    /// Units accepted, the surplus among them, in the order they were accepted.
+    #[serde(with = "text::list")]
+    pub accepted: Vec<Ki>,
+    /// Boxes accepted whole or in part.
+    #[serde(default, with = "text::list")]
+    pub boxes: Vec<Sscc>,
+    /// Units taken back out after their box was accepted: refused to the supplier.
+    #[serde(default, with = "text::list")]
+    pub rejected: Vec<Ki>,
+    /// Accepted but never shipped to us: not part of the shipment's document, a discrepancy.
+    #[serde(default, with = "text::list")]
+    pub surplus: Vec<Ki>,
+    /// Shipped to us but not found.
+    #[serde(default, with = "text::list")]
+    pub missing: Vec<Ki>,
+    /// The day the acceptance was finished (the instant is the operation's `finished_at`).
+    #[serde(with = "text::one")]
+    pub acceptance_date: Gs1Date,
+}
+
+/// Boxes and pallets packed and closed.
+#[derive(Serialize, Deserialize, Clone, PartialEq, Eq, Debug)]
+pub struct AggregationDocument {
+    pub aggregates: Vec<PackedAggregate>,
+}
+
+/// One closed box or pallet.
+#[derive(Serialize, Deserialize, Clone, PartialEq, Eq, Debug)]
+pub struct PackedAggregate {
+    #[serde(with = "text::one")]
+    pub sscc: Sscc,
+    #[serde(with = "level")]
+    pub level: Level,
+    /// The status every unit shared when packed, when known.
+    #[serde(default, with = "text::opt")]
+    pub status: Option<CisStatus>,
+    pub children: Vec<PackedChild>,
+}
+
+/// A child of an aggregate: `{"unit": КИ}` or `{"box": SSCC}`.
+#[derive(Serialize, Deserialize, Clone, Copy, PartialEq, Eq, Debug)]
+#[serde(rename_all = "lowercase")]
+pub enum PackedChild {
+    Unit(#[serde(with = "text::one")] Ki),
+    Box(#[serde(with = "text::one")] Sscc),
+}
+
+impl From<Child> for PackedChild {
+    fn from(child: Child) -> PackedChild {
+        match child {
+            Child::Unit(ki) => PackedChild::Unit(ki),
+            Child::Box(sscc) => PackedChild::Box(sscc),
+        }
+    }
+}
+
+impl From<PackedChild> for Child {
+    fn from(child: PackedChild) -> Child {
+        match child {
+            PackedChild::Unit(ki) => Child::Unit(ki),
+            PackedChild::Box(sscc) => Child::Box(sscc),
+        }
+    }
+}
+
+/// Boxes and pallets opened: their children leave them.
+#[derive(Serialize, Deserialize, Clone, PartialEq, Eq, Debug)]
+pub struct DisaggregationDocument {
+    #[serde(with = "text::list")]
+    pub labels: Vec<Sscc>,
+}
+
+/// Whether units go into an existing box or come out of it.
+#[derive(Serialize, Deserialize, Clone, Copy, PartialEq, Eq, Hash, Debug)]
+#[serde(rename_all = "snake_case")]
+pub enum ReaggregationType {
+    Adding,
+    Removing,
+}
+
+/// Units added to, or taken out of, a box that already exists (and stays).
+#[derive(Serialize, Deserialize, Clone, PartialEq, Eq, Debug)]
+pub struct ReaggregationDocument {
+    /// The box.
+    #[serde(with = "text::one")]
+    pub sscc: Sscc,
+    #[serde(rename = "type")]
+    pub reaggregation_type: ReaggregationType,
+    #[serde(with = "text::list")]
+    pub units: Vec<Ki>,
+}
+
+/// Codes written off for a reason, under the warehouse's document.
+#[derive(Serialize, Deserialize, Clone, PartialEq, Eq, Debug)]
+pub struct WriteOffDocument {
+    #[serde(with = "text::one")]
+    pub reason: WriteOffReason,
+    pub document_number: String,
+    #[serde(with = "text::one")]
+    pub document_date: Gs1Date,
+    /// Who confirmed it, when the policy asked for a supervisor.
+    #[serde(default)]
+    pub supervisor: Option<String>,
+    #[serde(with = "text::list")]
+    pub codes: Vec<Ki>,
+    /// The GIS MT document type protocol-2 terminals guessed from the reason alone. The hub
+    /// routes by the code's status and the reason (`hub::documents`) and does not read it;
+    /// terminals keep writing it for hubs of that release.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gis_mt_document: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gis_mt_reason: Option<String>,
+    /// New codes for goods that stay, by the old code they replace: a damaged label on goods
+    /// in circulation is re-marked (`LK_REMARK`), not written off.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub replacements: Vec<Replacement>,
+}
+
+/// A code that replaces a damaged one on goods that stay.
+#[derive(Serialize, Deserialize, Clone, Copy, PartialEq, Eq, Debug)]
+pub struct Replacement {
+    #[serde(with = "text::one")]
+    pub old: Ki,
+    #[serde(with = "text::one")]
+    pub new: Ki,
+}
+
+mod level {
+    use serde::{Deserialize, Deserializer, Serializer, de};
+    use tally_domain::operation::Level;
+
+    pub fn serialize<S: Serializer>(level: &Level, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(level.code())
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Level, D::Error> {
+        let text = std::borrow::Cow::<'de, str>::deserialize(d)?;
+        match &*text {
+            "box" => Ok(Level::Box),
+            "pallet" => Ok(Level::Pallet),
+            other => Err(de::Error::custom(format_args!(
+                "{other:?} is not a level (box or pallet)"
+            ))),
+        }
+    }
+}

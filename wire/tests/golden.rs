@@ -1,0 +1,434 @@
+//! The contract pinned: the JSON of every wire type as released terminals and hubs write it,
+//! read by this build and written back the same, and any document round-tripped.
+
+#![allow(clippy::unwrap_used)] // a test that cannot build its input has failed
+
+use proptest::prelude::*;
+use serde_json::{Value, json};
+use tally_domain::code::Ki;
+use tally_domain::gs1::{Gs1Date, Gtin, Sscc};
+use tally_domain::operation::{Level, WriteOffReason};
+use tally_domain::status::{CisStatus, PackageType, StatusEx};
+use tally_wire::document::{
+    AcceptanceDocument, AggregationDocument, DisaggregationDocument, PackedAggregate, PackedChild,
+    ReaggregationDocument, ReaggregationType, Replacement, WriteOffDocument,
+};
+use tally_wire::feed::{self, Blocked, RejectReason, StatusRecord, Subject, TurnoverType};
+use tally_wire::{
+    DocumentKind, EnrollResponse, OperationAnswer, OperationDocument, PullResponse, PushRequest,
+    PushResult,
+};
+
+const KI_A: &str = "010460084074937221AAAAAAAAAAAA1";
+const KI_B: &str = "010460084074937221BBBBBBBBBBBB2";
+const SSCC: &str = "046008400000000015";
+
+/// Reads `payload` as a document of `kind` and writes it back: the JSON must come back as
+/// `written` (the released payload itself, unless a field is new).
+fn check(kind: &str, payload: Value, written: Value) -> OperationDocument {
+    let document = OperationDocument::from_parts(kind, payload).unwrap();
+    assert_eq!(document.kind().name(), kind);
+    assert_eq!(document.payload(), written, "{kind}");
+    let tagged = serde_json::to_value(&document).unwrap();
+    assert_eq!(tagged, json!({"kind": kind, "payload": written}));
+    assert_eq!(
+        serde_json::from_value::<OperationDocument>(tagged).unwrap(),
+        document
+    );
+    document
+}
+
+#[test]
+fn protocol_2_payloads_read_and_write_back_unchanged() {
+    let acceptance = json!({"task_id": "T-1", "accepted": [KI_A, KI_B], "boxes": [SSCC],
+                            "rejected": [KI_B], "surplus": [], "missing": [KI_A],
+                            "acceptance_date": "2026-11-22"});
+    let OperationDocument::Acceptance(a) = check("acceptance", acceptance.clone(), acceptance)
+    else {
+        panic!()
+    };
+    assert_eq!(a.boxes[0].to_string(), SSCC);
+    assert_eq!(
+        a.acceptance_date,
+        Gs1Date {
+            year: 2026,
+            month: 11,
+            day: 22
+        }
+    );
+
+    let aggregation = json!({"aggregates": [{"sscc": SSCC, "level": "pallet",
+        "status": "INTRODUCED", "children": [{"unit": KI_A}, {"box": SSCC}]}]});
+    let OperationDocument::Aggregation(g) = check("aggregation", aggregation.clone(), aggregation)
+    else {
+        panic!()
+    };
+    assert_eq!(g.aggregates[0].level, Level::Pallet);
+    assert!(matches!(g.aggregates[0].children[1], PackedChild::Box(_)));
+
+    let labels = json!({"labels": [SSCC]});
+    check("disaggregation", labels.clone(), labels);
+
+    let write_off = json!({"reason": "damage_loss", "gis_mt_document": "LK_RECEIPT",
+                           "gis_mt_reason": "DAMAGE_LOSS", "document_number": "A-1",
+                           "document_date": "2026-11-22", "supervisor": null,
+                           "codes": [KI_A]});
+    let OperationDocument::WriteOff(w) = check("write-off", write_off.clone(), write_off) else {
+        panic!()
+    };
+    assert_eq!(w.reason, WriteOffReason::DamageLoss);
+    assert!(w.replacements.is_empty());
+}
+
+#[test]
+fn an_old_payload_without_the_optional_lists_reads_with_them_empty() {
+    let document = OperationDocument::from_parts(
+        "acceptance",
+        json!({"task_id": null, "accepted": [KI_A], "acceptance_date": "2026-11-22"}),
+    )
+    .unwrap();
+    let OperationDocument::Acceptance(a) = document else {
+        panic!()
+    };
+    assert!(a.boxes.is_empty() && a.rejected.is_empty() && a.surplus.is_empty());
+}
+
+#[test]
+fn new_kinds_and_fields_have_their_pinned_shape() {
+    let reaggregation = json!({"sscc": SSCC, "type": "removing", "units": [KI_A]});
+    check("reaggregation", reaggregation.clone(), reaggregation);
+    let remark = json!({"reason": "code_spoiled", "document_number": "A-2",
+                        "document_date": "2026-11-23", "supervisor": "boss", "codes": [KI_A],
+                        "replacements": [{"old": KI_A, "new": KI_B}]});
+    check("write-off", remark.clone(), remark);
+    let answer: OperationAnswer = serde_json::from_value(json!({"uuid": "u", "result": "accepted",
+               "notices": [{"code": "no_shipment_document", "en": "e", "ru": "р"}]}))
+    .unwrap();
+    assert_eq!(answer.notices.len(), 1);
+    let quiet = OperationAnswer {
+        notices: Vec::new(),
+        ..answer
+    };
+    assert_eq!(
+        serde_json::to_value(&quiet).unwrap(),
+        json!({"uuid": "u", "result": "accepted", "reasons": []}),
+        "an answer without notices is written as protocol 2 wrote it"
+    );
+}
+
+#[test]
+fn wrong_documents_are_kept_with_the_reason_not_dropped() {
+    for (kind, payload, says) in [
+        ("teleport", json!({}), "no operation kind"),
+        (
+            "acceptance",
+            json!({"accepted": ["junk"], "acceptance_date": "2026-11-22"}),
+            "junk",
+        ),
+        (
+            "write-off",
+            json!({"reason": "other-thing", "document_number": "1",
+                             "document_date": "2026-11-22", "codes": []}),
+            "write-off reason",
+        ),
+        (
+            "disaggregation",
+            json!({"labels": ["046008400000000016"]}),
+            "SSCC",
+        ),
+        (
+            "acceptance",
+            json!({"accepted": [], "acceptance_date": "2026-02-30"}),
+            "date",
+        ),
+    ] {
+        let unreadable = OperationDocument::from_parts(kind, payload.clone()).unwrap_err();
+        assert_eq!(unreadable.kind, kind);
+        assert_eq!(unreadable.payload, payload);
+        assert!(
+            unreadable.error.contains(says),
+            "{kind}: {}",
+            unreadable.error
+        );
+    }
+}
+
+#[test]
+fn a_push_reads_every_operation_even_one_it_cannot_read() {
+    let request: PushRequest = serde_json::from_value(json!({
+        "device": {"app_version": "0.1.0", "queue_depth": 2, "cache_synced_at": null},
+        "operations": [
+            {"uuid": "a", "seq": 1, "kind": "disaggregation", "operator": "o",
+             "started_at": 1, "finished_at": 2, "payload": {"labels": [SSCC]}},
+            {"uuid": "b", "seq": 2, "kind": "shipment", "operator": "o",
+             "started_at": 1, "finished_at": 2, "payload": {"x": 1}},
+        ],
+    }))
+    .unwrap();
+    assert_eq!(
+        request.operations[0].document.as_ref().unwrap().kind(),
+        DocumentKind::Disaggregation
+    );
+    let unreadable = request.operations[1].document.as_ref().unwrap_err();
+    assert_eq!(unreadable.kind, "shipment");
+    let again = serde_json::to_value(&request.operations[1]).unwrap();
+    assert_eq!(again["kind"], "shipment");
+    assert_eq!(again["payload"], json!({"x": 1}), "kept whole, as it came");
+}
+
+#[test]
+fn envelopes_keep_their_released_shape() {
+    let enrolled: EnrollResponse = serde_json::from_value(json!({"device_id": 3,
+        "token": "t", "warehouse": "W1", "participant_inn": "7707083893"}))
+    .unwrap();
+    assert_eq!(enrolled.warehouse, "W1");
+    let page: PullResponse = serde_json::from_value(json!({"feed": "statuses",
+        "items": [{"seq": 4, "item": {"cis": KI_A}}], "next_after": 4, "more": false}))
+    .unwrap();
+    assert!(!page.snapshot);
+    assert_eq!(
+        serde_json::to_value(&page).unwrap(),
+        json!({"feed": "statuses", "items": [{"seq": 4, "item": {"cis": KI_A}}],
+               "next_after": 4, "more": false})
+    );
+    assert_eq!(
+        serde_json::to_value(PushResult::Duplicate).unwrap(),
+        json!("duplicate")
+    );
+}
+
+#[test]
+fn feed_lines_are_judged_alike_on_both_sides() {
+    let line = json!({"cis": KI_A, "gtin": "04600840749372", "productGroupId": 2,
+                      "status": "INTRODUCED", "statusEx": "SOMETHING_NEW",
+                      "ownerInn": "7707083893", "packageType": "UNIT", "parent": SSCC,
+                      "expirationDate": "2027-03-01T00:00:00.000Z", "maxRetailPrice": 12_345,
+                      "productName": "Ботинки"})
+    .to_string();
+    let StatusRecord::Status {
+        subject,
+        status,
+        product_name,
+        ..
+    } = feed::parse_status(line.as_bytes()).unwrap()
+    else {
+        panic!()
+    };
+    assert_eq!(subject, Subject::Unit(Ki::from_cis(KI_A).unwrap()));
+    assert_eq!(status.status, CisStatus::Introduced);
+    assert_eq!(
+        status.status_ex,
+        StatusEx::Other,
+        "an unknown statusEx is kept, as unknown"
+    );
+    assert_eq!(status.package_type, PackageType::Unit);
+    assert_eq!(status.max_retail_price, Some(12_345));
+    assert_eq!(product_name.as_deref(), Some("Ботинки"));
+    let label = json!({"cis": SSCC, "status": "INTRODUCED", "packageType": "LEVEL1",
+                       "child": [KI_A, KI_B]})
+    .to_string();
+    let StatusRecord::Status {
+        subject, children, ..
+    } = feed::parse_status(label.as_bytes()).unwrap()
+    else {
+        panic!()
+    };
+    assert!(matches!(subject, Subject::Label(_)));
+    assert_eq!(children.len(), 2);
+
+    for (line, reason) in [
+        (
+            json!({"cis": KI_A, "status": "SOLD"}),
+            RejectReason::UnknownStatus,
+        ),
+        (
+            json!({"cis": KI_A, "gtin": "04600840749389", "status": "INTRODUCED"}),
+            RejectReason::GtinMismatch,
+        ),
+        (json!({"cis": "0104600840749372"}), RejectReason::BadCis),
+        (json!({"status": "INTRODUCED"}), RejectReason::WrongFields),
+    ] {
+        let text = line.to_string();
+        assert_eq!(
+            feed::parse_status(text.as_bytes()).unwrap_err(),
+            reason,
+            "{line}"
+        );
+    }
+
+    let task = json!({"id": "T-1", "number": "N-1", "senderInn": "7702070139",
+                      "date": "2026-11-21", "releaseOrderNumber":
+                      "0F8FAD5B-D9CB-469F-A165-70867728950E", "turnoverType": "COMMISSION",
+                      "units": [KI_A], "boxes": [{"sscc": SSCC, "units": [KI_B]}]})
+    .to_string();
+    let record = feed::parse_task(task.as_bytes()).unwrap();
+    let task = record.task.unwrap();
+    assert_eq!(task.turnover_type, TurnoverType::Commission);
+    assert_eq!(
+        task.release_order_number.as_deref(),
+        Some("0f8fad5b-d9cb-469f-a165-70867728950e")
+    );
+    assert_eq!(task.all_units().count(), 2);
+    for (line, reason) in [
+        (
+            json!({"id": "T", "senderInn": "7702070139", "date": "2026-11-21"}),
+            RejectReason::EmptyTaskNumber,
+        ),
+        (
+            json!({"id": "T", "number": "1", "senderInn": "7702070139", "date": "2026-11-21",
+                "turnoverType": "BARTER"}),
+            RejectReason::UnknownTurnoverType,
+        ),
+        (
+            json!({"id": "T", "number": "1", "senderInn": "7702070139", "date": "2026-11-21",
+                "releaseOrderNumber": "RO-42"}),
+            RejectReason::BadReleaseOrderNumber,
+        ),
+        (
+            json!({"id": "T", "number": "1", "senderInn": "7702070139", "date": "2026-11-21",
+                "units": [KI_A, KI_A]}),
+            RejectReason::DuplicateInTask,
+        ),
+    ] {
+        let text = line.to_string();
+        assert_eq!(
+            feed::parse_task(text.as_bytes()).unwrap_err(),
+            reason,
+            "{line}"
+        );
+    }
+    let block =
+        feed::parse_block(br#"{"kind": "series", "gtin": "04600840749372", "batch": "L7"}"#)
+            .unwrap();
+    assert_eq!(block.blocked.key(), "series:04600840749372:L7");
+    assert!(matches!(block.blocked, Blocked::Series(..)));
+}
+
+fn gtins() -> impl Strategy<Value = Gtin> {
+    prop::sample::select(vec!["04600840749372", "04601234567893", "09506000134352"])
+        .prop_map(|g| Gtin::from_digits(g.as_bytes()).unwrap())
+}
+
+fn kis() -> impl Strategy<Value = Ki> {
+    (gtins(), "[A-Za-z0-9!%&*+./_-]{1,20}").prop_filter_map("a serial", |(gtin, serial)| {
+        Ki::new(gtin, serial.as_bytes())
+    })
+}
+
+fn ssccs() -> impl Strategy<Value = Sscc> {
+    (0u8..10, 0u64..9_999_999)
+        .prop_filter_map("an SSCC", |(ext, n)| Sscc::compose(ext, "4600840", n))
+}
+
+fn dates() -> impl Strategy<Value = Gs1Date> {
+    (2000u16..2100, 1u8..13, 1u8..29).prop_map(|(year, month, day)| Gs1Date { year, month, day })
+}
+
+fn documents() -> impl Strategy<Value = OperationDocument> {
+    let list = || prop::collection::vec(kis(), 0..4);
+    prop_oneof![
+        (
+            prop::option::of("[A-Z0-9-]{1,8}"),
+            list(),
+            prop::collection::vec(ssccs(), 0..3),
+            list(),
+            list(),
+            list(),
+            dates()
+        )
+            .prop_map(
+                |(task_id, accepted, boxes, rejected, surplus, missing, acceptance_date)| {
+                    OperationDocument::Acceptance(AcceptanceDocument {
+                        task_id,
+                        accepted,
+                        boxes,
+                        rejected,
+                        surplus,
+                        missing,
+                        acceptance_date,
+                    })
+                }
+            ),
+        prop::collection::vec(
+            (
+                ssccs(),
+                any::<bool>(),
+                prop::option::of(Just(CisStatus::Introduced)),
+                prop::collection::vec(
+                    prop_oneof![
+                        kis().prop_map(PackedChild::Unit),
+                        ssccs().prop_map(PackedChild::Box)
+                    ],
+                    0..4
+                )
+            ),
+            1..3,
+        )
+        .prop_map(
+            |aggregates| OperationDocument::Aggregation(AggregationDocument {
+                aggregates: aggregates
+                    .into_iter()
+                    .map(|(sscc, pallet, status, children)| PackedAggregate {
+                        sscc,
+                        level: if pallet { Level::Pallet } else { Level::Box },
+                        status,
+                        children,
+                    })
+                    .collect(),
+            })
+        ),
+        prop::collection::vec(ssccs(), 1..4).prop_map(|labels| OperationDocument::Disaggregation(
+            DisaggregationDocument { labels }
+        )),
+        (ssccs(), any::<bool>(), list()).prop_map(|(sscc, adding, units)| {
+            OperationDocument::Reaggregation(ReaggregationDocument {
+                sscc,
+                reaggregation_type: if adding {
+                    ReaggregationType::Adding
+                } else {
+                    ReaggregationType::Removing
+                },
+                units,
+            })
+        }),
+        (
+            prop::sample::select(WriteOffReason::ALL.to_vec()),
+            "[^\u{0}]{1,12}",
+            dates(),
+            prop::option::of("[a-zа-я]{1,8}"),
+            list(),
+            prop::collection::vec((kis(), kis()), 0..2)
+        )
+            .prop_map(
+                |(reason, document_number, document_date, supervisor, codes, pairs)| {
+                    OperationDocument::WriteOff(WriteOffDocument {
+                        reason,
+                        document_number,
+                        document_date,
+                        supervisor,
+                        codes,
+                        gis_mt_document: None,
+                        gis_mt_reason: None,
+                        replacements: pairs
+                            .into_iter()
+                            .map(|(old, new)| Replacement { old, new })
+                            .collect(),
+                    })
+                }
+            ),
+    ]
+}
+
+proptest! {
+    #[test]
+    fn any_document_round_trips(document in documents()) {
+        let text = serde_json::to_string(&document.payload()).unwrap();
+        let back = OperationDocument::from_parts(
+            document.kind().name(),
+            serde_json::from_str(&text).unwrap(),
+        );
+        prop_assert_eq!(back.as_ref().ok(), Some(&document));
+        let tagged = serde_json::to_string(&document).unwrap();
+        prop_assert_eq!(serde_json::from_str::<OperationDocument>(&tagged).unwrap(), document);
+    }
+}
