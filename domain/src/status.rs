@@ -3,7 +3,7 @@
 use std::fmt;
 
 use crate::code::Ki;
-use crate::gs1::{Gs1Date, Gtin, Sscc};
+use crate::gs1::{Gs1Date, Gs1DateTime, Gtin, Sscc};
 use crate::product_group::ProductGroup;
 
 macro_rules! api_enum {
@@ -239,6 +239,11 @@ pub enum BlockHit {
     Series,
 }
 
+/// Moscow's offset from UTC: +3 all year since 26 October 2014 (no daylight saving). Dates and
+/// times on Russian marking codes are read on Moscow's clock; an expiry before 2014 would be
+/// an hour off, and is long past anyway.
+const MOSCOW_OFFSET_MS: i64 = 3 * 3_600_000;
+
 /// An instant as milliseconds since the Unix epoch (UTC). The domain never reads a clock: the
 /// caller passes one in.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Debug)]
@@ -251,6 +256,27 @@ impl Timestamp {
 
     pub fn plus_hours(self, hours: i64) -> Timestamp {
         Timestamp(self.0 + hours * 3_600_000)
+    }
+
+    /// The calendar date in Moscow at this instant: from 21:00 UTC it is already tomorrow.
+    pub fn moscow_date(self) -> Gs1Date {
+        Timestamp(self.0 + MOSCOW_OFFSET_MS).date()
+    }
+
+    /// The instant a Moscow wall clock shows this date and time.
+    pub fn at_moscow(date: Gs1Date, hour: u8, minute: u8) -> Timestamp {
+        let minutes = date.day_number() * 1440 + i64::from(hour) * 60 + i64::from(minute);
+        Timestamp(minutes * 60_000 - MOSCOW_OFFSET_MS)
+    }
+
+    /// [`Timestamp::at_moscow`] for a GS1 date-time (AI 7003).
+    pub fn at_moscow_time(time: Gs1DateTime) -> Timestamp {
+        Timestamp::at_moscow(time.date, time.hour, time.minute)
+    }
+
+    /// The instant a Moscow day ends: midnight, Moscow time, of the day after.
+    pub fn end_of_moscow_day(date: Gs1Date) -> Timestamp {
+        Timestamp::at_moscow(date, 0, 0).plus_hours(24)
     }
 
     /// The UTC calendar date of this instant.
@@ -399,5 +425,61 @@ mod tests {
         for (ms, want) in cases {
             assert_eq!(Timestamp(ms).date().to_string(), want, "{ms}");
         }
+    }
+
+    const NOV_22_UTC: i64 = 1_795_305_600_000; // 2026-11-22T00:00Z
+    const MINUTE: i64 = 60_000;
+    const HOUR: i64 = 3_600_000;
+
+    #[test]
+    fn moscow_dates() {
+        let cases = [
+            (NOV_22_UTC, "2026-11-22"),
+            (NOV_22_UTC + 20 * HOUR + 59 * MINUTE, "2026-11-22"),
+            // 21:00 UTC is midnight in Moscow.
+            (NOV_22_UTC + 21 * HOUR, "2026-11-23"),
+            (NOV_22_UTC + 23 * HOUR + 30 * MINUTE, "2026-11-23"),
+            (NOV_22_UTC - 3 * HOUR - 1, "2026-11-21"),
+            (NOV_22_UTC - 3 * HOUR, "2026-11-22"),
+            // Summer too: no daylight saving since 2014.
+            (1_782_864_000_000, "2026-07-01"),
+            (1_782_864_000_000 + 21 * HOUR, "2026-07-02"),
+        ];
+        for (ms, want) in cases {
+            assert_eq!(Timestamp(ms).moscow_date().to_string(), want, "{ms}");
+        }
+    }
+
+    #[test]
+    fn moscow_wall_clock_to_instants() {
+        let nov_22 = Gs1Date {
+            year: 2026,
+            month: 11,
+            day: 22,
+        };
+        let cases = [
+            ((0, 0), NOV_22_UTC - 3 * HOUR),
+            ((3, 0), NOV_22_UTC),
+            ((14, 0), NOV_22_UTC + 11 * HOUR),
+            ((23, 59), NOV_22_UTC + 20 * HOUR + 59 * MINUTE),
+        ];
+        for ((hour, minute), want) in cases {
+            let at = Timestamp::at_moscow(nov_22, hour, minute);
+            assert_eq!(at, Timestamp(want), "{hour}:{minute}");
+            assert_eq!(at.moscow_date(), nov_22);
+        }
+        assert_eq!(
+            Timestamp::end_of_moscow_day(nov_22),
+            Timestamp(NOV_22_UTC + 21 * HOUR)
+        );
+        let time = Gs1DateTime {
+            date: nov_22,
+            hour: 14,
+            minute: 0,
+        };
+        assert_eq!(
+            Timestamp::at_moscow_time(time),
+            Timestamp(NOV_22_UTC + 11 * HOUR)
+        );
     }
 }
