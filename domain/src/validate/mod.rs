@@ -8,7 +8,7 @@
 use std::fmt;
 
 use crate::code::{CodeKind, MarkingCode};
-use crate::gs1::Gs1Date;
+use crate::gs1::{Ai, Gs1Date, Gs1DateTime};
 use crate::lang::Lang;
 use crate::product_group::ProductGroup;
 use crate::reason::Reason;
@@ -404,6 +404,50 @@ impl Verdict {
     }
 }
 
+/// When an item stops being good, on Moscow's clock (GIS MT's, and the one its labels are
+/// printed for).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct Expiry {
+    /// The expiry date as written.
+    pub on: Gs1Date,
+    /// The first instant the item is expired: the minute of AI 7003, or the end of the day
+    /// (Moscow midnight) of a date alone.
+    pub at: Timestamp,
+}
+
+impl Expiry {
+    /// A date alone (AI 17, `expirationDate`): good through the whole of that Moscow day.
+    pub fn of_date(on: Gs1Date) -> Expiry {
+        Expiry {
+            on,
+            at: Timestamp::end_of_moscow_day(on),
+        }
+    }
+
+    /// A date and minute (AI 7003): expired from that minute, Moscow time.
+    pub fn of_time(time: Gs1DateTime) -> Expiry {
+        Expiry {
+            on: time.date,
+            at: Timestamp::at_moscow_time(time),
+        }
+    }
+}
+
+/// The expiry the validator goes by: the code's own (the earlier of AI 17 and AI 7003 when it
+/// carries both), else the one GIS MT gave for it.
+pub fn expiry(code: &MarkingCode, status: Option<&CodeStatus>) -> Option<Expiry> {
+    let by_date = code
+        .element(Ai::EXPIRY)
+        .and_then(|d| Gs1Date::from_yymmdd(d.as_bytes()))
+        .map(Expiry::of_date);
+    let by_time = code.expiry_time().map(Expiry::of_time);
+    let own = match (by_date, by_time) {
+        (Some(d), Some(t)) => Some(if t.at < d.at { t } else { d }),
+        (d, t) => d.or(t),
+    };
+    own.or(status.and_then(|s| s.expiry).map(Expiry::of_date))
+}
+
 /// Judges one scan.
 pub fn validate(
     code: &MarkingCode,
@@ -453,11 +497,10 @@ pub fn validate(
             found: found_group,
         });
     }
-    let expiry = code.expiry().or(facts.status.and_then(|s| s.expiry));
-    if let Some(on) = expiry
-        && on < now.date()
+    if let Some(expiry) = expiry(code, facts.status)
+        && now >= expiry.at
     {
-        found.push(Finding::Expired { on });
+        found.push(Finding::Expired { on: expiry.on });
     }
     let age_hours = facts
         .last_sync

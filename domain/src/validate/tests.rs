@@ -561,6 +561,116 @@ fn status_ex_and_ownership_weigh_as_the_policy_says() {
     assert_eq!(outcome(&policy, &unknown, write_off), Outcome::Reject);
 }
 
+/// Expiry on Moscow's clock (UTC+3 all year): a date lasts to Moscow midnight, an AI 7003
+/// time to its minute.
+#[test]
+fn expiry_in_moscow_time() {
+    const MINUTE: i64 = 60_000;
+    const HOUR: i64 = 60 * MINUTE;
+    let utc = |offset_ms: i64| Timestamp(NOW.millis() + offset_ms); // from 2026-11-22T00:00Z
+    let nov = |day| Gs1Date {
+        year: 2026,
+        month: 11,
+        day,
+    };
+    const DATE_22: &[u8] = b"0104600840749372215XyZ1a\x1d93Ab1+\x1d17261122";
+    const DATE_21: &[u8] = b"0104600840749372215XyZ1a\x1d93Ab1+\x1d17261121";
+    const DATE_30: &[u8] = b"0104600840749372215XyZ1a\x1d93Ab1+\x1d17261130";
+    const TIME_22_1400: &[u8] = b"0104600840749372215XyZ1a\x1d93Ab1+\x1d70032611221400";
+    const DATE_23_TIME_22_1400: &[u8] =
+        b"0104600840749372215XyZ1a\x1d93Ab1+\x1d1726112370032611221400";
+    /// What, the code, the expiry in the replica, when, and the date if expired then.
+    type Row = (
+        &'static str,
+        &'static [u8],
+        Option<Gs1Date>,
+        Timestamp,
+        Option<Gs1Date>,
+    );
+    #[rustfmt::skip]
+    let cases: [Row; 15] = [
+        ("a date, 23:59 in Moscow", DATE_22, None, utc(20 * HOUR + 59 * MINUTE), None),
+        ("a date, midnight in Moscow", DATE_22, None, utc(21 * HOUR), Some(nov(22))),
+        // UTC still says the 22nd; Moscow is at 02:30 on the 23rd.
+        ("a date, 23:30 UTC", DATE_22, None, utc(23 * HOUR + 30 * MINUTE), Some(nov(22))),
+        ("a date, the morning of it", DATE_22, None, utc(-2 * HOUR), None),
+        // 22:30 UTC on the 21st is 01:30 on the 22nd in Moscow: the 21st is over.
+        ("yesterday's date, 22:30 UTC", DATE_21, None, utc(-90 * MINUTE), Some(nov(21))),
+        ("yesterday's date, 20:30 UTC", DATE_21, None, utc(-210 * MINUTE), None),
+        ("7003 14:00, 10:59 UTC", TIME_22_1400, None, utc(10 * HOUR + 59 * MINUTE), None),
+        ("7003 14:00, its last millisecond", TIME_22_1400, None, utc(11 * HOUR - 1), None),
+        ("7003 14:00, 11:00 UTC", TIME_22_1400, None, utc(11 * HOUR), Some(nov(22))),
+        ("7003 14:00, the next day", TIME_22_1400, None, utc(30 * HOUR), Some(nov(22))),
+        // A code with both: the earlier instant counts.
+        ("17 and 7003, before 14:00", DATE_23_TIME_22_1400, None, utc(10 * HOUR), None),
+        ("17 and 7003, from 14:00", DATE_23_TIME_22_1400, None, utc(11 * HOUR), Some(nov(22))),
+        ("the replica's date, 23:59 in Moscow", MILK, Some(nov(22)), utc(21 * HOUR - 1), None),
+        ("the replica's date, Moscow midnight", MILK, Some(nov(22)), utc(21 * HOUR), Some(nov(22))),
+        // The code's own date is surer than the replica's.
+        ("the code's date over the replica's", DATE_30, Some(nov(1)), utc(0), None),
+    ];
+    for (what, raw, replica, now, want) in cases {
+        let code = parse(raw, &ParseOptions::default()).unwrap();
+        let cached = CodeStatus {
+            expiry: replica,
+            ..status(CisStatus::Introduced, supplier())
+        };
+        let facts = Facts {
+            status: Some(&cached),
+            block: None,
+            catalog_group: None,
+            last_sync: Some(now),
+            duplicate_in_document: false,
+            expectation: Expectation::NoList,
+        };
+        let context = Context {
+            operation: OperationKind::Acceptance,
+            own_inn: Some(ours()),
+            supplier_inn: Some(supplier()),
+            product_group: None,
+        };
+        let verdict = validate(&code, &facts, &context, &Policy::default(), now);
+        let expired = verdict.findings.iter().find_map(|(f, _)| match f {
+            Finding::Expired { on } => Some(*on),
+            _ => None,
+        });
+        assert_eq!(expired, want, "{what}");
+        let others = verdict.findings.len() - usize::from(expired.is_some());
+        assert_eq!(others, 0, "{what}: {:?}", verdict.findings);
+    }
+}
+
+#[test]
+fn the_expiry_instant() {
+    let at = |raw: &[u8]| {
+        let code = parse(raw, &ParseOptions::default()).unwrap();
+        expiry(&code, None).map(|e| (e.on.to_string(), e.at.millis()))
+    };
+    // 2026-11-22 21:00 UTC is Moscow midnight, 11:00 UTC is 14:00 in Moscow.
+    /// The expiry date and the first expired instant, in milliseconds.
+    type Want = Option<(&'static str, i64)>;
+    let cases: [(&[u8], Want); 4] = [
+        (MILK, None),
+        (
+            b"0104600840749372215XyZ1a\x1d93Ab1+\x1d17261122",
+            Some(("2026-11-22", NOW.millis() + 21 * 3_600_000)),
+        ),
+        (
+            b"0104600840749372215XyZ1a\x1d93Ab1+\x1d70032611221400",
+            Some(("2026-11-22", NOW.millis() + 11 * 3_600_000)),
+        ),
+        (
+            b"0104600840749372215XyZ1a\x1d93Ab1+\x1d70032611230015",
+            Some(("2026-11-23", NOW.millis() + 21 * 3_600_000 + 15 * 60_000)),
+        ),
+    ];
+    for (raw, want) in cases {
+        let got = at(raw);
+        let got = got.as_ref().map(|(on, ms)| (on.as_str(), *ms));
+        assert_eq!(got, want, "{}", String::from_utf8_lossy(raw));
+    }
+}
+
 #[test]
 fn policy_is_configuration() {
     let code = parse(MILK, &ParseOptions::default()).unwrap();
