@@ -399,11 +399,51 @@ impl Gs1Date {
         };
         Some(Gs1Date { year, month, day })
     }
+
+    /// Days since 1970-01-01 (Howard Hinnant's days-from-civil), negative before it.
+    pub fn day_number(self) -> i64 {
+        let (month, day) = (i64::from(self.month), i64::from(self.day));
+        let year = i64::from(self.year) - i64::from(month <= 2);
+        let era = year.div_euclid(400);
+        let yoe = year - era * 400;
+        let doy = (153 * (if month > 2 { month - 3 } else { month + 9 }) + 2) / 5 + day - 1;
+        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+        era * 146_097 + doe - 719_468
+    }
 }
 
 impl fmt::Display for Gs1Date {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{:04}-{:02}-{:02}", self.year, self.month, self.day)
+    }
+}
+
+/// A date and minute as GS1 writes it (AI 7003, YYMMDDhhmm), in no time zone of its own: the
+/// reader decides which clock it is on.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug)]
+pub struct Gs1DateTime {
+    pub date: Gs1Date,
+    pub hour: u8,
+    pub minute: u8,
+}
+
+impl Gs1DateTime {
+    /// Reads YYMMDDhhmm (DD 00 becomes the last day of the month, as in [`Gs1Date`]).
+    pub fn from_yymmddhhmm(value: &[u8]) -> Option<Gs1DateTime> {
+        if !date_time_exists(value) {
+            return None;
+        }
+        Some(Gs1DateTime {
+            date: Gs1Date::from_yymmdd(&value[..6])?,
+            hour: two_digits(&value[6..8]),
+            minute: two_digits(&value[8..10]),
+        })
+    }
+}
+
+impl fmt::Display for Gs1DateTime {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} {:02}:{:02}", self.date, self.hour, self.minute)
     }
 }
 
@@ -484,6 +524,38 @@ mod tests {
             Gs1Date::from_yymmdd(b"250200").unwrap().to_string(),
             "2025-02-28"
         );
+    }
+
+    #[test]
+    fn date_times() {
+        let cases: [(&[u8], Option<&str>); 7] = [
+            (b"2611221400", Some("2026-11-22 14:00")),
+            (b"2512312359", Some("2025-12-31 23:59")),
+            (b"2402290000", Some("2024-02-29 00:00")),
+            (b"2502000930", Some("2025-02-28 09:30")),
+            (b"2512312400", None),
+            (b"2512311260", None),
+            (b"261122140", None),
+        ];
+        for (value, want) in cases {
+            let got = Gs1DateTime::from_yymmddhhmm(value).map(|t| t.to_string());
+            assert_eq!(got.as_deref(), want, "{value:?}");
+        }
+    }
+
+    #[test]
+    fn day_numbers() {
+        let cases = [
+            ((1970, 1, 1), 0),
+            ((1969, 12, 31), -1),
+            ((2000, 2, 29), 11_016),
+            ((2000, 3, 1), 11_017),
+            ((2026, 11, 22), 20_779),
+        ];
+        for ((year, month, day), want) in cases {
+            let date = Gs1Date { year, month, day };
+            assert_eq!(date.day_number(), want, "{date}");
+        }
     }
 
     #[test]

@@ -3,7 +3,7 @@
 use std::fmt;
 
 use crate::code::Ki;
-use crate::gs1::{Gs1Date, Gtin, Sscc};
+use crate::gs1::{Gs1Date, Gs1DateTime, Gtin, Sscc};
 use crate::product_group::ProductGroup;
 
 macro_rules! api_enum {
@@ -72,6 +72,11 @@ api_enum! {
 api_enum! {
     /// `statusEx`, the extended status (`EMPTY` when none). `Other` stands for a value this
     /// terminal does not know yet, so a new status never fails an import.
+    ///
+    /// The replica packs the number into four bits (`sync::store::codec`), so 0..=14 name
+    /// values and 15 stays `Other`. `RETIRED_CANCELLATION` and `PRIM_RESPONSE_WAITING` are seen
+    /// too (marking-codes.md §5) but found no number: their meaning is unconfirmed, and as
+    /// `Other` they are warned about, never dropped, until the field is widened.
     StatusEx {
         Empty = 0, "EMPTY";
         WaitShipment = 1, "WAIT_SHIPMENT";
@@ -83,12 +88,19 @@ api_enum! {
         Exported = 7, "EXPORTED";
         ConnectTap = 8, "CONNECT_TAP";
         MovingByUd = 9, "MOVING_BY_UD";
+        LoanRetired = 10, "LOAN_RETIRED";
+        RemarkRetired = 11, "REMARK_RETIRED";
+        FtsRespondNotOk = 12, "FTS_RESPOND_NOT_OK";
+        FtsRespondWaiting = 13, "FTS_RESPOND_WAITING";
+        FtsControl = 14, "FTS_CONTROL";
         Other = 15, "OTHER";
     }
 }
 
 api_enum! {
-    /// `packageType`: what level of packaging the code marks.
+    /// `packageType`: what level of packaging the code marks. `Other` keeps a type this
+    /// terminal does not know yet (newer answers add types), rather than refusing the code.
+    /// Stored in four bits like [`StatusEx`] (`sync::store::codec`): 11..=15 are still free.
     PackageType {
         Unit = 0, "UNIT";
         Group = 1, "GROUP";
@@ -100,6 +112,7 @@ api_enum! {
         Atk = 7, "ATK";
         Bundle = 8, "BUNDLE";
         Set = 9, "SET";
+        Other = 10, "OTHER";
     }
 }
 
@@ -107,6 +120,26 @@ impl StatusEx {
     /// Reads `statusEx`, mapping values this terminal does not know to [`StatusEx::Other`].
     pub fn from_api_lenient(name: &str) -> StatusEx {
         StatusEx::from_api_name(name).unwrap_or(StatusEx::Other)
+    }
+}
+
+impl PackageType {
+    /// Reads `packageType`, mapping types this terminal does not know to [`PackageType::Other`].
+    pub fn from_api_lenient(name: &str) -> PackageType {
+        PackageType::from_api_name(name).unwrap_or(PackageType::Other)
+    }
+
+    /// Whether a group package (КИГУ, `GROUP`) exists in this product group: only milk and
+    /// water multipacks are `GROUP`; a tobacco block, for one, is `LEVEL1` (marking-codes.md
+    /// §1, after Spoleto.TrueApi `Enums/PackType.cs`).
+    pub fn is_group_allowed(group: ProductGroup) -> bool {
+        matches!(group, ProductGroup::Milk | ProductGroup::Water)
+    }
+
+    /// Whether a code of this package type can belong to the product group. Only `GROUP` is
+    /// restricted; the other types are not known to be tied to groups, so they are not judged.
+    pub fn fits_group(self, group: ProductGroup) -> bool {
+        self != PackageType::Group || PackageType::is_group_allowed(group)
     }
 }
 
@@ -206,6 +239,11 @@ pub enum BlockHit {
     Series,
 }
 
+/// Moscow's offset from UTC: +3 all year since 26 October 2014 (no daylight saving). Dates and
+/// times on Russian marking codes are read on Moscow's clock; an expiry before 2014 would be
+/// an hour off, and is long past anyway.
+const MOSCOW_OFFSET_MS: i64 = 3 * 3_600_000;
+
 /// An instant as milliseconds since the Unix epoch (UTC). The domain never reads a clock: the
 /// caller passes one in.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Debug)]
@@ -218,6 +256,27 @@ impl Timestamp {
 
     pub fn plus_hours(self, hours: i64) -> Timestamp {
         Timestamp(self.0 + hours * 3_600_000)
+    }
+
+    /// The calendar date in Moscow at this instant: from 21:00 UTC it is already tomorrow.
+    pub fn moscow_date(self) -> Gs1Date {
+        Timestamp(self.0 + MOSCOW_OFFSET_MS).date()
+    }
+
+    /// The instant a Moscow wall clock shows this date and time.
+    pub fn at_moscow(date: Gs1Date, hour: u8, minute: u8) -> Timestamp {
+        let minutes = date.day_number() * 1440 + i64::from(hour) * 60 + i64::from(minute);
+        Timestamp(minutes * 60_000 - MOSCOW_OFFSET_MS)
+    }
+
+    /// [`Timestamp::at_moscow`] for a GS1 date-time (AI 7003).
+    pub fn at_moscow_time(time: Gs1DateTime) -> Timestamp {
+        Timestamp::at_moscow(time.date, time.hour, time.minute)
+    }
+
+    /// The instant a Moscow day ends: midnight, Moscow time, of the day after.
+    pub fn end_of_moscow_day(date: Gs1Date) -> Timestamp {
+        Timestamp::at_moscow(date, 0, 0).plus_hours(24)
     }
 
     /// The UTC calendar date of this instant.
@@ -249,12 +308,94 @@ mod tests {
         }
         for &p in PackageType::ALL {
             assert_eq!(PackageType::from_api_name(p.api_name()), Some(p));
+            assert_eq!(PackageType::from_number(p.number()), Some(p));
+        }
+        for &s in StatusEx::ALL {
+            assert_eq!(StatusEx::from_api_name(s.api_name()), Some(s));
+            assert_eq!(StatusEx::from_number(s.number()), Some(s));
         }
         assert_eq!(StatusEx::from_api_lenient("SOMETHING_NEW"), StatusEx::Other);
         assert_eq!(
             StatusEx::from_api_lenient("WAIT_SHIPMENT"),
             StatusEx::WaitShipment
         );
+    }
+
+    #[test]
+    fn lenient_names() {
+        let status_ex = [
+            ("EMPTY", StatusEx::Empty),
+            ("MOVING_BY_UD", StatusEx::MovingByUd),
+            ("LOAN_RETIRED", StatusEx::LoanRetired),
+            ("REMARK_RETIRED", StatusEx::RemarkRetired),
+            ("FTS_RESPOND_NOT_OK", StatusEx::FtsRespondNotOk),
+            ("FTS_RESPOND_WAITING", StatusEx::FtsRespondWaiting),
+            ("FTS_CONTROL", StatusEx::FtsControl),
+            // Seen, but without a number of their own yet (see StatusEx).
+            ("RETIRED_CANCELLATION", StatusEx::Other),
+            ("PRIM_RESPONSE_WAITING", StatusEx::Other),
+            ("fts_control", StatusEx::Other),
+            ("", StatusEx::Other),
+        ];
+        for (name, want) in status_ex {
+            assert_eq!(StatusEx::from_api_lenient(name), want, "{name:?}");
+        }
+        let package = [
+            ("UNIT", PackageType::Unit),
+            ("GROUP", PackageType::Group),
+            ("LEVEL1", PackageType::Level1),
+            ("LEVEL5", PackageType::Level5),
+            ("ATK", PackageType::Atk),
+            ("BUNDLE", PackageType::Bundle),
+            ("SET", PackageType::Set),
+            ("BOX", PackageType::Other),
+            ("LEVEL6", PackageType::Other),
+            ("unit", PackageType::Other),
+            ("", PackageType::Other),
+        ];
+        for (name, want) in package {
+            assert_eq!(PackageType::from_api_lenient(name), want, "{name:?}");
+        }
+    }
+
+    /// The replica packs both into four bits (`sync::store::codec`); 15 is the unknown
+    /// `statusEx` there, so a new value must not take it.
+    #[test]
+    fn numbers_fit_the_replicas_four_bits() {
+        for &s in StatusEx::ALL {
+            assert!(s.number() < 16, "{s}");
+            assert_eq!(s == StatusEx::Other, s.number() == 15, "{s}");
+        }
+        for &p in PackageType::ALL {
+            assert!(p.number() < 16, "{p}");
+        }
+    }
+
+    #[test]
+    fn group_packages_are_milk_and_water_only() {
+        use ProductGroup as G;
+        let cases = [
+            (G::Milk, true),
+            (G::Water, true),
+            (G::Tobacco, false),
+            (G::Beer, false),
+            (G::OtherTobacco, false),
+            (G::LightIndustry, false),
+            (G::SoftDrinks, false),
+        ];
+        for (group, want) in cases {
+            assert_eq!(PackageType::is_group_allowed(group), want, "{group:?}");
+            assert_eq!(PackageType::Group.fits_group(group), want, "{group:?}");
+        }
+        let allowed = ProductGroup::ALL
+            .iter()
+            .filter(|&&g| PackageType::is_group_allowed(g))
+            .count();
+        assert_eq!(allowed, 2);
+        // A tobacco block is LEVEL1, a pack a unit: neither is judged by group.
+        for p in [PackageType::Level1, PackageType::Unit, PackageType::Other] {
+            assert!(p.fits_group(G::Tobacco), "{p}");
+        }
     }
 
     #[test]
@@ -284,5 +425,61 @@ mod tests {
         for (ms, want) in cases {
             assert_eq!(Timestamp(ms).date().to_string(), want, "{ms}");
         }
+    }
+
+    const NOV_22_UTC: i64 = 1_795_305_600_000; // 2026-11-22T00:00Z
+    const MINUTE: i64 = 60_000;
+    const HOUR: i64 = 3_600_000;
+
+    #[test]
+    fn moscow_dates() {
+        let cases = [
+            (NOV_22_UTC, "2026-11-22"),
+            (NOV_22_UTC + 20 * HOUR + 59 * MINUTE, "2026-11-22"),
+            // 21:00 UTC is midnight in Moscow.
+            (NOV_22_UTC + 21 * HOUR, "2026-11-23"),
+            (NOV_22_UTC + 23 * HOUR + 30 * MINUTE, "2026-11-23"),
+            (NOV_22_UTC - 3 * HOUR - 1, "2026-11-21"),
+            (NOV_22_UTC - 3 * HOUR, "2026-11-22"),
+            // Summer too: no daylight saving since 2014.
+            (1_782_864_000_000, "2026-07-01"),
+            (1_782_864_000_000 + 21 * HOUR, "2026-07-02"),
+        ];
+        for (ms, want) in cases {
+            assert_eq!(Timestamp(ms).moscow_date().to_string(), want, "{ms}");
+        }
+    }
+
+    #[test]
+    fn moscow_wall_clock_to_instants() {
+        let nov_22 = Gs1Date {
+            year: 2026,
+            month: 11,
+            day: 22,
+        };
+        let cases = [
+            ((0, 0), NOV_22_UTC - 3 * HOUR),
+            ((3, 0), NOV_22_UTC),
+            ((14, 0), NOV_22_UTC + 11 * HOUR),
+            ((23, 59), NOV_22_UTC + 20 * HOUR + 59 * MINUTE),
+        ];
+        for ((hour, minute), want) in cases {
+            let at = Timestamp::at_moscow(nov_22, hour, minute);
+            assert_eq!(at, Timestamp(want), "{hour}:{minute}");
+            assert_eq!(at.moscow_date(), nov_22);
+        }
+        assert_eq!(
+            Timestamp::end_of_moscow_day(nov_22),
+            Timestamp(NOV_22_UTC + 21 * HOUR)
+        );
+        let time = Gs1DateTime {
+            date: nov_22,
+            hour: 14,
+            minute: 0,
+        };
+        assert_eq!(
+            Timestamp::at_moscow_time(time),
+            Timestamp(NOV_22_UTC + 11 * HOUR)
+        );
     }
 }

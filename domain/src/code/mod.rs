@@ -16,7 +16,7 @@ use std::fmt;
 pub use layout::mangle_through_russian_layout;
 pub use rejection::Rejection;
 
-use crate::gs1::{self, Ai, AiSpec, GS, Gs1Date, Gtin, Sscc};
+use crate::gs1::{self, Ai, AiSpec, GS, Gs1Date, Gs1DateTime, Gtin, Sscc};
 use crate::product_group::ProductGroup;
 use elements::{Element, Elements, Recovery};
 use normalize::{AngleStandIn, Cleaned, Text};
@@ -481,6 +481,13 @@ impl MarkingCode {
         self.element(Ai::EXPIRY)
             .or_else(|| self.element(Ai::EXPIRY_TIME).map(|t| &t[..6]))
             .and_then(|d| Gs1Date::from_yymmdd(d.as_bytes()))
+    }
+
+    /// Expiry date and minute from AI 7003, when the code carries it (milk with a short shelf
+    /// life). The clock is the reader's to choose: GIS MT's is Moscow's.
+    pub fn expiry_time(&self) -> Option<Gs1DateTime> {
+        self.element(Ai::EXPIRY_TIME)
+            .and_then(|t| Gs1DateTime::from_yymmddhhmm(t.as_bytes()))
     }
 
     /// The issuing country named by the first character of the serial. Newer serials follow

@@ -146,6 +146,19 @@ fn accessors() {
     assert_eq!(milk.verification().tail, Some("Ab1+"));
     assert_eq!(milk.element(Ai::new(3103, 4)), Some("000450"));
     assert_eq!(milk.expiry().unwrap().to_string(), "2026-12-31");
+    assert_eq!(milk.expiry_time(), None);
+
+    // AI 7003 keeps its minute; expiry() still gives its date for whoever shows only dates.
+    let by_minute = parse(
+        b"0104600840749372215XyZ1a\x1d93Ab1+\x1d70032611221400",
+        &options,
+    )
+    .unwrap();
+    assert_eq!(
+        by_minute.expiry_time().map(|t| t.to_string()).as_deref(),
+        Some("2026-11-22 14:00")
+    );
+    assert_eq!(by_minute.expiry().unwrap().to_string(), "2026-11-22");
 
     let pack = parse(tobacco_pack().as_bytes(), &options).unwrap();
     assert_eq!(pack.max_retail_price(), Some(15000));

@@ -8,11 +8,13 @@
 use std::fmt;
 
 use crate::code::{CodeKind, MarkingCode};
-use crate::gs1::Gs1Date;
+use crate::gs1::{Ai, Gs1Date, Gs1DateTime};
 use crate::lang::Lang;
 use crate::product_group::ProductGroup;
 use crate::reason::Reason;
-use crate::status::{BlockHit, CisStatus, CodeStatus, Inn, Timestamp};
+use crate::status::{BlockHit, CisStatus, CodeStatus, Inn, StatusEx, Timestamp};
+
+mod status_ex;
 
 /// The operation a scan is made for.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
@@ -121,11 +123,21 @@ pub enum Finding {
     Recovered,
     /// GTIN and serial without a verification part: typed, not scanned.
     NoVerificationPart,
+    /// The extended status (`statusEx`) does not allow this operation: shipped away, waiting
+    /// for re-marking, under customs control...
+    StatusEx {
+        status_ex: StatusEx,
+    },
+    /// An extended status this terminal does not know: the operator looks before going on.
+    UnknownStatusEx,
+    /// The replica names no owner, and GIS MT names the owner only to the owner: someone
+    /// else's code.
+    NotOurs,
 }
 
 impl Finding {
     /// Every finding code, in the order of the policy table's columns.
-    pub const CODES: [&'static str; 15] = [
+    pub const CODES: [&'static str; 18] = [
         "wrong_kind",
         "unknown_code",
         "wrong_status",
@@ -141,6 +153,9 @@ impl Finding {
         "stale_cache",
         "recovered",
         "no_verification_part",
+        "status_ex_forbids",
+        "unknown_status_ex",
+        "not_ours",
     ];
 
     fn index(&self) -> usize {
@@ -160,6 +175,9 @@ impl Finding {
             Finding::StaleCache { .. } => 12,
             Finding::Recovered => 13,
             Finding::NoVerificationPart => 14,
+            Finding::StatusEx { .. } => 15,
+            Finding::UnknownStatusEx => 16,
+            Finding::NotOurs => 17,
         }
     }
 }
@@ -242,6 +260,24 @@ impl Reason for Finding {
                 "The code has no verification part: scan the Data Matrix instead of typing.".into(),
                 "В коде нет кода проверки: отсканируйте Data Matrix вместо ручного ввода.".into(),
             ),
+            Finding::StatusEx { status_ex } => (
+                format!(
+                    "The code is {} ({status_ex}): this operation is not allowed.",
+                    status_ex::state_words(status_ex, Lang::En)
+                ),
+                format!(
+                    "Код {} ({status_ex}): эта операция невозможна.",
+                    status_ex::state_words(status_ex, Lang::Ru)
+                ),
+            ),
+            Finding::UnknownStatusEx => (
+                "The code has an extended status (statusEx) this terminal does not know: check the code before going on, and update the terminal.".into(),
+                "У кода расширенный статус (statusEx), неизвестный терминалу: проверьте код, прежде чем продолжить, и обновите терминал.".into(),
+            ),
+            Finding::NotOurs => (
+                "The code is not ours: GIS MT names a code's owner only to the owner, and the status list names none.".into(),
+                "Код нам не принадлежит: ГИС МТ сообщает владельца кода только самому владельцу, а в справочнике владелец не указан.".into(),
+            ),
         };
         match lang {
             Lang::En => en,
@@ -268,11 +304,11 @@ impl Default for Policy {
     fn default() -> Policy {
         use Severity::{Ignore as I, Reject as R, Warn as W};
         // Columns follow Finding::CODES.
-        //        kind unk stat out own ours aggr exp blk dup notx pg stale rec nover
-        let acceptance = [R, W, R, R, R, W, I, W, R, R, W, R, W, W, W];
-        let aggregation = [R, W, R, R, R, I, R, W, R, R, I, R, W, W, W];
-        let write_off = [R, W, R, R, R, I, W, I, R, R, I, I, W, W, W];
-        let info = [I, W, W, W, W, I, I, W, W, I, I, I, W, W, W];
+        //        kind unk stat out own ours aggr exp blk dup notx pg stale rec nover sx sx? notours
+        let acceptance = [R, W, R, R, R, W, I, W, R, R, W, R, W, W, W, R, W, I];
+        let aggregation = [R, W, R, R, R, I, R, W, R, R, I, R, W, W, W, R, W, R];
+        let write_off = [R, W, R, R, R, I, W, I, R, R, I, I, W, W, W, R, W, R];
+        let info = [I, W, W, W, W, I, I, W, W, I, I, I, W, W, W, W, W, I];
         Policy {
             severities: [acceptance, aggregation, write_off, info],
             max_cache_age_hours: 72,
@@ -368,6 +404,50 @@ impl Verdict {
     }
 }
 
+/// When an item stops being good, on Moscow's clock (GIS MT's, and the one its labels are
+/// printed for).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct Expiry {
+    /// The expiry date as written.
+    pub on: Gs1Date,
+    /// The first instant the item is expired: the minute of AI 7003, or the end of the day
+    /// (Moscow midnight) of a date alone.
+    pub at: Timestamp,
+}
+
+impl Expiry {
+    /// A date alone (AI 17, `expirationDate`): good through the whole of that Moscow day.
+    pub fn of_date(on: Gs1Date) -> Expiry {
+        Expiry {
+            on,
+            at: Timestamp::end_of_moscow_day(on),
+        }
+    }
+
+    /// A date and minute (AI 7003): expired from that minute, Moscow time.
+    pub fn of_time(time: Gs1DateTime) -> Expiry {
+        Expiry {
+            on: time.date,
+            at: Timestamp::at_moscow_time(time),
+        }
+    }
+}
+
+/// The expiry the validator goes by: the code's own (the earlier of AI 17 and AI 7003 when it
+/// carries both), else the one GIS MT gave for it.
+pub fn expiry(code: &MarkingCode, status: Option<&CodeStatus>) -> Option<Expiry> {
+    let by_date = code
+        .element(Ai::EXPIRY)
+        .and_then(|d| Gs1Date::from_yymmdd(d.as_bytes()))
+        .map(Expiry::of_date);
+    let by_time = code.expiry_time().map(Expiry::of_time);
+    let own = match (by_date, by_time) {
+        (Some(d), Some(t)) => Some(if t.at < d.at { t } else { d }),
+        (d, t) => d.or(t),
+    };
+    own.or(status.and_then(|s| s.expiry).map(Expiry::of_date))
+}
+
 /// Judges one scan.
 pub fn validate(
     code: &MarkingCode,
@@ -417,11 +497,10 @@ pub fn validate(
             found: found_group,
         });
     }
-    let expiry = code.expiry().or(facts.status.and_then(|s| s.expiry));
-    if let Some(on) = expiry
-        && on < now.date()
+    if let Some(expiry) = expiry(code, facts.status)
+        && now >= expiry.at
     {
-        found.push(Finding::Expired { on });
+        found.push(Finding::Expired { on: expiry.on });
     }
     let age_hours = facts
         .last_sync
@@ -469,22 +548,38 @@ fn status_findings(status: &CodeStatus, context: &Context, found: &mut Vec<Findi
             });
         }
     }
-    if let Some(owner) = status.owner {
-        match context.operation {
-            OperationKind::Acceptance => {
-                if Some(owner) == context.own_inn {
-                    found.push(Finding::AlreadyOurs);
-                } else if context.supplier_inn.is_some_and(|s| s != owner) {
-                    found.push(Finding::ForeignOwner);
-                }
+    // Tobacco answers carry no statusEx; the import reads that as EMPTY, which allows all.
+    match status_ex::rule(status.status_ex, context.operation) {
+        status_ex::Rule::Allows => {}
+        status_ex::Rule::Forbids => found.push(Finding::StatusEx {
+            status_ex: status.status_ex,
+        }),
+        status_ex::Rule::Unknown => found.push(Finding::UnknownStatusEx),
+    }
+    match (context.operation, status.owner) {
+        (OperationKind::Acceptance, Some(owner)) => {
+            if Some(owner) == context.own_inn {
+                found.push(Finding::AlreadyOurs);
+            } else if context.supplier_inn.is_some_and(|s| s != owner) {
+                found.push(Finding::ForeignOwner);
             }
-            OperationKind::Aggregation | OperationKind::WriteOff => {
-                if context.own_inn.is_some_and(|own| own != owner) {
-                    found.push(Finding::ForeignOwner);
-                }
-            }
-            OperationKind::Info => {}
         }
+        // The supplier is the shipment document's (supplier_inn), and an owner we are not is
+        // not told to us: an ownerless code is what a delivery looks like.
+        (OperationKind::Acceptance, None) => {}
+        (OperationKind::Aggregation | OperationKind::WriteOff, Some(owner)) => {
+            if context.own_inn.is_some_and(|own| own != owner) {
+                found.push(Finding::ForeignOwner);
+            }
+        }
+        // `ownerInn` comes back only to the owner (marking-codes.md §5): without one, the
+        // code is someone else's. Without our own INN there is nothing to compare.
+        (OperationKind::Aggregation | OperationKind::WriteOff, None) => {
+            if context.own_inn.is_some() {
+                found.push(Finding::NotOurs);
+            }
+        }
+        (OperationKind::Info, _) => {}
     }
     if status.parent.is_some() {
         found.push(Finding::InAggregate);

@@ -11,6 +11,7 @@ const MILK_EXPIRED: &[u8] = b"0104600840749372215XyZ1a\x1d93Ab1+\x1d17251231";
 const MILK_NO_GS: &[u8] = b"0104600840749372215XyZ1a93Ab1+";
 const KI_ONLY: &[u8] = b"010460084074937221ABCDEFGHIJKLM";
 const EAN: &[u8] = b"4606203086627";
+const TOBACCO_PACK: &[u8] = b"04606203086627-CtOkRAACbokB2/";
 
 fn ours() -> Inn {
     Inn::parse("7707083893").unwrap()
@@ -18,6 +19,18 @@ fn ours() -> Inn {
 
 fn supplier() -> Inn {
     Inn::parse("7736207543").unwrap()
+}
+
+fn other_participant() -> Inn {
+    Inn::parse("500100732259").unwrap()
+}
+
+/// A code the replica holds without `ownerInn`: GIS MT did not tell us who owns it.
+fn ownerless(cis: CisStatus) -> CodeStatus {
+    CodeStatus {
+        owner: None,
+        ..status(cis, ours())
+    }
 }
 
 fn status(cis: CisStatus, owner: Inn) -> CodeStatus {
@@ -267,6 +280,133 @@ fn verdicts() {
             want: "warn out_of_circulation:warn",
         },
         Case {
+            name: "an ownerless code cannot be aggregated: it is someone else's",
+            code: MILK,
+            operation: Op::Aggregation,
+            status: Some(ownerless(S::Introduced)),
+            tweak: no_tweak,
+            want: "reject not_ours:reject",
+        },
+        Case {
+            name: "an ownerless code cannot be written off",
+            code: MILK,
+            operation: Op::WriteOff,
+            status: Some(ownerless(S::Introduced)),
+            tweak: no_tweak,
+            want: "reject not_ours:reject",
+        },
+        Case {
+            name: "without our own INN there is no owner to compare",
+            code: MILK,
+            operation: Op::Aggregation,
+            status: Some(ownerless(S::Introduced)),
+            tweak: |_, c| c.own_inn = None,
+            want: "accept",
+        },
+        Case {
+            name: "at acceptance the supplier is the document's: ownerless is a delivery",
+            code: MILK,
+            operation: Op::Acceptance,
+            status: Some(ownerless(S::Introduced)),
+            tweak: no_tweak,
+            want: "accept",
+        },
+        Case {
+            name: "ownerless at acceptance without a supplier in the task",
+            code: MILK,
+            operation: Op::Acceptance,
+            status: Some(ownerless(S::Introduced)),
+            tweak: |_, c| c.supplier_inn = None,
+            want: "accept",
+        },
+        Case {
+            name: "looking an ownerless code up says nothing about it",
+            code: MILK,
+            operation: Op::Info,
+            status: Some(ownerless(S::Introduced)),
+            tweak: no_tweak,
+            want: "accept",
+        },
+        Case {
+            name: "our own code written off",
+            code: MILK,
+            operation: Op::WriteOff,
+            status: Some(status(S::Introduced, ours())),
+            tweak: no_tweak,
+            want: "accept",
+        },
+        Case {
+            name: "another participant's code cannot be written off",
+            code: MILK,
+            operation: Op::WriteOff,
+            status: Some(status(S::Introduced, other_participant())),
+            tweak: no_tweak,
+            want: "reject foreign_owner:reject",
+        },
+        Case {
+            name: "our own code at acceptance stays already ours, supplier or not",
+            code: MILK,
+            operation: Op::Acceptance,
+            status: Some(status(S::Introduced, ours())),
+            tweak: |_, c| c.supplier_inn = None,
+            want: "warn already_ours:warn",
+        },
+        Case {
+            name: "a delivery is shipped to us, awaiting acceptance",
+            code: MILK,
+            operation: Op::Acceptance,
+            status: Some(CodeStatus {
+                status_ex: StatusEx::WaitShipment,
+                ..status(S::Introduced, supplier())
+            }),
+            tweak: no_tweak,
+            want: "accept",
+        },
+        Case {
+            name: "a code shipped away cannot be accepted, whatever else is wrong",
+            code: MILK,
+            operation: Op::Acceptance,
+            status: Some(CodeStatus {
+                status_ex: StatusEx::MovingByUd,
+                ..status(S::Introduced, other_participant())
+            }),
+            tweak: no_tweak,
+            want: "reject status_ex_forbids:reject foreign_owner:reject",
+        },
+        Case {
+            name: "retired by re-marking: both the status and statusEx say no",
+            code: MILK,
+            operation: Op::WriteOff,
+            status: Some(CodeStatus {
+                status_ex: StatusEx::RemarkRetired,
+                ..status(S::Retired, ours())
+            }),
+            tweak: no_tweak,
+            want: "reject out_of_circulation:reject status_ex_forbids:reject",
+        },
+        Case {
+            name: "an unknown statusEx is never dropped, even with worse news",
+            code: MILK,
+            operation: Op::Aggregation,
+            status: Some(CodeStatus {
+                status_ex: StatusEx::Other,
+                ..ownerless(S::Introduced)
+            }),
+            tweak: no_tweak,
+            want: "reject not_ours:reject unknown_status_ex:warn",
+        },
+        Case {
+            name: "tobacco answers carry no statusEx: EMPTY packs",
+            code: TOBACCO_PACK,
+            operation: Op::Aggregation,
+            status: Some(CodeStatus {
+                product_group: Some(ProductGroup::Tobacco),
+                ..status(S::Introduced, ours())
+            }),
+            tweak: |_, c| c.product_group = Some(ProductGroup::Tobacco),
+            want: "accept",
+        },
+        Case {
             name: "reasons are ordered by weight",
             code: MILK_NO_GS,
             operation: Op::Aggregation,
@@ -277,6 +417,257 @@ fn verdicts() {
     ];
     for case in &cases {
         assert_eq!(run(case), case.want, "{}", case.name);
+    }
+}
+
+/// The `statusEx` rules of marking-codes.md §5, written out again per operation: a change to
+/// the table in `status_ex.rs` has to be made here too, on purpose.
+#[test]
+fn status_ex_per_operation() {
+    use StatusEx as X;
+    const OK: &str = "accept";
+    const NO: &str = "reject status_ex_forbids:reject";
+    const EXPLAINED: &str = "warn status_ex_forbids:warn";
+    const UNKNOWN: &str = "warn unknown_status_ex:warn";
+    #[rustfmt::skip]
+    let table = [
+        //                         acceptance  aggregation  write-off  info
+        (X::Empty,               [OK,         OK,          OK,        OK]),
+        (X::WaitShipment,        [OK,         NO,          NO,        OK]),
+        (X::WaitTransferToOwner, [OK,         OK,          OK,        OK]),
+        (X::WaitRemark,          [NO,         NO,          NO,        EXPLAINED]),
+        (X::ReservedNotUsed,     [NO,         NO,          NO,        EXPLAINED]),
+        (X::InGrayZone,          [NO,         NO,          NO,        EXPLAINED]),
+        (X::LostInventory,       [NO,         NO,          NO,        EXPLAINED]),
+        (X::Exported,            [NO,         NO,          NO,        EXPLAINED]),
+        (X::ConnectTap,          [NO,         NO,          OK,        OK]),
+        (X::MovingByUd,          [NO,         NO,          NO,        EXPLAINED]),
+        (X::LoanRetired,         [NO,         NO,          NO,        EXPLAINED]),
+        (X::RemarkRetired,       [NO,         NO,          NO,        EXPLAINED]),
+        (X::FtsRespondNotOk,     [NO,         NO,          NO,        EXPLAINED]),
+        (X::FtsRespondWaiting,   [NO,         NO,          NO,        EXPLAINED]),
+        (X::FtsControl,          [NO,         NO,          NO,        EXPLAINED]),
+        (X::Other,               [UNKNOWN,    UNKNOWN,     UNKNOWN,   UNKNOWN]),
+    ];
+    let listed: Vec<StatusEx> = table.iter().map(|(x, _)| *x).collect();
+    assert_eq!(listed, StatusEx::ALL, "one row per statusEx, in order");
+    for (status_ex, wants) in table {
+        for (operation, want) in OperationKind::ALL.into_iter().zip(wants) {
+            // Otherwise a clean code for the operation: the supplier's in a delivery, ours after.
+            let owner = match operation {
+                OperationKind::Acceptance => supplier(),
+                _ => ours(),
+            };
+            let case = Case {
+                name: "",
+                code: MILK,
+                operation,
+                status: Some(CodeStatus {
+                    status_ex,
+                    ..status(CisStatus::Introduced, owner)
+                }),
+                tweak: no_tweak,
+                want,
+            };
+            assert_eq!(run(&case), want, "{status_ex} at {}", operation.code());
+        }
+    }
+}
+
+#[test]
+fn status_ex_refusals_name_the_state() {
+    use StatusEx as X;
+    let cases = [
+        (X::MovingByUd, "already shipped away", "уже отгружен"),
+        (
+            X::WaitRemark,
+            "waiting for re-marking",
+            "ожидает перемаркировки",
+        ),
+        (
+            X::FtsControl,
+            "under customs control",
+            "под таможенным контролем",
+        ),
+        (X::LostInventory, "lost in an inventory", "инвентаризации"),
+        (X::WaitShipment, "awaiting acceptance", "ожидает приёмки"),
+        (X::Exported, "exported", "экспорт"),
+        (X::RemarkRetired, "re-marking", "перемаркировке"),
+        (
+            X::FtsRespondNotOk,
+            "refused by customs",
+            "отклонён таможней",
+        ),
+    ];
+    for (status_ex, en, ru) in cases {
+        let finding = Finding::StatusEx { status_ex };
+        assert_eq!(finding.code(), "status_ex_forbids");
+        let (en_text, ru_text) = (finding.message(Lang::En), finding.message(Lang::Ru));
+        assert!(en_text.contains(en), "{en_text}");
+        assert!(ru_text.contains(ru), "{ru_text}");
+        // The API name too, for whoever looks the state up in GIS MT.
+        assert!(en_text.contains(status_ex.api_name()), "{en_text}");
+        assert!(ru_text.contains(status_ex.api_name()), "{ru_text}");
+    }
+    // Every value has its own words.
+    let mut words: Vec<&str> = StatusEx::ALL
+        .iter()
+        .map(|&x| status_ex::state_words(x, Lang::En))
+        .collect();
+    words.sort_unstable();
+    words.dedup();
+    assert_eq!(words.len(), StatusEx::ALL.len());
+}
+
+#[test]
+fn status_ex_and_ownership_weigh_as_the_policy_says() {
+    let code = parse(MILK, &ParseOptions::default()).unwrap();
+    let shipped_away = CodeStatus {
+        status_ex: StatusEx::MovingByUd,
+        ..status(CisStatus::Introduced, supplier())
+    };
+    let unowned = ownerless(CisStatus::Introduced);
+    let facts = |status| Facts {
+        status: Some(status),
+        block: None,
+        catalog_group: None,
+        last_sync: Some(NOW),
+        duplicate_in_document: false,
+        expectation: Expectation::NoList,
+    };
+    let context = |operation| Context {
+        operation,
+        own_inn: Some(ours()),
+        supplier_inn: Some(supplier()),
+        product_group: None,
+    };
+    let mut policy = Policy::default();
+    let outcome = |policy: &Policy, status, operation| {
+        validate(&code, &facts(status), &context(operation), policy, NOW).outcome
+    };
+    let acceptance = OperationKind::Acceptance;
+    let write_off = OperationKind::WriteOff;
+    assert_eq!(outcome(&policy, &shipped_away, acceptance), Outcome::Reject);
+    assert!(policy.set(acceptance, "status_ex_forbids", Severity::Warn));
+    assert_eq!(outcome(&policy, &shipped_away, acceptance), Outcome::Warn);
+    assert_eq!(outcome(&policy, &unowned, write_off), Outcome::Reject);
+    assert!(policy.set(write_off, "not_ours", Severity::Ignore));
+    assert_eq!(outcome(&policy, &unowned, write_off), Outcome::Accept);
+    assert!(policy.set(write_off, "unknown_status_ex", Severity::Reject));
+    let unknown = CodeStatus {
+        status_ex: StatusEx::Other,
+        ..status(CisStatus::Introduced, ours())
+    };
+    assert_eq!(outcome(&policy, &unknown, write_off), Outcome::Reject);
+}
+
+/// Expiry on Moscow's clock (UTC+3 all year): a date lasts to Moscow midnight, an AI 7003
+/// time to its minute.
+#[test]
+fn expiry_in_moscow_time() {
+    const MINUTE: i64 = 60_000;
+    const HOUR: i64 = 60 * MINUTE;
+    let utc = |offset_ms: i64| Timestamp(NOW.millis() + offset_ms); // from 2026-11-22T00:00Z
+    let nov = |day| Gs1Date {
+        year: 2026,
+        month: 11,
+        day,
+    };
+    const DATE_22: &[u8] = b"0104600840749372215XyZ1a\x1d93Ab1+\x1d17261122";
+    const DATE_21: &[u8] = b"0104600840749372215XyZ1a\x1d93Ab1+\x1d17261121";
+    const DATE_30: &[u8] = b"0104600840749372215XyZ1a\x1d93Ab1+\x1d17261130";
+    const TIME_22_1400: &[u8] = b"0104600840749372215XyZ1a\x1d93Ab1+\x1d70032611221400";
+    const DATE_23_TIME_22_1400: &[u8] =
+        b"0104600840749372215XyZ1a\x1d93Ab1+\x1d1726112370032611221400";
+    /// What, the code, the expiry in the replica, when, and the date if expired then.
+    type Row = (
+        &'static str,
+        &'static [u8],
+        Option<Gs1Date>,
+        Timestamp,
+        Option<Gs1Date>,
+    );
+    #[rustfmt::skip]
+    let cases: [Row; 15] = [
+        ("a date, 23:59 in Moscow", DATE_22, None, utc(20 * HOUR + 59 * MINUTE), None),
+        ("a date, midnight in Moscow", DATE_22, None, utc(21 * HOUR), Some(nov(22))),
+        // UTC still says the 22nd; Moscow is at 02:30 on the 23rd.
+        ("a date, 23:30 UTC", DATE_22, None, utc(23 * HOUR + 30 * MINUTE), Some(nov(22))),
+        ("a date, the morning of it", DATE_22, None, utc(-2 * HOUR), None),
+        // 22:30 UTC on the 21st is 01:30 on the 22nd in Moscow: the 21st is over.
+        ("yesterday's date, 22:30 UTC", DATE_21, None, utc(-90 * MINUTE), Some(nov(21))),
+        ("yesterday's date, 20:30 UTC", DATE_21, None, utc(-210 * MINUTE), None),
+        ("7003 14:00, 10:59 UTC", TIME_22_1400, None, utc(10 * HOUR + 59 * MINUTE), None),
+        ("7003 14:00, its last millisecond", TIME_22_1400, None, utc(11 * HOUR - 1), None),
+        ("7003 14:00, 11:00 UTC", TIME_22_1400, None, utc(11 * HOUR), Some(nov(22))),
+        ("7003 14:00, the next day", TIME_22_1400, None, utc(30 * HOUR), Some(nov(22))),
+        // A code with both: the earlier instant counts.
+        ("17 and 7003, before 14:00", DATE_23_TIME_22_1400, None, utc(10 * HOUR), None),
+        ("17 and 7003, from 14:00", DATE_23_TIME_22_1400, None, utc(11 * HOUR), Some(nov(22))),
+        ("the replica's date, 23:59 in Moscow", MILK, Some(nov(22)), utc(21 * HOUR - 1), None),
+        ("the replica's date, Moscow midnight", MILK, Some(nov(22)), utc(21 * HOUR), Some(nov(22))),
+        // The code's own date is surer than the replica's.
+        ("the code's date over the replica's", DATE_30, Some(nov(1)), utc(0), None),
+    ];
+    for (what, raw, replica, now, want) in cases {
+        let code = parse(raw, &ParseOptions::default()).unwrap();
+        let cached = CodeStatus {
+            expiry: replica,
+            ..status(CisStatus::Introduced, supplier())
+        };
+        let facts = Facts {
+            status: Some(&cached),
+            block: None,
+            catalog_group: None,
+            last_sync: Some(now),
+            duplicate_in_document: false,
+            expectation: Expectation::NoList,
+        };
+        let context = Context {
+            operation: OperationKind::Acceptance,
+            own_inn: Some(ours()),
+            supplier_inn: Some(supplier()),
+            product_group: None,
+        };
+        let verdict = validate(&code, &facts, &context, &Policy::default(), now);
+        let expired = verdict.findings.iter().find_map(|(f, _)| match f {
+            Finding::Expired { on } => Some(*on),
+            _ => None,
+        });
+        assert_eq!(expired, want, "{what}");
+        let others = verdict.findings.len() - usize::from(expired.is_some());
+        assert_eq!(others, 0, "{what}: {:?}", verdict.findings);
+    }
+}
+
+#[test]
+fn the_expiry_instant() {
+    let at = |raw: &[u8]| {
+        let code = parse(raw, &ParseOptions::default()).unwrap();
+        expiry(&code, None).map(|e| (e.on.to_string(), e.at.millis()))
+    };
+    // 2026-11-22 21:00 UTC is Moscow midnight, 11:00 UTC is 14:00 in Moscow.
+    /// The expiry date and the first expired instant, in milliseconds.
+    type Want = Option<(&'static str, i64)>;
+    let cases: [(&[u8], Want); 4] = [
+        (MILK, None),
+        (
+            b"0104600840749372215XyZ1a\x1d93Ab1+\x1d17261122",
+            Some(("2026-11-22", NOW.millis() + 21 * 3_600_000)),
+        ),
+        (
+            b"0104600840749372215XyZ1a\x1d93Ab1+\x1d70032611221400",
+            Some(("2026-11-22", NOW.millis() + 11 * 3_600_000)),
+        ),
+        (
+            b"0104600840749372215XyZ1a\x1d93Ab1+\x1d70032611230015",
+            Some(("2026-11-23", NOW.millis() + 21 * 3_600_000 + 15 * 60_000)),
+        ),
+    ];
+    for (raw, want) in cases {
+        let got = at(raw);
+        let got = got.as_ref().map(|(on, ms)| (on.as_str(), *ms));
+        assert_eq!(got, want, "{}", String::from_utf8_lossy(raw));
     }
 }
 
@@ -355,6 +746,11 @@ fn every_finding_has_both_messages() {
         Finding::StaleCache { hours: None },
         Finding::Recovered,
         Finding::NoVerificationPart,
+        Finding::StatusEx {
+            status_ex: StatusEx::FtsControl,
+        },
+        Finding::UnknownStatusEx,
+        Finding::NotOurs,
     ];
     let codes: Vec<&str> = all.iter().map(Reason::code).collect();
     assert_eq!(codes, Finding::CODES);

@@ -186,7 +186,7 @@ mod tests {
 
     #[test]
     fn unknown_numbers_are_not_read_as_something_else() {
-        for bad in [-1, 1 << 19, 10 << STATUS_SHIFT, 12 << STATUS_EX_SHIFT, 63] {
+        for bad in [-1, 1 << 19, 10 << STATUS_SHIFT, 11 << PACKAGE_SHIFT, 63] {
             assert_eq!(Flags::unpack(bad), None, "{bad}");
         }
     }
