@@ -12,7 +12,7 @@ use tally_domain::operation::{
     AcceptanceEvent, AggregationEvent, Capacity, Child, Level, Refusal, WriteOffEvent,
 };
 use tally_domain::reason::Reason;
-use tally_domain::status::{CisStatus, CodeStatus, Inn, Parent, Timestamp};
+use tally_domain::status::{CisStatus, CodeStatus, Inn, Parent, StatusEx, Timestamp};
 use tally_domain::validate::{
     Context, Expectation, Facts, OperationKind, Outcome as VerdictOutcome, Policy, Verdict,
     validate,
@@ -261,7 +261,9 @@ impl Desk {
         {
             cached.status = local.status;
             if let Some(owner) = local.owner {
+                // Accepted here: ours now, no longer waiting for the shipment to arrive.
                 cached.owner = Some(owner);
+                cached.status_ex = StatusEx::Empty;
             }
         }
         // A box built on this terminal and not yet synced holds the unit as surely as GIS MT.

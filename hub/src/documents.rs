@@ -145,7 +145,13 @@ pub trait Facts {
     fn catalog_group(&self, ki: &Ki) -> Result<Option<ProductGroup>, StoreError>;
 }
 
-fn reason(code: &str, en: String, ru: String, subject: Option<String>) -> OperationReason {
+/// A refusal or notice with its stable code and both messages.
+pub(crate) fn reason(
+    code: &str,
+    en: String,
+    ru: String,
+    subject: Option<String>,
+) -> OperationReason {
     OperationReason {
         code: code.into(),
         en,

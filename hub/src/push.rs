@@ -21,7 +21,7 @@ use tally_domain::validate::{
 use tally_wire::document::{OperationDocument, PackedChild, ReaggregationType};
 use tally_wire::{OperationAnswer, OperationReason, PushRequest, PushResult};
 
-use crate::documents::{self, Made};
+use crate::documents::{self, Made, reason};
 use crate::store::{Device, PushBatch, StatusChange, Store, StoreError};
 
 /// The terminal's rules with one change: a code the hub already holds as ours was accepted by
@@ -108,15 +108,6 @@ pub fn apply(
 }
 
 type Changes<'a> = Vec<(Ki, StatusChange<'a>)>;
-
-fn reason(code: &str, en: String, ru: String, subject: Option<String>) -> OperationReason {
-    OperationReason {
-        code: code.into(),
-        en,
-        ru,
-        subject,
-    }
-}
 
 /// What an accepted operation changes and the documents it makes, or every reason it is
 /// refused.

@@ -371,12 +371,11 @@ impl StatusRecord<'_> {
 }
 
 /// Reads `packageType` (or, when it is absent, `generalPackageType`).
-fn package_type(info: &CisInfo<'_>) -> Result<PackageType, RejectReason> {
+/// A type this build does not know is kept as [`PackageType::Other`], never refused: GIS MT
+/// adds package types, and the line's status still holds.
+fn package_type(info: &CisInfo<'_>) -> PackageType {
     let name = Text::non_empty(&info.package_type).or(Text::non_empty(&info.general_package_type));
-    match name {
-        None => Ok(PackageType::Unit),
-        Some(name) => PackageType::from_api_name(name).ok_or(RejectReason::UnknownPackageType),
-    }
+    name.map_or(PackageType::Unit, PackageType::from_api_lenient)
 }
 
 /// Judges one status line (a flat `cisInfo`).
@@ -398,7 +397,7 @@ pub fn status_record(info: CisInfo<'_>) -> Result<StatusRecord<'_>, RejectReason
     }
     let status = info.status.as_ref().ok_or(RejectReason::WrongFields)?;
     let status = CisStatus::from_api_name(status.as_str()).ok_or(RejectReason::UnknownStatus)?;
-    let package_type = package_type(&info)?;
+    let package_type = package_type(&info);
     let owner = Text::non_empty(&info.owner_inn)
         .map(|inn| Inn::parse(inn).ok_or(RejectReason::BadOwnerInn))
         .transpose()?;

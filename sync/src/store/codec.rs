@@ -64,15 +64,9 @@ impl Flags {
     }
 }
 
-/// Days since 1970-01-01 (Howard Hinnant's days-from-civil): two bytes in a row until 2059.
+/// Days since 1970-01-01: two bytes in a row until 2059.
 pub(crate) fn day_number(date: Gs1Date) -> i64 {
-    let (month, day) = (i64::from(date.month), i64::from(date.day));
-    let year = i64::from(date.year) - i64::from(month <= 2);
-    let era = year.div_euclid(400);
-    let yoe = year - era * 400;
-    let doy = (153 * (if month > 2 { month - 3 } else { month + 9 }) + 2) / 5 + day - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
+    date.day_number()
 }
 
 pub(crate) fn date_of_day(day: i64) -> Gs1Date {
