@@ -456,18 +456,16 @@ fn aggregate_group(
             }
         }
     }
-    Ok(match groups.len() {
-        1 => Ok((
-            groups.into_values().next().unwrap_or(ProductGroup::Milk),
-            sntins,
-        )),
-        0 => Err(reason(
+    let mut groups = groups.into_values();
+    Ok(match (groups.next(), groups.next()) {
+        (Some(pg), None) => Ok((pg, sntins)),
+        (None, _) => Err(reason(
             "empty_box",
             "The aggregate is empty.".into(),
             "Агрегат пуст.".into(),
             Some(sscc.to_string()),
         )),
-        _ => Err(mixed_groups(sscc)),
+        (Some(_), Some(_)) => Err(mixed_groups(sscc)),
     })
 }
 
@@ -780,6 +778,9 @@ fn no_route(ki: &Ki, status: Option<CisStatus>, why: WriteOffReason) -> Operatio
     )
 }
 
+/// One write-off document: its type, product group and route's value (action or reason).
+type RouteKey = (DocType, u8, &'static str);
+
 fn write_off(
     d: &WriteOffDocument,
     participant: &Inn,
@@ -787,8 +788,7 @@ fn write_off(
     facts: &impl Facts,
 ) -> Making {
     // Documents are grouped by (type, route, product group): one document per group.
-    let mut groups: BTreeMap<(DocType, u8, &'static str), (ProductGroup, Route, Vec<Value>)> =
-        BTreeMap::new();
+    let mut groups: BTreeMap<RouteKey, (ProductGroup, Route, Vec<Value>)> = BTreeMap::new();
     let mut reasons = Vec::new();
     for ki in &d.codes {
         let status = facts.status(ki)?;

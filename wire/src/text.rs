@@ -120,7 +120,7 @@ pub fn parse_iso_date(text: &str) -> Option<Gs1Date> {
         2 => 28,
         _ => return None,
     };
-    (1..=days).contains(&day).then(|| Gs1Date {
+    (1..=days).contains(&day).then_some(Gs1Date {
         year,
         month: month as u8,
         day: day as u8,

@@ -5,7 +5,8 @@ use tally_domain::status::Timestamp;
 
 use super::{Scratch, ki};
 use crate::store::{
-    AggregateItem, DeviceSeq, NewOperation, NewScan, OperationId, Store, StoreError,
+    AggregateItem, DeviceSeq, Effects, LocalStatuses, NewOperation, NewScan, OperationId, Store,
+    StoreError,
 };
 
 fn acceptance(store: &mut Store, started: i64) -> OperationId {
@@ -277,4 +278,59 @@ fn sscc_serials_never_repeat_across_restarts() {
     assert_eq!(store.next_sscc_serial().unwrap(), 2);
     drop(store);
     assert_eq!(scratch.store().next_sscc_serial().unwrap(), 3);
+}
+
+#[test]
+fn a_finish_whose_effects_fail_leaves_the_operation_open_and_queues_nothing() {
+    use tally_domain::code::Ki;
+    use tally_domain::status::CisStatus;
+
+    let scratch = Scratch::new("finish-effects");
+    let mut store = scratch.store();
+    let first_box = Sscc::compose(0, "4600840", 1).unwrap();
+    let pallet = Sscc::compose(0, "4600840", 2).unwrap();
+    let other_pallet = Sscc::compose(0, "4600840", 3).unwrap();
+    let unit = Ki::from_cis("0104600840749372215XyZ1a").unwrap();
+    // The box already stands on a pallet built here.
+    store
+        .put_aggregate(pallet, &[AggregateItem::Box(first_box)], Timestamp(50))
+        .unwrap();
+    let op = acceptance(&mut store, 100);
+    store.record_scan(op, &scan(0, "a")).unwrap();
+    let effects = Effects {
+        aggregates: vec![(other_pallet, vec![AggregateItem::Box(first_box)])],
+        unpacked: Vec::new(),
+        statuses: vec![LocalStatuses {
+            codes: vec![unit],
+            status: CisStatus::Introduced,
+            owner: None,
+        }],
+    };
+    let failed = store.finish_operation(op, Timestamp(900), "{}", &effects);
+    assert!(
+        matches!(failed, Err(StoreError::AlreadyAggregated { sscc }) if sscc == other_pallet),
+        "{failed:?}"
+    );
+    // Nothing of the finish happened: the operation and its scan are still open, the queue
+    // and the device counter untouched, no pallet and no local status written.
+    let open = store.open_operations().unwrap();
+    assert_eq!(open.len(), 1);
+    assert_eq!(open[0].id, op);
+    assert!(store.pending_queue().unwrap().is_empty());
+    assert_eq!(store.aggregate_items(other_pallet).unwrap(), None);
+    assert_eq!(store.local_status(&unit).unwrap(), None);
+    // Once the conflict is gone the same operation finishes, as device number 1.
+    let effects = Effects {
+        aggregates: vec![(other_pallet, vec![AggregateItem::Code(unit)])],
+        ..effects
+    };
+    let queued = store
+        .finish_operation(op, Timestamp(901), "{}", &effects)
+        .unwrap();
+    assert_eq!(queued.seq, DeviceSeq(1));
+    assert_eq!(
+        store.aggregate_items(other_pallet).unwrap(),
+        Some(vec![AggregateItem::Code(unit)])
+    );
+    assert!(store.local_status(&unit).unwrap().is_some());
 }
