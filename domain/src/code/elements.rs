@@ -78,6 +78,7 @@ pub(crate) enum Scanned {
 
 /// Checks one value against its AI's format. `offset` is where the value starts in the text,
 /// for positions in messages.
+#[inline]
 pub(crate) fn check_value(
     ai: Ai,
     spec: &AiSpec,
@@ -88,27 +89,65 @@ pub(crate) fn check_value(
     if value.len() < usize::from(spec.min) || value.len() > usize::from(spec.max) {
         return Err(Rejection::ValueLength { ai });
     }
-    let known_cset82 = scanned == Scanned::Cset82 && spec.charset == gs1::Charset::Cset82;
+    if spec.is_single() {
+        // The summary is the component: no need to look the components up.
+        return check_part(ai, spec.charset, spec.rule, value, offset, scanned);
+    }
+    // Each component takes its length from what is left, as the dictionary applies them;
+    // optional ones may be missing once the data is exhausted.
+    let mut pos = 0;
+    for component in spec.components() {
+        let rest = value.len() - pos;
+        if rest == 0 && component.optional {
+            break;
+        }
+        let take = rest.min(usize::from(component.max));
+        if take < usize::from(component.min) {
+            return Err(Rejection::ValueLength { ai });
+        }
+        let part = &value[pos..pos + take];
+        let (charset, rule) = (component.charset, component.rule);
+        check_part(ai, charset, rule, part, offset + pos, Scanned::Nothing)?;
+        pos += take;
+    }
+    if pos == value.len() {
+        Ok(())
+    } else {
+        Err(Rejection::ValueLength { ai })
+    }
+}
+
+// Inlined into both callers: the call itself cost a fifth of checking a GTIN.
+#[inline(always)]
+fn check_part(
+    ai: Ai,
+    charset: gs1::Charset,
+    rule: ValueRule,
+    value: &[u8],
+    offset: usize,
+    scanned: Scanned,
+) -> Result<(), Rejection> {
+    let known_cset82 = scanned == Scanned::Cset82 && charset == gs1::Charset::Cset82;
     if known_cset82 {
         // The caller's scan already proved every byte is CSET 82.
-    } else if let Some(i) = value.iter().position(|&b| !spec.charset.allows(b)) {
+    } else if let Some(i) = value.iter().position(|&b| !charset.allows(b)) {
         return Err(Rejection::ValueCharset {
             ai,
             position: offset + i + 1,
         });
     }
-    let ok = match spec.rule {
-        ValueRule::None => true,
-        ValueRule::CheckDigit => gs1::check_digit_is_valid(value),
-        ValueRule::Date => gs1::date_exists(value),
-        ValueRule::DateTime => gs1::date_time_exists(value),
-    };
-    match (ok, spec.rule) {
-        (true, _) | (false, ValueRule::None) => Ok(()),
-        (false, ValueRule::CheckDigit) if ai == Ai::SSCC => Err(Rejection::SsccCheckDigit),
-        (false, ValueRule::CheckDigit) => Err(Rejection::GtinCheckDigit),
-        (false, _) => Err(Rejection::InvalidDate { ai }),
+    if rule == ValueRule::None || rule.holds(value) {
+        return Ok(());
     }
+    Err(match rule {
+        ValueRule::CheckDigit if ai == Ai::SSCC => Rejection::SsccCheckDigit,
+        // 01, 02 and 03 are GTINs: the trade item's, the contained items', a made-to-order one.
+        ValueRule::CheckDigit if ai.width() == 2 && matches!(ai.number(), 1..=3) => {
+            Rejection::GtinCheckDigit
+        }
+        _ if rule.is_temporal() => Rejection::InvalidDate { ai },
+        _ => Rejection::CheckDigit { ai },
+    })
 }
 
 /// The result of reading an element string that carries its separators.

@@ -316,7 +316,8 @@ fn rejections() {
         (b"\r\n", "! empty"),
         (b"hello", "! not_marking_code"),
         (b"https://example.org/?a=1", "! not_marking_code"),
-        (b"12345", "! not_marking_code"),
+        // (12) is a due date, N6: five digits are too few for it.
+        (b"12345", "! value_length"),
         (b"4606203086628", "! gtin_check_digit"),
         (b"106141411234567898", "! sscc_check_digit"),
         (b"0104690257528524215XyZ1a\x1d93Ab1+", "! gtin_check_digit"),
@@ -325,7 +326,7 @@ fn rejections() {
             "! invalid_date",
         ),
         (
-            b"0104600840749372215XyZ1a\x1d93Ab1+\x1d8006123",
+            b"0104600840749372215XyZ1a\x1d93Ab1+\x1d8015123",
             "! unknown_ai",
         ),
         (b"0104600840749372215XyZ 1a\x1d93Ab1+", "! value_charset"),
@@ -393,6 +394,47 @@ fn angle_brackets_that_belong_to_the_code_survive() {
         )],
         &ParseOptions::default(),
     );
+}
+
+/// GS1-128 box and pallet labels: the SSCC with the logistics AIs that travel with it.
+#[test]
+fn logistics_labels() {
+    let cases: &[(&[u8], &str)] = &[
+        // SSCC, content GTIN, count, order number, ship-to and ship-for GLNs, ship-to postal
+        // code, internal data: every AI of a pallet label is read, the SSCC among them.
+        (
+            b"]C100046070000000000014020460620308662737120\x1d400PO-2026/17\x1d41046070000000074134607000000014420123456\x1d90X1",
+            "sscc 00046070000000000014020460620308662737120~400PO-2026/17~41046070000000074134607000000014420123456~90X1 [aim_stripped]",
+        ),
+        // A gross weight and a best-before date on the label.
+        (
+            b"0004607000000000001433020012501526123",
+            "! value_length",
+        ),
+        (
+            b"000460700000000000143302001250\x1d15261231",
+            "sscc 00046070000000000014330200125015261231 []",
+        ),
+        // A GLN with a wrong check digit is a damaged label, not a GTIN.
+        (
+            b"000460700000000000144104607000000008",
+            "! check_digit",
+        ),
+        // A trade item with a third-party serial (TPX, General Specifications 2024) is no
+        // marking code: it carries no 21.
+        (
+            b"0104606203086627235TPX-123",
+            "gtin 0104606203086627235TPX-123 []",
+        ),
+        // An SSCC whose own check digit is wrong.
+        (b"00046070000000000015", "! sscc_check_digit"),
+    ];
+    check(cases, &ParseOptions::default());
+    let label = parse(cases[0].0, &ParseOptions::default()).unwrap();
+    assert_eq!(label.sscc().unwrap().to_string(), "046070000000000014");
+    assert_eq!(label.element(Ai::new(37, 2)), Some("120"));
+    assert_eq!(label.element(Ai::new(413, 3)), Some("4607000000014"));
+    assert_eq!(label.ki(), None);
 }
 
 #[test]
