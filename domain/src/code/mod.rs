@@ -7,6 +7,7 @@
 //! It never panics and never allocates on its way to a valid code.
 
 mod elements;
+mod formats;
 mod layout;
 mod normalize;
 mod rejection;
@@ -34,9 +35,10 @@ pub struct ParseOptions {
     /// A character the scanner sends instead of GS (keyboard wedges that cannot type 0x1D are
     /// often set to `|` or `#`, which never occur in codes).
     pub gs_substitute: Option<u8>,
-    /// Serial lengths of the product groups handled here, tried when separators were lost.
-    /// Zeros are unused slots. The reference: 13 (long form, water, ...), 7 (tobacco, beer),
-    /// 6 (milk).
+    /// Serial lengths of the product groups handled here, tried when separators were lost:
+    /// they select the groups' formats (`formats::FORMATS`) that recovery searches, and a
+    /// length no format has is tried as the plain long and short form. Zeros are unused
+    /// slots. The reference: 13 (long form, water, ...), 7 (tobacco, beer), 6 (milk).
     pub recovery_serial_lengths: [u8; 4],
     /// Restore codes typed through the Russian keyboard layout when the mapping is certain.
     pub repair_keyboard_layout: bool,
@@ -638,19 +640,21 @@ fn parse_text(
     let lengths = &options.recovery_serial_lengths;
     match elements::parse_strict(bytes) {
         Ok(strict) => {
-            if needs_structure(&strict.elements, bytes) {
+            let kind = classify(&strict.elements, bytes);
+            // A code read as sent that is not a whole code, or a КИ whose serial runs to the
+            // end, may be one whose separators were lost: its structure decides.
+            if kind.is_err() || serial_may_have_swallowed(&strict.elements, bytes) {
                 match elements::recover(bytes, lengths) {
                     Recovery::Unique { text, elements } => return recovered(text, elements),
                     Recovery::Ambiguous => return Err(Rejection::AmbiguousSeparator),
                     Recovery::NoFit => {}
                 }
             }
-            let kind = classify(&strict.elements, bytes)?;
             let repairs = Repairs {
                 gs_recovered: strict.implied_separator,
                 ..repairs
             };
-            build(kind, bytes, &strict.elements, symbology, repairs)
+            build(kind?, bytes, &strict.elements, symbology, repairs)
         }
         Err(rejection) => match elements::recover(bytes, lengths) {
             Recovery::Unique { text, elements } => recovered(text, elements),
@@ -680,31 +684,24 @@ fn single_element(ai: Ai, digits: &[u8]) -> (Text, Elements) {
     }
 }
 
-/// A code with GTIN and serial whose verification part is missing or of the wrong length may
-/// be one whose separators were lost: then its structure has to decide the split.
-fn needs_structure(elements: &Elements, text: &[u8]) -> bool {
-    if !(elements.has(Ai::GTIN) && elements.has(Ai::SERIAL)) {
-        return false;
-    }
-    let len = |ai| elements.get(ai).map(|e: &Element| e.value(text).len());
-    let verification = [
-        Ai::VERIFICATION_KEY,
-        Ai::SIGNATURE,
-        Ai::CRYPTO_TAIL,
-        Ai::PRICE,
-    ]
-    .iter()
-    .any(|&ai| elements.has(ai));
-    let wrong_length = len(Ai::VERIFICATION_KEY).is_some_and(|l| l != 4)
-        || len(Ai::CRYPTO_TAIL).is_some_and(|l| l != 4)
-        || len(Ai::SIGNATURE).is_some_and(|l| l != 44 && l != 88);
-    // A serial that runs to the end of the text had no separator after it, whatever separators
-    // stand elsewhere (one after the fixed-length GTIN proves nothing): it may have swallowed
-    // the verification part.
+/// A КИ without any verification part whose serial runs to the end of the text had no
+/// separator after it, whatever separators stand elsewhere (one after the fixed-length GTIN
+/// proves nothing): the serial may have swallowed the verification part.
+fn serial_may_have_swallowed(elements: &Elements, text: &[u8]) -> bool {
+    // The cheapest and most selective test first: most scans end with a verification part.
     let serial_runs_to_end = elements
         .get(Ai::SERIAL)
         .is_some_and(|e| usize::from(e.end) == text.len());
-    (!verification && serial_runs_to_end) || wrong_length
+    serial_runs_to_end
+        && elements.has(Ai::GTIN)
+        && ![
+            Ai::VERIFICATION_KEY,
+            Ai::SIGNATURE,
+            Ai::CRYPTO_TAIL,
+            Ai::PRICE,
+        ]
+        .iter()
+        .any(|&ai| elements.has(ai))
 }
 
 fn classify(elements: &Elements, text: &[u8]) -> Result<CodeKind, Rejection> {

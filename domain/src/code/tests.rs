@@ -292,9 +292,16 @@ fn gs_loss_in_short_forms() {
             b"010469025752852321ABCDEFGHIJ91EE1092MEUCIQD+3b/RZsyk2QkGN7Ngl8Kz0XHmF1JdEpQ0aXp8",
             "! missing_separator",
         ),
-        // Two splits fit: serial 13 long form, or serial 6 + 93 + an AI 99.
+        // The serial holds "93": a 6-character serial + 93 + an AI 99 adds up, but no product
+        // group's format has a 99 after its tail, so only the long form fits.
         (
             b"010469025752852321ABCDEF93WXYZ991KEY192MEUCIQD+3b/RZsyk2QkGN7Ngl8Kz0XHmF1JdEpQ0aXp8",
+            "unit_long 010469025752852321ABCDEF93WXYZ9~91KEY1~92MEUCIQD+3b/RZsyk2QkGN7Ngl8Kz0XHmF1JdEpQ0aXp8 [gs_recovered]",
+        ),
+        // Pharma's format allows a batch "ABC17261231" or a batch "ABC" and an expiry: two
+        // real splits, so neither wins.
+        (
+            b"010469025752852321ABCDEFGHIJKLM91KEY192MEUCIQD+3b/RZsyk2QkGN7Ngl8Kz0XHmF1JdEpQ0aXp810ABC17261231",
             "! ambiguous_separator",
         ),
     ];
@@ -437,6 +444,40 @@ fn logistics_labels() {
     assert_eq!(label.ki(), None);
 }
 
+/// Pharma codes with the expiry and the batch before the serial, separators present or lost.
+#[test]
+fn pharma_with_expiry_and_batch_before_the_serial() {
+    let sig = sig44();
+    let with_gs = format!("010469025752852317261231 10LOT-7\x1d21{SERIAL13}\x1d91EE10\x1d92{sig}")
+        .replace(' ', "");
+    let canonical = with_gs.replace('\x1d', "~");
+    let lost = with_gs.replace('\x1d', "");
+    let batch_gs_lost = with_gs.replacen('\x1d', "", 1);
+    let cases: Vec<(&[u8], String)> = vec![
+        (with_gs.as_bytes(), format!("unit_long {canonical} []")),
+        (
+            lost.as_bytes(),
+            format!("unit_long {canonical} [gs_recovered]"),
+        ),
+        (
+            batch_gs_lost.as_bytes(),
+            format!("unit_long {canonical} [gs_recovered]"),
+        ),
+    ];
+    for (raw, want) in &cases {
+        assert_eq!(
+            &view(raw, &ParseOptions::default()),
+            want,
+            "{}",
+            raw.escape_ascii()
+        );
+    }
+    let code = parse(lost.as_bytes(), &ParseOptions::default()).unwrap();
+    assert_eq!(code.serial(), Some(SERIAL13));
+    assert_eq!(code.element(Ai::BATCH), Some("LOT-7"));
+    assert_eq!(code.expiry().unwrap().to_string(), "2026-12-31");
+}
+
 #[test]
 fn gtin_and_sscc_values_round_trip_through_digits() {
     let body = b"0460620308662";
@@ -473,11 +514,96 @@ mod properties {
         })
     }
 
-    /// A valid unit code with real GS bytes: long form, short form (with optional weight and
-    /// expiry), or a tobacco block.
+    fn date() -> impl Strategy<Value = String> {
+        (0u32..30, 1u32..=12, 1u32..=28).prop_map(|(y, m, d)| format!("{y:02}{m:02}{d:02}"))
+    }
+
+    /// A batch of 1 to 20 characters.
+    fn batch() -> impl Strategy<Value = String> {
+        (1usize..=20).prop_flat_map(chars)
+    }
+
+    /// A valid unit code with real GS bytes in one of the product groups' formats
+    /// (`formats::FORMATS`): long form, pharma with expiry and batch before the serial or after
+    /// the signature, milk with weight and expiry, water and the other 13-character short
+    /// forms, beer with a keg's volume, a tobacco block.
     fn unit_code() -> impl Strategy<Value = String> {
-        let long = (gtin(), chars(13), chars(4), chars(44))
+        let long = (
+            gtin(),
+            chars(13),
+            chars(4),
+            prop_oneof![chars(44), chars(88)],
+        )
             .prop_map(|(g, s, k, sig)| format!("01{g}21{s}\x1d91{k}\x1d92{sig}"));
+        let pharma = (
+            gtin(),
+            chars(13),
+            chars(4),
+            chars(44),
+            proptest::option::of(date()),
+            proptest::option::of(batch()),
+            any::<bool>(),
+        )
+            .prop_map(|(g, s, k, sig, expiry, lot, before)| {
+                let expiry = expiry.map(|d| format!("17{d}")).unwrap_or_default();
+                let lot = lot.map(|b| format!("10{b}")).unwrap_or_default();
+                let extra = format!("{expiry}{lot}");
+                if before {
+                    let gs = if lot.is_empty() { "" } else { "\x1d" };
+                    format!("01{g}{extra}{gs}21{s}\x1d91{k}\x1d92{sig}")
+                } else {
+                    let gs = if extra.is_empty() { "" } else { "\x1d" };
+                    format!("01{g}21{s}\x1d91{k}\x1d92{sig}{gs}{extra}")
+                }
+            });
+        let milk = (
+            gtin(),
+            chars(6),
+            chars(4),
+            proptest::option::of(0u32..1_000_000),
+            0u8..3,
+        )
+            .prop_map(|(g, s, t, weight, expiry)| {
+                let mut code = format!("01{g}21{s}\x1d93{t}");
+                if let Some(w) = weight {
+                    code.push_str(&format!("\x1d3103{w:06}"));
+                }
+                // The weight's length is predefined: nothing separates what follows it.
+                let gs = if weight.is_some() { "" } else { "\x1d" };
+                match expiry {
+                    1 => code.push_str(&format!("{gs}17270101")),
+                    2 => code.push_str(&format!("{gs}70032701011230")),
+                    _ => {}
+                }
+                code
+            });
+        let short13 =
+            (gtin(), chars(13), chars(4)).prop_map(|(g, s, t)| format!("01{g}21{s}\x1d93{t}"));
+        let beer = (
+            gtin(),
+            chars(7),
+            chars(4),
+            proptest::option::of((0u32..6, 0u32..1_000_000)),
+        )
+            .prop_map(|(g, s, t, volume)| match volume {
+                Some((n, v)) => format!("01{g}21{s}\x1d93{t}\x1d335{n}{v:06}"),
+                None => format!("01{g}21{s}\x1d93{t}"),
+            });
+        let block = (gtin(), chars(7), 0u32..1_000_000, chars(4))
+            .prop_map(|(g, s, p, t)| format!("01{g}21{s}\x1d8005{p:06}\x1d93{t}"));
+        prop_oneof![
+            3 => long,
+            2 => pharma,
+            3 => milk,
+            2 => short13,
+            1 => beer,
+            1 => block,
+        ]
+    }
+
+    /// Unit codes in arbitrary arithmetic layouts: any of the reference serial lengths with a
+    /// short tail and a weight or an expiry after it, whether or not a group uses that format.
+    fn any_unit_code() -> impl Strategy<Value = String> {
         let short = (
             gtin(),
             prop_oneof![chars(13), chars(7), chars(6)],
@@ -499,9 +625,7 @@ mod properties {
                 }
                 code
             });
-        let block = (gtin(), chars(7), 0u32..1_000_000, chars(4))
-            .prop_map(|(g, s, p, t)| format!("01{g}21{s}\x1d8005{p:06}\x1d93{t}"));
-        prop_oneof![4 => long, 4 => short, 1 => block]
+        prop_oneof![2 => unit_code(), 1 => short]
     }
 
     fn stand_in() -> impl Strategy<Value = &'static str> {
@@ -520,7 +644,7 @@ mod properties {
 
         /// A code with its separators, in any stand-in and frame, parses to itself.
         #[test]
-        fn framed_codes_parse_to_themselves(code in unit_code(), gs in stand_in(), (pre, suf) in frame()) {
+        fn framed_codes_parse_to_themselves(code in any_unit_code(), gs in stand_in(), (pre, suf) in frame()) {
             let options = ParseOptions::default();
             let want = parse(code.as_bytes(), &options).unwrap();
             prop_assert_eq!(want.canonical(), code.as_str());
@@ -529,8 +653,9 @@ mod properties {
             prop_assert_eq!(got, Ok(want));
         }
 
-        /// Without separators the parse is the same code, flagged, or an explicit refusal:
-        /// never a different code.
+        /// A code in a product group's format, without separators, is the same code, flagged,
+        /// or refused as ambiguous when its format allows another split too: never a different
+        /// code, and never "cannot be restored".
         #[test]
         fn lost_separators_never_give_another_code(code in unit_code()) {
             let options = ParseOptions::default();
@@ -541,6 +666,16 @@ mod properties {
                     prop_assert!(got.repairs().gs_recovered);
                 }
                 Err(r) => prop_assert_eq!(r, Rejection::AmbiguousSeparator),
+            }
+        }
+
+        /// In a layout no product group uses, lost separators give the same code or a refusal.
+        #[test]
+        fn lost_separators_in_any_layout_never_give_another_code(code in any_unit_code()) {
+            let options = ParseOptions::default();
+            let want = parse(code.as_bytes(), &options).unwrap();
+            if let Ok(got) = parse(code.replace('\x1d', "").as_bytes(), &options) {
+                prop_assert_eq!(got, want);
             }
         }
 
@@ -574,7 +709,7 @@ mod properties {
         /// Mutations of real codes (a byte changed, dropped or doubled) never panic, and a
         /// successful parse is still a fixed point.
         #[test]
-        fn mutated_codes_are_safe(code in unit_code(), at in any::<prop::sample::Index>(), byte in any::<u8>(), op in 0u8..3) {
+        fn mutated_codes_are_safe(code in any_unit_code(), at in any::<prop::sample::Index>(), byte in any::<u8>(), op in 0u8..3) {
             let mut raw = code.into_bytes();
             let i = at.index(raw.len());
             match op {
