@@ -1,9 +1,10 @@
 //! The consumer-unit formats of the product groups: how long the serial is, which verification
 //! part follows it, and which AIs may stand before the serial or after the verification part.
 //!
-//! Recovery of lost separators tries only these formats, so a split that is arithmetically
-//! possible but matches no product group (a 6-character serial followed by an AI 99) never
-//! makes a code ambiguous.
+//! Two rules read this table. Recovery of lost separators tries only these formats, so a split
+//! that is arithmetically possible but matches no product group (a 6-character serial followed
+//! by an AI 99) never makes a code ambiguous. And a КИ without a verification part whose serial
+//! length no group uses is flagged as a scan probably cut short.
 
 use crate::gs1::Ai;
 use crate::product_group::ProductGroup;
@@ -238,6 +239,12 @@ pub(crate) static SEARCHED: [bool; FORMATS.len()] = {
     searched
 };
 
+/// Whether some product group's КИ has a serial of `len` characters (the tobacco pack's is 7,
+/// as in the block).
+pub(crate) fn serial_length_is_known(len: usize) -> bool {
+    FORMATS.iter().any(|f| usize::from(f.serial) == len)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -270,5 +277,13 @@ mod tests {
                 FORMATS[7].groups,
             ]
         );
+    }
+
+    #[test]
+    fn serial_lengths_of_the_reference() {
+        let cases: &[(usize, bool)] = &[(13, true), (7, true), (6, true), (10, false), (20, false)];
+        for &(len, want) in cases {
+            assert_eq!(serial_length_is_known(len), want, "{len}");
+        }
     }
 }

@@ -66,6 +66,14 @@ pub enum Rejection {
     CheckDigit {
         ai: Ai,
     },
+    /// GTIN and serial without a verification part, and a serial of a length no product group
+    /// uses: a scan cut short, or a code whose separators were lost beyond repair. `parse`
+    /// flags such a КИ ([`super::MarkingCode::is_possibly_truncated`]) rather than refusing it,
+    /// because the hub re-reads pushed КИ through it; this is the reason for a caller that
+    /// refuses on the flag.
+    SerialLength {
+        length: usize,
+    },
 }
 
 impl Rejection {
@@ -90,6 +98,7 @@ impl Rejection {
             Rejection::IncompleteCode { .. } => "incomplete_code",
             Rejection::VerificationLength { .. } => "verification_length",
             Rejection::CheckDigit { .. } => "check_digit",
+            Rejection::SerialLength { .. } => "serial_length",
         }
     }
 
@@ -113,6 +122,7 @@ impl Rejection {
         "incomplete_code",
         "verification_length",
         "check_digit",
+        "serial_length",
     ];
 
     /// The message for the operator or the support engineer.
@@ -161,6 +171,9 @@ impl Rejection {
             Rejection::CheckDigit { ai } => format!(
                 "The check digit of field ({ai}) is wrong: the label is damaged or mistyped."
             ),
+            Rejection::SerialLength { length } => format!(
+                "The code has no verification part and its serial has {length} characters, a length no product group uses: the scan was cut short or the code is damaged. Scan it again."
+            ),
         }
     }
 
@@ -202,6 +215,9 @@ impl Rejection {
             Rejection::CheckDigit { ai } => format!(
                 "Неверная контрольная цифра в поле ({ai}): этикетка повреждена или введена с ошибкой."
             ),
+            Rejection::SerialLength { length } => format!(
+                "В коде нет кода проверки, а серийный номер из {length} символов — такой длины нет ни в одной товарной группе: код считан не полностью или повреждён. Отсканируйте снова."
+            ),
         }
     }
 }
@@ -237,6 +253,7 @@ mod tests {
             Rejection::IncompleteCode { missing: ai },
             Rejection::VerificationLength { ai },
             Rejection::CheckDigit { ai },
+            Rejection::SerialLength { length: 10 },
         ]
     }
 

@@ -2,6 +2,7 @@
 
 use super::*;
 use crate::gs1::check_digit;
+use crate::lang::Lang;
 
 const SIG44: &str = "MEUCIQD+3b/RZsyk2QkGN7Ngl8Kz0XHmF1JdEpQ0aXp8sL9wIgYx==";
 const SERIAL13: &str = "5AbC&<d>\"'%/;";
@@ -323,8 +324,7 @@ fn rejections() {
         (b"\r\n", "! empty"),
         (b"hello", "! not_marking_code"),
         (b"https://example.org/?a=1", "! not_marking_code"),
-        // (12) is a due date, N6: five digits are too few for it.
-        (b"12345", "! value_length"),
+        (b"12345", "! not_marking_code"),
         (b"4606203086628", "! gtin_check_digit"),
         (b"106141411234567898", "! sscc_check_digit"),
         (b"0104690257528524215XyZ1a\x1d93Ab1+", "! gtin_check_digit"),
@@ -444,6 +444,157 @@ fn logistics_labels() {
     assert_eq!(label.ki(), None);
 }
 
+/// Valid GS1 data without a GTIN and serial is shown as what it is, with its elements; it is
+/// never blamed on a GTIN check digit it does not have.
+#[test]
+fn gs1_data_is_not_a_marking_code() {
+    let cases: &[(&[u8], &str)] = &[
+        // An expiry date alone: eight digits, which are no valid GTIN-8.
+        (b"17261231", "gs1_data 17261231 []"),
+        (b"]C117261231", "gs1_data 17261231 [aim_stripped]"),
+        // A lot and a date, internal data, a count, a price.
+        (b"10LOT-7\x1d17261231", "gs1_data 10LOT-7~17261231 []"),
+        (b"9912345", "gs1_data 9912345 []"),
+        (b"91EE10", "gs1_data 91EE10 []"),
+        (b"8005150000", "gs1_data 8005150000 []"),
+        (
+            b"]d2101234567890\x1d3712",
+            "gs1_data 101234567890~3712 [aim_stripped]",
+        ),
+        // The content of a case without its SSCC.
+        (
+            b"0204606203086627\x1d3712",
+            "gs1_data 02046062030866273712 []",
+        ),
+        // Digits that are a valid GTIN-8 and a date at once are the GTIN: that is how a
+        // scanner sends an EAN-8.
+        (b"17260107", "gtin 0100000017260107 []"),
+        // Short numbers that are no GS1 data: a price tag, a quantity.
+        (b"12345", "! not_marking_code"),
+        (b"7", "! not_marking_code"),
+        // Data whose canonical text would be a valid GTIN-12 cannot be kept as GS1 data.
+        (b"2012\x1d17260106", "! not_marking_code"),
+        // Fields that break their own rules keep their own reasons.
+        (b"17261232", "! gtin_check_digit"),
+        (b"10LOT\x1d17261232", "! invalid_date"),
+    ];
+    check(cases, &ParseOptions::default());
+    let data = parse(b"10LOT-7\x1d17261231", &ParseOptions::default()).unwrap();
+    let elements: Vec<(String, &str)> = data.elements().map(|(a, v)| (a.to_string(), v)).collect();
+    assert_eq!(
+        elements,
+        [("10".to_string(), "LOT-7"), ("17".to_string(), "261231")]
+    );
+    assert_eq!(data.expiry().unwrap().to_string(), "2026-12-31");
+    assert_eq!((data.ki(), data.gtin(), data.sscc()), (None, None, None));
+    assert!(!data.kind().has_ki());
+    assert!(
+        data.kind()
+            .describe(Lang::En)
+            .contains("not a marking code")
+    );
+    assert!(data.kind().describe(Lang::Ru).contains("не код маркировки"));
+}
+
+/// A КИ without a verification part whose serial has a length no product group uses is
+/// flagged as possibly cut short.
+#[test]
+fn ki_without_verification_is_flagged_unless_a_groups_serial_length() {
+    let cases: &[(&[u8], &str, bool)] = &[
+        (b"010469025752852321ABCDEFGHIJKLM", "ki_only", false),
+        (b"0104606203086627210000001", "ki_only", false),
+        (b"0104600840749372215XyZ1a", "ki_only", false),
+        // Cut short: ten characters of a thirteen-character serial.
+        (b"010469025752852321ABCDEFGHIJ", "ki_only", true),
+        (b"(01)04690257528523(21)ABCDEFGHIJ", "ki_only", true),
+        // A long-form code cut short inside its key, its separators lost: the serial runs on.
+        (b"010469025752852321ABC91ABDEF12391EE", "ki_only", true),
+        // Codes with a verification part are whole whatever their serial length.
+        (
+            b"010469025752852321ABCDEFGHIJ\x1d93Ab1+",
+            "unit_short",
+            false,
+        ),
+    ];
+    for &(raw, kind, flagged) in cases {
+        let code = parse(raw, &ParseOptions::default()).unwrap();
+        assert_eq!(
+            (code.kind().code(), code.is_possibly_truncated()),
+            (kind, flagged),
+            "{}",
+            raw.escape_ascii()
+        );
+    }
+    // A short-form code cut short inside its tail is refused by its tail's length.
+    check(
+        &[(b"0104600840749372215XyZ1a\x1d93Ab", "! verification_length")],
+        &ParseOptions::default(),
+    );
+    let r = Rejection::SerialLength { length: 10 };
+    assert!(r.message(Lang::En).contains("10 characters"));
+    assert!(r.message(Lang::Ru).contains("10 символов"));
+}
+
+/// A tobacco block reads by its own parts whatever follows them; a price alone is no block.
+#[test]
+fn tobacco_blocks_and_prices() {
+    let block = "0104606203086627210000001\x1d8005150000\x1d93ab12";
+    let with = |extra: &str| format!("{block}\x1d{extra}");
+    let extra_lot = with("240ABC\x1d10L1");
+    let extra_internal = with("91XYZ");
+    let extra_long = with("91EE10\x1d92MEUCIQD+3b/RZsyk2QkGN7Ngl8Kz0XHmF1JdEpQ0aXp8");
+    let cases: Vec<(&[u8], String)> = vec![
+        (
+            extra_lot.as_bytes(),
+            format!("group_package {} []", extra_lot.replace('\x1d', "~")),
+        ),
+        (
+            extra_internal.as_bytes(),
+            format!("group_package {} []", extra_internal.replace('\x1d', "~")),
+        ),
+        (
+            extra_long.as_bytes(),
+            format!("group_package {} []", extra_long.replace('\x1d', "~")),
+        ),
+        // A price and a tail with a 13-character serial: a short-form code with a price.
+        (
+            b"010469025752852321ABCDEFGHIJKLM\x1d8005150000\x1d93ab12",
+            "unit_short 010469025752852321ABCDEFGHIJKLM~8005150000~93ab12 []".into(),
+        ),
+        // A price after a milk code's tail.
+        (
+            b"0104600840749372215XyZ1a\x1d93Ab1+\x1d8005150000",
+            "unit_short 0104600840749372215XyZ1a~93Ab1+~8005150000 []".into(),
+        ),
+        // A block without its tail is incomplete, not a block.
+        (
+            b"0104606203086627210000001\x1d8005150000",
+            "! incomplete_code".into(),
+        ),
+    ];
+    for (raw, want) in &cases {
+        assert_eq!(
+            &view(raw, &ParseOptions::default()),
+            want,
+            "{}",
+            raw.escape_ascii()
+        );
+    }
+    let options = ParseOptions::default();
+    let guess = |raw: &[u8]| parse(raw, &options).unwrap().product_group();
+    assert_eq!(
+        guess(extra_lot.as_bytes()),
+        GroupGuess::Known(ProductGroup::Tobacco)
+    );
+    assert_eq!(
+        guess(cases[3].0),
+        GroupGuess::OneOf(THIRTEEN_CHAR_SHORT_GROUPS)
+    );
+    let milk = parse(cases[4].0, &options).unwrap();
+    assert_eq!(milk.product_group(), GroupGuess::Known(ProductGroup::Milk));
+    assert_eq!(milk.max_retail_price(), Some(150_000));
+}
+
 /// Pharma codes with the expiry and the batch before the serial, separators present or lost.
 #[test]
 fn pharma_with_expiry_and_batch_before_the_serial() {
@@ -476,6 +627,116 @@ fn pharma_with_expiry_and_batch_before_the_serial() {
     assert_eq!(code.serial(), Some(SERIAL13));
     assert_eq!(code.element(Ai::BATCH), Some("LOT-7"));
     assert_eq!(code.expiry().unwrap().to_string(), "2026-12-31");
+}
+
+/// The test vectors of the GS1 reference engine (gs1/gs1-barcode-engine, `ai.c`
+/// `test_ai_processAIdata` and `test_ai_parseAIdata`, `scandata.c`
+/// `test_scandata_processScanData`), with its `^` as FNC1: a leading one is the symbol's FNC1
+/// in first position, the others are GS. Whether each is accepted, and as what.
+#[test]
+fn reference_engine_vectors() {
+    let cases: &[(&str, Option<&str>)] = &[
+        ("^991234", Some("gs1_data")),
+        ("^891234", None),
+        ("^99~ABC", None),
+        ("^99ABC~", None),
+        ("^0112345678901231", Some("gtin")),
+        ("^01A2345678901231", None),
+        ("^011234567890123A", None),
+        ("^0112345678901234", None),
+        ("^011234567890123", None),
+        ("^01123456789012312", None),
+        ("^0112345678901231^", Some("gtin")),
+        ("^011234567890123^", None),
+        ("^01123456789012345^", None),
+        ("^01123456789012345^991234", None),
+        ("^0112345678901231991234", Some("gtin")),
+        ("^0112345678901231^991234", Some("gtin")),
+        ("^2421", Some("gs1_data")),
+        ("^242123456", Some("gs1_data")),
+        ("^242123456^10ABC123", Some("gs1_data")),
+        ("^242123456^", Some("gs1_data")),
+        ("^2421234567", None),
+        ("^81111234", Some("gs1_data")),
+        ("^8111123", None),
+        ("^811112345", None),
+        ("^81111234^10ABC123", Some("gs1_data")),
+        // Valid GS1 (8001, roll dimensions), but its 18 digits are an SSCC's without the AI:
+        // its canonical text could not be told from a mistyped box label, so it is refused
+        // (as not a marking code; below).
+        ("^800112341234512398", None),
+        ("^80011234123451239", None),
+        ("^8001123412345123981", None),
+        ("^800112341234512398^0112345678901231", Some("gtin")),
+        ("^80011234123451239^0112345678901231", None),
+        ("^800302112345678900ABC", Some("gs1_data")),
+        ("^800302112345678901ABC", None),
+        // Eighteen digits again (8003 with no serial component): refused like 8001 above.
+        ("^800302112345678900", None),
+        ("^800302112345678900^10ABC123", Some("gs1_data")),
+        ("^800302112345678900ABCDEFGHIJKLMNOP", Some("gs1_data")),
+        ("^800302112345678900ABCDEFGHIJKLMNOPQ", None),
+        ("^7230121234567890123456789012345678", Some("gs1_data")),
+        ("^72301212345678901234567890123456789", None),
+        ("^7230123", Some("gs1_data")),
+        ("^723012", None),
+        ("^80131987654Ad4X4bL5ttr2310c2K", Some("gs1_data")),
+        ("^80131987654Ad4X4bL5ttr2310cXK", None),
+        // parseAIdata, bracketed, and its FNC1 rules.
+        ("(01)12345678901231(10)12345", Some("gtin")),
+        ("(3100)123456(10)12345", Some("gs1_data")),
+        ("(10)12345(11)991225", Some("gs1_data")),
+        ("(3900)12345(11)991225", Some("gs1_data")),
+        ("(10)(11)98765", None),
+        ("(10)12345(11)", None),
+        ("(1A)12345", None),
+        ("(17)9(90)217", None),
+        // processScanData: the symbology identifier, then the element string.
+        ("]d2011231231231233310ABC123\x1d99TESTING", Some("gtin")),
+        ("]C1011231231231233310ABC123\x1d99TESTING", Some("gtin")),
+        ("]Q3011231231231233310ABC123\x1d99TESTING", Some("gtin")),
+        (
+            "]e0011231231231233310ABC123\x1d1199122598TESTING\x1d97XYZ",
+            Some("gtin"),
+        ),
+        ("]E02112345678900", Some("gtin")),
+        ("]E02112345678901", None),
+        ("]E402345673", Some("gtin")),
+        ("]E402345674", None),
+    ];
+    for &(input, want) in cases {
+        let raw = match input.strip_prefix('^') {
+            Some(rest) => format!("\x1d{}", rest.replace('^', "\x1d")),
+            None => input.to_string(),
+        };
+        let got = parse(raw.as_bytes(), &ParseOptions::default()).map(|c| c.kind().code());
+        assert_eq!(got.ok(), want, "{input}");
+    }
+    assert_eq!(
+        parse(b"\x1d800112341234512398", &ParseOptions::default()),
+        Err(Rejection::NotMarkingCode)
+    );
+    assert_eq!(
+        parse(b"800112341234512398", &ParseOptions::default()),
+        Err(Rejection::SsccCheckDigit)
+    );
+    // The engine's own reading of its scan data vector, element by element.
+    let code = parse(
+        b"]e0011231231231233310ABC123\x1d1199122598TESTING\x1d97XYZ",
+        &ParseOptions::default(),
+    )
+    .unwrap();
+    let elements: Vec<String> = code.elements().map(|(a, v)| format!("({a}){v}")).collect();
+    assert_eq!(
+        elements,
+        [
+            "(01)12312312312333",
+            "(10)ABC123",
+            "(11)991225",
+            "(98)TESTING",
+            "(97)XYZ"
+        ]
+    );
 }
 
 #[test]
