@@ -137,7 +137,13 @@ fn check_part(
             position: offset + i + 1,
         });
     }
-    if rule == ValueRule::None || rule.holds(value) {
+    let holds = match rule {
+        ValueRule::None => true,
+        // Every marking code and label has a GTIN or an SSCC: their check stays inline.
+        ValueRule::CheckDigit => gs1::check_digit_is_valid(value),
+        _ => rule.holds(value),
+    };
+    if holds {
         return Ok(());
     }
     Err(match rule {
