@@ -527,6 +527,14 @@ static AI_WIDTH: [u8; 100] = {
 /// `None` when the start is not digits or names no AI of the current GS1 table.
 #[inline]
 pub fn ai_at(bytes: &[u8]) -> Option<(Ai, AiSpec)> {
+    ai_spec_at(bytes).map(|(ai, spec)| (ai, *spec))
+}
+
+/// [`ai_at`] with the format by reference: an AI and a pointer come back in two registers,
+/// where the copied format made the parser store it in pieces and read it back whole, a
+/// stall on every element of every scan.
+#[inline]
+pub(crate) fn ai_spec_at(bytes: &[u8]) -> Option<(Ai, &'static AiSpec)> {
     let digit = |i: usize| -> Option<u16> {
         bytes
             .get(i)
@@ -543,7 +551,7 @@ pub fn ai_at(bytes: &[u8]) -> Option<(Ai, AiSpec)> {
         number = number * 10 + digit(i)?;
     }
     let slot = usize::from(AI_INDEX[index_key(number, width)]).checked_sub(1)?;
-    Some((Ai::new(number, width), *AI_SPECS.get(slot)?))
+    Some((Ai::new(number, width), AI_SPECS.get(slot)?))
 }
 
 /// Every AI of the table with its format, in the dictionary's order.

@@ -173,7 +173,7 @@ pub(crate) fn parse_strict(text: &[u8]) -> Result<Strict, Rejection> {
     let mut pos = 0;
     while pos < text.len() {
         let (ai, spec) =
-            gs1::ai_at(&text[pos..]).ok_or(Rejection::UnknownAi { position: pos + 1 })?;
+            gs1::ai_spec_at(&text[pos..]).ok_or(Rejection::UnknownAi { position: pos + 1 })?;
         let start = pos + ai.width();
         let mut scanned = Scanned::Nothing;
         let (end, next) = if spec.is_fixed() {
@@ -210,7 +210,7 @@ pub(crate) fn parse_strict(text: &[u8]) -> Result<Strict, Rejection> {
                 }
             }
         };
-        check_value(ai, &spec, &text[start..end], start, scanned)?;
+        check_value(ai, spec, &text[start..end], start, scanned)?;
         elements.push(Element {
             ai,
             start: start as u8,
@@ -364,12 +364,12 @@ impl Search<'_> {
 
     /// Reads `ai` at `pos` with a value of exactly `len` characters; the position after it.
     fn take(&self, elements: &mut Elements, ai: Ai, pos: usize, len: usize) -> Option<usize> {
-        let (found, spec) = gs1::ai_at(self.data.get(pos..)?)?;
+        let (found, spec) = gs1::ai_spec_at(self.data.get(pos..)?)?;
         if found != ai {
             return None;
         }
         let start = pos + ai.width();
-        self.accept(elements, ai, &spec, start, start + len)
+        self.accept(elements, ai, spec, start, start + len)
             .then_some(start + len)
     }
 
@@ -403,23 +403,23 @@ impl Search<'_> {
         if format.before.is_empty() {
             return;
         }
-        let Some((ai, spec)) = self.data.get(pos..).and_then(gs1::ai_at) else {
+        let Some((ai, spec)) = self.data.get(pos..).and_then(gs1::ai_spec_at) else {
             return;
         };
         if elements.has(ai) || !format.before.iter().any(|r| r.contains(ai)) {
             return;
         }
         let start = pos + ai.width();
-        for end in self.ends(&spec, start, true) {
+        for end in self.ends(spec, start, true) {
             // Only the serial or another of the format's AIs may follow: look before checking.
             let next_fits = self.marked(end, b"21")
                 || self
                     .data
                     .get(end..)
-                    .and_then(gs1::ai_at)
+                    .and_then(gs1::ai_spec_at)
                     .is_some_and(|(next, _)| format.before.iter().any(|r| r.contains(next)));
             let mut e = *elements;
-            if next_fits && self.accept(&mut e, ai, &spec, start, end) {
+            if next_fits && self.accept(&mut e, ai, spec, start, end) {
                 self.before_serial(format, &e, end);
             }
         }
@@ -482,7 +482,7 @@ impl Search<'_> {
             self.record(elements);
             return;
         }
-        let Some((ai, spec)) = gs1::ai_at(&self.data[pos..]) else {
+        let Some((ai, spec)) = gs1::ai_spec_at(&self.data[pos..]) else {
             return;
         };
         let listed = format.after.iter().any(|r| r.contains(ai));
@@ -490,16 +490,16 @@ impl Search<'_> {
             return;
         }
         let start = pos + ai.width();
-        for end in self.ends(&spec, start, listed) {
+        for end in self.ends(spec, start, listed) {
             let next_fits = end == self.data.len()
                 || self.separated_at(end)
                 || self
                     .data
                     .get(end..)
-                    .and_then(gs1::ai_at)
+                    .and_then(gs1::ai_spec_at)
                     .is_some_and(|(next, _)| format.after.iter().any(|r| r.contains(next)));
             let mut e = *elements;
-            if next_fits && self.accept(&mut e, ai, &spec, start, end) {
+            if next_fits && self.accept(&mut e, ai, spec, start, end) {
                 self.after_tail(format, &e, end);
             }
         }

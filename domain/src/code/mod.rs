@@ -716,7 +716,7 @@ fn parse_elements(
     repairs: Repairs,
     options: &ParseOptions,
 ) -> Result<MarkingCode, Rejection> {
-    if gs1::ai_at(bytes).is_none() {
+    if gs1::ai_spec_at(bytes).is_none() {
         return Err(Rejection::NotMarkingCode);
     }
     let recovered = |text: Text, elements: Elements| -> Result<MarkingCode, Rejection> {
