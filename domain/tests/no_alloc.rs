@@ -41,14 +41,35 @@ fn happy_paths_do_not_allocate() {
     let short = b"0104600840749372215XyZ1a\x1d93Ab1+\x1d3103000450";
     let lost = b"0104600840749372215XyZ1a93Ab1+3103000450";
     let pack = b"04606203086627-CtOkRAACbokB2/";
+    // Pharma with expiry and batch before the serial, every separator lost: the search over
+    // the product groups' formats runs on the stack too.
+    let pharma = b"01046902575285231726123110LOT-7215AbC&<d>\"'%/;91EE1092MEUCIQD+3b/RZsyk2QkGN7Ngl8Kz0XHmF1JdEpQ0aXp8";
+    let block = b"0104606203086627210000001\x1d8005150000\x1d93ab12\x1d240ABC";
     let options = ParseOptions::default();
-    for raw in [&long[..], short, lost, pack] {
+    for raw in [&long[..], short, lost, pack, pharma, block] {
         let mut ki = None;
         let count = allocations_during(|| {
             let code = parse(raw, &options).expect("valid code");
             ki = code.ki().map(|k| k.key());
         });
         assert!(ki.is_some());
+        assert_eq!(count, 0, "{} allocated", raw.escape_ascii());
+    }
+}
+
+#[test]
+fn labels_and_gs1_data_do_not_allocate() {
+    // A pallet label with its logistics AIs, and GS1 data that is no marking code.
+    let label = b"]C100046070000000000014020460620308662737120\x1d400PO-2026/17\x1d41046070000000074134607000000014420123456\x1d90X1\r";
+    let data = b"10LOT-7\x1d17261231";
+    let options = ParseOptions::default();
+    for raw in [&label[..], data] {
+        let mut elements = 0;
+        let count = allocations_during(|| {
+            let code = parse(raw, &options).expect("valid GS1 data");
+            elements = code.elements().count();
+        });
+        assert!(elements > 1);
         assert_eq!(count, 0, "{} allocated", raw.escape_ascii());
     }
 }

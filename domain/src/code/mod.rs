@@ -7,6 +7,7 @@
 //! It never panics and never allocates on its way to a valid code.
 
 mod elements;
+mod formats;
 mod layout;
 mod normalize;
 mod rejection;
@@ -17,6 +18,7 @@ pub use layout::mangle_through_russian_layout;
 pub use rejection::Rejection;
 
 use crate::gs1::{self, Ai, AiSpec, GS, Gs1Date, Gs1DateTime, Gtin, Sscc};
+use crate::lang::Lang;
 use crate::product_group::ProductGroup;
 use elements::{Element, Elements, Recovery};
 use normalize::{AngleStandIn, Cleaned, Text};
@@ -34,9 +36,10 @@ pub struct ParseOptions {
     /// A character the scanner sends instead of GS (keyboard wedges that cannot type 0x1D are
     /// often set to `|` or `#`, which never occur in codes).
     pub gs_substitute: Option<u8>,
-    /// Serial lengths of the product groups handled here, tried when separators were lost.
-    /// Zeros are unused slots. The reference: 13 (long form, water, ...), 7 (tobacco, beer),
-    /// 6 (milk).
+    /// Serial lengths of the product groups handled here, tried when separators were lost:
+    /// they select the groups' formats (`formats::FORMATS`) that recovery searches, and a
+    /// length no format has is tried as the plain long and short form. Zeros are unused
+    /// slots. The reference: 13 (long form, water, ...), 7 (tobacco, beer), 6 (milk).
     pub recovery_serial_lengths: [u8; 4],
     /// Restore codes typed through the Russian keyboard layout when the mapping is certain.
     pub repair_keyboard_layout: bool,
@@ -157,6 +160,10 @@ pub enum CodeKind {
     /// GTIN and serial without a verification part: a КИ typed from a document or printed in
     /// human-readable form; it identifies a unit but proves nothing.
     KiOnly,
+    /// A valid GS1 element string that names no marked item and no package: a lot, a date, a
+    /// price, a count, internal data, without a GTIN or an SSCC. Not a marking code; its
+    /// elements are read so that the operator and support can see what was scanned.
+    Gs1Data,
 }
 
 impl CodeKind {
@@ -170,6 +177,31 @@ impl CodeKind {
             CodeKind::Sscc => "sscc",
             CodeKind::Gtin => "gtin",
             CodeKind::KiOnly => "ki_only",
+            CodeKind::Gs1Data => "gs1_data",
+        }
+    }
+
+    /// What the kind is, for the operator.
+    pub fn describe(self, lang: Lang) -> &'static str {
+        match (self, lang) {
+            (CodeKind::UnitLong | CodeKind::UnitShort, Lang::En) => "Marking code of an item",
+            (CodeKind::UnitLong | CodeKind::UnitShort, Lang::Ru) => "Код маркировки товара",
+            (CodeKind::TobaccoPack, Lang::En) => "Marking code of a tobacco pack",
+            (CodeKind::TobaccoPack, Lang::Ru) => "Код маркировки пачки",
+            (CodeKind::GroupPackage, Lang::En) => "Marking code of a group package",
+            (CodeKind::GroupPackage, Lang::Ru) => "Код маркировки групповой упаковки",
+            (CodeKind::Sscc, Lang::En) => "Transport package label (SSCC)",
+            (CodeKind::Sscc, Lang::Ru) => "Код транспортной упаковки (SSCC)",
+            (CodeKind::Gtin, Lang::En) => "Product barcode (GTIN), not a marking code",
+            (CodeKind::Gtin, Lang::Ru) => "Штрихкод товара (GTIN), а не код маркировки",
+            (CodeKind::KiOnly, Lang::En) => "Identification code without its verification part",
+            (CodeKind::KiOnly, Lang::Ru) => "Код идентификации без кода проверки",
+            (CodeKind::Gs1Data, Lang::En) => {
+                "GS1 data without a GTIN and serial (a lot, a date, internal data): not a marking code"
+            }
+            (CodeKind::Gs1Data, Lang::Ru) => {
+                "Данные GS1 без GTIN и серийного номера (партия, дата, служебные данные): это не код маркировки"
+            }
         }
     }
 
@@ -365,6 +397,8 @@ pub struct MarkingCode {
 }
 
 const TOBACCO_PRICE: std::ops::Range<usize> = 21..25;
+/// The serial of a tobacco pack and of a tobacco block.
+const TOBACCO_SERIAL_LEN: usize = 7;
 const TOBACCO_TAIL: std::ops::Range<usize> = 25..29;
 
 /// The alphabet of the base-80 maximum retail price in tobacco pack codes.
@@ -490,6 +524,16 @@ impl MarkingCode {
             .and_then(|t| Gs1DateTime::from_yymmddhhmm(t.as_bytes()))
     }
 
+    /// A КИ without a verification part whose serial has a length no product group uses
+    /// (`../shared/docs/marking-codes.md` §3: 13, 7 or 6 characters): most likely a scan cut
+    /// short, possibly a КИ of a group whose length the reference does not confirm. The
+    /// terminal should not take such a scan without a fresh one; [`Rejection::SerialLength`]
+    /// is the reason to give.
+    pub fn is_possibly_truncated(&self) -> bool {
+        self.kind == CodeKind::KiOnly
+            && !formats::serial_length_is_known(self.serial().map_or(0, str::len))
+    }
+
     /// The issuing country named by the first character of the serial. Newer serials follow
     /// this rule; older ones may not, so it is a hint, not a fact.
     pub fn serial_country_hint(&self) -> Option<Country> {
@@ -599,16 +643,39 @@ fn parse_text(
     };
 
     if bytes.iter().all(u8::is_ascii_digit) {
+        let elements = || parse_elements(bytes, symbology, repairs, options);
         match bytes.len() {
             8 | 12 | 13 | 14 => {
-                let gtin = Gtin::from_digits(bytes).ok_or(Rejection::GtinCheckDigit)?;
+                // Digits that fail as a GTIN may still be an element string (an expiry date
+                // alone is eight digits): it is read as one before the check digit is blamed.
+                let Some(gtin) = Gtin::from_digits(bytes) else {
+                    return elements().map_err(|_| Rejection::GtinCheckDigit);
+                };
                 let (text, elements) = single_element(Ai::GTIN, &gtin.digits());
                 return Ok(code(CodeKind::Gtin, text, elements, repairs));
             }
+            // Eighteen digits that fail as an SSCC stay a mistyped SSCC: a box label is what
+            // the operator scans in a warehouse, and its reason must say so. Unless FNC1 in
+            // first position proved an element string: then they are GS1 data, refused (by
+            // `build`) only because their canonical text would read back as an SSCC.
             18 => {
-                let sscc = Sscc::from_digits(bytes).ok_or(Rejection::SsccCheckDigit)?;
+                let Some(sscc) = Sscc::from_digits(bytes) else {
+                    let framed = repairs.fnc1_stripped || symbology.is_some_and(|s| s.is_gs1());
+                    let data = framed && elements() == Err(Rejection::NotMarkingCode);
+                    return Err(if data {
+                        Rejection::NotMarkingCode
+                    } else {
+                        Rejection::SsccCheckDigit
+                    });
+                };
                 let (text, elements) = single_element(Ai::SSCC, &sscc.digits());
                 return Ok(code(CodeKind::Sscc, text, elements, repairs));
+            }
+            // Shorter than any GTIN: GS1 data if it reads as such, else a number (a price tag,
+            // a quantity) that is no code at all. Text from the human-readable form says it is
+            // GS1 and keeps its field-level reasons.
+            0..8 if !repairs.human_readable => {
+                return elements().map_err(|_| Rejection::NotMarkingCode);
             }
             _ => {}
         }
@@ -623,17 +690,42 @@ fn parse_text(
         return Err(Rejection::ExciseStamp);
     }
     if bytes.first() == Some(&b'(') && !repairs.human_readable {
-        let text = from_human_readable(bytes).ok_or(Rejection::NotMarkingCode)?;
+        let text = from_human_readable(bytes)?;
         let repairs = Repairs {
             human_readable: true,
             ..repairs
         };
         return parse_text(text.as_bytes(), symbology, repairs, options);
     }
-    if gs1::ai_at(bytes).is_none() {
+    parse_elements(bytes, symbology, repairs, options)
+}
+
+/// GS1 data whose canonical text is nothing but digits of a GTIN's length with a valid check
+/// digit, or of an SSCC's length, would read back as a product barcode or a box label
+/// (`(20)12 (17)260106` is `201217260106`, a valid GTIN-12): it cannot be kept as what it is,
+/// and it is no marking code either way.
+fn reads_back_as_a_number(code: &MarkingCode) -> bool {
+    let text = code.text.as_bytes();
+    code.kind == CodeKind::Gs1Data
+        && text.iter().all(u8::is_ascii_digit)
+        && match text.len() {
+            8 | 12 | 13 | 14 => Gtin::from_digits(text).is_some(),
+            18 => true,
+            _ => false,
+        }
+}
+
+/// Reads a GS1 element string, restoring lost separators where the product groups' formats
+/// allow exactly one split.
+fn parse_elements(
+    bytes: &[u8],
+    symbology: Option<Symbology>,
+    repairs: Repairs,
+    options: &ParseOptions,
+) -> Result<MarkingCode, Rejection> {
+    if gs1::ai_spec_at(bytes).is_none() {
         return Err(Rejection::NotMarkingCode);
     }
-
     let recovered = |text: Text, elements: Elements| -> Result<MarkingCode, Rejection> {
         let kind = classify(&elements, text.as_bytes())?;
         let repairs = Repairs {
@@ -645,26 +737,28 @@ fn parse_text(
     let lengths = &options.recovery_serial_lengths;
     match elements::parse_strict(bytes) {
         Ok(strict) => {
-            if needs_structure(&strict.elements, bytes) {
+            let kind = classify(&strict.elements, bytes);
+            // A code read as sent that is not a whole code, or a КИ whose serial runs to the
+            // end, may be one whose separators were lost: its structure decides.
+            if kind.is_err() || serial_may_have_swallowed(&strict.elements, bytes) {
                 match elements::recover(bytes, lengths) {
                     Recovery::Unique { text, elements } => return recovered(text, elements),
                     Recovery::Ambiguous => return Err(Rejection::AmbiguousSeparator),
                     Recovery::NoFit => {}
                 }
             }
-            let kind = classify(&strict.elements, bytes)?;
             let repairs = Repairs {
                 gs_recovered: strict.implied_separator,
                 ..repairs
             };
-            build(kind, bytes, &strict.elements, symbology, repairs)
+            build(kind?, bytes, &strict.elements, symbology, repairs)
         }
         Err(rejection) => match elements::recover(bytes, lengths) {
             Recovery::Unique { text, elements } => recovered(text, elements),
             Recovery::Ambiguous => Err(Rejection::AmbiguousSeparator),
             // A variable field too long in a code without any separator: they were lost.
             Recovery::NoFit => match rejection {
-                Rejection::ValueLength { ai } if !has_gs && !is_fixed(ai) => {
+                Rejection::ValueLength { ai } if !bytes.contains(&GS) && !is_fixed(ai) => {
                     Err(Rejection::MissingSeparator)
                 }
                 other => Err(other),
@@ -687,34 +781,53 @@ fn single_element(ai: Ai, digits: &[u8]) -> (Text, Elements) {
     }
 }
 
-/// A code with GTIN and serial whose verification part is missing or of the wrong length may
-/// be one whose separators were lost: then its structure has to decide the split.
-fn needs_structure(elements: &Elements, text: &[u8]) -> bool {
-    if !(elements.has(Ai::GTIN) && elements.has(Ai::SERIAL)) {
-        return false;
-    }
-    let len = |ai| elements.get(ai).map(|e: &Element| e.value(text).len());
-    let verification = [
-        Ai::VERIFICATION_KEY,
-        Ai::SIGNATURE,
-        Ai::CRYPTO_TAIL,
-        Ai::PRICE,
-    ]
-    .iter()
-    .any(|&ai| elements.has(ai));
-    let wrong_length = len(Ai::VERIFICATION_KEY).is_some_and(|l| l != 4)
-        || len(Ai::CRYPTO_TAIL).is_some_and(|l| l != 4)
-        || len(Ai::SIGNATURE).is_some_and(|l| l != 44 && l != 88);
-    // A serial that runs to the end of the text had no separator after it, whatever separators
-    // stand elsewhere (one after the fixed-length GTIN proves nothing): it may have swallowed
-    // the verification part.
+/// A КИ without any verification part whose serial runs to the end of the text had no
+/// separator after it, whatever separators stand elsewhere (one after the fixed-length GTIN
+/// proves nothing): the serial may have swallowed the verification part.
+fn serial_may_have_swallowed(elements: &Elements, text: &[u8]) -> bool {
+    // The cheapest and most selective test first: most scans end with a verification part.
     let serial_runs_to_end = elements
         .get(Ai::SERIAL)
         .is_some_and(|e| usize::from(e.end) == text.len());
-    (!verification && serial_runs_to_end) || wrong_length
+    serial_runs_to_end
+        && elements.has(Ai::GTIN)
+        && ![
+            Ai::VERIFICATION_KEY,
+            Ai::SIGNATURE,
+            Ai::CRYPTO_TAIL,
+            Ai::PRICE,
+        ]
+        .iter()
+        .any(|&ai| elements.has(ai))
 }
 
 fn classify(elements: &Elements, text: &[u8]) -> Result<CodeKind, Rejection> {
+    let has = |ai| elements.has(ai);
+    if has(Ai::SSCC) {
+        return Ok(CodeKind::Sscc);
+    }
+    let verification = has(Ai::VERIFICATION_KEY) || has(Ai::SIGNATURE) || has(Ai::CRYPTO_TAIL);
+    match (has(Ai::GTIN), has(Ai::SERIAL)) {
+        (true, true) => classify_unit(elements, text),
+        (true, false) if verification => Err(Rejection::IncompleteCode {
+            missing: Ai::SERIAL,
+        }),
+        (true, false) => Ok(CodeKind::Gtin),
+        (false, true) => Err(Rejection::IncompleteCode { missing: Ai::GTIN }),
+        (false, false) => Ok(CodeKind::Gs1Data),
+    }
+}
+
+/// The AIs that open a verification part: 91 (then 92) in the long form, 93 in the short form,
+/// 8005 (then 93) in the tobacco block.
+fn opens_verification(ai: Ai) -> bool {
+    ai == Ai::VERIFICATION_KEY || ai == Ai::SIGNATURE || ai == Ai::CRYPTO_TAIL || ai == Ai::PRICE
+}
+
+/// A code with GTIN and serial. Its format is the verification part that starts first after
+/// the serial; AIs after that part are extra data whatever their numbers, so a block or a short
+/// code that carries a 91 or 92 of its own after its tail still reads as what it is.
+fn classify_unit(elements: &Elements, text: &[u8]) -> Result<CodeKind, Rejection> {
     let has = |ai| elements.has(ai);
     let len = |ai| {
         elements
@@ -728,40 +841,53 @@ fn classify(elements: &Elements, text: &[u8]) -> Result<CodeKind, Rejection> {
             Err(Rejection::VerificationLength { ai })
         }
     };
-    if has(Ai::SSCC) {
-        return Ok(CodeKind::Sscc);
-    }
-    let verification = has(Ai::VERIFICATION_KEY) || has(Ai::SIGNATURE) || has(Ai::CRYPTO_TAIL);
-    match (has(Ai::GTIN), has(Ai::SERIAL)) {
-        (true, true) => match (has(Ai::VERIFICATION_KEY), has(Ai::SIGNATURE)) {
-            (true, true) => {
-                tail_ok(Ai::VERIFICATION_KEY, &[4])?;
-                tail_ok(Ai::SIGNATURE, &[44, 88])?;
-                Ok(CodeKind::UnitLong)
+    let all = elements.as_slice();
+    let serial_at = all.iter().position(|e| e.ai == Ai::SERIAL).unwrap_or(0);
+    let opener = all[serial_at..]
+        .iter()
+        .chain(all[..serial_at].iter())
+        .map(|e| e.ai)
+        .find(|&ai| opens_verification(ai));
+    match opener {
+        Some(ai) if ai == Ai::VERIFICATION_KEY || ai == Ai::SIGNATURE => {
+            match (has(Ai::VERIFICATION_KEY), has(Ai::SIGNATURE)) {
+                (true, false) => Err(Rejection::IncompleteCode {
+                    missing: Ai::SIGNATURE,
+                }),
+                (false, _) => Err(Rejection::IncompleteCode {
+                    missing: Ai::VERIFICATION_KEY,
+                }),
+                (true, true) => {
+                    tail_ok(Ai::VERIFICATION_KEY, &[4])?;
+                    tail_ok(Ai::SIGNATURE, &[44, 88])?;
+                    Ok(CodeKind::UnitLong)
+                }
             }
-            (true, false) => Err(Rejection::IncompleteCode {
-                missing: Ai::SIGNATURE,
-            }),
-            (false, true) => Err(Rejection::IncompleteCode {
-                missing: Ai::VERIFICATION_KEY,
-            }),
-            (false, false) if has(Ai::CRYPTO_TAIL) => {
-                tail_ok(Ai::CRYPTO_TAIL, &[4])?;
-                Ok(if has(Ai::PRICE) {
-                    CodeKind::GroupPackage
-                } else {
-                    CodeKind::UnitShort
-                })
+        }
+        Some(ai) if ai == Ai::CRYPTO_TAIL => {
+            tail_ok(Ai::CRYPTO_TAIL, &[4])?;
+            Ok(CodeKind::UnitShort)
+        }
+        Some(_) => {
+            // 8005 first: the tobacco block's order, but a price alone makes nothing tobacco
+            // (other groups carry one too). Without 93 the code is incomplete; with a serial
+            // that is not the block's 7 characters it is a short-form code with a price.
+            if !has(Ai::CRYPTO_TAIL) {
+                return Err(Rejection::IncompleteCode {
+                    missing: Ai::CRYPTO_TAIL,
+                });
             }
-            (false, false) if has(Ai::PRICE) => Ok(CodeKind::GroupPackage),
-            (false, false) => Ok(CodeKind::KiOnly),
-        },
-        (true, false) if verification => Err(Rejection::IncompleteCode {
-            missing: Ai::SERIAL,
-        }),
-        (true, false) => Ok(CodeKind::Gtin),
-        (false, true) => Err(Rejection::IncompleteCode { missing: Ai::GTIN }),
-        (false, false) => Err(Rejection::NotMarkingCode),
+            tail_ok(Ai::CRYPTO_TAIL, &[4])?;
+            Ok(if len(Ai::SERIAL) == TOBACCO_SERIAL_LEN {
+                CodeKind::GroupPackage
+            } else {
+                CodeKind::UnitShort
+            })
+        }
+        // A bare КИ. One whose serial length no group uses is flagged, not refused
+        // (`MarkingCode::is_possibly_truncated`): the hub re-reads every pushed КИ through
+        // this parser, and the reference leaves several groups' lengths unconfirmed.
+        None => Ok(CodeKind::KiOnly),
     }
 }
 
@@ -784,6 +910,9 @@ fn build(
     if is_canonical(source, elements) {
         // It fits: it came out of a Text.
         let _ = code.text.extend(source);
+        if reads_back_as_a_number(&code) {
+            return Err(Rejection::NotMarkingCode);
+        }
         return Ok(code);
     }
     code.elements = Elements::new();
@@ -803,6 +932,9 @@ fn build(
             end: (start + value.len()) as u8,
             ..*e
         })?;
+    }
+    if reads_back_as_a_number(&code) {
+        return Err(Rejection::NotMarkingCode);
     }
     Ok(code)
 }
@@ -834,26 +966,31 @@ fn bracketed_ai(bytes: &[u8]) -> Option<(Ai, AiSpec)> {
 
 /// Turns `(01)04600840749372(21)5XyZ1a(93)Ab1+` into an element string with GS where GS1
 /// needs one. A value runs to the next bracketed known AI: `(` is legal in values, so a value
-/// that contains a bracketed AI of its own cannot be written in this form.
-fn from_human_readable(bytes: &[u8]) -> Option<Text> {
+/// that contains a bracketed AI of its own cannot be written in this form. Each value must have
+/// a length its AI allows: a short one would otherwise run into the next field once the
+/// brackets are gone (`(17)9(90)217` is not `17990217`).
+fn from_human_readable(bytes: &[u8]) -> Result<Text, Rejection> {
     let mut text = Text::new();
     let mut pos = 0;
     while pos < bytes.len() {
-        let (ai, spec) = bracketed_ai(&bytes[pos..])?;
+        let (ai, spec) = bracketed_ai(&bytes[pos..]).ok_or(Rejection::NotMarkingCode)?;
         let start = pos + ai.width() + 2;
         let end = (start..bytes.len())
             .find(|&i| bytes[i] == b'(' && bracketed_ai(&bytes[i..]).is_some())
             .unwrap_or(bytes.len());
+        if !(usize::from(spec.min)..=usize::from(spec.max)).contains(&(end - start)) {
+            return Err(Rejection::ValueLength { ai });
+        }
         let needs_gs = !spec.predefined && end < bytes.len();
         let fits = text.extend(ai.digits().as_bytes())
             && text.extend(&bytes[start..end])
             && (!needs_gs || text.push(GS));
         if !fits {
-            return None;
+            return Err(Rejection::TooLong);
         }
         pos = end;
     }
-    Some(text)
+    Ok(text)
 }
 
 fn is_tobacco_pack(b: &[u8]) -> bool {

@@ -61,6 +61,19 @@ pub enum Rejection {
     VerificationLength {
         ai: Ai,
     },
+    /// A check digit or check character pair that does not match, in a field other than a GTIN
+    /// or an SSCC (a GLN in 410-417, a GSRN, a GMN...).
+    CheckDigit {
+        ai: Ai,
+    },
+    /// GTIN and serial without a verification part, and a serial of a length no product group
+    /// uses: a scan cut short, or a code whose separators were lost beyond repair. `parse`
+    /// flags such a КИ ([`super::MarkingCode::is_possibly_truncated`]) rather than refusing it,
+    /// because the hub re-reads pushed КИ through it; this is the reason for a caller that
+    /// refuses on the flag.
+    SerialLength {
+        length: usize,
+    },
 }
 
 impl Rejection {
@@ -84,6 +97,8 @@ impl Rejection {
             Rejection::AmbiguousSeparator => "ambiguous_separator",
             Rejection::IncompleteCode { .. } => "incomplete_code",
             Rejection::VerificationLength { .. } => "verification_length",
+            Rejection::CheckDigit { .. } => "check_digit",
+            Rejection::SerialLength { .. } => "serial_length",
         }
     }
 
@@ -106,6 +121,8 @@ impl Rejection {
         "ambiguous_separator",
         "incomplete_code",
         "verification_length",
+        "check_digit",
+        "serial_length",
     ];
 
     /// The message for the operator or the support engineer.
@@ -140,7 +157,9 @@ impl Rejection {
             Rejection::SsccCheckDigit => {
                 "The SSCC check digit is wrong: the label is damaged or mistyped.".into()
             }
-            Rejection::InvalidDate { ai } => format!("Field ({ai}) holds a date that does not exist."),
+            Rejection::InvalidDate { ai } => {
+                format!("Field ({ai}) holds a date or time that does not exist.")
+            }
             Rejection::MissingSeparator => "The scanner dropped the GS separators and the code cannot be restored. Set the scanner to transmit GS (FNC1) and scan again.".into(),
             Rejection::AmbiguousSeparator => "The scanner dropped the GS separators and the code can be read in more than one way. Set the scanner to transmit GS (FNC1) and scan again.".into(),
             Rejection::IncompleteCode { missing } => {
@@ -148,6 +167,12 @@ impl Rejection {
             }
             Rejection::VerificationLength { ai } => format!(
                 "The verification part ({ai}) has a wrong length: the code is damaged or the scanner dropped a separator."
+            ),
+            Rejection::CheckDigit { ai } => format!(
+                "The check digit of field ({ai}) is wrong: the label is damaged or mistyped."
+            ),
+            Rejection::SerialLength { length } => format!(
+                "The code has no verification part and its serial has {length} characters, a length no product group uses: the scan was cut short or the code is damaged. Scan it again."
             ),
         }
     }
@@ -176,7 +201,9 @@ impl Rejection {
             Rejection::SsccCheckDigit => {
                 "Неверная контрольная цифра SSCC: этикетка повреждена или введена с ошибкой.".into()
             }
-            Rejection::InvalidDate { ai } => format!("Поле ({ai}) содержит несуществующую дату."),
+            Rejection::InvalidDate { ai } => {
+                format!("Поле ({ai}) содержит несуществующую дату или время.")
+            }
             Rejection::MissingSeparator => "Сканер потерял разделители GS, восстановить код нельзя. Настройте сканер на передачу GS (FNC1) и отсканируйте снова.".into(),
             Rejection::AmbiguousSeparator => "Сканер потерял разделители GS, и код читается неоднозначно. Настройте сканер на передачу GS (FNC1) и отсканируйте снова.".into(),
             Rejection::IncompleteCode { missing } => {
@@ -184,6 +211,12 @@ impl Rejection {
             }
             Rejection::VerificationLength { ai } => format!(
                 "Код проверки ({ai}) неверной длины: код повреждён или сканер потерял разделитель."
+            ),
+            Rejection::CheckDigit { ai } => format!(
+                "Неверная контрольная цифра в поле ({ai}): этикетка повреждена или введена с ошибкой."
+            ),
+            Rejection::SerialLength { length } => format!(
+                "В коде нет кода проверки, а серийный номер из {length} символов — такой длины нет ни в одной товарной группе: код считан не полностью или повреждён. Отсканируйте снова."
             ),
         }
     }
@@ -219,6 +252,8 @@ mod tests {
             Rejection::AmbiguousSeparator,
             Rejection::IncompleteCode { missing: ai },
             Rejection::VerificationLength { ai },
+            Rejection::CheckDigit { ai },
+            Rejection::SerialLength { length: 10 },
         ]
     }
 

@@ -2,6 +2,7 @@
 
 use super::*;
 use crate::gs1::check_digit;
+use crate::lang::Lang;
 
 const SIG44: &str = "MEUCIQD+3b/RZsyk2QkGN7Ngl8Kz0XHmF1JdEpQ0aXp8sL9wIgYx==";
 const SERIAL13: &str = "5AbC&<d>\"'%/;";
@@ -305,9 +306,16 @@ fn gs_loss_in_short_forms() {
             b"010469025752852321ABCDEFGHIJ91EE1092MEUCIQD+3b/RZsyk2QkGN7Ngl8Kz0XHmF1JdEpQ0aXp8",
             "! missing_separator",
         ),
-        // Two splits fit: serial 13 long form, or serial 6 + 93 + an AI 99.
+        // The serial holds "93": a 6-character serial + 93 + an AI 99 adds up, but no product
+        // group's format has a 99 after its tail, so only the long form fits.
         (
             b"010469025752852321ABCDEF93WXYZ991KEY192MEUCIQD+3b/RZsyk2QkGN7Ngl8Kz0XHmF1JdEpQ0aXp8",
+            "unit_long 010469025752852321ABCDEF93WXYZ9~91KEY1~92MEUCIQD+3b/RZsyk2QkGN7Ngl8Kz0XHmF1JdEpQ0aXp8 [gs_recovered]",
+        ),
+        // Pharma's format allows a batch "ABC17261231" or a batch "ABC" and an expiry: two
+        // real splits, so neither wins.
+        (
+            b"010469025752852321ABCDEFGHIJKLM91KEY192MEUCIQD+3b/RZsyk2QkGN7Ngl8Kz0XHmF1JdEpQ0aXp810ABC17261231",
             "! ambiguous_separator",
         ),
     ];
@@ -338,7 +346,7 @@ fn rejections() {
             "! invalid_date",
         ),
         (
-            b"0104600840749372215XyZ1a\x1d93Ab1+\x1d8006123",
+            b"0104600840749372215XyZ1a\x1d93Ab1+\x1d8015123",
             "! unknown_ai",
         ),
         (b"0104600840749372215XyZ 1a\x1d93Ab1+", "! value_charset"),
@@ -408,6 +416,342 @@ fn angle_brackets_that_belong_to_the_code_survive() {
     );
 }
 
+/// GS1-128 box and pallet labels: the SSCC with the logistics AIs that travel with it.
+#[test]
+fn logistics_labels() {
+    let cases: &[(&[u8], &str)] = &[
+        // SSCC, content GTIN, count, order number, ship-to and ship-for GLNs, ship-to postal
+        // code, internal data: every AI of a pallet label is read, the SSCC among them.
+        (
+            b"]C100046070000000000014020460620308662737120\x1d400PO-2026/17\x1d41046070000000074134607000000014420123456\x1d90X1",
+            "sscc 00046070000000000014020460620308662737120~400PO-2026/17~41046070000000074134607000000014420123456~90X1 [aim_stripped]",
+        ),
+        // A gross weight and a best-before date on the label.
+        (
+            b"0004607000000000001433020012501526123",
+            "! value_length",
+        ),
+        (
+            b"000460700000000000143302001250\x1d15261231",
+            "sscc 00046070000000000014330200125015261231 []",
+        ),
+        // A GLN with a wrong check digit is a damaged label, not a GTIN.
+        (
+            b"000460700000000000144104607000000008",
+            "! check_digit",
+        ),
+        // A trade item with a third-party serial (TPX, General Specifications 2024) is no
+        // marking code: it carries no 21.
+        (
+            b"0104606203086627235TPX-123",
+            "gtin 0104606203086627235TPX-123 []",
+        ),
+        // An SSCC whose own check digit is wrong.
+        (b"00046070000000000015", "! sscc_check_digit"),
+    ];
+    check(cases, &ParseOptions::default());
+    let label = parse(cases[0].0, &ParseOptions::default()).unwrap();
+    assert_eq!(label.sscc().unwrap().to_string(), "046070000000000014");
+    assert_eq!(label.element(Ai::new(37, 2)), Some("120"));
+    assert_eq!(label.element(Ai::new(413, 3)), Some("4607000000014"));
+    assert_eq!(label.ki(), None);
+}
+
+/// Valid GS1 data without a GTIN and serial is shown as what it is, with its elements; it is
+/// never blamed on a GTIN check digit it does not have.
+#[test]
+fn gs1_data_is_not_a_marking_code() {
+    let cases: &[(&[u8], &str)] = &[
+        // An expiry date alone: eight digits, which are no valid GTIN-8.
+        (b"17261231", "gs1_data 17261231 []"),
+        (b"]C117261231", "gs1_data 17261231 [aim_stripped]"),
+        // A lot and a date, internal data, a count, a price.
+        (b"10LOT-7\x1d17261231", "gs1_data 10LOT-7~17261231 []"),
+        (b"9912345", "gs1_data 9912345 []"),
+        (b"91EE10", "gs1_data 91EE10 []"),
+        (b"8005150000", "gs1_data 8005150000 []"),
+        (
+            b"]d2101234567890\x1d3712",
+            "gs1_data 101234567890~3712 [aim_stripped]",
+        ),
+        // The content of a case without its SSCC.
+        (
+            b"0204606203086627\x1d3712",
+            "gs1_data 02046062030866273712 []",
+        ),
+        // Digits that are a valid GTIN-8 and a date at once are the GTIN: that is how a
+        // scanner sends an EAN-8.
+        (b"17260107", "gtin 0100000017260107 []"),
+        // Short numbers that are no GS1 data: a price tag, a quantity.
+        (b"12345", "! not_marking_code"),
+        (b"7", "! not_marking_code"),
+        // Data whose canonical text would be a valid GTIN-12 cannot be kept as GS1 data.
+        (b"2012\x1d17260106", "! not_marking_code"),
+        // Fields that break their own rules keep their own reasons.
+        (b"17261232", "! gtin_check_digit"),
+        (b"10LOT\x1d17261232", "! invalid_date"),
+    ];
+    check(cases, &ParseOptions::default());
+    let data = parse(b"10LOT-7\x1d17261231", &ParseOptions::default()).unwrap();
+    let elements: Vec<(String, &str)> = data.elements().map(|(a, v)| (a.to_string(), v)).collect();
+    assert_eq!(
+        elements,
+        [("10".to_string(), "LOT-7"), ("17".to_string(), "261231")]
+    );
+    assert_eq!(data.expiry().unwrap().to_string(), "2026-12-31");
+    assert_eq!((data.ki(), data.gtin(), data.sscc()), (None, None, None));
+    assert!(!data.kind().has_ki());
+    assert!(
+        data.kind()
+            .describe(Lang::En)
+            .contains("not a marking code")
+    );
+    assert!(data.kind().describe(Lang::Ru).contains("не код маркировки"));
+}
+
+/// A КИ without a verification part whose serial has a length no product group uses is
+/// flagged as possibly cut short.
+#[test]
+fn ki_without_verification_is_flagged_unless_a_groups_serial_length() {
+    let cases: &[(&[u8], &str, bool)] = &[
+        (b"010469025752852321ABCDEFGHIJKLM", "ki_only", false),
+        (b"0104606203086627210000001", "ki_only", false),
+        (b"0104600840749372215XyZ1a", "ki_only", false),
+        // Cut short: ten characters of a thirteen-character serial.
+        (b"010469025752852321ABCDEFGHIJ", "ki_only", true),
+        (b"(01)04690257528523(21)ABCDEFGHIJ", "ki_only", true),
+        // A long-form code cut short inside its key, its separators lost: the serial runs on.
+        (b"010469025752852321ABC91ABDEF12391EE", "ki_only", true),
+        // Codes with a verification part are whole whatever their serial length.
+        (
+            b"010469025752852321ABCDEFGHIJ\x1d93Ab1+",
+            "unit_short",
+            false,
+        ),
+    ];
+    for &(raw, kind, flagged) in cases {
+        let code = parse(raw, &ParseOptions::default()).unwrap();
+        assert_eq!(
+            (code.kind().code(), code.is_possibly_truncated()),
+            (kind, flagged),
+            "{}",
+            raw.escape_ascii()
+        );
+    }
+    // A short-form code cut short inside its tail is refused by its tail's length.
+    check(
+        &[(b"0104600840749372215XyZ1a\x1d93Ab", "! verification_length")],
+        &ParseOptions::default(),
+    );
+    let r = Rejection::SerialLength { length: 10 };
+    assert!(r.message(Lang::En).contains("10 characters"));
+    assert!(r.message(Lang::Ru).contains("10 символов"));
+}
+
+/// A tobacco block reads by its own parts whatever follows them; a price alone is no block.
+#[test]
+fn tobacco_blocks_and_prices() {
+    let block = "0104606203086627210000001\x1d8005150000\x1d93ab12";
+    let with = |extra: &str| format!("{block}\x1d{extra}");
+    let extra_lot = with("240ABC\x1d10L1");
+    let extra_internal = with("91XYZ");
+    let extra_long = with("91EE10\x1d92MEUCIQD+3b/RZsyk2QkGN7Ngl8Kz0XHmF1JdEpQ0aXp8");
+    let cases: Vec<(&[u8], String)> = vec![
+        (
+            extra_lot.as_bytes(),
+            format!("group_package {} []", extra_lot.replace('\x1d', "~")),
+        ),
+        (
+            extra_internal.as_bytes(),
+            format!("group_package {} []", extra_internal.replace('\x1d', "~")),
+        ),
+        (
+            extra_long.as_bytes(),
+            format!("group_package {} []", extra_long.replace('\x1d', "~")),
+        ),
+        // A price and a tail with a 13-character serial: a short-form code with a price.
+        (
+            b"010469025752852321ABCDEFGHIJKLM\x1d8005150000\x1d93ab12",
+            "unit_short 010469025752852321ABCDEFGHIJKLM~8005150000~93ab12 []".into(),
+        ),
+        // A price after a milk code's tail.
+        (
+            b"0104600840749372215XyZ1a\x1d93Ab1+\x1d8005150000",
+            "unit_short 0104600840749372215XyZ1a~93Ab1+~8005150000 []".into(),
+        ),
+        // A block without its tail is incomplete, not a block.
+        (
+            b"0104606203086627210000001\x1d8005150000",
+            "! incomplete_code".into(),
+        ),
+    ];
+    for (raw, want) in &cases {
+        assert_eq!(
+            &view(raw, &ParseOptions::default()),
+            want,
+            "{}",
+            raw.escape_ascii()
+        );
+    }
+    let options = ParseOptions::default();
+    let guess = |raw: &[u8]| parse(raw, &options).unwrap().product_group();
+    assert_eq!(
+        guess(extra_lot.as_bytes()),
+        GroupGuess::Known(ProductGroup::Tobacco)
+    );
+    assert_eq!(
+        guess(cases[3].0),
+        GroupGuess::OneOf(THIRTEEN_CHAR_SHORT_GROUPS)
+    );
+    let milk = parse(cases[4].0, &options).unwrap();
+    assert_eq!(milk.product_group(), GroupGuess::Known(ProductGroup::Milk));
+    assert_eq!(milk.max_retail_price(), Some(150_000));
+}
+
+/// Pharma codes with the expiry and the batch before the serial, separators present or lost.
+#[test]
+fn pharma_with_expiry_and_batch_before_the_serial() {
+    let sig = sig44();
+    let with_gs = format!("010469025752852317261231 10LOT-7\x1d21{SERIAL13}\x1d91EE10\x1d92{sig}")
+        .replace(' ', "");
+    let canonical = with_gs.replace('\x1d', "~");
+    let lost = with_gs.replace('\x1d', "");
+    let batch_gs_lost = with_gs.replacen('\x1d', "", 1);
+    let cases: Vec<(&[u8], String)> = vec![
+        (with_gs.as_bytes(), format!("unit_long {canonical} []")),
+        (
+            lost.as_bytes(),
+            format!("unit_long {canonical} [gs_recovered]"),
+        ),
+        (
+            batch_gs_lost.as_bytes(),
+            format!("unit_long {canonical} [gs_recovered]"),
+        ),
+    ];
+    for (raw, want) in &cases {
+        assert_eq!(
+            &view(raw, &ParseOptions::default()),
+            want,
+            "{}",
+            raw.escape_ascii()
+        );
+    }
+    let code = parse(lost.as_bytes(), &ParseOptions::default()).unwrap();
+    assert_eq!(code.serial(), Some(SERIAL13));
+    assert_eq!(code.element(Ai::BATCH), Some("LOT-7"));
+    assert_eq!(code.expiry().unwrap().to_string(), "2026-12-31");
+}
+
+/// The test vectors of the GS1 reference engine (gs1/gs1-barcode-engine, `ai.c`
+/// `test_ai_processAIdata` and `test_ai_parseAIdata`, `scandata.c`
+/// `test_scandata_processScanData`), with its `^` as FNC1: a leading one is the symbol's FNC1
+/// in first position, the others are GS. Whether each is accepted, and as what.
+#[test]
+fn reference_engine_vectors() {
+    let cases: &[(&str, Option<&str>)] = &[
+        ("^991234", Some("gs1_data")),
+        ("^891234", None),
+        ("^99~ABC", None),
+        ("^99ABC~", None),
+        ("^0112345678901231", Some("gtin")),
+        ("^01A2345678901231", None),
+        ("^011234567890123A", None),
+        ("^0112345678901234", None),
+        ("^011234567890123", None),
+        ("^01123456789012312", None),
+        ("^0112345678901231^", Some("gtin")),
+        ("^011234567890123^", None),
+        ("^01123456789012345^", None),
+        ("^01123456789012345^991234", None),
+        ("^0112345678901231991234", Some("gtin")),
+        ("^0112345678901231^991234", Some("gtin")),
+        ("^2421", Some("gs1_data")),
+        ("^242123456", Some("gs1_data")),
+        ("^242123456^10ABC123", Some("gs1_data")),
+        ("^242123456^", Some("gs1_data")),
+        ("^2421234567", None),
+        ("^81111234", Some("gs1_data")),
+        ("^8111123", None),
+        ("^811112345", None),
+        ("^81111234^10ABC123", Some("gs1_data")),
+        // Valid GS1 (8001, roll dimensions), but its 18 digits are an SSCC's without the AI:
+        // its canonical text could not be told from a mistyped box label, so it is refused
+        // (as not a marking code; below).
+        ("^800112341234512398", None),
+        ("^80011234123451239", None),
+        ("^8001123412345123981", None),
+        ("^800112341234512398^0112345678901231", Some("gtin")),
+        ("^80011234123451239^0112345678901231", None),
+        ("^800302112345678900ABC", Some("gs1_data")),
+        ("^800302112345678901ABC", None),
+        // Eighteen digits again (8003 with no serial component): refused like 8001 above.
+        ("^800302112345678900", None),
+        ("^800302112345678900^10ABC123", Some("gs1_data")),
+        ("^800302112345678900ABCDEFGHIJKLMNOP", Some("gs1_data")),
+        ("^800302112345678900ABCDEFGHIJKLMNOPQ", None),
+        ("^7230121234567890123456789012345678", Some("gs1_data")),
+        ("^72301212345678901234567890123456789", None),
+        ("^7230123", Some("gs1_data")),
+        ("^723012", None),
+        ("^80131987654Ad4X4bL5ttr2310c2K", Some("gs1_data")),
+        ("^80131987654Ad4X4bL5ttr2310cXK", None),
+        // parseAIdata, bracketed, and its FNC1 rules.
+        ("(01)12345678901231(10)12345", Some("gtin")),
+        ("(3100)123456(10)12345", Some("gs1_data")),
+        ("(10)12345(11)991225", Some("gs1_data")),
+        ("(3900)12345(11)991225", Some("gs1_data")),
+        ("(10)(11)98765", None),
+        ("(10)12345(11)", None),
+        ("(1A)12345", None),
+        ("(17)9(90)217", None),
+        // processScanData: the symbology identifier, then the element string.
+        ("]d2011231231231233310ABC123\x1d99TESTING", Some("gtin")),
+        ("]C1011231231231233310ABC123\x1d99TESTING", Some("gtin")),
+        ("]Q3011231231231233310ABC123\x1d99TESTING", Some("gtin")),
+        (
+            "]e0011231231231233310ABC123\x1d1199122598TESTING\x1d97XYZ",
+            Some("gtin"),
+        ),
+        ("]E02112345678900", Some("gtin")),
+        ("]E02112345678901", None),
+        ("]E402345673", Some("gtin")),
+        ("]E402345674", None),
+    ];
+    for &(input, want) in cases {
+        let raw = match input.strip_prefix('^') {
+            Some(rest) => format!("\x1d{}", rest.replace('^', "\x1d")),
+            None => input.to_string(),
+        };
+        let got = parse(raw.as_bytes(), &ParseOptions::default()).map(|c| c.kind().code());
+        assert_eq!(got.ok(), want, "{input}");
+    }
+    assert_eq!(
+        parse(b"\x1d800112341234512398", &ParseOptions::default()),
+        Err(Rejection::NotMarkingCode)
+    );
+    assert_eq!(
+        parse(b"800112341234512398", &ParseOptions::default()),
+        Err(Rejection::SsccCheckDigit)
+    );
+    // The engine's own reading of its scan data vector, element by element.
+    let code = parse(
+        b"]e0011231231231233310ABC123\x1d1199122598TESTING\x1d97XYZ",
+        &ParseOptions::default(),
+    )
+    .unwrap();
+    let elements: Vec<String> = code.elements().map(|(a, v)| format!("({a}){v}")).collect();
+    assert_eq!(
+        elements,
+        [
+            "(01)12312312312333",
+            "(10)ABC123",
+            "(11)991225",
+            "(98)TESTING",
+            "(97)XYZ"
+        ]
+    );
+}
+
 #[test]
 fn gtin_and_sscc_values_round_trip_through_digits() {
     let body = b"0460620308662";
@@ -444,11 +788,96 @@ mod properties {
         })
     }
 
-    /// A valid unit code with real GS bytes: long form, short form (with optional weight and
-    /// expiry), or a tobacco block.
+    fn date() -> impl Strategy<Value = String> {
+        (0u32..30, 1u32..=12, 1u32..=28).prop_map(|(y, m, d)| format!("{y:02}{m:02}{d:02}"))
+    }
+
+    /// A batch of 1 to 20 characters.
+    fn batch() -> impl Strategy<Value = String> {
+        (1usize..=20).prop_flat_map(chars)
+    }
+
+    /// A valid unit code with real GS bytes in one of the product groups' formats
+    /// (`formats::FORMATS`): long form, pharma with expiry and batch before the serial or after
+    /// the signature, milk with weight and expiry, water and the other 13-character short
+    /// forms, beer with a keg's volume, a tobacco block.
     fn unit_code() -> impl Strategy<Value = String> {
-        let long = (gtin(), chars(13), chars(4), chars(44))
+        let long = (
+            gtin(),
+            chars(13),
+            chars(4),
+            prop_oneof![chars(44), chars(88)],
+        )
             .prop_map(|(g, s, k, sig)| format!("01{g}21{s}\x1d91{k}\x1d92{sig}"));
+        let pharma = (
+            gtin(),
+            chars(13),
+            chars(4),
+            chars(44),
+            proptest::option::of(date()),
+            proptest::option::of(batch()),
+            any::<bool>(),
+        )
+            .prop_map(|(g, s, k, sig, expiry, lot, before)| {
+                let expiry = expiry.map(|d| format!("17{d}")).unwrap_or_default();
+                let lot = lot.map(|b| format!("10{b}")).unwrap_or_default();
+                let extra = format!("{expiry}{lot}");
+                if before {
+                    let gs = if lot.is_empty() { "" } else { "\x1d" };
+                    format!("01{g}{extra}{gs}21{s}\x1d91{k}\x1d92{sig}")
+                } else {
+                    let gs = if extra.is_empty() { "" } else { "\x1d" };
+                    format!("01{g}21{s}\x1d91{k}\x1d92{sig}{gs}{extra}")
+                }
+            });
+        let milk = (
+            gtin(),
+            chars(6),
+            chars(4),
+            proptest::option::of(0u32..1_000_000),
+            0u8..3,
+        )
+            .prop_map(|(g, s, t, weight, expiry)| {
+                let mut code = format!("01{g}21{s}\x1d93{t}");
+                if let Some(w) = weight {
+                    code.push_str(&format!("\x1d3103{w:06}"));
+                }
+                // The weight's length is predefined: nothing separates what follows it.
+                let gs = if weight.is_some() { "" } else { "\x1d" };
+                match expiry {
+                    1 => code.push_str(&format!("{gs}17270101")),
+                    2 => code.push_str(&format!("{gs}70032701011230")),
+                    _ => {}
+                }
+                code
+            });
+        let short13 =
+            (gtin(), chars(13), chars(4)).prop_map(|(g, s, t)| format!("01{g}21{s}\x1d93{t}"));
+        let beer = (
+            gtin(),
+            chars(7),
+            chars(4),
+            proptest::option::of((0u32..6, 0u32..1_000_000)),
+        )
+            .prop_map(|(g, s, t, volume)| match volume {
+                Some((n, v)) => format!("01{g}21{s}\x1d93{t}\x1d335{n}{v:06}"),
+                None => format!("01{g}21{s}\x1d93{t}"),
+            });
+        let block = (gtin(), chars(7), 0u32..1_000_000, chars(4))
+            .prop_map(|(g, s, p, t)| format!("01{g}21{s}\x1d8005{p:06}\x1d93{t}"));
+        prop_oneof![
+            3 => long,
+            2 => pharma,
+            3 => milk,
+            2 => short13,
+            1 => beer,
+            1 => block,
+        ]
+    }
+
+    /// Unit codes in arbitrary arithmetic layouts: any of the reference serial lengths with a
+    /// short tail and a weight or an expiry after it, whether or not a group uses that format.
+    fn any_unit_code() -> impl Strategy<Value = String> {
         let short = (
             gtin(),
             prop_oneof![chars(13), chars(7), chars(6)],
@@ -470,9 +899,7 @@ mod properties {
                 }
                 code
             });
-        let block = (gtin(), chars(7), 0u32..1_000_000, chars(4))
-            .prop_map(|(g, s, p, t)| format!("01{g}21{s}\x1d8005{p:06}\x1d93{t}"));
-        prop_oneof![4 => long, 4 => short, 1 => block]
+        prop_oneof![2 => unit_code(), 1 => short]
     }
 
     fn stand_in() -> impl Strategy<Value = &'static str> {
@@ -491,7 +918,7 @@ mod properties {
 
         /// A code with its separators, in any stand-in and frame, parses to itself.
         #[test]
-        fn framed_codes_parse_to_themselves(code in unit_code(), gs in stand_in(), (pre, suf) in frame()) {
+        fn framed_codes_parse_to_themselves(code in any_unit_code(), gs in stand_in(), (pre, suf) in frame()) {
             let options = ParseOptions::default();
             let want = parse(code.as_bytes(), &options).unwrap();
             prop_assert_eq!(want.canonical(), code.as_str());
@@ -500,8 +927,9 @@ mod properties {
             prop_assert_eq!(got, Ok(want));
         }
 
-        /// Without separators the parse is the same code, flagged, or an explicit refusal:
-        /// never a different code.
+        /// A code in a product group's format, without separators, is the same code, flagged,
+        /// or refused as ambiguous when its format allows another split too: never a different
+        /// code, and never "cannot be restored".
         #[test]
         fn lost_separators_never_give_another_code(code in unit_code()) {
             let options = ParseOptions::default();
@@ -512,6 +940,16 @@ mod properties {
                     prop_assert!(got.repairs().gs_recovered);
                 }
                 Err(r) => prop_assert_eq!(r, Rejection::AmbiguousSeparator),
+            }
+        }
+
+        /// In a layout no product group uses, lost separators give the same code or a refusal.
+        #[test]
+        fn lost_separators_in_any_layout_never_give_another_code(code in any_unit_code()) {
+            let options = ParseOptions::default();
+            let want = parse(code.as_bytes(), &options).unwrap();
+            if let Ok(got) = parse(code.replace('\x1d', "").as_bytes(), &options) {
+                prop_assert_eq!(got, want);
             }
         }
 
@@ -545,7 +983,7 @@ mod properties {
         /// Mutations of real codes (a byte changed, dropped or doubled) never panic, and a
         /// successful parse is still a fixed point.
         #[test]
-        fn mutated_codes_are_safe(code in unit_code(), at in any::<prop::sample::Index>(), byte in any::<u8>(), op in 0u8..3) {
+        fn mutated_codes_are_safe(code in any_unit_code(), at in any::<prop::sample::Index>(), byte in any::<u8>(), op in 0u8..3) {
             let mut raw = code.into_bytes();
             let i = at.index(raw.len());
             match op {
