@@ -11,6 +11,7 @@ use tally_domain::gs1::{Ai, Sscc};
 use tally_domain::operation::{
     AcceptanceEvent, AggregationEvent, Capacity, Child, Level, Refusal, WriteOffEvent,
 };
+use tally_domain::product_group::ProductGroup;
 use tally_domain::reason::Reason;
 use tally_domain::status::{CisStatus, CodeStatus, Inn, Parent, StatusEx, Timestamp};
 use tally_domain::validate::{
@@ -293,13 +294,27 @@ impl Desk {
             (Some(OperationState::WriteOff(w)), Some(ki)) => {
                 (w.contains(ki), Expectation::NoList, None, None)
             }
-            (Some(OperationState::Aggregation(g)), Some(ki)) => (
-                g.open_aggregate()
-                    .is_some_and(|a| a.children.contains(&Child::Unit(*ki))),
-                Expectation::NoList,
-                None,
-                None,
-            ),
+            (Some(OperationState::Aggregation(g)), Some(ki)) => {
+                // One box, one product group: GIS MT takes one group per aggregation
+                // document, so the box's first unit sets it for the rest.
+                let first = g.open_aggregate().and_then(|a| {
+                    a.children.iter().find_map(|c| match c {
+                        Child::Unit(unit) => Some(*unit),
+                        Child::Box(_) => None,
+                    })
+                });
+                let group = match first {
+                    Some(unit) => self.group_of(&unit)?,
+                    None => None,
+                };
+                (
+                    g.open_aggregate()
+                        .is_some_and(|a| a.children.contains(&Child::Unit(*ki))),
+                    Expectation::NoList,
+                    None,
+                    group,
+                )
+            }
             _ => (false, Expectation::NoList, None, None),
         };
         let facts = Facts {
@@ -318,6 +333,17 @@ impl Desk {
         };
         let verdict = validate(code, &facts, &context, &self.settings.policy, now);
         Ok((verdict, status))
+    }
+
+    /// A unit's product group: its cached status says it, else the catalog knows its GTIN.
+    fn group_of(&self, ki: &Ki) -> anyhow::Result<Option<ProductGroup>> {
+        if let Some(pg) = self.store.status(ki)?.and_then(|s| s.product_group) {
+            return Ok(Some(pg));
+        }
+        Ok(self
+            .store
+            .catalog_item(ki.gtin())?
+            .and_then(|c| c.product_group))
     }
 
     /// Everything the replica knows about a scan, judged for looking it up: the Code info
@@ -858,6 +884,45 @@ mod tests {
             Some(pallet)
         );
         let _ = std::fs::remove_dir_all(path.parent().unwrap());
+    }
+
+    #[test]
+    fn a_box_takes_one_product_group() {
+        let path = scratch("one-group");
+        let store = replica(&path);
+        let water = "0104690257528523215WaTer1";
+        let line = format!(
+            r#"{{"cis":"{water}","status":"INTRODUCED","ownerInn":"{OURS}","productGroupId":13}}"#
+        );
+        let report = store
+            .importer()
+            .unwrap()
+            .import_statuses(line.as_bytes(), NOW)
+            .unwrap();
+        assert_eq!(report.rejected, 0);
+        let mut desk = Desk::open(store, settings()).unwrap();
+        desk.begin(
+            OperationState::Aggregation(Aggregation::new(settings().capacity)),
+            NOW,
+        )
+        .unwrap();
+        desk.command(Command::OpenGenerated(Level::Box), NOW)
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            outcome(&desk.scan(code("9XyZ2a").as_bytes(), false, NOW).unwrap()),
+            "recorded"
+        );
+        let scanned = format!("{water}\x1d93Wa1+");
+        assert_eq!(
+            outcome(&desk.scan(scanned.as_bytes(), false, NOW).unwrap()),
+            "refused wrong_product_group",
+            "a milk box takes no water"
+        );
+        assert_eq!(
+            outcome(&desk.scan(code("9XyZ2b").as_bytes(), false, NOW).unwrap()),
+            "recorded"
+        );
     }
 
     #[test]
