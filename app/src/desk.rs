@@ -335,6 +335,12 @@ impl Desk {
         Ok((verdict, status))
     }
 
+    /// Takes the SSCC serial range the hub gave at enrollment.
+    pub fn adopt_sscc_serials(&mut self, range: tally_wire::SerialRange) -> anyhow::Result<()> {
+        self.store.adopt_sscc_serials(range.first, range.last)?;
+        Ok(())
+    }
+
     /// A unit's product group: its cached status says it, else the catalog knows its GTIN.
     fn group_of(&self, ki: &Ki) -> anyhow::Result<Option<ProductGroup>> {
         if let Some(pg) = self.store.status(ki)?.and_then(|s| s.product_group) {

@@ -73,10 +73,8 @@ api_enum! {
     /// `statusEx`, the extended status (`EMPTY` when none). `Other` stands for a value this
     /// terminal does not know yet, so a new status never fails an import.
     ///
-    /// The replica packs the number into four bits (`sync::store::codec`), so 0..=14 name
-    /// values and 15 stays `Other`. `RETIRED_CANCELLATION` and `PRIM_RESPONSE_WAITING` are seen
-    /// too (marking-codes.md §5) but found no number: their meaning is unconfirmed, and as
-    /// `Other` they are warned about, never dropped, until the field is widened.
+    /// The replica packs the number into five bits (`sync::store::codec`: a nibble and a high
+    /// bit of its own, so rows written before the fifth bit read unchanged); 15 stays `Other`.
     StatusEx {
         Empty = 0, "EMPTY";
         WaitShipment = 1, "WAIT_SHIPMENT";
@@ -94,6 +92,8 @@ api_enum! {
         FtsRespondWaiting = 13, "FTS_RESPOND_WAITING";
         FtsControl = 14, "FTS_CONTROL";
         Other = 15, "OTHER";
+        RetiredCancellation = 16, "RETIRED_CANCELLATION";
+        PrimResponseWaiting = 17, "PRIM_RESPONSE_WAITING";
     }
 }
 
@@ -361,9 +361,9 @@ mod tests {
     /// The replica packs both into four bits (`sync::store::codec`); 15 is the unknown
     /// `statusEx` there, so a new value must not take it.
     #[test]
-    fn numbers_fit_the_replicas_four_bits() {
+    fn numbers_fit_the_replicas_bits() {
         for &s in StatusEx::ALL {
-            assert!(s.number() < 16, "{s}");
+            assert!(s.number() < 32, "{s}");
             assert_eq!(s == StatusEx::Other, s.number() == 15, "{s}");
         }
         for &p in PackageType::ALL {

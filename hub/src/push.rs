@@ -80,6 +80,11 @@ pub fn apply(
                 for (ki, change) in changes {
                     batch.change_status(&ki, change)?;
                 }
+                if let Ok(OperationDocument::Aggregation(d)) = &operation.document {
+                    for aggregate in &d.aggregates {
+                        batch.claim_label(&aggregate.sscc, device)?;
+                    }
+                }
                 let answer = OperationAnswer {
                     uuid: operation.uuid.clone(),
                     result: PushResult::Accepted,
@@ -157,6 +162,23 @@ fn judge<'d>(
         }
         OperationDocument::Aggregation(d) => {
             for aggregate in &d.aggregates {
+                // Each terminal prints labels from its own serial range; the same label from
+                // two devices is two boxes under one SSCC, which GIS MT cannot tell apart.
+                if batch
+                    .label_device(&aggregate.sscc)?
+                    .is_some_and(|id| id != device.id)
+                {
+                    reasons.push(reason(
+                        "label_of_another_device",
+                        "Another terminal already built a box under this label: print a new \
+                         label."
+                            .into(),
+                        "Другой терминал уже сформировал короб с этой этикеткой: напечатайте \
+                         новую этикетку."
+                            .into(),
+                        Some(aggregate.sscc.to_string()),
+                    ));
+                }
                 for child in &aggregate.children {
                     if let PackedChild::Unit(ki) = child {
                         check(

@@ -28,7 +28,7 @@ use tally_domain::validate::Policy;
 use tally_wire::{
     EnrollRequest, EnrollResponse, ErrorBody, Feed, FleetDevice, FleetResponse, MAX_PULL_LIMIT,
     MAX_PUSH_OPERATIONS, MIN_PROTOCOL_VERSION, PROTOCOL_HEADER, PROTOCOL_VERSION, PushRequest,
-    PushResponse,
+    PushResponse, SerialRange,
 };
 use tiny_http::{Header, Method, Request, Response, Server};
 
@@ -584,6 +584,7 @@ fn enroll(request: &mut Request, state: &State) -> Result<Reply, Refusal> {
         token: enrolled.token,
         warehouse: enrolled.device.warehouse,
         participant_inn: enrolled.device.participant_inn,
+        sscc_serials: Some(SerialRange::for_device(enrolled.device.id)),
     })
 }
 

@@ -124,6 +124,11 @@ CREATE TABLE discrepancies (
     operation INTEGER PRIMARY KEY,
     body TEXT NOT NULL
 );
+-- Box and pallet labels built by the terminals: a label is one device's.
+CREATE TABLE labels (
+    sscc TEXT PRIMARY KEY,
+    device_id INTEGER NOT NULL REFERENCES devices(id)
+) WITHOUT ROWID;
 ALTER TABLE operations ADD COLUMN notices TEXT NOT NULL DEFAULT '[]';
 ";
 
@@ -716,6 +721,23 @@ impl PushBatch<'_> {
             }
         }
         Ok(None)
+    }
+
+    /// The device that built a box or pallet under this label, if one did.
+    pub fn label_device(&self, sscc: &Sscc) -> Result<Option<i64>> {
+        Ok(self
+            .tx
+            .prepare_cached("SELECT device_id FROM labels WHERE sscc = ?1")?
+            .query_row([sscc.to_string()], |r| r.get(0))
+            .optional()?)
+    }
+
+    /// Records that `device` built an aggregate under this label (again, if it had).
+    pub fn claim_label(&self, sscc: &Sscc, device: &Device) -> Result<()> {
+        self.tx
+            .prepare_cached("INSERT OR IGNORE INTO labels (sscc, device_id) VALUES (?1, ?2)")?
+            .execute(params![sscc.to_string(), device.id])?;
+        Ok(())
     }
 
     /// The КИ whose parent is this box, for disaggregation.

@@ -15,6 +15,7 @@ use tally_hub::server::Hub;
 use tally_hub::store::Store;
 use tally_wire::{
     EnrollResponse, ErrorBody, Feed, FleetResponse, PullResponse, PushResponse, PushResult,
+    SerialRange,
 };
 
 const OURS: &str = "7707083893";
@@ -158,6 +159,11 @@ impl TestHub {
         let enrolled: EnrollResponse = serde_json::from_value(answer.body).unwrap();
         assert_eq!(enrolled.warehouse, warehouse);
         assert_eq!(enrolled.participant_inn, inn);
+        assert_eq!(
+            enrolled.sscc_serials,
+            Some(SerialRange::for_device(enrolled.device_id)),
+            "every device gets its own label range"
+        );
         enrolled.token
     }
 
@@ -280,6 +286,52 @@ fn enrollment_push_and_replay() {
     let page = hub.get("/fleet", Some(&admin));
     assert_eq!(page.status, 200);
     assert!(page.body.as_str().unwrap().contains("<td>tsd-7</td>"));
+}
+
+#[test]
+fn a_label_is_one_devices_and_each_device_prints_from_its_own_range() {
+    let hub = start(&[
+        status("LLLLLLLLLLLL1", OURS),
+        status("LLLLLLLLLLLL2", OURS),
+        status("LLLLLLLLLLLL3", OURS),
+    ]);
+    let first = hub.enroll("W1", OURS);
+    let second = hub.enroll("W1", OURS);
+    let ranges = [SerialRange::for_device(1), SerialRange::for_device(2)];
+    assert!(ranges[0].last < ranges[1].first, "{ranges:?}");
+    assert!(!ranges[0].contains(ranges[1].first));
+
+    let answers = hub
+        .push(&first, &[aggregation(1, 40, &["LLLLLLLLLLLL1"])])
+        .answers;
+    assert_eq!(answers[0].result, PushResult::Accepted, "{answers:?}");
+    // The second terminal printed the same SSCC: refused, nothing of it applied.
+    let answers = hub
+        .push(&second, &[aggregation(1, 40, &["LLLLLLLLLLLL2"])])
+        .answers;
+    assert_eq!(answers[0].result, PushResult::Rejected);
+    assert_eq!(answers[0].reasons[0].code, "label_of_another_device");
+    assert_eq!(
+        answers[0].reasons[0].subject.as_deref(),
+        Some(sscc(40).as_str())
+    );
+    assert!(hub.status_of("LLLLLLLLLLLL2").parent.is_none());
+    // The first terminal may build under its own label again (after unpacking it).
+    let answers = hub
+        .push(
+            &first,
+            &[
+                operation(2, "disaggregation", json!({"labels": [sscc(40)]})),
+                aggregation(3, 40, &["LLLLLLLLLLLL3"]),
+            ],
+        )
+        .answers;
+    let results: Vec<PushResult> = answers.iter().map(|a| a.result).collect();
+    assert_eq!(
+        results,
+        [PushResult::Accepted, PushResult::Accepted],
+        "{answers:?}"
+    );
 }
 
 #[test]

@@ -61,6 +61,40 @@ pub struct EnrollResponse {
     pub warehouse: String,
     /// The participant the terminal works for (its `own_inn` in validation).
     pub participant_inn: String,
+    /// The serial references this terminal alone may put in the SSCCs it prints. Absent from
+    /// hubs of protocol 2; a terminal then counts from 1 as before.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sscc_serials: Option<SerialRange>,
+}
+
+/// How many SSCC serial references each enrolled device gets: a million labels, years of
+/// boxes for one terminal. With a 7-digit company prefix the 9-digit serial reference holds
+/// a thousand devices' ranges; a longer prefix leaves fewer (the terminal refuses a label
+/// its range or its prefix cannot hold).
+pub const SSCC_SERIALS_PER_DEVICE: u64 = 1_000_000;
+
+/// A range of SSCC serial references, both ends included.
+#[derive(Serialize, Deserialize, Clone, Copy, PartialEq, Eq, Hash, Debug)]
+pub struct SerialRange {
+    pub first: u64,
+    pub last: u64,
+}
+
+impl SerialRange {
+    /// The range of a device: device ids are never reused (a reinstalled terminal enrolls as a
+    /// new device), so no two devices, and no device twice, print the same label.
+    pub fn for_device(device_id: i64) -> SerialRange {
+        let block = device_id.unsigned_abs();
+        let first = block.saturating_mul(SSCC_SERIALS_PER_DEVICE);
+        SerialRange {
+            first,
+            last: first.saturating_add(SSCC_SERIALS_PER_DEVICE - 1),
+        }
+    }
+
+    pub fn contains(self, serial: u64) -> bool {
+        (self.first..=self.last).contains(&serial)
+    }
 }
 
 /// What the terminal reports about itself on every push, for the fleet page.

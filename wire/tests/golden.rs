@@ -182,6 +182,7 @@ fn envelopes_keep_their_released_shape() {
         "token": "t", "warehouse": "W1", "participant_inn": "7707083893"}))
     .unwrap();
     assert_eq!(enrolled.warehouse, "W1");
+    assert_eq!(enrolled.sscc_serials, None, "a hub of protocol 2 gives no label range");
     let page: PullResponse = serde_json::from_value(json!({"feed": "statuses",
         "items": [{"seq": 4, "item": {"cis": KI_A}}], "next_after": 4, "more": false}))
     .unwrap();

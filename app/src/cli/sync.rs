@@ -49,6 +49,12 @@ pub fn run_enroll(args: &EnrollArgs, mut out: impl Write) -> anyhow::Result<()> 
     }
     let name = args.name.clone().unwrap_or_else(host_name);
     let link = enroll(config, &args.code, &name, env!("CARGO_PKG_VERSION"))?;
+    // The label range first: a terminal that has its link has its range too.
+    if let Some(range) = link.sscc_serials {
+        Store::open(&db)
+            .with_context(|| format!("{}", db.display()))?
+            .adopt_sscc_serials(range.first, range.last)?;
+    }
     let file = HubLink::path_for(&db);
     link.save(&file)?;
     serde_json::to_writer(

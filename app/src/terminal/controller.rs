@@ -31,6 +31,13 @@ use crate::operation_log::OperationState;
 /// Lists show the newest rows first and no more than this; the counters show the totals.
 const LIST_ROWS: usize = 100;
 
+/// A finished enrollment: the hub's address and the SSCC serial range it gave.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Enrollment {
+    pub hub: String,
+    pub sscc_serials: Option<tally_wire::SerialRange>,
+}
+
 /// Something that happened to the terminal.
 #[derive(Debug)]
 pub enum Input {
@@ -47,7 +54,7 @@ pub enum Input {
     },
     Sync(WorkerEvent),
     /// The sync thread's answer to an enrollment.
-    Enrolled(Result<String, String>),
+    Enrolled(Result<Enrollment, String>),
     /// Once a minute: ages and clocks on the status line.
     Tick,
 }
@@ -993,9 +1000,19 @@ impl Controller {
         }
     }
 
-    fn enrolled(&mut self, result: Result<String, String>, requests: &mut Vec<Request>) -> CueTone {
+    fn enrolled(
+        &mut self,
+        result: Result<Enrollment, String>,
+        requests: &mut Vec<Request>,
+    ) -> CueTone {
         match result {
-            Ok(hub) => {
+            Ok(Enrollment { hub, sscc_serials }) => {
+                // The labels this terminal prints from now on come from the hub's range.
+                if let Some(range) = sscc_serials
+                    && let Err(error) = self.desk.adopt_sscc_serials(range)
+                {
+                    tracing::error!(%error, "adopting the SSCC serial range");
+                }
                 self.settings_message = match self.lang {
                     Lang::En => format!("Enrolled with {hub}. Syncing now."),
                     Lang::Ru => format!("Терминал подключён к {hub}. Начат обмен."),

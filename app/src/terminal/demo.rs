@@ -249,6 +249,10 @@ pub fn start(config: &mut Config, options: &Options) -> anyhow::Result<Demo> {
         "demo terminal",
         env!("CARGO_PKG_VERSION"),
     )?;
+    if let Some(range) = link.sscc_serials {
+        tally_sync::store::Store::open(config.db_path())?
+            .adopt_sscc_serials(range.first, range.last)?;
+    }
     link.save(&HubLink::path_for(&config.db_path()))?;
 
     let codes_file = dir.join("demo-codes.txt");

@@ -31,7 +31,7 @@ use tally_sync::store::Store;
 use tally_ui::{Ui, UiHandle};
 
 use self::config::Config;
-use self::controller::{Controller, Input, Request, Setup};
+use self::controller::{Controller, Enrollment, Input, Request, Setup};
 use self::feedback::{Feedback, FeedbackSetup};
 use crate::cli::{host_name, now, start_source};
 use crate::desk::{Desk, DeskSettings};
@@ -398,7 +398,10 @@ impl SyncHub {
             .map_err(|e| e.to_string())
             .and_then(|link| {
                 link.save(&link_path).map_err(|e| e.to_string())?;
-                Ok(link.url)
+                Ok(Enrollment {
+                    hub: link.url,
+                    sscc_serials: link.sscc_serials,
+                })
             });
             let _ = events.send(Event::Input(Input::Enrolled(result), None));
         });

@@ -63,8 +63,12 @@ const fn row(status_ex: StatusEx) -> [Rule; 4] {
         StatusEx::FtsRespondWaiting => [NO, NO, NO, NO],
         // Under customs control (§5, "other statusEx seen").
         StatusEx::FtsControl => [NO, NO, NO, NO],
-        // Not known to this build (and RETIRED_CANCELLATION, PRIM_RESPONSE_WAITING, which
-        // have no number yet): warned about, never dropped.
+        // The cancellation of a retirement is being processed (§5, "other statusEx seen"): the
+        // code is neither in nor out until GIS MT settles it.
+        StatusEx::RetiredCancellation => [NO, NO, NO, NO],
+        // Waiting for a primary document's answer (§5, "other statusEx seen") [U].
+        StatusEx::PrimResponseWaiting => [NO, NO, NO, NO],
+        // Not known to this build: warned about, never dropped.
         StatusEx::Other => [UNKNOWN, UNKNOWN, UNKNOWN, UNKNOWN],
     }
 }
@@ -101,6 +105,14 @@ pub(super) fn state_words(status_ex: StatusEx, lang: Lang) -> &'static str {
         StatusEx::FtsControl => (
             "under customs control",
             "находится под таможенным контролем",
+        ),
+        StatusEx::RetiredCancellation => (
+            "waiting for its retirement to be cancelled",
+            "ожидает отмены вывода из оборота",
+        ),
+        StatusEx::PrimResponseWaiting => (
+            "waiting for the answer to its primary document",
+            "ожидает ответа по первичному документу",
         ),
         StatusEx::Other => (
             "in an extended status this terminal does not know",

@@ -10,6 +10,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
+use tally_wire::SerialRange;
 
 /// Where this terminal syncs and the token it proves itself with.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -19,6 +20,9 @@ pub struct HubLink {
     pub device_id: i64,
     pub warehouse: String,
     pub participant_inn: String,
+    /// The SSCC serial references the hub gave this terminal (`Store::adopt_sscc_serials`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sscc_serials: Option<SerialRange>,
     /// The private CA (PEM) the hub's certificate is checked against, given at enrollment.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ca_pem: Option<String>,
@@ -139,6 +143,10 @@ mod tests {
             device_id: 7,
             warehouse: "W1".into(),
             participant_inn: "7707083893".into(),
+            sscc_serials: Some(SerialRange {
+                first: 7_000_000,
+                last: 7_999_999,
+            }),
             ca_pem: None,
         };
         link.save(&path).unwrap();

@@ -351,6 +351,7 @@ pub fn enroll(
         device_id: answer.device_id,
         warehouse: answer.warehouse,
         participant_inn: answer.participant_inn,
+        sscc_serials: answer.sscc_serials,
         ca_pem: config
             .ca_pem
             .map(|pem| String::from_utf8_lossy(&pem).into_owned()),

@@ -15,6 +15,9 @@ const STATUS_SHIFT: u32 = 6;
 const PACKAGE_SHIFT: u32 = 10;
 const STATUS_EX_SHIFT: u32 = 14;
 const BLOCKED_BIT: i64 = 1 << 18;
+/// The fifth bit of `statusEx`, above the blocked flag: rows written before it existed have it
+/// clear and read unchanged.
+const STATUS_EX_HIGH_BIT: i64 = 1 << 19;
 const NIBBLE: i64 = 0xF;
 
 /// The enum-valued facts of one code, as they are packed into `statuses.flags`.
@@ -39,7 +42,12 @@ impl Flags {
         group
             | i64::from(self.status.number()) << STATUS_SHIFT
             | i64::from(self.package_type.number()) << PACKAGE_SHIFT
-            | i64::from(self.status_ex.number()) << STATUS_EX_SHIFT
+            | (i64::from(self.status_ex.number()) & NIBBLE) << STATUS_EX_SHIFT
+            | if self.status_ex.number() & 0x10 != 0 {
+                STATUS_EX_HIGH_BIT
+            } else {
+                0
+            }
             | if self.blocked { BLOCKED_BIT } else { 0 }
     }
 
@@ -48,12 +56,17 @@ impl Flags {
     pub fn unpack(value: i64) -> Option<Flags> {
         let nibble = |shift: u32| ((value >> shift) & NIBBLE) as u8;
         let group = (value & ((1 << GROUP_BITS) - 1)) as u8;
-        if !(0..BLOCKED_BIT << 1).contains(&value) {
+        if !(0..STATUS_EX_HIGH_BIT << 1).contains(&value) {
             return None;
         }
+        let high = if value & STATUS_EX_HIGH_BIT != 0 {
+            0x10
+        } else {
+            0
+        };
         Some(Flags {
             status: CisStatus::from_number(nibble(STATUS_SHIFT))?,
-            status_ex: StatusEx::from_number(nibble(STATUS_EX_SHIFT))?,
+            status_ex: StatusEx::from_number(nibble(STATUS_EX_SHIFT) | high)?,
             package_type: PackageType::from_number(nibble(PACKAGE_SHIFT))?,
             product_group: match group {
                 0 => None,
@@ -180,7 +193,15 @@ mod tests {
 
     #[test]
     fn unknown_numbers_are_not_read_as_something_else() {
-        for bad in [-1, 1 << 19, 10 << STATUS_SHIFT, 11 << PACKAGE_SHIFT, 63] {
+        for bad in [
+            -1,
+            1 << 20,
+            10 << STATUS_SHIFT,
+            11 << PACKAGE_SHIFT,
+            63,
+            // 31, beyond the last statusEx number.
+            STATUS_EX_HIGH_BIT | 15 << STATUS_EX_SHIFT,
+        ] {
             assert_eq!(Flags::unpack(bad), None, "{bad}");
         }
     }

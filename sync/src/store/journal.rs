@@ -467,13 +467,44 @@ impl Store {
     }
 
     /// The next serial reference for an SSCC printed here. Durable before it is returned, so a
-    /// label is never printed twice, even across a crash.
+    /// label is never printed twice, even across a crash; past the end of the range the hub
+    /// gave (`adopt_sscc_serials`), none is handed out.
     pub fn next_sscc_serial(&mut self) -> Result<u64> {
         let tx = self.conn().transaction()?;
         let serial = next_counter(&tx, "next_sscc_serial")?;
+        let last: Option<i64> = tx
+            .prepare_cached("SELECT value FROM meta WHERE key = 'sscc_serial_last'")?
+            .query_row([], |row| row.get(0))
+            .optional()?;
+        if last.is_some_and(|last| serial > last) {
+            // Dropped: the counter stays where it was.
+            return Err(StoreError::SsccSerialsUsedUp);
+        }
         tx.commit()?;
-        // The counter starts at 1 and only grows.
+        // The counter starts at 1 (or the range's first) and only grows.
         Ok(serial.unsigned_abs())
+    }
+
+    /// Takes the serial range the hub gave this terminal at enrollment: the counter moves to
+    /// its start unless it is already inside it (a second call, or a restart, changes nothing),
+    /// and no serial past its end is handed out. Serials are never handed out twice: the
+    /// counter never moves back.
+    pub fn adopt_sscc_serials(&mut self, first: u64, last: u64) -> Result<()> {
+        let (first, last) = (
+            i64::try_from(first).unwrap_or(i64::MAX),
+            i64::try_from(last).unwrap_or(i64::MAX),
+        );
+        let tx = self.conn().transaction()?;
+        tx.prepare_cached(
+            "UPDATE meta SET value = ?1 WHERE key = 'next_sscc_serial' AND value < ?1",
+        )?
+        .execute([first])?;
+        tx.prepare_cached(
+            "INSERT OR REPLACE INTO meta (key, value) VALUES ('sscc_serial_last', ?1)",
+        )?
+        .execute([last])?;
+        tx.commit()?;
+        Ok(())
     }
 }
 

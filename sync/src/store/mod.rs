@@ -74,6 +74,10 @@ pub enum StoreError {
     DuplicateScan { operation: OperationId, seq: u32 },
     #[error("an item of box {sscc} is already in another box on this terminal")]
     AlreadyAggregated { sscc: tally_domain::gs1::Sscc },
+    #[error(
+        "every SSCC serial the hub gave this terminal is used: enroll it again for a new range"
+    )]
+    SsccSerialsUsedUp,
     #[error("a stored row of {table} cannot be read: {detail}")]
     Corrupt { table: &'static str, detail: String },
     #[error(

@@ -334,3 +334,32 @@ fn a_finish_whose_effects_fail_leaves_the_operation_open_and_queues_nothing() {
     );
     assert!(store.local_status(&unit).unwrap().is_some());
 }
+
+#[test]
+fn sscc_serials_come_from_the_hubs_range_and_never_twice() {
+    let scratch = Scratch::new("sscc-range");
+    let mut store = scratch.store();
+    // Before enrollment the terminal counts from 1, as releases before the ranges did.
+    assert_eq!(store.next_sscc_serial().unwrap(), 1);
+    assert_eq!(store.next_sscc_serial().unwrap(), 2);
+    store.adopt_sscc_serials(3_000_000, 3_000_002).unwrap();
+    assert_eq!(store.next_sscc_serial().unwrap(), 3_000_000);
+    // Adopting the same range again (a restart, a second call) moves nothing back.
+    store.adopt_sscc_serials(3_000_000, 3_000_002).unwrap();
+    assert_eq!(store.next_sscc_serial().unwrap(), 3_000_001);
+    drop(store);
+    let mut store = scratch.store();
+    assert_eq!(store.next_sscc_serial().unwrap(), 3_000_002);
+    // Past the end nothing is handed out, and the counter stays.
+    assert!(matches!(
+        store.next_sscc_serial(),
+        Err(StoreError::SsccSerialsUsedUp)
+    ));
+    assert!(matches!(
+        store.next_sscc_serial(),
+        Err(StoreError::SsccSerialsUsedUp)
+    ));
+    // A new enrollment's range goes on from its own start.
+    store.adopt_sscc_serials(4_000_000, 4_999_999).unwrap();
+    assert_eq!(store.next_sscc_serial().unwrap(), 4_000_000);
+}
