@@ -16,7 +16,7 @@ use tally_domain::reason::Reason;
 use tally_domain::status::{CisStatus, CodeStatus, Inn, Parent, StatusEx, Timestamp};
 use tally_domain::validate::{
     Context, Expectation, Facts, OperationKind, Outcome as VerdictOutcome, Policy, Verdict,
-    validate,
+    validate, validate_label,
 };
 use tally_sync::store::{
     AggregateItem, CatalogItem, Effects, LocalStatuses, NewOperation, NewScan, OperationId,
@@ -206,19 +206,22 @@ impl Desk {
             Ok(code) => code,
             Err(rejection) => return Ok(ScanOutcome::Unreadable(rejection)),
         };
-        let (verdict, status) = if code.kind() == CodeKind::Sscc {
-            (plain_accept(), None)
-        } else {
-            let (verdict, status) = self.judge(&code, Some(&open.state), now)?;
-            let status = status.map(|s| s.status);
-            match verdict.outcome {
-                VerdictOutcome::Reject => return Ok(ScanOutcome::Refused { code, verdict }),
-                VerdictOutcome::Warn if !confirmed => {
-                    return Ok(ScanOutcome::NeedsConfirmation { code, verdict });
-                }
-                _ => (verdict, status),
+        let (verdict, status) = match code.sscc() {
+            Some(sscc) if code.kind() == CodeKind::Sscc => {
+                (self.judge_label(sscc, &open.state)?, None)
+            }
+            _ => {
+                let (verdict, status) = self.judge(&code, Some(&open.state), now)?;
+                (verdict, status.map(|s| s.status))
             }
         };
+        match verdict.outcome {
+            VerdictOutcome::Reject => return Ok(ScanOutcome::Refused { code, verdict }),
+            VerdictOutcome::Warn if !confirmed => {
+                return Ok(ScanOutcome::NeedsConfirmation { code, verdict });
+            }
+            _ => {}
+        }
         let applied = match self.open.as_mut() {
             Some(open) => apply_scan(&mut open.state, &code, status),
             None => return Err(anyhow!("no operation is open")),
@@ -236,6 +239,27 @@ impl Desk {
             verdict,
             scan,
         })
+    }
+
+    /// A box or pallet label judged by what GIS MT says of it, in the open operation: a
+    /// supplier's box at acceptance, our own box to open or unpack.
+    fn judge_label(&self, sscc: Sscc, state: &OperationState) -> anyhow::Result<Verdict> {
+        let status = self.store.label_status(sscc)?;
+        let supplier = match state {
+            OperationState::Acceptance(a) => a.task().and_then(|t| t.sender),
+            _ => None,
+        };
+        let context = Context {
+            operation: state.kind(),
+            own_inn: self.settings.own_inn,
+            supplier_inn: supplier,
+            product_group: None,
+        };
+        Ok(validate_label(
+            status.as_ref(),
+            &context,
+            &self.settings.policy,
+        ))
     }
 
     /// What the replica and the document say about a code.
@@ -600,7 +624,7 @@ mod tests {
     use super::*;
     use tally_domain::gs1::Gs1Date;
     use tally_domain::operation::{
-        Acceptance, Aggregation, WriteOff, WriteOffHeader, WriteOffReason,
+        Acceptance, Aggregation, Disaggregation, WriteOff, WriteOffHeader, WriteOffReason,
     };
 
     const NOW: Timestamp = Timestamp(1_795_305_600_000);
@@ -890,6 +914,44 @@ mod tests {
             Some(pallet)
         );
         let _ = std::fs::remove_dir_all(path.parent().unwrap());
+    }
+
+    #[test]
+    fn box_labels_are_judged_by_what_gis_mt_says_of_them() {
+        let path = scratch("labels");
+        let store = replica(&path);
+        let ours = Sscc::compose(0, "4600840", 71).unwrap();
+        let foreign = Sscc::compose(0, "4600840", 72).unwrap();
+        let gone = Sscc::compose(0, "4600840", 73).unwrap();
+        let unknown = Sscc::compose(0, "4600840", 74).unwrap();
+        let lines = [
+            format!(r#"{{"cis":"{ours}","status":"INTRODUCED","ownerInn":"{OURS}","packageType":"LEVEL1"}}"#),
+            format!(r#"{{"cis":"{foreign}","status":"INTRODUCED","ownerInn":"{SUPPLIER}","packageType":"LEVEL1"}}"#),
+            format!(r#"{{"cis":"{gone}","status":"WRITTEN_OFF","ownerInn":"{OURS}","packageType":"LEVEL1"}}"#),
+        ]
+        .join("\n");
+        let report = store
+            .importer()
+            .unwrap()
+            .import_statuses(lines.as_bytes(), NOW)
+            .unwrap();
+        assert_eq!(report.rejected, 0);
+        let mut desk = Desk::open(store, settings()).unwrap();
+        desk.begin(OperationState::Disaggregation(Disaggregation::new()), NOW)
+            .unwrap();
+        let label = |sscc: Sscc| format!("00{sscc}");
+        for (sscc, expected) in [
+            (foreign, "refused foreign_owner"),
+            (gone, "refused out_of_circulation"),
+            (ours, "recorded"),
+            (unknown, "recorded"),
+        ] {
+            assert_eq!(
+                outcome(&desk.scan(label(sscc).as_bytes(), false, NOW).unwrap()),
+                expected,
+                "{sscc}"
+            );
+        }
     }
 
     #[test]

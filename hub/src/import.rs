@@ -173,7 +173,6 @@ fn store_line(
             let warehouse = item.get("warehouse").and_then(Value::as_str);
             batch.item(feed, &key, &item, warehouse)?;
         }
-        Ok(Checked::Skipped) => return Ok(()),
         Err(reason) => {
             report.rejected.push(RejectedLine { line, reason });
             return Ok(());
@@ -187,9 +186,6 @@ enum Checked {
     Status(Ki, Value),
     RemoveStatus(Ki),
     Item(String, Value),
-    /// A box or pallet label's status: the hub's list keys units; label statuses reach the
-    /// terminals through their units' `parent`.
-    Skipped,
 }
 
 fn refused(reason: RejectReason) -> String {
@@ -233,7 +229,9 @@ fn check(feed: Feed, text: &[u8]) -> Result<Checked, String> {
                 subject: Subject::Unit(ki),
                 ..
             } => Ok(Checked::Status(ki, item)),
-            _ => Ok(Checked::Skipped),
+            // A box or pallet label: the terminals keep its status to judge the box; the
+            // hub's own list of units does not hold labels.
+            record => Ok(Checked::Item(record.subject().to_string(), item)),
         },
         Feed::Catalog => {
             let record = feed::parse_catalog(text).map_err(refused)?;

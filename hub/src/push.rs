@@ -16,7 +16,7 @@ use tally_domain::lang::Lang;
 use tally_domain::reason::Reason;
 use tally_domain::status::{Inn, Timestamp};
 use tally_domain::validate::{
-    Context, Expectation, Facts, OperationKind, Policy, Severity, validate,
+    Context, Expectation, Facts, OperationKind, Policy, Severity, validate, validate_label,
 };
 use tally_wire::document::{OperationDocument, PackedChild, ReaggregationType};
 use tally_wire::{OperationAnswer, OperationReason, PushRequest, PushResult};
@@ -193,6 +193,28 @@ fn judge<'d>(
         }
         OperationDocument::Disaggregation(d) => {
             for sscc in &d.labels {
+                // A label GIS MT knows is judged like a unit: ours, in circulation.
+                let label = batch.label_status(sscc)?;
+                let context = Context {
+                    operation: OperationKind::Aggregation,
+                    own_inn: Inn::parse(own),
+                    supplier_inn: None,
+                    product_group: None,
+                };
+                reasons.extend(
+                    validate_label(label.as_ref(), &context, policy)
+                        .findings
+                        .iter()
+                        .filter(|(_, severity)| *severity == Severity::Reject)
+                        .map(|(finding, _)| {
+                            reason(
+                                finding.code(),
+                                finding.message(Lang::En),
+                                finding.message(Lang::Ru),
+                                Some(sscc.to_string()),
+                            )
+                        }),
+                );
                 changes.extend(
                     batch
                         .children_of(sscc)?

@@ -723,6 +723,17 @@ impl PushBatch<'_> {
         Ok(None)
     }
 
+    /// What GIS MT says of a box or pallet label, as imported into the status feed.
+    pub fn label_status(&self, sscc: &Sscc) -> Result<Option<CodeStatus>> {
+        let Some(line) = feed_item(&self.tx, Feed::Statuses, &sscc.to_string())? else {
+            return Ok(None);
+        };
+        Ok(match feed::parse_status(line.as_bytes()) {
+            Ok(StatusRecord::Status { status, .. }) => Some(status),
+            _ => None,
+        })
+    }
+
     /// The device that built a box or pallet under this label, if one did.
     pub fn label_device(&self, sscc: &Sscc) -> Result<Option<i64>> {
         Ok(self

@@ -687,3 +687,40 @@ fn import_reports_bad_lines_by_number_and_keeps_the_rest() {
     drop(store);
     std::fs::remove_dir_all(dir).unwrap();
 }
+
+#[test]
+fn a_box_label_gis_mt_knows_is_judged_like_a_unit() {
+    let foreign = json!({"cis": sscc(41), "status": "INTRODUCED", "ownerInn": OTHER_PARTICIPANT,
+                         "packageType": "LEVEL1"});
+    let gone = json!({"cis": sscc(42), "status": "WRITTEN_OFF", "ownerInn": OURS,
+                      "packageType": "LEVEL1"});
+    let hub = start(&[foreign, gone]);
+    let token = hub.enroll("W1", OURS);
+    let answers = hub
+        .push(
+            &token,
+            &[
+                operation(1, "disaggregation", json!({"labels": [sscc(41)]})),
+                operation(2, "disaggregation", json!({"labels": [sscc(42)]})),
+                operation(3, "disaggregation", json!({"labels": [sscc(43)]})),
+            ],
+        )
+        .answers;
+    let codes: Vec<Vec<&str>> = answers
+        .iter()
+        .map(|a| a.reasons.iter().map(|r| r.code.as_str()).collect())
+        .collect();
+    assert_eq!(
+        codes,
+        // A box the hub knows nothing of (no label status, no units) makes no document.
+        [
+            vec!["foreign_owner"],
+            vec!["out_of_circulation"],
+            vec!["unknown_product_group"]
+        ],
+        "{answers:?}"
+    );
+    // The label statuses reach the terminals through the status feed.
+    let page = hub.pull(&token, "statuses", 0, 10);
+    assert_eq!(page.items.len(), 2);
+}

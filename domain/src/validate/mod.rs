@@ -509,6 +509,22 @@ pub fn validate(
         found.push(Finding::StaleCache { hours: age_hours });
     }
 
+    weigh(found, context, policy)
+}
+
+/// A box or pallet label (SSCC) judged by what GIS MT says of it, as a unit is: its status,
+/// extended status and owner. A label GIS MT does not know yet is a box built here or not yet
+/// declared, and passes; a label on a pallet (`parent`) is no fault of the box.
+pub fn validate_label(status: Option<&CodeStatus>, context: &Context, policy: &Policy) -> Verdict {
+    let mut found = Vec::new();
+    if let Some(status) = status {
+        status_findings(status, context, &mut found);
+        found.retain(|f| *f != Finding::InAggregate);
+    }
+    weigh(found, context, policy)
+}
+
+fn weigh(found: Vec<Finding>, context: &Context, policy: &Policy) -> Verdict {
     let mut findings: Vec<(Finding, Severity)> = found
         .into_iter()
         .map(|f| (f, policy.severity(context.operation, &f)))

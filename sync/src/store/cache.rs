@@ -8,7 +8,9 @@ use tally_domain::operation::{AcceptanceTask, ExpectedBox};
 use tally_domain::product_group::ProductGroup;
 use tally_domain::status::{BlockHit, CisStatus, CodeStatus, Inn, Timestamp};
 
-use super::codec::{Flags, date_of_day, gtin_column, parent_from_column, parse_iso_date};
+use super::codec::{
+    Flags, date_of_day, gtin_column, parent_from_column, parse_iso_date, sscc_column,
+};
 use super::{Reader, Result, StoreError, file_len};
 
 /// What the catalog says about a GTIN.
@@ -149,6 +151,10 @@ pub(crate) const STATUS_SQL: &str = "SELECT s.flags, o.inn, s.parent, s.expiry, 
      FROM statuses AS s LEFT JOIN owners AS o ON o.id = s.owner
      WHERE s.ki = ?1";
 
+const LABEL_STATUS_SQL: &str = "SELECT l.flags, o.inn, l.parent, NULL, NULL
+     FROM label_statuses AS l LEFT JOIN owners AS o ON o.id = l.owner
+     WHERE l.sscc = ?1";
+
 /// What one of this terminal's finished operations did to a code (see
 /// [`Store::put_local_statuses`](super::Store::put_local_statuses)).
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -188,23 +194,44 @@ impl Reader {
     /// The cached status of a code; `None` when the hub never sent it.
     pub fn status(&self, ki: &Ki) -> Result<Option<CodeStatus>> {
         let key = ki.key();
-        let mut statement = self.conn.prepare_cached(STATUS_SQL)?;
-        let mut rows = statement.query([key.as_bytes()])?;
+        self.status_row(STATUS_SQL, key.as_bytes(), "statuses", &|| ki.to_string())
+    }
+
+    /// What GIS MT says of a box or pallet label, as the hub's status feed brought it.
+    pub fn label_status(&self, sscc: Sscc) -> Result<Option<CodeStatus>> {
+        self.status_row(
+            LABEL_STATUS_SQL,
+            sscc_column(sscc),
+            "label_statuses",
+            &|| sscc.to_string(),
+        )
+    }
+
+    /// One row of `statuses` or `label_statuses`: the queries give the same columns.
+    fn status_row(
+        &self,
+        sql: &str,
+        key: impl rusqlite::ToSql,
+        table: &'static str,
+        what: &dyn Fn() -> String,
+    ) -> Result<Option<CodeStatus>> {
+        let mut statement = self.conn.prepare_cached(sql)?;
+        let mut rows = statement.query([key])?;
         let Some(row) = rows.next()? else {
             return Ok(None);
         };
         let flags: i64 = row.get(0)?;
         let flags = Flags::unpack(flags)
-            .ok_or_else(|| corrupt("statuses", format!("flags {flags:#x} of {ki}")))?;
+            .ok_or_else(|| corrupt(table, format!("flags {flags:#x} of {}", what())))?;
         let owner = row
             .get_ref(1)?
             .as_str_or_null()?
             .map(|inn| inn_from_column("owners", inn))
             .transpose()?;
-        let parent = parent_from_column(row.get_ref(2)?).map_err(|e| corrupt("statuses", e))?;
+        let parent = parent_from_column(row.get_ref(2)?).map_err(|e| corrupt(table, e))?;
         let max_retail_price = row
             .get::<_, Option<i64>>(4)?
-            .map(|p| u32::try_from(p).map_err(|_| corrupt("statuses", format!("price {p}"))))
+            .map(|p| u32::try_from(p).map_err(|_| corrupt(table, format!("price {p}"))))
             .transpose()?;
         Ok(Some(CodeStatus {
             status: flags.status,

@@ -414,8 +414,14 @@ fn run<I: LineImport>(
 
 // ---- statuses ----
 
+/// What a status line is about: a unit's КИ, or a box or pallet label (as its SSCC column).
+enum StatusKey {
+    Unit(KiKey),
+    Label(i64),
+}
+
 struct StatusRow {
-    key: KiKey,
+    key: StatusKey,
     /// The line drops the code's cached status; the other fields are empty.
     remove: bool,
     flags: i64,
@@ -478,9 +484,9 @@ impl LineImport for Statuses {
 
     fn parse(&mut self, line: &[u8]) -> Result<StatusRow, RejectReason> {
         let record = feed::parse_status(line)?;
-        let ki = match record.subject() {
-            Subject::Unit(ki) => ki,
-            Subject::Label(_) => return Err(RejectReason::SsccNotCached),
+        let (key, ki) = match record.subject() {
+            Subject::Unit(ki) => (StatusKey::Unit(ki.key()), Some(ki)),
+            Subject::Label(sscc) => (StatusKey::Label(sscc_column(sscc)), None),
         };
         let StatusRecord::Status {
             status,
@@ -489,7 +495,7 @@ impl LineImport for Statuses {
         } = record
         else {
             return Ok(StatusRow {
-                key: ki.key(),
+                key,
                 remove: true,
                 flags: 0,
                 owner: None,
@@ -510,14 +516,14 @@ impl LineImport for Statuses {
             Parent::Sscc(sscc) => ParentColumn::Sscc(sscc_column(sscc)),
             Parent::Code(ki) => ParentColumn::Code(ki.key()),
         });
-        let name = match product_name {
-            Some(name) if self.named_gtins.insert(ki.gtin()) => {
+        let name = match (product_name, ki) {
+            (Some(name), Some(ki)) if self.named_gtins.insert(ki.gtin()) => {
                 Some((ki.gtin(), name.into_owned(), status.product_group))
             }
             _ => None,
         };
         Ok(StatusRow {
-            key: ki.key(),
+            key,
             remove: false,
             flags: flags.pack(),
             owner: status.owner,
@@ -531,24 +537,48 @@ impl LineImport for Statuses {
     fn write(&mut self, tx: &Transaction<'_>, rows: &mut Vec<StatusRow>) -> Result<()> {
         // Sorted keys fill B-tree pages in order; the sort is stable, so when a batch holds a
         // code twice the later line is written last and wins.
-        rows.sort_by(|a, b| a.key.as_bytes().cmp(b.key.as_bytes()));
+        rows.sort_by(|a, b| match (&a.key, &b.key) {
+            (StatusKey::Unit(x), StatusKey::Unit(y)) => x.as_bytes().cmp(y.as_bytes()),
+            (StatusKey::Label(x), StatusKey::Label(y)) => x.cmp(y),
+            (StatusKey::Unit(_), StatusKey::Label(_)) => std::cmp::Ordering::Less,
+            (StatusKey::Label(_), StatusKey::Unit(_)) => std::cmp::Ordering::Greater,
+        });
         let mut insert = tx.prepare_cached(
             "INSERT OR REPLACE INTO statuses (ki, flags, owner, parent, expiry, price)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
         )?;
+        let mut insert_label = tx.prepare_cached(
+            "INSERT OR REPLACE INTO label_statuses (sscc, flags, owner, parent)
+             VALUES (?1, ?2, ?3, ?4)",
+        )?;
+        let mut delete_label = tx.prepare_cached("DELETE FROM label_statuses WHERE sscc = ?1")?;
         let mut name = tx.prepare_cached(
             "INSERT INTO catalog (gtin, name, product_group) VALUES (?1, ?2, ?3)
              ON CONFLICT (gtin) DO NOTHING",
         )?;
         let mut delete = tx.prepare_cached("DELETE FROM statuses WHERE ki = ?1")?;
         for row in rows.iter() {
-            if row.remove {
-                delete.execute([row.key.as_bytes()])?;
-                continue;
-            }
-            let owner = row.owner.map(|inn| self.owner_id(tx, inn)).transpose()?;
+            let owner = match row.remove {
+                true => None,
+                false => row.owner.map(|inn| self.owner_id(tx, inn)).transpose()?,
+            };
+            let key = match (&row.key, row.remove) {
+                (StatusKey::Unit(key), true) => {
+                    delete.execute([key.as_bytes()])?;
+                    continue;
+                }
+                (StatusKey::Label(sscc), true) => {
+                    delete_label.execute([sscc])?;
+                    continue;
+                }
+                (StatusKey::Label(sscc), false) => {
+                    insert_label.execute(params![sscc, row.flags, owner, row.parent])?;
+                    continue;
+                }
+                (StatusKey::Unit(key), false) => key,
+            };
             insert.execute(params![
-                row.key.as_bytes(),
+                key.as_bytes(),
                 row.flags,
                 owner,
                 row.parent,
@@ -572,7 +602,12 @@ impl LineImport for Statuses {
     fn mark(&mut self, tx: &Transaction<'_>, rows: &[StatusRow]) -> Result<()> {
         let mut note = note_key(tx)?;
         for row in rows.iter().filter(|r| !r.remove) {
-            note.execute(params![Feed::Statuses.name(), row.key.as_bytes()])?;
+            match &row.key {
+                StatusKey::Unit(key) => {
+                    note.execute(params![Feed::Statuses.name(), key.as_bytes()])?
+                }
+                StatusKey::Label(sscc) => note.execute(params![Feed::Statuses.name(), sscc])?,
+            };
         }
         Ok(())
     }
@@ -581,6 +616,11 @@ impl LineImport for Statuses {
         tx.execute(
             "DELETE FROM statuses WHERE NOT EXISTS
                  (SELECT 1 FROM snapshot_keys k WHERE k.feed = ?1 AND k.key = statuses.ki)",
+            [Feed::Statuses.name()],
+        )?;
+        tx.execute(
+            "DELETE FROM label_statuses WHERE NOT EXISTS
+                 (SELECT 1 FROM snapshot_keys k WHERE k.feed = ?1 AND k.key = label_statuses.sscc)",
             [Feed::Statuses.name()],
         )?;
         Ok(())

@@ -7,7 +7,7 @@ use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior};
 use super::{Result, StoreError, set_meta};
 
 /// The version this build writes.
-pub const CURRENT_VERSION: i64 = 6;
+pub const CURRENT_VERSION: i64 = 7;
 
 type Upgrade = fn(&Transaction<'_>) -> rusqlite::Result<()>;
 
@@ -20,6 +20,7 @@ const UPGRADES: &[(i64, Upgrade)] = &[
     (4, to_v4),
     (5, to_v5),
     (6, to_v6),
+    (7, to_v7),
 ];
 
 fn to_v1(tx: &Transaction<'_>) -> rusqlite::Result<()> {
@@ -44,6 +45,10 @@ fn to_v5(tx: &Transaction<'_>) -> rusqlite::Result<()> {
 
 fn to_v6(tx: &Transaction<'_>) -> rusqlite::Result<()> {
     tx.execute_batch(include_str!("schema/v6.sql"))
+}
+
+fn to_v7(tx: &Transaction<'_>) -> rusqlite::Result<()> {
+    tx.execute_batch(include_str!("schema/v7.sql"))
 }
 
 /// The schema version of the file; 0 for a new, empty one.

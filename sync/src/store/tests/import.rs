@@ -8,7 +8,7 @@ use flate2::Compression;
 use flate2::write::GzEncoder;
 use tally_domain::gs1::{Gtin, Sscc};
 use tally_domain::product_group::ProductGroup;
-use tally_domain::status::{BlockHit, CisStatus, PackageType, Parent, StatusEx, Timestamp};
+use tally_domain::status::{BlockHit, CisStatus, Inn, PackageType, Parent, StatusEx, Timestamp};
 
 use super::{Scratch, ki, row_counts};
 use crate::store::{
@@ -17,6 +17,10 @@ use crate::store::{
 use crate::synthetic;
 
 const NOW: Timestamp = Timestamp(1_795_305_600_000);
+
+fn sscc(digits: &str) -> Sscc {
+    Sscc::from_digits(digits.as_bytes()).unwrap()
+}
 
 fn import_statuses(scratch: &Scratch, input: impl Read) -> ImportReport {
     scratch
@@ -140,9 +144,10 @@ fn bad_lines_are_counted_with_their_numbers_and_cost_no_stored_row() {
         (r#"{"status":"INTRODUCED"}"#, Some("wrong_fields")),
         (r#"{"cis":17,"status":"INTRODUCED"}"#, Some("wrong_fields")),
         (r#"{"cis":"hello","status":"INTRODUCED"}"#, Some("bad_cis")),
+        // A box label's status is kept, to judge the box (schema v7).
         (
             r#"{"cis":"00146000000000000012","status":"INTRODUCED"}"#,
-            Some("sscc_not_cached"),
+            None,
         ),
         (
             r#"{"cis":"0104600840749372215XyZ1a","gtin":"04600840749373","status":"INTRODUCED"}"#,
@@ -207,7 +212,7 @@ fn bad_lines_are_counted_with_their_numbers_and_cost_no_stored_row() {
     want.push((cases.len() as u64 + 1, "not_json"));
     assert_eq!(rejections(&report), want);
     assert_eq!(report.rejected, want.len() as u64);
-    assert_eq!(report.imported, 3);
+    assert_eq!(report.imported, 4);
     assert_eq!(report.lines, cases.len() as u64 + 1);
 
     let store = scratch.store();
@@ -218,9 +223,12 @@ fn bad_lines_are_counted_with_their_numbers_and_cost_no_stored_row() {
             .unwrap()
             .is_some()
     );
-    // The three good lines are the only change to any table.
+    // The four good lines are the only change to any table.
     let mut after = row_counts(&scratch.db());
     for (table, n) in &mut after {
+        if table == "label_statuses" {
+            *n -= 1;
+        }
         if table == "statuses" {
             *n -= 3;
         }
@@ -634,4 +642,50 @@ fn operators_arrive_with_pin_digests_and_leave_on_removal() {
         .import_operators(removal.as_bytes())
         .unwrap();
     assert_eq!(store.operators().unwrap().len(), 1);
+}
+
+#[test]
+fn box_and_pallet_labels_keep_their_status_owner_and_parent() {
+    let scratch = Scratch::new("labels");
+    let lines = [
+        r#"{"cis":"00146000000000000012","status":"INTRODUCED","statusEx":"WAIT_SHIPMENT","ownerInn":"7736207543","packageType":"LEVEL1","parent":"146000000000000029","child":["0104600840749372215XyZ1a"]}"#,
+        r#"{"cis":"146000000000000029","status":"WRITTEN_OFF","packageType":"LEVEL2"}"#,
+    ];
+    let report = import_statuses(&scratch, lines.join("\n").as_bytes());
+    assert_eq!((report.imported, report.rejected), (2, 0), "{report:?}");
+    let store = scratch.store();
+    let boxed = store
+        .label_status(sscc("146000000000000012"))
+        .unwrap()
+        .unwrap();
+    assert_eq!(boxed.status, CisStatus::Introduced);
+    assert_eq!(boxed.status_ex, StatusEx::WaitShipment);
+    assert_eq!(boxed.owner, Inn::parse("7736207543"));
+    assert_eq!(boxed.package_type, PackageType::Level1);
+    assert_eq!(boxed.parent, Some(Parent::Sscc(sscc("146000000000000029"))));
+    let pallet = store
+        .label_status(sscc("146000000000000029"))
+        .unwrap()
+        .unwrap();
+    assert_eq!(pallet.status, CisStatus::WrittenOff);
+    assert!(
+        store
+            .label_status(sscc("146000000000000036"))
+            .unwrap()
+            .is_none()
+    );
+    drop(store);
+    // A removal line drops the label's status.
+    let report = import_statuses(
+        &scratch,
+        &br#"{"cis":"00146000000000000012","remove":true}"#[..],
+    );
+    assert_eq!(report.imported, 1);
+    assert!(
+        scratch
+            .store()
+            .label_status(sscc("146000000000000012"))
+            .unwrap()
+            .is_none()
+    );
 }
