@@ -74,6 +74,8 @@ pub enum RejectReason {
     UnknownTurnoverType,
     /// `releaseOrderNumber` is not the UUID GIS MT gives a shipment document.
     BadReleaseOrderNumber,
+    /// `GROUP` in a product group that has no group packages (a tobacco block is `LEVEL1`).
+    GroupPackageNotAllowed,
 }
 
 impl RejectReason {
@@ -105,6 +107,7 @@ impl RejectReason {
             RejectReason::EmptyTaskNumber => "empty_task_number",
             RejectReason::UnknownTurnoverType => "unknown_turnover_type",
             RejectReason::BadReleaseOrderNumber => "bad_release_order_number",
+            RejectReason::GroupPackageNotAllowed => "group_package_not_allowed",
         }
     }
 
@@ -188,6 +191,10 @@ impl RejectReason {
             RejectReason::UnknownTurnoverType => (
                 "the turnover type is not SELLING, COMMISSION or AGENT",
                 "вид оборота не SELLING, COMMISSION или AGENT",
+            ),
+            RejectReason::GroupPackageNotAllowed => (
+                "GROUP is a milk or water multipack only; a tobacco block is LEVEL1",
+                "GROUP бывает только у мультиупаковок молока и воды; блок сигарет — LEVEL1",
             ),
             RejectReason::BadReleaseOrderNumber => (
                 "releaseOrderNumber is not a GIS MT document id (a UUID)",
@@ -398,6 +405,10 @@ pub fn status_record(info: CisInfo<'_>) -> Result<StatusRecord<'_>, RejectReason
     let status = info.status.as_ref().ok_or(RejectReason::WrongFields)?;
     let status = CisStatus::from_api_name(status.as_str()).ok_or(RejectReason::UnknownStatus)?;
     let package_type = package_type(&info);
+    let product_group = product_group(info.product_group_id);
+    if product_group.is_some_and(|pg| !package_type.fits_group(pg)) {
+        return Err(RejectReason::GroupPackageNotAllowed);
+    }
     let owner = Text::non_empty(&info.owner_inn)
         .map(|inn| Inn::parse(inn).ok_or(RejectReason::BadOwnerInn))
         .transpose()?;
@@ -430,7 +441,7 @@ pub fn status_record(info: CisInfo<'_>) -> Result<StatusRecord<'_>, RejectReason
             status_ex: Text::non_empty(&info.status_ex)
                 .map_or(StatusEx::Empty, StatusEx::from_api_lenient),
             owner,
-            product_group: product_group(info.product_group_id),
+            product_group,
             package_type,
             parent,
             expiry,

@@ -182,7 +182,10 @@ fn envelopes_keep_their_released_shape() {
         "token": "t", "warehouse": "W1", "participant_inn": "7707083893"}))
     .unwrap();
     assert_eq!(enrolled.warehouse, "W1");
-    assert_eq!(enrolled.sscc_serials, None, "a hub of protocol 2 gives no label range");
+    assert_eq!(
+        enrolled.sscc_serials, None,
+        "a hub of protocol 2 gives no label range"
+    );
     let page: PullResponse = serde_json::from_value(json!({"feed": "statuses",
         "items": [{"seq": 4, "item": {"cis": KI_A}}], "next_after": 4, "more": false}))
     .unwrap();
@@ -248,6 +251,11 @@ fn feed_lines_are_judged_alike_on_both_sides() {
         ),
         (json!({"cis": "0104600840749372"}), RejectReason::BadCis),
         (json!({"status": "INTRODUCED"}), RejectReason::WrongFields),
+        (
+            json!({"cis": KI_A, "status": "INTRODUCED", "productGroupId": 3,
+                "packageType": "GROUP"}),
+            RejectReason::GroupPackageNotAllowed,
+        ),
     ] {
         let text = line.to_string();
         assert_eq!(

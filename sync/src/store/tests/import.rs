@@ -53,7 +53,7 @@ fn every_field_of_a_status_line_is_stored_and_read_back() {
         // with a price, a unit inside that block, and a bare minimum line.
         r#"{"cis":"0104600840749372215XyZ1a","gtin":"04600840749372","productGroupId":8,"status":"INTRODUCED","statusEx":"EMPTY","ownerInn":"7707083893","packageType":"UNIT","expirationDate":"2027-03-01T00:00:00.000Z","productName":"Кефир"}"#,
         r#"{"cis":"0104690257528523215ABCDEFGHIJKL","productGroupId":1,"status":"INTRODUCED","statusEx":"WAIT_SHIPMENT","ownerInn":"500100732259","packageType":"UNIT","parent":"00146000000000000012","child":[]}"#,
-        r#"{"cis":"04606203086627-CtOkRA","productGroupId":3,"status":"APPLIED","statusEx":"SOMETHING_NEW","packageType":"GROUP","maxRetailPrice":1500000,"child":["0104606203086627"]}"#,
+        r#"{"cis":"04606203086627-CtOkRA","productGroupId":3,"status":"APPLIED","statusEx":"SOMETHING_NEW","packageType":"LEVEL1","maxRetailPrice":1500000,"child":["0104606203086627"]}"#,
         r#"{"cis":"0109506000134352215MNOPQRSTUVWX","status":"RETIRED","parent":"04606203086627-CtOkRA","blocked":true,"ownerInn":""}"#,
         r#"{"cis":"0104600840749372215Minim","status":"EMITTED"}"#,
     ];
@@ -85,7 +85,7 @@ fn every_field_of_a_status_line_is_stored_and_read_back() {
     assert_eq!(boxed.parent, Some(Parent::Sscc(sscc)));
 
     let block = store.status(&ki("04606203086627-CtOkRA")).unwrap().unwrap();
-    assert_eq!(block.package_type, PackageType::Group);
+    assert_eq!(block.package_type, PackageType::Level1);
     assert_eq!(block.status_ex, StatusEx::Other);
     assert_eq!(block.max_retail_price, Some(1_500_000));
     assert_eq!(block.owner, None);
