@@ -331,9 +331,8 @@ mod tests {
             ("FTS_RESPOND_NOT_OK", StatusEx::FtsRespondNotOk),
             ("FTS_RESPOND_WAITING", StatusEx::FtsRespondWaiting),
             ("FTS_CONTROL", StatusEx::FtsControl),
-            // Seen, but without a number of their own yet (see StatusEx).
-            ("RETIRED_CANCELLATION", StatusEx::Other),
-            ("PRIM_RESPONSE_WAITING", StatusEx::Other),
+            ("RETIRED_CANCELLATION", StatusEx::RetiredCancellation),
+            ("PRIM_RESPONSE_WAITING", StatusEx::PrimResponseWaiting),
             ("fts_control", StatusEx::Other),
             ("", StatusEx::Other),
         ];

@@ -448,6 +448,8 @@ fn status_ex_per_operation() {
         (X::FtsRespondWaiting,   [NO,         NO,          NO,        EXPLAINED]),
         (X::FtsControl,          [NO,         NO,          NO,        EXPLAINED]),
         (X::Other,               [UNKNOWN,    UNKNOWN,     UNKNOWN,   UNKNOWN]),
+        (X::RetiredCancellation, [NO,         NO,          NO,        EXPLAINED]),
+        (X::PrimResponseWaiting, [NO,         NO,          NO,        EXPLAINED]),
     ];
     let listed: Vec<StatusEx> = table.iter().map(|(x, _)| *x).collect();
     assert_eq!(listed, StatusEx::ALL, "one row per statusEx, in order");
