@@ -455,6 +455,19 @@ fn a_shift_offline_then_docked_ends_in_exactly_the_expected_documents() {
     // The books: exactly A's three documents with exactly A's codes; nothing of B's.
     let export = run_ok(tally_hub().args(["export", "--db"]).arg(&hub_db));
     let documents = json_lines(&export.stdout);
+    // Each one is a document GIS MT takes: it passes its type's schema.
+    let schemas = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../wire/schemas");
+    for document in &documents {
+        let doc_type = document["type"].as_str().unwrap();
+        let path = schemas.join(format!("{doc_type}.schema.json"));
+        let schema: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        let validator = jsonschema::validator_for(&schema).unwrap();
+        let wrong: Vec<String> = validator
+            .iter_errors(&document["document"])
+            .map(|e| format!("{e} at {}", e.instance_path()))
+            .collect();
+        assert!(wrong.is_empty(), "{doc_type}: {wrong:?}");
+    }
     let types: Vec<&str> = documents
         .iter()
         .map(|d| d["type"].as_str().unwrap())
