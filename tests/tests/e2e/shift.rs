@@ -456,7 +456,7 @@ fn a_shift_offline_then_docked_ends_in_exactly_the_expected_documents() {
     let export = run_ok(tally_hub().args(["export", "--db"]).arg(&hub_db));
     let documents = json_lines(&export.stdout);
     // Each one is a document GIS MT takes: it passes its type's schema.
-    let schemas = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../wire/schemas");
+    let schemas = Path::new(env!("CARGO_MANIFEST_DIR")).join("../wire/schemas");
     for document in &documents {
         let doc_type = document["type"].as_str().unwrap();
         let path = schemas.join(format!("{doc_type}.schema.json"));
