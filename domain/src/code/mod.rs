@@ -704,15 +704,20 @@ fn parse_text(
 /// digit, or of an SSCC's length, would read back as a product barcode or a box label
 /// (`(20)12 (17)260106` is `201217260106`, a valid GTIN-12): it cannot be kept as what it is,
 /// and it is no marking code either way.
+///
+/// So would GS1 data whose canonical text holds no GS and has the shape of a tobacco pack
+/// (29 characters) or an excise stamp: the separator that told them apart in the scan falls
+/// away after a fixed-length AI (fuzzing found `(20)30(401)…`).
 fn reads_back_as_a_number(code: &MarkingCode) -> bool {
     let text = code.text.as_bytes();
-    code.kind == CodeKind::Gs1Data
-        && text.iter().all(u8::is_ascii_digit)
+    let digits = text.iter().all(u8::is_ascii_digit)
         && match text.len() {
             8 | 12 | 13 | 14 => Gtin::from_digits(text).is_some(),
             18 => true,
             _ => false,
-        }
+        };
+    let other_shape = !text.contains(&GS) && (is_tobacco_pack(text) || is_excise_stamp(text));
+    code.kind == CodeKind::Gs1Data && (digits || other_shape)
 }
 
 /// Reads a GS1 element string, restoring lost separators where the product groups' formats
