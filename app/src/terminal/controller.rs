@@ -403,9 +403,10 @@ impl Controller {
     fn open_screen(&self) -> Option<Screen> {
         self.desk.operation().map(|op| match op {
             OperationState::Acceptance(_) => Screen::Acceptance,
-            OperationState::Aggregation(_) | OperationState::Disaggregation(_) => {
-                Screen::Aggregation
-            }
+            // Re-aggregation has no screen of its own yet: its scans go on the aggregation one.
+            OperationState::Aggregation(_)
+            | OperationState::Disaggregation(_)
+            | OperationState::Reaggregation(_) => Screen::Aggregation,
             OperationState::WriteOff(_) => Screen::WriteOff,
         })
     }
