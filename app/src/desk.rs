@@ -9,7 +9,8 @@ use serde_json::{Value, json};
 use tally_domain::code::{CodeKind, Ki, MarkingCode, ParseOptions, Rejection, parse};
 use tally_domain::gs1::{Ai, Sscc};
 use tally_domain::operation::{
-    AcceptanceEvent, AggregationEvent, Capacity, Child, Level, Refusal, WriteOffEvent,
+    AcceptanceEvent, AggregationEvent, Capacity, Child, Level, ReaggregationEvent,
+    ReaggregationMode, Refusal, WriteOffEvent,
 };
 use tally_domain::product_group::ProductGroup;
 use tally_domain::reason::Reason;
@@ -98,6 +99,8 @@ pub enum Command {
     Confirm {
         supervisor: String,
     },
+    /// Re-aggregation: units go into the box or come out of it.
+    Mode(ReaggregationMode),
 }
 
 struct Open {
@@ -206,14 +209,21 @@ impl Desk {
             Ok(code) => code,
             Err(rejection) => return Ok(ScanOutcome::Unreadable(rejection)),
         };
+        if let OperationState::WriteOff(w) = &open.state
+            && let Some(old) = w.awaiting_replacement()
+        {
+            return self.replacement(code, old, now);
+        }
+        // A box label in re-aggregation: what this terminal knows the box holds.
+        let contents = match (&open.state, code.sscc()) {
+            (OperationState::Reaggregation(_), Some(sscc)) => self.store.aggregate_items(sscc)?,
+            _ => None,
+        };
         let (verdict, status) = match code.sscc() {
             Some(sscc) if code.kind() == CodeKind::Sscc => {
                 (self.judge_label(sscc, &open.state)?, None)
             }
-            _ => {
-                let (verdict, status) = self.judge(&code, Some(&open.state), now)?;
-                (verdict, status.map(|s| s.status))
-            }
+            _ => self.judge(&code, Some(&open.state), now)?,
         };
         match verdict.outcome {
             VerdictOutcome::Reject => return Ok(ScanOutcome::Refused { code, verdict }),
@@ -222,8 +232,21 @@ impl Desk {
             }
             _ => {}
         }
+        // Where the unit sits, for re-aggregation: the replica's box, else one built here.
+        let parent = match (&open.state, code.ki()) {
+            (OperationState::Reaggregation(_), Some(ki)) => match status.and_then(|s| s.parent) {
+                Some(Parent::Sscc(sscc)) => Some(sscc),
+                _ => self.store.aggregate_of(&AggregateItem::Code(ki))?,
+            },
+            _ => None,
+        };
+        let scanned = Scanned {
+            status: status.as_ref(),
+            parent,
+            contents: contents.as_deref(),
+        };
         let applied = match self.open.as_mut() {
-            Some(open) => apply_scan(&mut open.state, &code, status),
+            Some(open) => apply_scan(&mut open.state, &code, &scanned),
             None => return Err(anyhow!("no operation is open")),
         };
         if let Err(refusal) = applied {
@@ -260,6 +283,56 @@ impl Desk {
             &context,
             &self.settings.policy,
         ))
+    }
+
+    /// The scan after a re-marked code: the code of the new label for the same goods. It is
+    /// judged by one rule, that it is fresh (not in circulation, not out of it), which the
+    /// write-off decides from the status the replica and this terminal's own operations give.
+    fn replacement(
+        &mut self,
+        code: MarkingCode,
+        old: Ki,
+        now: Timestamp,
+    ) -> anyhow::Result<ScanOutcome> {
+        let verdict = plain_accept();
+        let Some(new) = code.ki() else {
+            return Ok(ScanOutcome::NotTaken {
+                code,
+                verdict,
+                refusal: Refusal::AwaitingReplacement { old },
+            });
+        };
+        let mut status = self.store.status(&new)?.map(|s| s.status);
+        let last_sync = self
+            .store
+            .last_sync()?
+            .max(self.store.statuses_refreshed_at()?);
+        // A code this terminal already put on goods (or wrote off) is not fresh, whether or
+        // not the replica has heard of it yet.
+        if let Some(local) = self.store.local_status(&new)?
+            && last_sync.is_none_or(|synced| local.at > synced)
+        {
+            status = Some(local.status);
+        }
+        let applied = match self.open.as_mut().map(|o| &mut o.state) {
+            Some(OperationState::WriteOff(w)) => {
+                w.apply(WriteOffEvent::Replacement { old, new, status })
+            }
+            _ => return Err(anyhow!("no write-off is open")),
+        };
+        if let Err(refusal) = applied {
+            return Ok(ScanOutcome::NotTaken {
+                code,
+                verdict,
+                refusal,
+            });
+        }
+        let scan = self.commit_last(now, &verdict, Some(&code))?;
+        Ok(ScanOutcome::Recorded {
+            code,
+            verdict,
+            scan,
+        })
     }
 
     /// What the replica and the document say about a code.
@@ -318,6 +391,29 @@ impl Desk {
             (Some(OperationState::WriteOff(w)), Some(ki)) => {
                 (w.contains(ki), Expectation::NoList, None, None)
             }
+            (Some(OperationState::Reaggregation(r)), Some(ki)) => {
+                // What goes into a box joins its product group: the first unit added, else
+                // the first this terminal packed into it.
+                let group = match (r.mode(), r.sscc()) {
+                    (Some(ReaggregationMode::Adding), Some(sscc)) => {
+                        let first = match r.units().first() {
+                            Some(unit) => Some(*unit),
+                            None => self.store.aggregate_items(sscc)?.and_then(|items| {
+                                items.into_iter().find_map(|i| match i {
+                                    AggregateItem::Code(unit) => Some(unit),
+                                    AggregateItem::Box(_) => None,
+                                })
+                            }),
+                        };
+                        match first {
+                            Some(unit) => self.group_of(&unit)?,
+                            None => None,
+                        }
+                    }
+                    _ => None,
+                };
+                (r.contains(ki), Expectation::NoList, None, group)
+            }
             (Some(OperationState::Aggregation(g)), Some(ki)) => {
                 // One box, one product group: GIS MT takes one group per aggregation
                 // document, so the box's first unit sets it for the rest.
@@ -341,8 +437,19 @@ impl Desk {
             }
             _ => (false, Expectation::NoList, None, None),
         };
+        // Re-aggregation is about a unit's box: the operation judges it against the box
+        // scanned (in it to take out, in none to add), with its own reasons, not the rules.
+        let judged = match state {
+            Some(OperationState::Reaggregation(_)) => status.map(|mut s| {
+                if matches!(s.parent, Some(Parent::Sscc(_))) {
+                    s.parent = None;
+                }
+                s
+            }),
+            _ => status,
+        };
         let facts = Facts {
-            status: status.as_ref(),
+            status: judged.as_ref(),
             block,
             catalog_group,
             last_sync,
@@ -461,6 +568,9 @@ impl Desk {
             (OperationState::WriteOff(w), Command::Confirm { supervisor }) => {
                 w.apply(WriteOffEvent::Confirmed { supervisor })
             }
+            (OperationState::Reaggregation(r), Command::Mode(mode)) => {
+                r.apply(ReaggregationEvent::Mode(mode))
+            }
             _ => Err(Refusal::WrongChild),
         };
         if let Err(refusal) = applied {
@@ -573,11 +683,46 @@ impl Desk {
                 status: CisStatus::Introduced,
                 owner: self.settings.own_inn,
             }),
-            OperationState::WriteOff(w) => effects.statuses.push(LocalStatuses {
-                codes: w.codes().copied().collect(),
-                status: CisStatus::Retired,
-                owner: None,
-            }),
+            OperationState::Reaggregation(r) => {
+                if let (Some(sscc), Some(mode)) = (r.sscc(), r.mode()) {
+                    // `Effects.aggregates` replaces a box's whole list, so the new list is
+                    // what this terminal knew of the box with the change made.
+                    let known = self.store.aggregate_items(sscc)?;
+                    let had_list = known.is_some();
+                    let mut items = known.unwrap_or_default();
+                    let units = r.units().iter().map(|ki| AggregateItem::Code(*ki));
+                    match mode {
+                        ReaggregationMode::Adding => items.extend(units),
+                        ReaggregationMode::Removing => {
+                            let out: Vec<AggregateItem> = units.collect();
+                            items.retain(|i| !out.contains(i));
+                        }
+                    }
+                    // A box only GIS MT knows gets a list of what was added here, so those
+                    // units count as packed before the next sync. Taking units out of such a
+                    // box leaves nothing to record: the replica says where they were until
+                    // the hub's word arrives.
+                    if had_list || mode == ReaggregationMode::Adding {
+                        effects.aggregates.push((sscc, items));
+                    }
+                }
+            }
+            OperationState::WriteOff(w) => {
+                effects.statuses.push(LocalStatuses {
+                    codes: w.codes().copied().collect(),
+                    status: CisStatus::Retired,
+                    owner: None,
+                });
+                // A new label goes on goods that stay ours and in circulation.
+                let new: Vec<Ki> = w.replacements().map(|(_, new)| new).collect();
+                if !new.is_empty() {
+                    effects.statuses.push(LocalStatuses {
+                        codes: new,
+                        status: CisStatus::Introduced,
+                        owner: self.settings.own_inn,
+                    });
+                }
+            }
         }
         let queued = self
             .store
@@ -587,14 +732,24 @@ impl Desk {
     }
 }
 
+/// What the desk looked up for one scan, beyond the code itself.
+struct Scanned<'a> {
+    status: Option<&'a CodeStatus>,
+    /// Re-aggregation: the box the unit sits in.
+    parent: Option<Sscc>,
+    /// Re-aggregation: what a box built here holds.
+    contents: Option<&'a [AggregateItem]>,
+}
+
 /// Turns a scanned code into the open operation's event and applies it.
 fn apply_scan(
     state: &mut OperationState,
     code: &MarkingCode,
-    status: Option<CisStatus>,
+    scanned: &Scanned<'_>,
 ) -> Result<(), Refusal> {
     let ki = code.ki();
     let sscc = code.sscc();
+    let status = scanned.status.map(|s| s.status);
     match (state, ki, sscc) {
         (OperationState::Acceptance(a), Some(ki), _) => a.apply(AcceptanceEvent::Unit(ki)),
         (OperationState::Acceptance(a), None, Some(sscc)) => a.apply(AcceptanceEvent::Box(sscc)),
@@ -614,7 +769,36 @@ fn apply_scan(
             Some(a) => Err(Refusal::AlreadyOpen { sscc: a.sscc }),
         },
         (OperationState::Disaggregation(d), None, Some(sscc)) => d.add(sscc),
-        (OperationState::WriteOff(w), Some(ki), _) => w.apply(WriteOffEvent::Unit(ki)),
+        (OperationState::Reaggregation(r), Some(ki), _) => r.apply(ReaggregationEvent::Unit {
+            ki,
+            parent: scanned.parent,
+        }),
+        (OperationState::Reaggregation(r), None, Some(sscc)) => {
+            let contents = scanned.contents;
+            // A pallet built here holds boxes: re-aggregation changes boxes of units.
+            if contents
+                .is_some_and(|items| items.iter().any(|i| matches!(i, AggregateItem::Box(_))))
+            {
+                return Err(Refusal::NotABox { sscc });
+            }
+            r.apply(ReaggregationEvent::Box {
+                sscc,
+                units: contents.map(|items| u32::try_from(items.len()).unwrap_or(u32::MAX)),
+            })
+        }
+        (OperationState::WriteOff(w), Some(ki), _) => {
+            // A code reason on goods in circulation is re-marking: the goods stay, and the
+            // next scan is the new label's code.
+            let in_circulation = matches!(
+                status,
+                Some(CisStatus::Introduced | CisStatus::IntroducedReturned)
+            );
+            if w.header().reason.is_code_reason() && in_circulation {
+                w.apply(WriteOffEvent::Remark(ki))
+            } else {
+                w.apply(WriteOffEvent::Unit(ki))
+            }
+        }
         _ => Err(Refusal::WrongChild),
     }
 }
@@ -624,7 +808,8 @@ mod tests {
     use super::*;
     use tally_domain::gs1::Gs1Date;
     use tally_domain::operation::{
-        Acceptance, Aggregation, Disaggregation, WriteOff, WriteOffHeader, WriteOffReason,
+        Acceptance, Aggregation, Disaggregation, Reaggregation, WriteOff, WriteOffHeader,
+        WriteOffReason,
     };
 
     const NOW: Timestamp = Timestamp(1_795_305_600_000);
@@ -1036,6 +1221,425 @@ mod tests {
         assert_eq!(payload["gis_mt_reason"], "DAMAGE_LOSS");
         assert_eq!(payload["supervisor"], "sv-1");
         assert_eq!(payload["codes"], json!(["01046008407493722159XyZ2d"]));
+        let _ = std::fs::remove_dir_all(path.parent().unwrap());
+    }
+
+    /// Adds status lines to a replica, as a pull would.
+    fn import(store: &Store, lines: &[String]) {
+        let text = lines.join("\n");
+        let report = store
+            .importer()
+            .unwrap()
+            .import_statuses(text.as_bytes(), NOW)
+            .unwrap();
+        assert_eq!(report.rejected, 0, "{text}");
+    }
+
+    fn ki(serial: &str) -> Ki {
+        Ki::from_cis(&format!("0104600840749372215{serial}")).unwrap()
+    }
+
+    fn label(sscc: Sscc) -> String {
+        format!("00{sscc}")
+    }
+
+    fn items(desk: &Desk, sscc: Sscc) -> Option<Vec<AggregateItem>> {
+        desk.store()
+            .aggregate_items(sscc)
+            .unwrap()
+            .map(|mut items| {
+                items.sort_by_key(|i| match i {
+                    AggregateItem::Code(ki) => ki.to_string(),
+                    AggregateItem::Box(sscc) => sscc.to_string(),
+                });
+                items
+            })
+    }
+
+    fn scan_all(desk: &mut Desk, steps: &[(&str, &str)]) {
+        for (raw, want) in steps {
+            let got = desk.scan(raw.as_bytes(), false, NOW).unwrap();
+            assert_eq!(outcome(&got), *want, "{raw:?}");
+        }
+    }
+
+    #[test]
+    fn reaggregation_adds_to_and_takes_from_a_box_built_here() {
+        let path = scratch("reaggregate-local");
+        let settings = DeskSettings {
+            capacity: Capacity {
+                box_units: 3,
+                pallet_boxes: 2,
+            },
+            ..settings()
+        };
+        let mut desk = Desk::open(replica(&path), settings.clone()).unwrap();
+        // A box of two built here.
+        desk.begin(
+            OperationState::Aggregation(Aggregation::new(settings.capacity)),
+            NOW,
+        )
+        .unwrap();
+        desk.command(Command::OpenGenerated(Level::Box), NOW)
+            .unwrap()
+            .unwrap();
+        let boxed = Sscc::compose(0, "4600840", 1).unwrap();
+        scan_all(
+            &mut desk,
+            &[(&code("9XyZ2a"), "recorded"), (&code("9XyZ2b"), "recorded")],
+        );
+        desk.command(Command::Close, NOW).unwrap().unwrap();
+        desk.finish(NOW).unwrap().unwrap();
+
+        // One more unit goes in.
+        desk.begin(
+            OperationState::Reaggregation(Reaggregation::new(settings.capacity.box_units)),
+            NOW,
+        )
+        .unwrap();
+        scan_all(
+            &mut desk,
+            &[
+                (&code("9XyZ2c"), "not taken box_first"),
+                (&label(boxed), "recorded"),
+                (&code("9XyZ2c"), "not taken choose_mode"),
+            ],
+        );
+        desk.command(Command::Mode(ReaggregationMode::Adding), NOW)
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            desk.command(Command::Mode(ReaggregationMode::Adding), NOW)
+                .unwrap()
+                .err()
+                .map(|r| r.code()),
+            Some("already_chosen")
+        );
+        scan_all(
+            &mut desk,
+            &[
+                // The validator lets the box question through; the operation answers it.
+                (&code("9XyZ2a"), "not taken already_inside"),
+                (&code("9XyZ1c"), "refused foreign_owner"),
+                (&code("9XyZ2c"), "recorded"),
+                (&code("9XyZ2c"), "refused duplicate_in_document"),
+                (&code("9XyZ2d"), "not taken full"),
+            ],
+        );
+        assert_eq!(
+            desk.command(Command::Mode(ReaggregationMode::Removing), NOW)
+                .unwrap()
+                .err()
+                .map(|r| r.code()),
+            Some("mode_fixed")
+        );
+        // A restart rebuilds it from the journal.
+        drop(desk);
+        let mut desk = Desk::open(Store::open(&path).unwrap(), settings.clone()).unwrap();
+        let Some(OperationState::Reaggregation(r)) = desk.operation() else {
+            panic!("the re-aggregation did not survive the restart");
+        };
+        assert_eq!(r.units(), &[ki("9XyZ2c")]);
+        assert_eq!(r.fill(), Some(3));
+        let queued = desk.finish(NOW).unwrap().unwrap();
+        assert_eq!(queued.kind, "reaggregation");
+        let payload: Value = serde_json::from_str(&queued.payload).unwrap();
+        assert_eq!(
+            payload,
+            json!({"sscc": boxed.to_string(), "type": "adding", "units": [ki("9XyZ2c").to_string()]})
+        );
+        assert_eq!(
+            items(&desk, boxed),
+            Some(vec![
+                AggregateItem::Code(ki("9XyZ2a")),
+                AggregateItem::Code(ki("9XyZ2b")),
+                AggregateItem::Code(ki("9XyZ2c")),
+            ])
+        );
+        // Packed here now: another box refuses it.
+        desk.begin(
+            OperationState::Aggregation(Aggregation::new(settings.capacity)),
+            NOW,
+        )
+        .unwrap();
+        desk.command(Command::OpenGenerated(Level::Box), NOW)
+            .unwrap()
+            .unwrap();
+        scan_all(
+            &mut desk,
+            &[
+                (&code("9XyZ2c"), "refused in_aggregate"),
+                (&code("9XyZ2d"), "recorded"),
+            ],
+        );
+        desk.command(Command::Close, NOW).unwrap().unwrap();
+        desk.finish(NOW).unwrap().unwrap();
+
+        // One unit comes out; only what the box holds can.
+        desk.begin(
+            OperationState::Reaggregation(Reaggregation::new(settings.capacity.box_units)),
+            NOW,
+        )
+        .unwrap();
+        desk.command(Command::Mode(ReaggregationMode::Removing), NOW)
+            .unwrap()
+            .unwrap();
+        scan_all(
+            &mut desk,
+            &[
+                (&label(boxed), "recorded"),
+                (&code("9XyZ2d"), "not taken not_in_box"),
+                (&code("9XyZ2a"), "recorded"),
+            ],
+        );
+        let queued = desk.finish(NOW).unwrap().unwrap();
+        let payload: Value = serde_json::from_str(&queued.payload).unwrap();
+        assert_eq!(payload["type"], "removing");
+        assert_eq!(
+            items(&desk, boxed),
+            Some(vec![
+                AggregateItem::Code(ki("9XyZ2b")),
+                AggregateItem::Code(ki("9XyZ2c")),
+            ])
+        );
+        assert_eq!(
+            desk.store()
+                .aggregate_of(&AggregateItem::Code(ki("9XyZ2a")))
+                .unwrap(),
+            None
+        );
+
+        // Taken out, it packs again; and a pallet is not a box to change.
+        desk.begin(
+            OperationState::Aggregation(Aggregation::new(settings.capacity)),
+            NOW,
+        )
+        .unwrap();
+        desk.command(Command::OpenGenerated(Level::Box), NOW)
+            .unwrap()
+            .unwrap();
+        scan_all(&mut desk, &[(&code("9XyZ2a"), "recorded")]);
+        desk.command(Command::Close, NOW).unwrap().unwrap();
+        desk.command(Command::OpenGenerated(Level::Pallet), NOW)
+            .unwrap()
+            .unwrap();
+        let Some(OperationState::Aggregation(g)) = desk.operation() else {
+            panic!("no aggregation");
+        };
+        let pallet = g.open_aggregate().unwrap().sscc;
+        scan_all(&mut desk, &[(&label(boxed), "recorded")]);
+        desk.command(Command::Close, NOW).unwrap().unwrap();
+        desk.finish(NOW).unwrap().unwrap();
+        desk.begin(
+            OperationState::Reaggregation(Reaggregation::new(settings.capacity.box_units)),
+            NOW,
+        )
+        .unwrap();
+        scan_all(&mut desk, &[(&label(pallet), "not taken not_a_box")]);
+        let _ = std::fs::remove_dir_all(path.parent().unwrap());
+    }
+
+    #[test]
+    fn reaggregation_of_a_box_only_the_replica_knows() {
+        let path = scratch("reaggregate-replica");
+        let store = replica(&path);
+        let boxed = Sscc::compose(0, "4600840", 500).unwrap();
+        let water = "0104690257528523215WaTer1";
+        import(
+            &store,
+            &[
+                format!(
+                    r#"{{"cis":"01046008407493722159BoX1a","status":"INTRODUCED","ownerInn":"{OURS}","productGroupId":8,"parent":"{boxed}"}}"#
+                ),
+                format!(
+                    r#"{{"cis":"01046008407493722159BoX1b","status":"INTRODUCED","ownerInn":"{OURS}","productGroupId":8,"parent":"{boxed}"}}"#
+                ),
+                format!(
+                    r#"{{"cis":"{water}","status":"INTRODUCED","ownerInn":"{OURS}","productGroupId":13}}"#
+                ),
+            ],
+        );
+        let mut desk = Desk::open(store, settings()).unwrap();
+        desk.begin(
+            OperationState::Reaggregation(Reaggregation::new(settings().capacity.box_units)),
+            NOW,
+        )
+        .unwrap();
+        scan_all(&mut desk, &[(&label(boxed), "recorded")]);
+        desk.command(Command::Mode(ReaggregationMode::Removing), NOW)
+            .unwrap()
+            .unwrap();
+        scan_all(
+            &mut desk,
+            &[
+                (&code("9XyZ2a"), "not taken not_in_box"),
+                (&code("9BoX1a"), "recorded"),
+            ],
+        );
+        let queued = desk.finish(NOW).unwrap().unwrap();
+        let payload: Value = serde_json::from_str(&queued.payload).unwrap();
+        assert_eq!(payload["units"], json!([ki("9BoX1a").to_string()]));
+        // Nothing here knew the box's list, so nothing is recorded for it.
+        assert_eq!(items(&desk, boxed), None);
+
+        desk.begin(
+            OperationState::Reaggregation(Reaggregation::new(settings().capacity.box_units)),
+            NOW,
+        )
+        .unwrap();
+        desk.command(Command::Mode(ReaggregationMode::Adding), NOW)
+            .unwrap()
+            .unwrap();
+        let scanned_water = format!("{water}\x1d93Wa1+");
+        scan_all(
+            &mut desk,
+            &[
+                (&label(boxed), "recorded"),
+                (&code("9BoX1b"), "not taken already_inside"),
+                (&code("9XyZ2e"), "recorded"),
+                // Only GIS MT knows what else is inside: no capacity applies (a box of 2).
+                (&code("9XyZ2d"), "recorded"),
+                (&scanned_water, "refused wrong_product_group"),
+            ],
+        );
+        desk.finish(NOW).unwrap().unwrap();
+        // What was added here counts as packed until the hub's word arrives.
+        assert_eq!(
+            items(&desk, boxed),
+            Some(vec![
+                AggregateItem::Code(ki("9XyZ2d")),
+                AggregateItem::Code(ki("9XyZ2e")),
+            ])
+        );
+        desk.begin(
+            OperationState::Aggregation(Aggregation::new(settings().capacity)),
+            NOW,
+        )
+        .unwrap();
+        desk.command(Command::OpenGenerated(Level::Box), NOW)
+            .unwrap()
+            .unwrap();
+        scan_all(&mut desk, &[(&code("9XyZ2e"), "refused in_aggregate")]);
+        let _ = std::fs::remove_dir_all(path.parent().unwrap());
+    }
+
+    #[test]
+    fn a_spoiled_label_on_goods_in_circulation_is_replaced_by_a_new_code() {
+        let path = scratch("remark");
+        let store = replica(&path);
+        import(
+            &store,
+            &[
+                format!(
+                    r#"{{"cis":"01046008407493722159NeW1a","status":"EMITTED","ownerInn":"{OURS}","productGroupId":8}}"#
+                ),
+                format!(
+                    r#"{{"cis":"01046008407493722159ApPl1","status":"APPLIED","ownerInn":"{OURS}","productGroupId":8}}"#
+                ),
+            ],
+        );
+        let mut desk = Desk::open(store, settings()).unwrap();
+        let header = WriteOffHeader {
+            reason: WriteOffReason::CodeSpoiled,
+            document_number: "АКТ-7".into(),
+            document_date: Gs1Date::from_yymmdd(b"261122").unwrap(),
+            needs_supervisor: false,
+        };
+        desk.begin(OperationState::WriteOff(WriteOff::new(header)), NOW)
+            .unwrap();
+        let awaiting = |desk: &Desk| match desk.operation() {
+            Some(OperationState::WriteOff(w)) => w.awaiting_replacement(),
+            _ => None,
+        };
+        let sscc = Sscc::compose(0, "4600840", 9).unwrap();
+        // An applied code not in circulation yet is cancelled, not re-marked: no prompt.
+        scan_all(&mut desk, &[(&code("9ApPl1"), "recorded")]);
+        assert_eq!(awaiting(&desk), None);
+        scan_all(&mut desk, &[(&code("9XyZ2a"), "recorded")]);
+        assert_eq!(awaiting(&desk), Some(ki("9XyZ2a")));
+        scan_all(
+            &mut desk,
+            &[
+                // The next scan is the new code, and must be one.
+                (&code("9XyZ2b"), "not taken not_a_new_code"),
+                (&label(sscc), "not taken awaiting_replacement"),
+                (
+                    "0104690257528523215WaTer1\x1d93Wa1+",
+                    "not taken other_product",
+                ),
+                (&code("9XyZ2a"), "not taken duplicate"),
+            ],
+        );
+        assert_eq!(
+            desk.finish(NOW).unwrap().err().map(|r| r.code()),
+            Some("awaiting_replacement")
+        );
+        // The prompt survives a restart.
+        drop(desk);
+        let mut desk = Desk::open(Store::open(&path).unwrap(), settings()).unwrap();
+        assert_eq!(awaiting(&desk), Some(ki("9XyZ2a")));
+        scan_all(
+            &mut desk,
+            &[
+                (&code("9NeW1a"), "recorded"),
+                (&code("9XyZ2c"), "recorded"),
+                // Not in the replica yet: a code just printed is fresh too.
+                (&code("9NeW2a"), "recorded"),
+            ],
+        );
+        assert_eq!(awaiting(&desk), None);
+        // Finished after the last import, so this terminal's word is the newer one.
+        let queued = desk.finish(Timestamp(NOW.0 + 60_000)).unwrap().unwrap();
+        let payload: Value = serde_json::from_str(&queued.payload).unwrap();
+        assert_eq!(
+            payload["codes"],
+            json!([
+                ki("9ApPl1").to_string(),
+                ki("9XyZ2a").to_string(),
+                ki("9XyZ2c").to_string()
+            ])
+        );
+        assert_eq!(
+            payload["replacements"],
+            json!([
+                {"old": ki("9XyZ2a").to_string(), "new": ki("9NeW1a").to_string()},
+                {"old": ki("9XyZ2c").to_string(), "new": ki("9NeW2a").to_string()},
+            ])
+        );
+        // The new label is on our goods in circulation at once; the old code is gone.
+        desk.begin(
+            OperationState::Aggregation(Aggregation::new(settings().capacity)),
+            NOW,
+        )
+        .unwrap();
+        desk.command(Command::OpenGenerated(Level::Box), NOW)
+            .unwrap()
+            .unwrap();
+        scan_all(
+            &mut desk,
+            &[
+                (&code("9XyZ2a"), "refused out_of_circulation"),
+                (&code("9NeW1a"), "recorded"),
+            ],
+        );
+        desk.command(Command::Close, NOW).unwrap().unwrap();
+        desk.finish(NOW).unwrap().unwrap();
+        // A used new code is no new code for the next write-off.
+        let header = WriteOffHeader {
+            reason: WriteOffReason::CodeLost,
+            document_number: "АКТ-8".into(),
+            document_date: Gs1Date::from_yymmdd(b"261122").unwrap(),
+            needs_supervisor: false,
+        };
+        desk.begin(OperationState::WriteOff(WriteOff::new(header)), NOW)
+            .unwrap();
+        scan_all(
+            &mut desk,
+            &[
+                (&code("9XyZ2d"), "recorded"),
+                (&code("9NeW1a"), "not taken not_a_new_code"),
+            ],
+        );
         let _ = std::fs::remove_dir_all(path.parent().unwrap());
     }
 }

@@ -9,15 +9,15 @@ use tally_domain::code::Ki;
 use tally_domain::gs1::{Gs1Date, Sscc};
 use tally_domain::operation::{
     Acceptance, AcceptanceEvent, AcceptanceTask, Aggregation, AggregationEvent, Capacity, Child,
-    Disaggregation, ExpectedBox, Level, Refusal, WriteOff, WriteOffEvent, WriteOffHeader,
-    WriteOffReason,
+    Disaggregation, ExpectedBox, Level, Reaggregation, ReaggregationEvent, ReaggregationMode,
+    Refusal, WriteOff, WriteOffEvent, WriteOffHeader, WriteOffReason,
 };
 use tally_domain::status::{CisStatus, Inn};
 use tally_domain::validate::OperationKind;
 use tally_domain::{ProductGroup, Timestamp};
 use tally_wire::document::{
     AcceptanceDocument, AggregationDocument, DisaggregationDocument, PackedAggregate, PackedChild,
-    WriteOffDocument,
+    ReaggregationDocument, ReaggregationType, Replacement, WriteOffDocument,
 };
 use tally_wire::{DocumentKind, OperationDocument};
 
@@ -36,6 +36,7 @@ pub enum OperationState {
     Acceptance(Acceptance),
     Aggregation(Aggregation),
     Disaggregation(Disaggregation),
+    Reaggregation(Reaggregation),
     WriteOff(WriteOff),
 }
 
@@ -49,6 +50,10 @@ fn parse_ki(text: &str) -> anyhow::Result<Ki> {
 
 fn parse_sscc(text: &str) -> anyhow::Result<Sscc> {
     Sscc::from_digits(text.as_bytes()).ok_or_else(|| anyhow!("not an SSCC: {text:?}"))
+}
+
+fn opt_sscc(value: &Value) -> anyhow::Result<Option<Sscc>> {
+    value.as_str().map(parse_sscc).transpose()
 }
 
 fn str_field<'v>(value: &'v Value, key: &str) -> anyhow::Result<&'v str> {
@@ -128,9 +133,10 @@ impl OperationState {
     pub fn kind(&self) -> OperationKind {
         match self {
             OperationState::Acceptance(_) => OperationKind::Acceptance,
-            OperationState::Aggregation(_) | OperationState::Disaggregation(_) => {
-                OperationKind::Aggregation
-            }
+            // Re-aggregation packs and unpacks like aggregation: the same rules on each unit.
+            OperationState::Aggregation(_)
+            | OperationState::Disaggregation(_)
+            | OperationState::Reaggregation(_) => OperationKind::Aggregation,
             OperationState::WriteOff(_) => OperationKind::WriteOff,
         }
     }
@@ -141,6 +147,7 @@ impl OperationState {
             OperationState::Acceptance(_) => DocumentKind::Acceptance,
             OperationState::Aggregation(_) => DocumentKind::Aggregation,
             OperationState::Disaggregation(_) => DocumentKind::Disaggregation,
+            OperationState::Reaggregation(_) => DocumentKind::Reaggregation,
             OperationState::WriteOff(_) => DocumentKind::WriteOff,
         }
     }
@@ -157,6 +164,7 @@ impl OperationState {
                 "box_units": capacity.box_units, "pallet_boxes": capacity.pallet_boxes,
             }}),
             OperationState::Disaggregation(_) => json!({}),
+            OperationState::Reaggregation(r) => json!({"box_units": r.box_units()}),
             OperationState::WriteOff(w) => {
                 let h = w.header();
                 json!({
@@ -192,6 +200,13 @@ impl OperationState {
                 }))
             }
             "disaggregation" => OperationState::Disaggregation(Disaggregation::new()),
+            "reaggregation" => {
+                let box_units = header["box_units"]
+                    .as_u64()
+                    .and_then(|n| u32::try_from(n).ok())
+                    .context("box_units")?;
+                OperationState::Reaggregation(Reaggregation::new(box_units))
+            }
             "write-off" => {
                 let reason = str_field(header, "reason")?;
                 OperationState::WriteOff(WriteOff::new(WriteOffHeader {
@@ -255,9 +270,45 @@ impl OperationState {
                 "box" => d.add(parse_sscc(&entry.code)?).map_err(refused),
                 other => bail!("unknown disaggregation action {other:?}"),
             },
+            OperationState::Reaggregation(r) => {
+                let event = match entry.action.as_str() {
+                    "box" => ReaggregationEvent::Box {
+                        sscc: parse_sscc(&entry.code)?,
+                        units: match &entry.detail["units"] {
+                            Value::Null => None,
+                            n => Some(
+                                n.as_u64()
+                                    .and_then(|n| u32::try_from(n).ok())
+                                    .context("units")?,
+                            ),
+                        },
+                    },
+                    "mode" => {
+                        let mode = str_field(&entry.detail, "mode")?;
+                        ReaggregationEvent::Mode(
+                            ReaggregationMode::from_code(mode)
+                                .ok_or_else(|| anyhow!("unknown re-aggregation mode {mode:?}"))?,
+                        )
+                    }
+                    "unit" => ReaggregationEvent::Unit {
+                        ki: parse_ki(&entry.code)?,
+                        parent: opt_sscc(&entry.detail["parent"])?,
+                    },
+                    other => bail!("unknown re-aggregation action {other:?}"),
+                };
+                r.apply(event).map_err(refused)
+            }
             OperationState::WriteOff(w) => {
                 let event = match entry.action.as_str() {
                     "unit" => WriteOffEvent::Unit(parse_ki(&entry.code)?),
+                    "remark" => WriteOffEvent::Remark(parse_ki(&entry.code)?),
+                    "replace" => WriteOffEvent::Replacement {
+                        old: parse_ki(str_field(&entry.detail, "old")?)?,
+                        new: parse_ki(&entry.code)?,
+                        status: entry.detail["status"]
+                            .as_str()
+                            .and_then(CisStatus::from_api_name),
+                    },
                     "confirm" => WriteOffEvent::Confirmed {
                         supervisor: str_field(&entry.detail, "supervisor")?.to_string(),
                     },
@@ -306,8 +357,27 @@ impl OperationState {
             OperationState::Disaggregation(d) => {
                 entry("box", d.labels().last()?.to_string(), json!({}))
             }
+            OperationState::Reaggregation(r) => match r.events().last()? {
+                ReaggregationEvent::Box { sscc, units } => {
+                    entry("box", sscc.to_string(), json!({"units": units}))
+                }
+                ReaggregationEvent::Mode(mode) => {
+                    entry("mode", String::new(), json!({"mode": mode.code()}))
+                }
+                ReaggregationEvent::Unit { ki, parent } => entry(
+                    "unit",
+                    ki_text(ki),
+                    json!({"parent": parent.map(|p| p.to_string())}),
+                ),
+            },
             OperationState::WriteOff(w) => match w.events().last()? {
                 WriteOffEvent::Unit(ki) => entry("unit", ki_text(ki), json!({})),
+                WriteOffEvent::Remark(ki) => entry("remark", ki_text(ki), json!({})),
+                WriteOffEvent::Replacement { old, new, status } => entry(
+                    "replace",
+                    ki_text(new),
+                    json!({"old": ki_text(old), "status": status.map(|s| s.api_name())}),
+                ),
                 WriteOffEvent::Confirmed { supervisor } => {
                     entry("confirm", String::new(), json!({"supervisor": supervisor}))
                 }
@@ -321,6 +391,7 @@ impl OperationState {
             OperationState::Acceptance(a) => a.undo().map(drop),
             OperationState::Aggregation(g) => g.undo().map(drop),
             OperationState::Disaggregation(d) => d.undo().map(drop),
+            OperationState::Reaggregation(r) => r.undo().map(drop),
             OperationState::WriteOff(w) => w.undo().map(drop),
         }
     }
@@ -371,6 +442,17 @@ impl OperationState {
                     labels: d.labels().to_vec(),
                 })
             }
+            OperationState::Reaggregation(r) => {
+                let s = r.summary()?;
+                OperationDocument::Reaggregation(ReaggregationDocument {
+                    sscc: s.sscc,
+                    reaggregation_type: match s.mode {
+                        ReaggregationMode::Adding => ReaggregationType::Adding,
+                        ReaggregationMode::Removing => ReaggregationType::Removing,
+                    },
+                    units: s.units,
+                })
+            }
             OperationState::WriteOff(w) => {
                 let s = w.summary()?;
                 let (document, reason) = s.header.reason.gis_mt();
@@ -383,7 +465,11 @@ impl OperationState {
                     // For hubs of the last release, which read these instead of routing.
                     gis_mt_document: Some(document.to_owned()),
                     gis_mt_reason: Some(reason.to_owned()),
-                    replacements: Vec::new(),
+                    replacements: s
+                        .replacements
+                        .into_iter()
+                        .map(|(old, new)| Replacement { old, new })
+                        .collect(),
                 })
             }
         })
@@ -520,6 +606,154 @@ mod tests {
     }
 
     #[test]
+    fn reaggregation_survives_the_journal_and_reads_back_as_its_document() {
+        for (mode, parent, kind) in [
+            (ReaggregationMode::Adding, None, ReaggregationType::Adding),
+            (
+                ReaggregationMode::Removing,
+                Some(sscc(1)),
+                ReaggregationType::Removing,
+            ),
+        ] {
+            // The choice may change before the first unit: adding first, then the one tested
+            // (choosing adding twice would be refused, so it is chosen once).
+            let mut events = vec![
+                ReaggregationEvent::Mode(ReaggregationMode::Adding),
+                ReaggregationEvent::Box {
+                    sscc: sscc(1),
+                    units: Some(3),
+                },
+            ];
+            if mode != ReaggregationMode::Adding {
+                events.push(ReaggregationEvent::Mode(mode));
+            }
+            events.extend([
+                ReaggregationEvent::Unit {
+                    ki: ki("A"),
+                    parent,
+                },
+                ReaggregationEvent::Unit {
+                    ki: ki("B"),
+                    parent,
+                },
+            ]);
+            round_trip(
+                OperationState::Reaggregation(Reaggregation::new(12)),
+                |s, i| match (s, events.get(i)) {
+                    (OperationState::Reaggregation(r), Some(e)) => r.apply(*e).is_ok(),
+                    _ => false,
+                },
+            );
+            let live = Reaggregation::replay(12, &events).unwrap();
+            let document = OperationState::Reaggregation(live)
+                .document(Timestamp(1_795_305_600_000))
+                .unwrap();
+            // The queue keeps the payload as text; the hub reads it by kind.
+            let text = document.payload().to_string();
+            let read = OperationDocument::from_parts(
+                document.kind().name(),
+                serde_json::from_str(&text).unwrap(),
+            )
+            .unwrap();
+            let OperationDocument::Reaggregation(read) = read else {
+                panic!("not a re-aggregation: {text}");
+            };
+            assert_eq!(read.sscc, sscc(1));
+            assert_eq!(read.reaggregation_type, kind);
+            assert_eq!(read.units, vec![ki("A"), ki("B")]);
+        }
+    }
+
+    #[test]
+    fn re_marking_survives_the_journal_and_writes_its_replacements() {
+        let header = WriteOffHeader {
+            reason: WriteOffReason::CodeSpoiled,
+            document_number: "A-2".into(),
+            document_date: Gs1Date {
+                year: 2026,
+                month: 11,
+                day: 22,
+            },
+            needs_supervisor: false,
+        };
+        let events = [
+            WriteOffEvent::Unit(ki("E")),
+            WriteOffEvent::Remark(ki("A")),
+            WriteOffEvent::Replacement {
+                old: ki("A"),
+                new: ki("N1"),
+                status: Some(CisStatus::Emitted),
+            },
+            WriteOffEvent::Remark(ki("B")),
+            WriteOffEvent::Replacement {
+                old: ki("B"),
+                new: ki("N2"),
+                status: None,
+            },
+        ];
+        round_trip(
+            OperationState::WriteOff(WriteOff::new(header.clone())),
+            |s, i| match (s, events.get(i)) {
+                (OperationState::WriteOff(w), Some(e)) => w.apply(e.clone()).is_ok(),
+                _ => false,
+            },
+        );
+        let mut w = WriteOff::new(header);
+        for e in events {
+            w.apply(e).unwrap();
+        }
+        let document = OperationState::WriteOff(w)
+            .document(Timestamp(1_795_305_600_000))
+            .unwrap();
+        let text = document.payload().to_string();
+        let value: Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(
+            value["replacements"],
+            json!([
+                {"old": ki("A").to_string(), "new": ki("N1").to_string()},
+                {"old": ki("B").to_string(), "new": ki("N2").to_string()},
+            ])
+        );
+        let Ok(OperationDocument::WriteOff(read)) =
+            OperationDocument::from_parts("write-off", value)
+        else {
+            panic!("not a write-off: {text}");
+        };
+        assert_eq!(read.codes, vec![ki("E"), ki("A"), ki("B")]);
+        assert_eq!(
+            read.replacements,
+            vec![
+                Replacement {
+                    old: ki("A"),
+                    new: ki("N1")
+                },
+                Replacement {
+                    old: ki("B"),
+                    new: ki("N2")
+                },
+            ]
+        );
+        // A write-off without re-marking writes no replacements at all (hubs of the last
+        // release never saw the field).
+        let mut plain = WriteOff::new(WriteOffHeader {
+            reason: WriteOffReason::DamageLoss,
+            document_number: "A-3".into(),
+            document_date: Gs1Date {
+                year: 2026,
+                month: 11,
+                day: 22,
+            },
+            needs_supervisor: false,
+        });
+        plain.apply(WriteOffEvent::Unit(ki("E"))).unwrap();
+        let payload = OperationState::WriteOff(plain)
+            .document(Timestamp(1_795_305_600_000))
+            .unwrap()
+            .payload();
+        assert!(payload.get("replacements").is_none(), "{payload}");
+    }
+
+    #[test]
     fn a_damaged_journal_is_an_error_not_a_panic() {
         let bad = [
             (
@@ -559,6 +793,51 @@ mod tests {
                 },
             ),
             (
+                "reaggregation",
+                json!({}),
+                Entry {
+                    action: "mode".into(),
+                    code: String::new(),
+                    detail: json!({"mode": "adding"}),
+                },
+            ),
+            (
+                "reaggregation",
+                json!({"box_units": 4}),
+                Entry {
+                    action: "mode".into(),
+                    code: String::new(),
+                    detail: json!({"mode": "juggling"}),
+                },
+            ),
+            (
+                "reaggregation",
+                json!({"box_units": 4}),
+                Entry {
+                    action: "box".into(),
+                    code: "123".into(),
+                    detail: json!({"units": null}),
+                },
+            ),
+            (
+                "reaggregation",
+                json!({"box_units": 4}),
+                Entry {
+                    action: "unit".into(),
+                    code: "01046008407493722159XyZ1a".into(),
+                    detail: json!({"parent": "not an sscc"}),
+                },
+            ),
+            (
+                "write-off",
+                json!({"reason": "code_lost", "document_number": "1", "document_date": "2026-11-22"}),
+                Entry {
+                    action: "replace".into(),
+                    code: "01046008407493722159XyZ1a".into(),
+                    detail: json!({}),
+                },
+            ),
+            (
                 "teleport",
                 json!({}),
                 Entry {
@@ -582,5 +861,22 @@ mod tests {
             detail: json!({}),
         };
         assert!(OperationState::restore("aggregation", &header, &[close]).is_err());
+        // A unit before its box, or a new code with no old one waiting, likewise.
+        let unit = Entry {
+            action: "unit".into(),
+            code: ki("A").to_string(),
+            detail: json!({"parent": null}),
+        };
+        assert!(
+            OperationState::restore("reaggregation", &json!({"box_units": 4}), &[unit]).is_err()
+        );
+        let replace = Entry {
+            action: "replace".into(),
+            code: ki("N").to_string(),
+            detail: json!({"old": ki("A").to_string(), "status": null}),
+        };
+        let header =
+            json!({"reason": "code_lost", "document_number": "1", "document_date": "2026-11-22"});
+        assert!(OperationState::restore("write-off", &header, &[replace]).is_err());
     }
 }

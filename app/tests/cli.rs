@@ -82,9 +82,59 @@ mod support {
             .map(|l| serde_json::from_str(l).unwrap())
             .collect()
     }
+
+    use std::io::Write;
+    use std::process::Stdio;
+
+    /// Runs `tally work KIND ARGS --source stdin --db DB` with these scans, one a line.
+    pub fn work(
+        db: &std::path::Path,
+        kind: &str,
+        args: &[&str],
+        scans: &[String],
+    ) -> Vec<serde_json::Value> {
+        let mut child = super::tally()
+            .args(["work", kind, "--source", "stdin", "--inn", "7707083893"])
+            .args(args)
+            .arg("--db")
+            .arg(db)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut input = scans.join("\n");
+        input.push('\n');
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(input.as_bytes())
+            .unwrap();
+        let output = child.wait_with_output().unwrap();
+        assert!(output.status.success(), "{output:?}");
+        json_lines(&output.stdout)
+    }
+
+    /// What each line of `tally work` says, compactly: the outcome of a scan with its reason,
+    /// a command and whether it was done.
+    pub fn said(line: &serde_json::Value) -> String {
+        let text = |v: &serde_json::Value| v.as_str().unwrap_or_default().to_string();
+        match line["event"].as_str() {
+            Some("scan") => format!(
+                "{} {}",
+                text(&line["outcome"]),
+                text(&line["reason"]["code"])
+            )
+            .trim()
+            .to_string(),
+            Some("command") => format!("{} {}", text(&line["command"]), line["done"]),
+            Some(other) => other.to_string(),
+            None => line.to_string(),
+        }
+    }
 }
 
-use support::{Scratch, json_lines};
+use support::{Scratch, json_lines, said, work};
 
 #[test]
 fn db_import_statuses_reports_rejected_lines_and_stats_shows_the_rows() {
@@ -561,4 +611,145 @@ fn serve_hub(scratch: &Scratch, statuses: &str) -> (String, String) {
     let url = format!("http://{}", hub.local_addr().unwrap());
     std::thread::spawn(move || hub.run());
     (url, code)
+}
+
+#[test]
+fn work_reaggregation_and_re_marking_headless() {
+    let scratch = Scratch::new("work-reaggregation");
+    let db = scratch.0.join("replica.db");
+    let export = scratch.0.join("statuses.jsonl");
+    let mut lines = String::new();
+    for s in ["a", "b", "c", "d", "e"] {
+        lines.push_str(&format!(
+            r#"{{"cis":"01046008407493722159XyZ2{s}","status":"INTRODUCED","ownerInn":"7707083893","productGroupId":8}}"#
+        ));
+        lines.push('\n');
+    }
+    lines.push_str(
+        r#"{"cis":"01046008407493722159NeW1a","status":"EMITTED","ownerInn":"7707083893","productGroupId":8}"#,
+    );
+    std::fs::write(&export, lines).unwrap();
+    let import = tally()
+        .args(["db", "import-statuses"])
+        .arg(&export)
+        .arg("--db")
+        .arg(&db)
+        .output()
+        .unwrap();
+    assert!(import.status.success(), "{import:?}");
+    let code = |serial: &str| format!("01046008407493722159{serial}\u{1d}93Ab1+");
+    let ki = |serial: &str| format!("01046008407493722159{serial}");
+    let command = |name: &str| format!("TALLY:{name}");
+
+    // A box of two packed here first.
+    let packed = work(
+        &db,
+        "aggregation",
+        &["--company-prefix", "4600840"],
+        &[
+            command("OPEN-BOX"),
+            code("XyZ2a"),
+            code("XyZ2b"),
+            command("CLOSE"),
+            command("FINISH"),
+        ],
+    );
+    let finished = packed.last().unwrap();
+    assert_eq!(finished["event"], "finished", "{packed:?}");
+    let sscc = finished["payload"]["aggregates"][0]["sscc"]
+        .as_str()
+        .unwrap()
+        .to_string();
+
+    // One unit more goes into it: the label first, then the choice, then the units.
+    let lines = work(
+        &db,
+        "reaggregation",
+        &[],
+        &[
+            code("XyZ2c"),
+            format!("00{sscc}"),
+            code("XyZ2c"),
+            command("ADDING"),
+            code("XyZ2a"),
+            code("XyZ2c"),
+            command("REMOVING"),
+            command("FINISH"),
+        ],
+    );
+    let story: Vec<String> = lines.iter().map(said).collect();
+    assert_eq!(
+        story,
+        [
+            "began",
+            "not_taken box_first",
+            "recorded",
+            "not_taken choose_mode",
+            "ADDING true",
+            "not_taken already_inside",
+            "recorded",
+            "REMOVING false",
+            "finished",
+        ],
+        "{lines:?}"
+    );
+    assert_eq!(lines[4]["open"], sscc.as_str());
+    assert_eq!(lines[7]["reason"]["code"], "mode_fixed");
+    assert!(
+        lines[7]["reason"]["ru"]
+            .as_str()
+            .unwrap()
+            .contains("отсканированы")
+    );
+    assert_eq!(lines[8]["kind"], "reaggregation");
+    assert_eq!(
+        lines[8]["payload"],
+        serde_json::json!({"sscc": sscc, "type": "adding", "units": [ki("XyZ2c")]})
+    );
+
+    // A spoiled label on goods in circulation: the next scan is its new code.
+    let lines = work(
+        &db,
+        "write-off",
+        &[
+            "--reason",
+            "code_spoiled",
+            "--document",
+            "A-1",
+            "--date",
+            "2026-11-22",
+        ],
+        &[
+            code("XyZ2d"),
+            code("XyZ2e"),
+            code("NeW1a"),
+            command("FINISH"),
+        ],
+    );
+    let story: Vec<String> = lines.iter().map(said).collect();
+    assert_eq!(
+        story,
+        [
+            "began",
+            "recorded",
+            "not_taken not_a_new_code",
+            "recorded",
+            "finished"
+        ],
+        "{lines:?}"
+    );
+    assert_eq!(lines[1]["awaiting_replacement"], ki("XyZ2d"));
+    assert_eq!(lines[2]["awaiting_replacement"], ki("XyZ2d"));
+    assert!(lines[3].get("awaiting_replacement").is_none());
+    let payload = &lines[4]["payload"];
+    assert_eq!(payload["codes"], serde_json::json!([ki("XyZ2d")]));
+    assert_eq!(
+        payload["replacements"],
+        serde_json::json!([{"old": ki("XyZ2d"), "new": ki("NeW1a")}])
+    );
+    // The queued payload is the one contract's document.
+    let document = tally_wire::OperationDocument::from_parts("write-off", payload.clone()).unwrap();
+    assert!(
+        matches!(document, tally_wire::OperationDocument::WriteOff(w) if w.replacements.len() == 1)
+    );
 }

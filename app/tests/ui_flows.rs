@@ -431,6 +431,9 @@ fn the_language_switches_in_settings_and_enrollment_is_scanned_there() {
     assert_eq!(buttons(&ui, "Главная").len(), 1);
     assert!(buttons(&ui, "Home").is_empty());
     tap(&ui, "Главная");
+    tap(&ui, "Агрегация");
+    assert_eq!(buttons(&ui, "Изменить короб").len(), 1);
+    tap(&ui, "Главная");
     tap(&ui, "Списание");
     tap(&ui, "Порча или утрата");
     inline.scan(&codes("our stock")[0]);
@@ -481,4 +484,146 @@ fn every_button_is_big_enough_for_gloves() {
     tap(&ui, "Home");
     tap(&ui, "Code info");
     assert_touch_targets(&ui, "code info");
+}
+
+/// The КИ of a scanned demo code (its text up to the GS).
+fn ki_of(code: &str) -> String {
+    code.split('\u{1d}').next().unwrap().to_string()
+}
+
+#[test]
+fn change_a_packed_box_by_adding_and_taking_out() {
+    let scratch = Scratch::new("reaggregate");
+    let (ui, inline) = terminal(&scratch);
+    ui.show_window().unwrap();
+    sign_in(&ui, "1111");
+    let stock = codes("our stock");
+    // A box of two packed here.
+    tap(&ui, "Aggregation");
+    assert_touch_targets(&ui, "aggregation start");
+    tap(&ui, "Pack boxes");
+    tap(&ui, "New box");
+    let sscc = value(&ui, "Open container");
+    inline.scan(&stock[0]);
+    inline.scan(&stock[1]);
+    tap(&ui, "Close box");
+    tap(&ui, "Finish");
+    assert_eq!(value(&ui, "Verdict"), "Aggregation finished");
+
+    // One more goes in: the label first, then the choice.
+    tap(&ui, "Aggregation");
+    tap(&ui, "Change a box");
+    assert_eq!(value(&ui, "Box label"), "");
+    assert_touch_targets(&ui, "re-aggregation");
+    inline.scan(&stock[3]);
+    assert_eq!(value(&ui, "Verdict"), "Not taken");
+    assert!(value(&ui, "Reason").contains("box label first"));
+    tap(&ui, "OK");
+    inline.scan(&format!("00{sscc}"));
+    assert_eq!(value(&ui, "Verdict"), "Box scanned");
+    assert_eq!(value(&ui, "Box label"), sscc);
+    tap(&ui, "Add to box");
+    assert_eq!(value(&ui, "Choice"), "Adding to the box");
+    inline.scan(&stock[3]);
+    assert_eq!(value(&ui, "Verdict"), "Added");
+    assert_eq!(value(&ui, "Items scanned"), "1");
+    // The choice is fixed once an item is scanned; tapping it again changes nothing.
+    assert_eq!(
+        buttons(&ui, "Take out of box")[0].accessible_enabled(),
+        Some(false)
+    );
+    tap(&ui, "Add to box");
+    assert_eq!(value(&ui, "Verdict"), "Added");
+    inline.scan(&stock[0]);
+    assert_eq!(value(&ui, "Verdict"), "Not taken");
+    assert!(value(&ui, "Reason").contains("Already inside"));
+    tap(&ui, "OK");
+    // Another operation while this one is open: back here.
+    tap(&ui, "Home");
+    tap(&ui, "Write-off");
+    assert_eq!(value(&ui, "Verdict"), "Finish this first");
+    assert!(shown(&ui, "Box label"));
+    tap(&ui, "Finish");
+    assert_eq!(value(&ui, "Verdict"), "Re-aggregation finished");
+    let queue = pending_kinds(&inline);
+    let (kind, payload) = queue.last().unwrap();
+    assert_eq!(kind, "reaggregation");
+    assert_eq!(
+        *payload,
+        serde_json::json!({"sscc": sscc, "type": "adding", "units": [ki_of(&stock[3])]})
+    );
+
+    // One comes out; only what the box holds can.
+    tap(&ui, "Aggregation");
+    tap(&ui, "Change a box");
+    tap(&ui, "Take out of box");
+    inline.scan(&format!("00{sscc}"));
+    inline.scan(&stock[4]);
+    assert_eq!(value(&ui, "Verdict"), "Not taken");
+    assert!(value(&ui, "Reason").contains("Not in box"));
+    tap(&ui, "OK");
+    inline.scan(&stock[1]);
+    assert_eq!(value(&ui, "Verdict"), "Taken out");
+    tap(&ui, "Finish");
+    let queue = pending_kinds(&inline);
+    let (kind, payload) = queue.last().unwrap();
+    assert_eq!(kind, "reaggregation");
+    assert_eq!(payload["type"], "removing");
+    assert_eq!(payload["units"], serde_json::json!([ki_of(&stock[1])]));
+    // Taken out here, it packs into another box at once.
+    tap(&ui, "Aggregation");
+    tap(&ui, "Pack boxes");
+    tap(&ui, "New box");
+    inline.scan(&stock[1]);
+    assert_eq!(value(&ui, "Verdict"), "Packed");
+}
+
+#[test]
+fn a_spoiled_label_is_replaced_by_a_new_code_in_the_write_off() {
+    let scratch = Scratch::new("remark");
+    let (ui, inline) = terminal(&scratch);
+    ui.show_window().unwrap();
+    // A fresh code for the same milk, emitted for us and not applied yet.
+    let (new_ki, new_code) = demo::unit(2, "NDEMO00000001");
+    let line = format!(
+        "{{\"cis\":\"{new_ki}\",\"status\":\"EMITTED\",\"ownerInn\":\"{}\",\"productGroupId\":8}}\n",
+        demo::OUR_INN
+    );
+    let report = Store::open(scratch.0.join("tally.db"))
+        .unwrap()
+        .importer()
+        .unwrap()
+        .import_statuses(line.as_bytes(), NOW)
+        .unwrap();
+    assert_eq!(report.rejected, 0);
+    sign_in(&ui, "1111");
+    tap(&ui, "Write-off");
+    tap(&ui, "Code spoiled");
+    let stock = codes("our stock");
+    inline.scan(&stock[0]);
+    assert_eq!(value(&ui, "Verdict"), "New code needed");
+    assert_eq!(value(&ui, "New code needed"), ki_of(&stock[0]));
+    assert_touch_targets(&ui, "write-off waiting for a new code");
+    assert_eq!(
+        buttons(&ui, "Finish write-off")[0].accessible_enabled(),
+        Some(false)
+    );
+    // Another code in circulation is no new label.
+    inline.scan(&stock[1]);
+    assert_eq!(value(&ui, "Verdict"), "Not taken");
+    assert!(value(&ui, "Reason").contains("INTRODUCED"));
+    tap(&ui, "OK");
+    inline.scan(&new_code);
+    assert_eq!(value(&ui, "Verdict"), "Code replaced");
+    assert!(!shown(&ui, "New code needed"));
+    tap(&ui, "Finish write-off");
+    enter_pin(&ui, "9999");
+    tap(&ui, "Confirm");
+    assert_eq!(value(&ui, "Verdict"), "Write-off finished");
+    let queue = pending_kinds(&inline);
+    assert_eq!(queue[0].0, "write-off");
+    assert_eq!(
+        queue[0].1["replacements"],
+        serde_json::json!([{"old": ki_of(&stock[0]), "new": new_ki}])
+    );
 }

@@ -3,8 +3,8 @@
 use slint::ComponentHandle;
 
 use crate::{
-    AcceptanceScreen, AggregationScreen, AppWindow, Screen, SettingsScreen, SignIn, SyncScreen,
-    Terminal, Verdict, WriteOffScreen,
+    AcceptanceScreen, AggregationScreen, AppWindow, ReaggregationScreen, Screen, SettingsScreen,
+    SignIn, SyncScreen, Terminal, Verdict, WriteOffScreen,
 };
 
 /// A tap or a typed code. Texts are what the screen passed, untouched.
@@ -33,6 +33,11 @@ pub enum Action {
     AggregationRemoveLast,
     AggregationClose,
     AggregationFinish,
+    StartReaggregation,
+    ReaggregationAdding,
+    ReaggregationRemoving,
+    ReaggregationUndo,
+    ReaggregationFinish,
     StartWriteOff {
         reason: String,
     },
@@ -92,6 +97,17 @@ pub fn bind(window: &AppWindow, handler: impl Fn(Action) + 'static) {
     });
     on!(AggregationScreen, on_close, || Action::AggregationClose);
     on!(AggregationScreen, on_finish, || Action::AggregationFinish);
+    on!(ReaggregationScreen, on_start, || Action::StartReaggregation);
+    on!(ReaggregationScreen, on_choose_adding, || {
+        Action::ReaggregationAdding
+    });
+    on!(ReaggregationScreen, on_choose_removing, || {
+        Action::ReaggregationRemoving
+    });
+    on!(ReaggregationScreen, on_undo, || Action::ReaggregationUndo);
+    on!(ReaggregationScreen, on_finish, || {
+        Action::ReaggregationFinish
+    });
     on!(WriteOffScreen, on_start, |reason| Action::StartWriteOff {
         reason: reason.into()
     });

@@ -14,8 +14,9 @@ use slint::ComponentHandle;
 pub use action::{Action, bind};
 pub use headless::Headless;
 pub use view::{
-    AcceptanceView, AggregationView, CodeInfoView, Presenter, SettingsView, SignInView, StatusLine,
-    SyncView, VerdictView, View, WriteOffView, choice_row, info_row, scan_row, task_row,
+    AcceptanceView, AggregationView, CodeInfoView, Presenter, ReaggregationView, SettingsView,
+    SignInView, StatusLine, SyncView, VerdictView, View, WriteOffView, choice_row, info_row,
+    scan_row, task_row,
 };
 
 // The code Slint generates is not ours to lint.

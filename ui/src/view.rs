@@ -4,8 +4,9 @@
 use slint::{ComponentHandle, ModelRc, SharedString, VecModel};
 
 use crate::{
-    AcceptanceScreen, AggregationScreen, AppWindow, ChoiceRow, CodeInfoScreen, InfoRow, ScanRow,
-    Screen, SettingsScreen, SignIn, SyncScreen, TaskRow, Terminal, Tone, Verdict, WriteOffScreen,
+    AcceptanceScreen, AggregationScreen, AppWindow, ChoiceRow, CodeInfoScreen, InfoRow,
+    ReaggregationScreen, ScanRow, Screen, SettingsScreen, SignIn, SyncScreen, TaskRow, Terminal,
+    Tone, Verdict, WriteOffScreen,
 };
 
 /// Everything the window shows. The application rebuilds it after every input; the presenter
@@ -18,6 +19,7 @@ pub struct View {
     pub sign_in: SignInView,
     pub acceptance: AcceptanceView,
     pub aggregation: AggregationView,
+    pub reaggregation: ReaggregationView,
     pub write_off: WriteOffView,
     pub code_info: CodeInfoView,
     pub sync: SyncView,
@@ -82,6 +84,21 @@ pub struct AggregationView {
     pub hint: String,
 }
 
+/// Re-aggregation of one box: its label, adding or removing, the units.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ReaggregationView {
+    pub active: bool,
+    pub sscc: String,
+    /// `"adding"`, `"removing"` or empty until chosen.
+    pub mode: String,
+    pub mode_label: String,
+    pub count: i32,
+    /// What the box will hold, when this terminal knows its contents; empty otherwise.
+    pub fill: String,
+    pub rows: Vec<ScanRow>,
+    pub hint: String,
+}
+
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct WriteOffView {
     pub active: bool,
@@ -92,6 +109,8 @@ pub struct WriteOffView {
     pub needs_supervisor: bool,
     pub confirmed: bool,
     pub error: String,
+    /// The re-marked code whose new code the next scan must be; empty when none waits.
+    pub replacing: String,
 }
 
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -231,6 +250,18 @@ impl Presenter {
             g.set_closed(a.closed);
             g.set_hint(text(&a.hint));
         }
+        if differs(&|o| o.reaggregation == view.reaggregation) {
+            let g = window.global::<ReaggregationScreen>();
+            let r = &view.reaggregation;
+            g.set_active(r.active);
+            g.set_sscc(text(&r.sscc));
+            g.set_mode(text(&r.mode));
+            g.set_mode_label(text(&r.mode_label));
+            g.set_count(r.count);
+            g.set_fill(text(&r.fill));
+            g.set_rows(model(&r.rows));
+            g.set_hint(text(&r.hint));
+        }
         if differs(&|o| o.write_off == view.write_off) {
             let g = window.global::<WriteOffScreen>();
             let w = &view.write_off;
@@ -242,6 +273,7 @@ impl Presenter {
             g.set_needs_supervisor(w.needs_supervisor);
             g.set_confirmed(w.confirmed);
             g.set_error(text(&w.error));
+            g.set_replacing(text(&w.replacing));
         }
         if differs(&|o| o.code_info == view.code_info) {
             let g = window.global::<CodeInfoScreen>();

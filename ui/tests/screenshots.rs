@@ -7,9 +7,9 @@
 use std::path::PathBuf;
 
 use tally_ui::{
-    AcceptanceView, AggregationView, CodeInfoView, Headless, Screen, SettingsView, StatusLine,
-    SyncView, Tone, Ui, VerdictView, View, WriteOffView, choice_row, info_row, scan_row,
-    select_language, task_row,
+    AcceptanceView, AggregationView, CodeInfoView, Headless, ReaggregationView, Screen,
+    SettingsView, StatusLine, SyncView, Tone, Ui, VerdictView, View, WriteOffView, choice_row,
+    info_row, scan_row, select_language, task_row,
 };
 
 fn status() -> StatusLine {
@@ -159,6 +159,68 @@ fn screens() -> Vec<(&'static str, View)> {
             },
         ),
         (
+            "reaggregation-start",
+            View {
+                screen: Screen::Reaggregation,
+                ..base.clone()
+            },
+        ),
+        (
+            "reaggregation",
+            View {
+                screen: Screen::Reaggregation,
+                verdict: VerdictView {
+                    tone: Tone::Good,
+                    headline: "Added".into(),
+                    reason: "Кроссовки мужские 42".into(),
+                    code: "0104600840749372215XyZ1a".into(),
+                    serial: 4,
+                    ..VerdictView::default()
+                },
+                reaggregation: ReaggregationView {
+                    active: true,
+                    sscc: "046000000000000123".into(),
+                    mode: "adding".into(),
+                    mode_label: "Adding to the box".into(),
+                    count: 2,
+                    fill: "9/12".into(),
+                    rows: rows(),
+                    hint: "Scan each item that goes into the box.".into(),
+                },
+                ..base.clone()
+            },
+        ),
+        (
+            "write-off-remark",
+            View {
+                screen: Screen::WriteOff,
+                verdict: VerdictView {
+                    tone: Tone::Warning,
+                    headline: "New code needed".into(),
+                    reason:
+                        "The goods are in circulation: put a new label on them and scan its code."
+                            .into(),
+                    code: "0104600840749372215XyZ1a".into(),
+                    serial: 5,
+                    ..VerdictView::default()
+                },
+                write_off: WriteOffView {
+                    active: true,
+                    reason: "Код испорчен · WO-2026-11-22-101500".into(),
+                    count: 1,
+                    rows: vec![scan_row(
+                        "0104600840749372215XyZ1a",
+                        "Кроссовки мужские 42",
+                        "waiting for the new code",
+                        Tone::Warning,
+                    )],
+                    replacing: "0104600840749372215XyZ1a".into(),
+                    ..WriteOffView::default()
+                },
+                ..base.clone()
+            },
+        ),
+        (
             "code-info",
             View {
                 screen: Screen::CodeInfo,
@@ -234,6 +296,7 @@ fn every_screen_in_both_languages() {
                 "acceptance" => Some(((466, 200), [0x1b, 0x7f, 0x3a])),
                 "aggregation" => Some(((466, 200), [0xf2, 0xa9, 0x00])),
                 "write-off" => Some(((466, 300), [0xc6, 0x28, 0x28])),
+                "reaggregation" => Some(((466, 200), [0x1b, 0x7f, 0x3a])),
                 _ => None,
             };
             if let Some(((x, y), colour)) = banner {

@@ -86,8 +86,8 @@ enum Command {
     /// Run one sync round with the hub: push the queue, pull every feed; progress on standard
     /// error, the summary as JSON on standard output.
     Sync(sync::SyncArgs),
-    /// Work one operation (acceptance, aggregation, write-off) headless from a scanner until a
-    /// `TALLY:FINISH` command barcode; an open one is resumed from its journal.
+    /// Work one operation (acceptance, aggregation, re-aggregation, write-off) headless from a
+    /// scanner until a `TALLY:FINISH` command barcode; an open one is resumed from its journal.
     Work(Box<work::WorkArgs>),
 }
 

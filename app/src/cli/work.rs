@@ -6,8 +6,11 @@
 //! as the screen would: run the same command again and the open operation is rebuilt from it.
 //! The operator's taps arrive as command barcodes (a printed sheet next to the terminal):
 //! `TALLY:FINISH`, `TALLY:UNDO`, `TALLY:CLOSE`, `TALLY:OPEN-BOX`, `TALLY:OPEN-PALLET`,
-//! `TALLY:CONFIRM:<supervisor>`. A warning is confirmed by scanning the same code again, as on
-//! the handheld. Every scan, command and device event is printed as one JSON line.
+//! `TALLY:CONFIRM:<supervisor>`, and for re-aggregation `TALLY:ADDING` and `TALLY:REMOVING`
+//! (the box's label, then the choice, then its units). A warning is confirmed by scanning the
+//! same code again, as on the handheld. A write-off under a code reason of a code in
+//! circulation re-marks it: its line says `awaiting_replacement`, and the next scan is the new
+//! label's code. Every scan, command and device event is printed as one JSON line.
 
 use std::io::Write;
 use std::sync::Arc;
@@ -21,7 +24,8 @@ use tally_domain::Lang;
 use tally_domain::code::MarkingCode;
 use tally_domain::gs1::{Gs1Date, Sscc};
 use tally_domain::operation::{
-    Acceptance, Aggregation, Capacity, Level, WriteOff, WriteOffHeader, WriteOffReason,
+    Acceptance, Aggregation, Capacity, Level, Reaggregation, ReaggregationMode, WriteOff,
+    WriteOffHeader, WriteOffReason,
 };
 use tally_domain::reason::Reason;
 use tally_domain::status::Inn;
@@ -42,6 +46,8 @@ const COMMAND_PREFIX: &str = "TALLY:";
 pub enum WorkKind {
     Acceptance,
     Aggregation,
+    /// Units added to, or taken out of, a box that exists.
+    Reaggregation,
     WriteOff,
 }
 
@@ -50,6 +56,7 @@ impl WorkKind {
         match self {
             WorkKind::Acceptance => "acceptance",
             WorkKind::Aggregation => "aggregation",
+            WorkKind::Reaggregation => "reaggregation",
             WorkKind::WriteOff => "write-off",
         }
     }
@@ -70,7 +77,7 @@ pub struct WorkArgs {
     /// Acceptance: the task (from the replica) the delivery is checked against.
     #[arg(long, value_name = "ID")]
     task: Option<String>,
-    /// Aggregation: units per box.
+    /// Aggregation and re-aggregation: units per box.
     #[arg(long, value_name = "N", default_value_t = Capacity::default().box_units)]
     box_units: u32,
     /// Aggregation: boxes per pallet.
@@ -127,6 +134,9 @@ fn new_operation(args: &WorkArgs, store: &Store) -> anyhow::Result<OperationStat
             OperationState::Acceptance(Acceptance::new(task))
         }
         WorkKind::Aggregation => OperationState::Aggregation(Aggregation::new(capacity(args))),
+        WorkKind::Reaggregation => {
+            OperationState::Reaggregation(Reaggregation::new(args.box_units))
+        }
         WorkKind::WriteOff => {
             let reason = WriteOffReason::from_code(&args.reason)
                 .ok_or_else(|| anyhow!("unknown write-off reason {:?}", args.reason))?;
@@ -203,10 +213,20 @@ fn outcome_json(outcome: &ScanOutcome) -> Value {
     }
 }
 
-/// The aggregate open on the desk, for printing the label a generated box or pallet got.
+/// The aggregate open on the desk, for printing the label a generated box or pallet got (or
+/// the box a re-aggregation changes).
 fn open_label(desk: &Desk) -> Option<Sscc> {
     match desk.operation() {
         Some(OperationState::Aggregation(g)) => g.open_aggregate().map(|a| a.sscc),
+        Some(OperationState::Reaggregation(r)) => r.sscc(),
+        _ => None,
+    }
+}
+
+/// The re-marked code whose new code the next scan must be.
+fn awaiting_replacement(desk: &Desk) -> Option<String> {
+    match desk.operation() {
+        Some(OperationState::WriteOff(w)) => w.awaiting_replacement().map(|ki| ki.to_string()),
         _ => None,
     }
 }
@@ -218,6 +238,8 @@ fn command_of(text: &str) -> anyhow::Result<Option<Command>> {
         "CLOSE" => Some(Command::Close),
         "OPEN-BOX" => Some(Command::OpenGenerated(Level::Box)),
         "OPEN-PALLET" => Some(Command::OpenGenerated(Level::Pallet)),
+        "ADDING" => Some(Command::Mode(ReaggregationMode::Adding)),
+        "REMOVING" => Some(Command::Mode(ReaggregationMode::Removing)),
         other => match other.strip_prefix("CONFIRM:") {
             Some(supervisor) if !supervisor.is_empty() => Some(Command::Confirm {
                 supervisor: supervisor.to_owned(),
@@ -345,7 +367,11 @@ pub fn run(args: &WorkArgs, mut out: impl Write) -> anyhow::Result<()> {
                     ScanOutcome::NeedsConfirmation { .. } => Some(payload),
                     _ => None,
                 };
-                outcome_json(&outcome)
+                let mut value = outcome_json(&outcome);
+                if let (Some(old), Value::Object(map)) = (awaiting_replacement(&desk), &mut value) {
+                    map.insert("awaiting_replacement".into(), json!(old));
+                }
+                value
             }
             ScanEvent::Connected { source } => {
                 json!({"event": "connected", "source": source.to_string()})
@@ -386,6 +412,9 @@ mod tests {
             ("CLOSE", Ok(Some("Close"))),
             ("OPEN-BOX", Ok(Some("OpenGenerated(Box)"))),
             ("OPEN-PALLET", Ok(Some("OpenGenerated(Pallet)"))),
+            ("ADDING", Ok(Some("Mode(Adding)"))),
+            ("REMOVING", Ok(Some("Mode(Removing)"))),
+            ("adding", Err(())),
             (
                 "CONFIRM:petrov",
                 Ok(Some("Confirm { supervisor: \"petrov\" }")),

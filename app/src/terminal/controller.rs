@@ -10,16 +10,17 @@ use tally_domain::Lang;
 use tally_domain::code::{CodeKind, Ki, MarkingCode};
 use tally_domain::gs1::Gtin;
 use tally_domain::operation::{
-    Acceptance, AcceptanceEvent, Aggregation, Child, Disaggregation, Level, Refusal, WriteOff,
-    WriteOffEvent, WriteOffHeader, WriteOffReason,
+    Acceptance, AcceptanceEvent, Aggregation, Child, Disaggregation, Level, Reaggregation,
+    ReaggregationMode, Refusal, WriteOff, WriteOffEvent, WriteOffHeader, WriteOffReason,
 };
 use tally_domain::reason::Reason;
 use tally_domain::status::{Parent, Timestamp};
 use tally_domain::validate::{Expectation, Outcome, Verdict};
 use tally_sync::engine::{Progress, RoundSummary, WorkerEvent};
 use tally_ui::{
-    AcceptanceView, AggregationView, CodeInfoView, Screen, SettingsView, SignInView, StatusLine,
-    SyncView, Tone, VerdictView, View, WriteOffView, choice_row, info_row, scan_row, task_row,
+    AcceptanceView, AggregationView, CodeInfoView, ReaggregationView, Screen, SettingsView,
+    SignInView, StatusLine, SyncView, Tone, VerdictView, View, WriteOffView, choice_row, info_row,
+    scan_row, task_row,
 };
 
 pub use tally_ui::Action;
@@ -298,7 +299,9 @@ impl Controller {
                 };
                 self.begin(OperationState::Acceptance(Acceptance::new(task)), now)
             }
-            Action::AcceptanceUndo | Action::WriteOffUndo => self.undo(),
+            Action::AcceptanceUndo | Action::WriteOffUndo | Action::ReaggregationUndo => {
+                self.undo()
+            }
             Action::AcceptanceReview => {
                 self.reviewing = true;
                 Ok(None)
@@ -307,9 +310,19 @@ impl Controller {
                 self.reviewing = false;
                 Ok(None)
             }
-            Action::AcceptanceFinish | Action::AggregationFinish | Action::WriteOffFinish => {
-                self.finish(now)
+            Action::AcceptanceFinish
+            | Action::AggregationFinish
+            | Action::ReaggregationFinish
+            | Action::WriteOffFinish => self.finish(now),
+            Action::StartReaggregation => {
+                let box_units = self.desk.settings().capacity.box_units;
+                self.begin(
+                    OperationState::Reaggregation(Reaggregation::new(box_units)),
+                    now,
+                )
             }
+            Action::ReaggregationAdding => self.choose_mode(ReaggregationMode::Adding, now),
+            Action::ReaggregationRemoving => self.choose_mode(ReaggregationMode::Removing, now),
             Action::StartAggregation => {
                 let capacity = self.desk.settings().capacity;
                 self.begin(OperationState::Aggregation(Aggregation::new(capacity)), now)
@@ -413,6 +426,7 @@ impl Controller {
             OperationState::Aggregation(_) | OperationState::Disaggregation(_) => {
                 Screen::Aggregation
             }
+            OperationState::Reaggregation(_) => Screen::Reaggregation,
             OperationState::WriteOff(_) => Screen::WriteOff,
         })
     }
@@ -421,6 +435,7 @@ impl Controller {
         match screen {
             Screen::Acceptance => self.say("Acceptance", "Приёмка"),
             Screen::Aggregation => self.say("Aggregation", "Агрегация"),
+            Screen::Reaggregation => self.say("Re-aggregation", "Переагрегация"),
             Screen::WriteOff => self.say("Write-off", "Списание"),
             _ => String::new(),
         }
@@ -429,7 +444,7 @@ impl Controller {
     fn navigate(&mut self, screen: Screen) -> Option<CueTone> {
         let is_operation = matches!(
             screen,
-            Screen::Acceptance | Screen::Aggregation | Screen::WriteOff
+            Screen::Acceptance | Screen::Aggregation | Screen::Reaggregation | Screen::WriteOff
         );
         if screen == Screen::Settings && !self.operator.as_ref().is_some_and(|o| o.supervisor) {
             return None;
@@ -534,6 +549,10 @@ impl Controller {
                     "Choose the write-off reason first.",
                     "Сначала выберите причину списания.",
                 ),
+                Screen::Reaggregation => self.explain(
+                    "Tap “Start” first.",
+                    "Сначала нажмите «Начать».",
+                ),
                 _ => self.explain(
                     "Open Acceptance, Aggregation or Write-off to work with codes, or Code info to look one up.",
                     "Откройте Приёмку, Агрегацию или Списание, чтобы работать с кодами, или «Сведения о коде», чтобы проверить код.",
@@ -633,6 +652,21 @@ impl Controller {
                 }
             }
             ScanOutcome::Recorded { code, verdict, .. } => {
+                // A re-marked code: the goods stay, and the operator now scans the new label.
+                if let Some(OperationState::WriteOff(w)) = self.desk.operation()
+                    && w.awaiting_replacement().is_some()
+                {
+                    self.show_verdict(
+                        Tone::Warning,
+                        self.say("New code needed", "Нужен новый код"),
+                        self.say(
+                            "The goods are in circulation: put a new label on them and scan its code.",
+                            "Товар в обороте: наклейте на него новую этикетку и отсканируйте её код.",
+                        ),
+                        shown_code(&code),
+                    );
+                    return Ok(Some(CueTone::Warning));
+                }
                 let headline = match (self.desk.operation(), code.kind()) {
                     (Some(OperationState::Aggregation(g)), CodeKind::Sscc)
                         if g.open_aggregate()
@@ -644,9 +678,21 @@ impl Controller {
                     (Some(OperationState::Disaggregation(_)), _) => {
                         self.say("To unpack", "К расформированию")
                     }
+                    (Some(OperationState::WriteOff(w)), _)
+                        if matches!(w.events().last(), Some(WriteOffEvent::Replacement { .. })) =>
+                    {
+                        self.say("Code replaced", "Код заменён")
+                    }
                     (Some(OperationState::WriteOff(_)), _) => {
                         self.say("To write off", "К списанию")
                     }
+                    (Some(OperationState::Reaggregation(_)), CodeKind::Sscc) => {
+                        self.say("Box scanned", "Короб отсканирован")
+                    }
+                    (Some(OperationState::Reaggregation(r)), _) => match r.mode() {
+                        Some(ReaggregationMode::Removing) => self.say("Taken out", "Изъят"),
+                        _ => self.say("Added", "Добавлен"),
+                    },
                     _ => self.say("Accepted", "Принят"),
                 };
                 let mut reason = self.product_name(&code);
@@ -707,6 +753,20 @@ impl Controller {
             }
             Err(refusal) => Ok(self.refusal(refusal)),
         }
+    }
+
+    /// Adding or removing; tapping the choice already made changes nothing.
+    fn choose_mode(
+        &mut self,
+        mode: ReaggregationMode,
+        now: Timestamp,
+    ) -> anyhow::Result<Option<CueTone>> {
+        if let Some(OperationState::Reaggregation(r)) = self.desk.operation()
+            && r.mode() == Some(mode)
+        {
+            return Ok(None);
+        }
+        self.command(Command::Mode(mode), now)
     }
 
     fn open_generated(&mut self, level: Level, now: Timestamp) -> anyhow::Result<Option<CueTone>> {
@@ -1064,6 +1124,7 @@ impl Controller {
             },
             acceptance: self.acceptance_view(),
             aggregation: self.aggregation_view(),
+            reaggregation: self.reaggregation_view(),
             write_off: self.write_off_view(),
             code_info: self.code_info.clone(),
             sync: self.sync_view(),
@@ -1325,6 +1386,8 @@ impl Controller {
         };
         let header = w.header().clone();
         let codes: Vec<Ki> = w.codes().copied().collect();
+        let replacements: HashMap<Ki, Ki> = w.replacements().collect();
+        let replacing = w.awaiting_replacement();
         let confirmed = w
             .events()
             .iter()
@@ -1335,7 +1398,23 @@ impl Controller {
             .take(LIST_ROWS)
             .map(|ki| {
                 let name = self.name_of(ki.gtin());
-                scan_row(&ki.to_string(), &name, "", Tone::Good)
+                // A re-marked code shows its new one, or that it still waits for it.
+                match (replacements.get(ki), replacing == Some(*ki)) {
+                    (Some(new), _) => {
+                        let note = match self.lang {
+                            Lang::En => format!("new code {new}"),
+                            Lang::Ru => format!("новый код {new}"),
+                        };
+                        scan_row(&ki.to_string(), &name, &note, Tone::Good)
+                    }
+                    (None, true) => scan_row(
+                        &ki.to_string(),
+                        &name,
+                        &self.say("waiting for the new code", "ждёт новый код"),
+                        Tone::Warning,
+                    ),
+                    (None, false) => scan_row(&ki.to_string(), &name, "", Tone::Good),
+                }
             })
             .collect();
         WriteOffView {
@@ -1350,6 +1429,63 @@ impl Controller {
             needs_supervisor: header.needs_supervisor,
             confirmed,
             error: self.write_off_error.clone(),
+            replacing: replacing.map(|ki| ki.to_string()).unwrap_or_default(),
+        }
+    }
+
+    fn reaggregation_view(&mut self) -> ReaggregationView {
+        let Some(OperationState::Reaggregation(r)) = self.desk.operation() else {
+            return ReaggregationView::default();
+        };
+        let (sscc, mode, fill) = (r.sscc(), r.mode(), r.fill());
+        let units: Vec<Ki> = r.units().iter().rev().take(LIST_ROWS).copied().collect();
+        let count = count(r.units().len());
+        let capacity = r.box_units();
+        let mode_label = match mode {
+            Some(ReaggregationMode::Adding) => self.say("Adding to the box", "Добавление в короб"),
+            Some(ReaggregationMode::Removing) => {
+                self.say("Taking out of the box", "Изъятие из короба")
+            }
+            None => String::new(),
+        };
+        let hint = match (sscc, mode) {
+            (None, _) => self.say(
+                "Scan the label of the closed box.",
+                "Отсканируйте этикетку закрытого короба.",
+            ),
+            (Some(_), None) => self.say(
+                "Choose: add items to the box or take them out.",
+                "Выберите: добавить товары в короб или изъять их.",
+            ),
+            (Some(_), Some(ReaggregationMode::Adding)) => self.say(
+                "Scan each item that goes into the box.",
+                "Отсканируйте каждый товар, который кладёте в короб.",
+            ),
+            (Some(_), Some(ReaggregationMode::Removing)) => self.say(
+                "Scan each item you take out of the box.",
+                "Отсканируйте каждый товар, который вынимаете из короба.",
+            ),
+        };
+        let note = match mode {
+            Some(ReaggregationMode::Removing) => self.say("taken out", "изъят"),
+            _ => self.say("added", "добавлен"),
+        };
+        let rows = units
+            .iter()
+            .map(|ki| {
+                let name = self.name_of(ki.gtin());
+                scan_row(&ki.to_string(), &name, &note, Tone::Good)
+            })
+            .collect();
+        ReaggregationView {
+            active: true,
+            sscc: sscc.map(|s| s.to_string()).unwrap_or_default(),
+            mode: mode.map(|m| m.code().to_string()).unwrap_or_default(),
+            mode_label,
+            count,
+            fill: fill.map(|n| format!("{n}/{capacity}")).unwrap_or_default(),
+            rows,
+            hint,
         }
     }
 

@@ -6,15 +6,20 @@
 
 pub mod acceptance;
 pub mod aggregation;
+pub mod reaggregation;
 pub mod write_off;
 
-use crate::gs1::Sscc;
+use crate::code::Ki;
+use crate::gs1::{Gtin, Sscc};
 use crate::lang::Lang;
 use crate::reason::Reason;
 
 pub use acceptance::{Acceptance, AcceptanceEvent, AcceptanceSummary, AcceptanceTask, ExpectedBox};
 pub use aggregation::{
     Aggregate, Aggregation, AggregationEvent, Capacity, Child, Disaggregation, Level,
+};
+pub use reaggregation::{
+    Reaggregation, ReaggregationEvent, ReaggregationMode, ReaggregationSummary,
 };
 pub use write_off::{WriteOff, WriteOffEvent, WriteOffHeader, WriteOffReason, WriteOffSummary};
 
@@ -58,6 +63,38 @@ pub enum Refusal {
     Empty,
     /// Policy asks a supervisor to confirm this write-off before it is finished.
     SupervisorRequired,
+    /// Re-aggregation: units go into or out of one box, so its label comes first.
+    BoxFirst,
+    /// Re-aggregation: adding or removing is chosen before the first unit.
+    ChooseMode,
+    /// Re-aggregation: that choice is already made.
+    AlreadyChosen,
+    /// Re-aggregation: the units scanned so far were scanned for the other choice.
+    ModeFixed,
+    /// Re-aggregation: only what the box holds can be taken out of it.
+    NotInBox {
+        sscc: Sscc,
+    },
+    /// Re-aggregation works on a box of units; a pallet's boxes are another document.
+    NotABox {
+        sscc: Sscc,
+    },
+    /// Write-off: the code before this one is re-marked and its new code comes next.
+    AwaitingReplacement {
+        old: Ki,
+    },
+    /// Write-off: no code waits for a new one.
+    NothingToReplace,
+    /// Write-off: only a code reason (spoiled, lost, destroyed) replaces a label.
+    NoRemarking,
+    /// Write-off: a replacement must be a fresh code, not one in or out of circulation.
+    NotANewCode {
+        status: crate::status::CisStatus,
+    },
+    /// Write-off: a replacement is for the same product as the code it replaces.
+    OtherProduct {
+        gtin: Gtin,
+    },
 }
 
 impl Reason for Refusal {
@@ -78,6 +115,17 @@ impl Reason for Refusal {
             Refusal::NotInside => "not_inside",
             Refusal::Empty => "empty",
             Refusal::SupervisorRequired => "supervisor_required",
+            Refusal::BoxFirst => "box_first",
+            Refusal::ChooseMode => "choose_mode",
+            Refusal::AlreadyChosen => "already_chosen",
+            Refusal::ModeFixed => "mode_fixed",
+            Refusal::NotInBox { .. } => "not_in_box",
+            Refusal::NotABox { .. } => "not_a_box",
+            Refusal::AwaitingReplacement { .. } => "awaiting_replacement",
+            Refusal::NothingToReplace => "nothing_to_replace",
+            Refusal::NoRemarking => "no_remarking",
+            Refusal::NotANewCode { .. } => "not_a_new_code",
+            Refusal::OtherProduct { .. } => "other_product",
         }
     }
 
@@ -137,6 +185,51 @@ impl Reason for Refusal {
                 "A supervisor must confirm this write-off.".into(),
                 "Списание должен подтвердить старший смены.".into(),
             ),
+            Refusal::BoxFirst => (
+                "Scan the box label first.".into(),
+                "Сначала отсканируйте этикетку короба.".into(),
+            ),
+            Refusal::ChooseMode => (
+                "Choose first: add to the box or take out of it.".into(),
+                "Сначала выберите: добавить в короб или изъять из него.".into(),
+            ),
+            Refusal::AlreadyChosen => ("Already chosen.".into(), "Уже выбрано.".into()),
+            Refusal::ModeFixed => (
+                "Items are already scanned: undo them to switch between adding and taking out."
+                    .into(),
+                "Товары уже отсканированы: отмените их, чтобы переключиться между добавлением и изъятием."
+                    .into(),
+            ),
+            Refusal::NotInBox { sscc } => (
+                format!("Not in box {sscc}: only what it holds can be taken out."),
+                format!("Этого нет в коробе {sscc}: изъять можно только его содержимое."),
+            ),
+            Refusal::NotABox { sscc } => (
+                format!("{sscc} is a pallet: items are added to and taken out of boxes."),
+                format!("{sscc} — палета: товары добавляют в короба и изымают из коробов."),
+            ),
+            Refusal::AwaitingReplacement { old } => (
+                format!("Scan the new code for {old} first: the goods stay and get a new label."),
+                format!(
+                    "Сначала отсканируйте новый код для {old}: товар остаётся и получает новую этикетку."
+                ),
+            ),
+            Refusal::NothingToReplace => (
+                "No code waits for a new one.".into(),
+                "Ни один код не ждёт замены.".into(),
+            ),
+            Refusal::NoRemarking => (
+                "Only a code reason (spoiled, lost, destroyed) replaces a label.".into(),
+                "Заменить код можно только по причине кода (испорчен, утерян, уничтожен).".into(),
+            ),
+            Refusal::NotANewCode { status } => (
+                format!("This code is already {status}: the new label needs a code not in circulation yet."),
+                format!("Этот код уже в статусе {status}: для новой этикетки нужен код, ещё не введённый в оборот."),
+            ),
+            Refusal::OtherProduct { gtin } => (
+                format!("The new code is for another product: it must carry GTIN {gtin}."),
+                format!("Новый код от другого товара: нужен код с GTIN {gtin}."),
+            ),
         };
         match lang {
             Lang::En => en,
@@ -148,5 +241,74 @@ impl Reason for Refusal {
 impl std::fmt::Display for Refusal {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(&self.message(Lang::En))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::status::CisStatus;
+
+    #[test]
+    fn every_refusal_has_a_stable_code_and_both_messages() {
+        let sscc = Sscc::compose(0, "4690257", 1).unwrap();
+        let gtin = Gtin::from_digits(b"04690257528523").unwrap();
+        let ki = Ki::new(gtin, b"A").unwrap();
+        let all = [
+            (Refusal::Duplicate, "duplicate"),
+            (Refusal::NothingToUndo, "nothing_to_undo"),
+            (Refusal::UnknownBox { sscc }, "unknown_box"),
+            (Refusal::NotAccepted, "not_accepted"),
+            (Refusal::NothingOpen, "nothing_open"),
+            (Refusal::AlreadyOpen { sscc }, "already_open"),
+            (Refusal::LabelUsed { sscc }, "label_used"),
+            (Refusal::Full { capacity: 3 }, "full"),
+            (Refusal::WrongChild, "wrong_child"),
+            (Refusal::AlreadyInside, "already_inside"),
+            (Refusal::InAnotherAggregate { sscc }, "in_another_aggregate"),
+            (Refusal::MixedStatus, "mixed_status"),
+            (Refusal::NotInside, "not_inside"),
+            (Refusal::Empty, "empty"),
+            (Refusal::SupervisorRequired, "supervisor_required"),
+            (Refusal::BoxFirst, "box_first"),
+            (Refusal::ChooseMode, "choose_mode"),
+            (Refusal::AlreadyChosen, "already_chosen"),
+            (Refusal::ModeFixed, "mode_fixed"),
+            (Refusal::NotInBox { sscc }, "not_in_box"),
+            (Refusal::NotABox { sscc }, "not_a_box"),
+            (
+                Refusal::AwaitingReplacement { old: ki },
+                "awaiting_replacement",
+            ),
+            (Refusal::NothingToReplace, "nothing_to_replace"),
+            (Refusal::NoRemarking, "no_remarking"),
+            (
+                Refusal::NotANewCode {
+                    status: CisStatus::Introduced,
+                },
+                "not_a_new_code",
+            ),
+            (Refusal::OtherProduct { gtin }, "other_product"),
+        ];
+        let mut codes = std::collections::BTreeSet::new();
+        for (refusal, code) in all {
+            assert_eq!(refusal.code(), code);
+            assert!(codes.insert(code), "{code} twice");
+            let en = refusal.message(Lang::En);
+            let ru = refusal.message(Lang::Ru);
+            assert!(en.is_ascii() && !en.is_empty(), "{code}: {en}");
+            assert!(ru.chars().any(|c| ('а'..='я').contains(&c)), "{code}: {ru}");
+        }
+        // The messages name what they are about.
+        assert!(
+            Refusal::NotInBox { sscc }
+                .message(Lang::En)
+                .contains(&sscc.to_string())
+        );
+        assert!(
+            Refusal::AwaitingReplacement { old: ki }
+                .message(Lang::Ru)
+                .contains(&ki.to_string())
+        );
     }
 }

@@ -1,11 +1,16 @@
 //! Write-off: codes taken out of circulation for a reason, under a document, optionally
 //! confirmed by a supervisor.
+//!
+//! A code reason (spoiled, lost, destroyed) on goods in circulation is re-marking: the goods
+//! stay and the damaged label is replaced by a new code, scanned right after the old one
+//! (`WriteOffEvent::Remark` then `WriteOffEvent::Replacement`).
 
 use std::fmt;
 
 use super::Refusal;
 use crate::code::Ki;
 use crate::gs1::Gs1Date;
+use crate::status::CisStatus;
 
 /// Why goods or codes are written off, as GIS MT names the reasons.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
@@ -63,6 +68,15 @@ impl WriteOffReason {
 
     pub fn from_code(code: &str) -> Option<WriteOffReason> {
         WriteOffReason::ALL.into_iter().find(|r| r.code() == code)
+    }
+
+    /// A reason about the printed code, not the goods: on goods in circulation it means a new
+    /// label (re-marking), not a withdrawal.
+    pub fn is_code_reason(self) -> bool {
+        matches!(
+            self,
+            WriteOffReason::CodeSpoiled | WriteOffReason::CodeLost | WriteOffReason::CodeDestroyed
+        )
     }
 
     /// The GIS MT document type and reason value the hub will submit.
@@ -133,6 +147,16 @@ pub struct WriteOffHeader {
 #[derive(Clone, PartialEq, Eq, Debug)]
 pub enum WriteOffEvent {
     Unit(Ki),
+    /// A code in circulation under a code reason: its goods stay and get a new label, whose
+    /// code is the next event.
+    Remark(Ki),
+    /// The new code for the goods of `old`, with the status the replica gave it at scan time
+    /// (so a replay decides the same way).
+    Replacement {
+        old: Ki,
+        new: Ki,
+        status: Option<CisStatus>,
+    },
     /// A supervisor confirmed the write-off (their operator id).
     Confirmed {
         supervisor: String,
@@ -150,7 +174,10 @@ pub struct WriteOff {
 #[derive(Clone, PartialEq, Eq, Debug)]
 pub struct WriteOffSummary {
     pub header: WriteOffHeader,
+    /// Every code written off, the re-marked ones among them.
     pub codes: Vec<Ki>,
+    /// (old, new) for each re-marked code, in scan order.
+    pub replacements: Vec<(Ki, Ki)>,
     pub supervisor: Option<String>,
 }
 
@@ -178,27 +205,85 @@ impl WriteOff {
         &self.events
     }
 
+    /// Whether the document holds this code: written off, re-marked or as a new code.
     pub fn contains(&self, ki: &Ki) -> bool {
-        self.events.contains(&WriteOffEvent::Unit(*ki))
+        self.events.iter().any(|e| match e {
+            WriteOffEvent::Unit(k) | WriteOffEvent::Remark(k) => k == ki,
+            WriteOffEvent::Replacement { new, .. } => new == ki,
+            WriteOffEvent::Confirmed { .. } => false,
+        })
     }
 
+    /// Every code written off, the re-marked ones among them.
     pub fn codes(&self) -> impl Iterator<Item = &Ki> {
         self.events.iter().filter_map(|e| match e {
-            WriteOffEvent::Unit(ki) => Some(ki),
-            WriteOffEvent::Confirmed { .. } => None,
+            WriteOffEvent::Unit(ki) | WriteOffEvent::Remark(ki) => Some(ki),
+            WriteOffEvent::Replacement { .. } | WriteOffEvent::Confirmed { .. } => None,
         })
+    }
+
+    /// (old, new) for each re-marked code that has its new code.
+    pub fn replacements(&self) -> impl Iterator<Item = (Ki, Ki)> + '_ {
+        self.events.iter().filter_map(|e| match e {
+            WriteOffEvent::Replacement { old, new, .. } => Some((*old, *new)),
+            _ => None,
+        })
+    }
+
+    /// The re-marked code whose new code the next scan must be.
+    pub fn awaiting_replacement(&self) -> Option<Ki> {
+        match self.events.last() {
+            Some(WriteOffEvent::Remark(old)) => Some(*old),
+            _ => None,
+        }
     }
 
     fn supervisor(&self) -> Option<&str> {
         self.events.iter().rev().find_map(|e| match e {
             WriteOffEvent::Confirmed { supervisor } => Some(supervisor.as_str()),
-            WriteOffEvent::Unit(_) => None,
+            _ => None,
         })
     }
 
     pub fn apply(&mut self, event: WriteOffEvent) -> Result<(), Refusal> {
+        let awaiting = self.awaiting_replacement();
+        // The new label's code comes right after the old one: nothing else in between.
+        if let Some(old) = awaiting
+            && !matches!(event, WriteOffEvent::Replacement { .. })
+        {
+            return Err(Refusal::AwaitingReplacement { old });
+        }
         match &event {
-            WriteOffEvent::Unit(ki) if self.contains(ki) => return Err(Refusal::Duplicate),
+            WriteOffEvent::Replacement { old, new, status } => {
+                if awaiting != Some(*old) {
+                    return Err(match awaiting {
+                        Some(old) => Refusal::AwaitingReplacement { old },
+                        None => Refusal::NothingToReplace,
+                    });
+                }
+                if new == old || self.contains(new) {
+                    return Err(Refusal::Duplicate);
+                }
+                if new.gtin() != old.gtin() {
+                    return Err(Refusal::OtherProduct { gtin: old.gtin() });
+                }
+                // A fresh code is emitted or applied, or not in the replica yet; one in
+                // circulation or already out of it marks someone's goods.
+                if let Some(status) = *status
+                    && !matches!(
+                        status,
+                        CisStatus::Emitted | CisStatus::Applied | CisStatus::AppliedNotPaid
+                    )
+                {
+                    return Err(Refusal::NotANewCode { status });
+                }
+            }
+            WriteOffEvent::Unit(ki) | WriteOffEvent::Remark(ki) if self.contains(ki) => {
+                return Err(Refusal::Duplicate);
+            }
+            WriteOffEvent::Remark(_) if !self.header.reason.is_code_reason() => {
+                return Err(Refusal::NoRemarking);
+            }
             WriteOffEvent::Confirmed { .. } if self.codes().next().is_none() => {
                 return Err(Refusal::Empty);
             }
@@ -218,6 +303,9 @@ impl WriteOff {
         if self.codes().next().is_none() {
             return Err(Refusal::Empty);
         }
+        if let Some(old) = self.awaiting_replacement() {
+            return Err(Refusal::AwaitingReplacement { old });
+        }
         let confirmed_last = matches!(self.events.last(), Some(WriteOffEvent::Confirmed { .. }));
         if self.header.needs_supervisor && !confirmed_last {
             return Err(Refusal::SupervisorRequired);
@@ -225,6 +313,7 @@ impl WriteOff {
         Ok(WriteOffSummary {
             header: self.header.clone(),
             codes: self.codes().copied().collect(),
+            replacements: self.replacements().collect(),
             supervisor: self.supervisor().map(str::to_string),
         })
     }
@@ -297,6 +386,130 @@ mod tests {
         assert_eq!(summary.codes, vec![ki("A")]);
         let replayed = WriteOff::replay(header(true), w.events()).unwrap();
         assert_eq!(replayed.summary(), Ok(summary));
+    }
+
+    fn code_reason() -> WriteOffHeader {
+        WriteOffHeader {
+            reason: WriteOffReason::CodeSpoiled,
+            ..header(false)
+        }
+    }
+
+    fn replacement(old: &str, new: Ki, status: Option<CisStatus>) -> WriteOffEvent {
+        WriteOffEvent::Replacement {
+            old: ki(old),
+            new,
+            status,
+        }
+    }
+
+    #[test]
+    fn a_spoiled_label_on_goods_in_circulation_gets_its_new_code() {
+        let other_product = Ki::new(Gtin::from_digits(b"04600840749372").unwrap(), b"N9").unwrap();
+        let mut w = WriteOff::new(code_reason());
+        let steps: Vec<(WriteOffEvent, Result<(), Refusal>)> = vec![
+            (
+                replacement("A", ki("N1"), None),
+                Err(Refusal::NothingToReplace),
+            ),
+            (WriteOffEvent::Unit(ki("E")), Ok(())),
+            (WriteOffEvent::Remark(ki("A")), Ok(())),
+            // Until the new code arrives, nothing else is taken.
+            (
+                WriteOffEvent::Unit(ki("B")),
+                Err(Refusal::AwaitingReplacement { old: ki("A") }),
+            ),
+            (
+                WriteOffEvent::Remark(ki("B")),
+                Err(Refusal::AwaitingReplacement { old: ki("A") }),
+            ),
+            (
+                WriteOffEvent::Confirmed {
+                    supervisor: "S".into(),
+                },
+                Err(Refusal::AwaitingReplacement { old: ki("A") }),
+            ),
+            (
+                replacement("E", ki("N1"), None),
+                Err(Refusal::AwaitingReplacement { old: ki("A") }),
+            ),
+            (replacement("A", ki("A"), None), Err(Refusal::Duplicate)),
+            (replacement("A", ki("E"), None), Err(Refusal::Duplicate)),
+            (
+                replacement("A", other_product, None),
+                Err(Refusal::OtherProduct {
+                    gtin: ki("A").gtin(),
+                }),
+            ),
+            (
+                replacement("A", ki("N1"), Some(CisStatus::Introduced)),
+                Err(Refusal::NotANewCode {
+                    status: CisStatus::Introduced,
+                }),
+            ),
+            (
+                replacement("A", ki("N1"), Some(CisStatus::Retired)),
+                Err(Refusal::NotANewCode {
+                    status: CisStatus::Retired,
+                }),
+            ),
+            (replacement("A", ki("N1"), Some(CisStatus::Emitted)), Ok(())),
+            (
+                replacement("A", ki("N2"), None),
+                Err(Refusal::NothingToReplace),
+            ),
+            // The new code is in the document: not written off, not reused.
+            (WriteOffEvent::Unit(ki("N1")), Err(Refusal::Duplicate)),
+            (WriteOffEvent::Remark(ki("A")), Err(Refusal::Duplicate)),
+            (WriteOffEvent::Remark(ki("C")), Ok(())),
+            // A code not in the replica yet is a fresh one too.
+            (replacement("C", ki("N3"), None), Ok(())),
+        ];
+        for (i, (event, want)) in steps.into_iter().enumerate() {
+            let before = w.events().len();
+            let got = w.apply(event.clone());
+            assert_eq!(got, want, "step {i}: {event:?}");
+            assert_eq!(
+                w.events().len(),
+                before + usize::from(got.is_ok()),
+                "step {i}"
+            );
+        }
+        let summary = w.summary().unwrap();
+        assert_eq!(summary.codes, vec![ki("E"), ki("A"), ki("C")]);
+        assert_eq!(
+            summary.replacements,
+            vec![(ki("A"), ki("N1")), (ki("C"), ki("N3"))]
+        );
+        let replayed = WriteOff::replay(code_reason(), w.events()).unwrap();
+        assert_eq!(replayed.summary(), Ok(summary));
+    }
+
+    #[test]
+    fn a_pending_replacement_holds_the_finish_and_undo_brings_the_prompt_back() {
+        let mut w = WriteOff::new(code_reason());
+        w.apply(WriteOffEvent::Remark(ki("A"))).unwrap();
+        assert_eq!(w.awaiting_replacement(), Some(ki("A")));
+        assert_eq!(
+            w.summary(),
+            Err(Refusal::AwaitingReplacement { old: ki("A") })
+        );
+        w.apply(replacement("A", ki("N1"), Some(CisStatus::Applied)))
+            .unwrap();
+        assert_eq!(w.awaiting_replacement(), None);
+        assert!(w.summary().is_ok());
+        w.undo().unwrap();
+        assert_eq!(w.awaiting_replacement(), Some(ki("A")));
+        w.undo().unwrap();
+        assert_eq!(w.summary(), Err(Refusal::Empty));
+        // A goods reason never re-marks.
+        let mut goods = WriteOff::new(header(false));
+        assert_eq!(
+            goods.apply(WriteOffEvent::Remark(ki("A"))),
+            Err(Refusal::NoRemarking)
+        );
+        assert!(WriteOffReason::CodeLost.is_code_reason());
+        assert!(!WriteOffReason::DamageLoss.is_code_reason());
     }
 
     #[test]
