@@ -364,6 +364,13 @@ impl Desk {
                 cached.status_ex = StatusEx::Empty;
             }
         }
+        // Taken out of its box here: no longer in it, until the hub's word arrives.
+        if let (Some(ki), Some(cached)) = (&ki, status.as_mut())
+            && let Some(at) = self.store.local_unboxed(ki)?
+            && last_sync.is_none_or(|synced| at > synced)
+        {
+            cached.parent = None;
+        }
         // A box built on this terminal and not yet synced holds the unit as surely as GIS MT.
         if let (Some(ki), Some(cached)) = (&ki, status.as_mut())
             && cached.parent.is_none()
@@ -699,11 +706,13 @@ impl Desk {
                         }
                     }
                     // A box only GIS MT knows gets a list of what was added here, so those
-                    // units count as packed before the next sync. Taking units out of such a
-                    // box leaves nothing to record: the replica says where they were until
-                    // the hub's word arrives.
+                    // units count as packed before the next sync; units taken out of any box
+                    // are out of it here at once, whatever the replica's parent says.
                     if had_list || mode == ReaggregationMode::Adding {
                         effects.aggregates.push((sscc, items));
+                    }
+                    if mode == ReaggregationMode::Removing {
+                        effects.unboxed = r.units().to_vec();
                     }
                 }
             }
@@ -1476,7 +1485,8 @@ mod tests {
                 (&code("9BoX1a"), "recorded"),
             ],
         );
-        let queued = desk.finish(NOW).unwrap().unwrap();
+        // Finished after the replica's last refresh: it stands over the replica's parent.
+        let queued = desk.finish(NOW.plus_hours(1)).unwrap().unwrap();
         let payload: Value = serde_json::from_str(&queued.payload).unwrap();
         assert_eq!(payload["units"], json!([ki("9BoX1a").to_string()]));
         // Nothing here knew the box's list, so nothing is recorded for it.
@@ -1519,7 +1529,14 @@ mod tests {
         desk.command(Command::OpenGenerated(Level::Box), NOW)
             .unwrap()
             .unwrap();
-        scan_all(&mut desk, &[(&code("9XyZ2e"), "refused in_aggregate")]);
+        scan_all(
+            &mut desk,
+            &[
+                (&code("9XyZ2e"), "refused in_aggregate"),
+                // Taken out of the box above: free to pack before the hub's word arrives.
+                (&code("9BoX1a"), "recorded"),
+            ],
+        );
         let _ = std::fs::remove_dir_all(path.parent().unwrap());
     }
 

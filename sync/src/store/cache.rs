@@ -197,6 +197,16 @@ impl Reader {
         self.status_row(STATUS_SQL, key.as_bytes(), "statuses", &|| ki.to_string())
     }
 
+    /// When this terminal took the unit out of a box, if it did (schema v7).
+    pub fn local_unboxed(&self, ki: &Ki) -> Result<Option<Timestamp>> {
+        Ok(self
+            .conn
+            .prepare_cached("SELECT at FROM local_unboxed WHERE ki = ?1")?
+            .query_row([ki.key().as_bytes()], |row| row.get(0))
+            .optional()?
+            .map(Timestamp))
+    }
+
     /// What GIS MT says of a box or pallet label, as the hub's status feed brought it.
     pub fn label_status(&self, sscc: Sscc) -> Result<Option<CodeStatus>> {
         self.status_row(

@@ -396,6 +396,12 @@ impl Store {
         for local in &effects.statuses {
             put_local_statuses(&tx, local, finished_at)?;
         }
+        let mut unbox =
+            tx.prepare_cached("INSERT OR REPLACE INTO local_unboxed (ki, at) VALUES (?1, ?2)")?;
+        for ki in &effects.unboxed {
+            unbox.execute(params![ki.key().as_bytes(), finished_at.0])?;
+        }
+        drop(unbox);
         tx.commit()?;
         Ok(queued)
     }
@@ -517,6 +523,8 @@ pub struct Effects {
     /// Boxes and pallets taken apart here.
     pub unpacked: Vec<Sscc>,
     pub statuses: Vec<LocalStatuses>,
+    /// Units taken out of a box here (its list may be one only GIS MT knows).
+    pub unboxed: Vec<Ki>,
 }
 
 /// Codes whose status this terminal changed, until the hub's word arrives.

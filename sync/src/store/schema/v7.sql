@@ -1,4 +1,5 @@
--- Schema version 7: what GIS MT says of box and pallet labels.
+-- Schema version 7: what GIS MT says of box and pallet labels, and units taken out of boxes
+-- here.
 --
 -- A label (SSCC) has a status, an owner and a parent of its own, as a unit has; the hub's
 -- status feed now carries them, so a box is judged at acceptance and disaggregation like a
@@ -10,3 +11,11 @@ CREATE TABLE label_statuses (
     owner INTEGER,
     parent ANY
 ) STRICT;
+
+-- A unit taken out of a box on this terminal (re-aggregation) is out of it from that moment,
+-- but the status list keeps its `parent` until the next sync. Until then (a row's `at` later
+-- than the last sync) the row stands over the cached parent.
+CREATE TABLE local_unboxed (
+    ki BLOB PRIMARY KEY,
+    at INTEGER NOT NULL
+) STRICT, WITHOUT ROWID;

@@ -300,6 +300,7 @@ fn a_finish_whose_effects_fail_leaves_the_operation_open_and_queues_nothing() {
     let effects = Effects {
         aggregates: vec![(other_pallet, vec![AggregateItem::Box(first_box)])],
         unpacked: Vec::new(),
+        unboxed: Vec::new(),
         statuses: vec![LocalStatuses {
             codes: vec![unit],
             status: CisStatus::Introduced,
