@@ -927,10 +927,22 @@ pub struct ExportedDiscrepancy {
     pub discrepancy: Discrepancy,
 }
 
+/// What the hub told the terminal with an accepted operation, traced to it: an acceptance
+/// without a shipment document, say, that made no GIS MT document.
+#[derive(Serialize, Deserialize, Clone, PartialEq, Debug)]
+pub struct ExportedNotice {
+    pub operation: String,
+    pub seq: i64,
+    pub notices: Vec<OperationReason>,
+}
+
 /// One page of the export, oldest first; also the body of `GET /v1/documents`.
 #[derive(Serialize, Deserialize, Clone, PartialEq, Debug, Default)]
 pub struct Page {
     pub documents: Vec<ExportedDocument>,
+    /// Accepted operations the hub has something to say about (no document made).
+    #[serde(default)]
+    pub notices: Vec<ExportedNotice>,
     /// What acceptances found beside their documents (surplus, missing).
     #[serde(default)]
     pub discrepancies: Vec<ExportedDiscrepancy>,

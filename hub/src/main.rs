@@ -296,6 +296,16 @@ fn export(
             warehouse: None,
         };
         let page = documents::page(store, selection, 1000)?;
+        // What the hub told the terminals, for the integrator: an accepted operation that made
+        // no document is named on standard error, the documents stay on standard output.
+        for line in &page.notices {
+            for notice in &line.notices {
+                eprintln!(
+                    "operation {} (seq {}): {}: {}",
+                    line.operation, line.seq, notice.code, notice.en
+                );
+            }
+        }
         if discrepancies {
             for line in &page.discrepancies {
                 serde_json::to_writer(&mut out, line)?;

@@ -11,7 +11,7 @@
 use std::path::Path;
 
 use crate::documents::{
-    self, DocType, ExportedDiscrepancy, ExportedDocument, Made, Page, Selection,
+    self, DocType, ExportedDiscrepancy, ExportedDocument, ExportedNotice, Made, Page, Selection,
 };
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 use serde_json::Value;
@@ -465,7 +465,8 @@ impl Store {
     pub fn documents_page(&self, selection: Selection<'_>, limit: u32) -> Result<Page> {
         let after = selection.after;
         let mut stmt = self.conn.prepare_cached(
-            "SELECT o.rowid, o.uuid FROM operations o JOIN devices d ON d.id = o.device_id
+            "SELECT o.rowid, o.uuid, o.notices
+             FROM operations o JOIN devices d ON d.id = o.device_id
              WHERE o.rowid > ?1 AND o.result = 'accepted' AND (?3 IS NULL OR d.warehouse = ?3)
                AND (?4 IS NULL OR EXISTS (SELECT 1 FROM gis_documents g
                     WHERE g.operation = o.rowid
@@ -481,7 +482,13 @@ impl Store {
         let operations = stmt
             .query_map(
                 params![after, i64::from(limit) + 1, selection.warehouse, types],
-                |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)),
+                |r| {
+                    Ok((
+                        r.get::<_, i64>(0)?,
+                        r.get::<_, String>(1)?,
+                        r.get::<_, String>(2)?,
+                    ))
+                },
             )?
             .collect::<rusqlite::Result<Vec<_>>>()?;
         let more = operations.len() > limit as usize;
@@ -497,7 +504,15 @@ impl Store {
         let mut discrepancy = self
             .conn
             .prepare_cached("SELECT body FROM discrepancies WHERE operation = ?1")?;
-        for (seq, uuid) in operations {
+        for (seq, uuid, notices) in operations {
+            let notices: Vec<OperationReason> = serde_json::from_str(notices)?;
+            if !notices.is_empty() {
+                page.notices.push(ExportedNotice {
+                    operation: uuid.clone(),
+                    seq: *seq,
+                    notices,
+                });
+            }
             let rows = docs.query_map([seq], |r| {
                 Ok((
                     r.get::<_, String>(0)?,

@@ -644,6 +644,20 @@ fn the_export_command_prints_one_line_per_document_and_resumes_after_a_seq() {
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
     assert_eq!(lines.len(), expected.len());
+    // The acceptance that made no document is named, with why, beside the documents.
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains(&uuid_of(&s.ops["free acceptance"]))
+            && stderr.contains("no_shipment_document"),
+        "{stderr}"
+    );
+    let store = Store::open(&s.hub.db).unwrap();
+    let page = documents::page(&store, documents::Selection::default(), 100).unwrap();
+    assert_eq!(page.notices.len(), 1, "{:?}", page.notices);
+    assert_eq!(
+        page.notices[0].operation,
+        uuid_of(&s.ops["free acceptance"])
+    );
     for (line, document) in lines.iter().zip(&expected) {
         assert_eq!(line["type"], document.doc_type.api_name());
         assert_eq!(line["pg"], document.pg.as_str());

@@ -67,6 +67,9 @@ pub struct OperationOutcome {
     pub original: Option<PushResult>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub reasons: Vec<OperationReason>,
+    /// What the hub said of an accepted operation (no GIS MT document could be made, say).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub notices: Vec<OperationReason>,
 }
 
 /// What a pull of one feed brought.
@@ -188,6 +191,7 @@ impl SyncEngine {
                     result: answer.result,
                     original: answer.original,
                     reasons: answer.reasons.clone(),
+                    notices: answer.notices.clone(),
                 });
             }
             store.record_push_answers(&records, now())?;
