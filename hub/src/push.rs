@@ -16,7 +16,7 @@ use tally_domain::lang::Lang;
 use tally_domain::reason::Reason;
 use tally_domain::status::{Inn, Timestamp};
 use tally_domain::validate::{
-    Context, Expectation, Facts, OperationKind, Policy, Severity, validate, validate_label,
+    Context, Expectation, Facts, OperationKind, Policy, Severity, Verdict, validate, validate_label,
 };
 use tally_wire::document::{OperationDocument, PackedChild, ReaggregationType};
 use tally_wire::{OperationAnswer, OperationReason, PushRequest, PushResult};
@@ -201,20 +201,8 @@ fn judge<'d>(
                     supplier_inn: None,
                     product_group: None,
                 };
-                reasons.extend(
-                    validate_label(label.as_ref(), &context, policy)
-                        .findings
-                        .iter()
-                        .filter(|(_, severity)| *severity == Severity::Reject)
-                        .map(|(finding, _)| {
-                            reason(
-                                finding.code(),
-                                finding.message(Lang::En),
-                                finding.message(Lang::Ru),
-                                Some(sscc.to_string()),
-                            )
-                        }),
-                );
+                let verdict = validate_label(label.as_ref(), &context, policy);
+                reasons.extend(refusals(&verdict, &sscc.to_string()));
                 changes.extend(
                     batch
                         .children_of(sscc)?
@@ -311,7 +299,18 @@ fn judge_code(
         product_group: None,
     };
     let verdict = validate(&code, &facts, &context, policy, now);
-    let reasons: Vec<OperationReason> = verdict
+    let reasons = refusals(&verdict, &ki.to_string());
+    Ok(if reasons.is_empty() {
+        Ok(())
+    } else {
+        Err(reasons)
+    })
+}
+
+/// What a verdict refuses, as reasons about `subject`. Warnings were the operator's to
+/// confirm at the terminal; only what the policy rejects refuses at the hub.
+fn refusals(verdict: &Verdict, subject: &str) -> Vec<OperationReason> {
+    verdict
         .findings
         .iter()
         .filter(|(_, severity)| *severity == Severity::Reject)
@@ -320,13 +319,8 @@ fn judge_code(
                 finding.code(),
                 finding.message(Lang::En),
                 finding.message(Lang::Ru),
-                Some(ki.to_string()),
+                Some(subject.to_owned()),
             )
         })
-        .collect();
-    Ok(if reasons.is_empty() {
-        Ok(())
-    } else {
-        Err(reasons)
-    })
+        .collect()
 }
