@@ -210,11 +210,6 @@ pub fn russian_date(date: Gs1Date) -> String {
     format!("{:02}.{:02}.{:04}", date.day, date.month, date.year)
 }
 
-/// The calendar day in Moscow (UTC+3 all year since 2014), the day Russian documents carry.
-pub fn moscow_date(at: Timestamp) -> Gs1Date {
-    at.plus_hours(3).date()
-}
-
 /// A code's product group: its status says it, else the catalog knows its GTIN.
 fn group_of(
     ki: &Ki,
@@ -851,7 +846,7 @@ fn write_off(
         return Ok(Err(reasons));
     }
     let date = d.document_date.to_string();
-    let action_date = moscow_date(finished_at).to_string();
+    let action_date = finished_at.moscow_date().to_string();
     let inn = participant.as_str();
     let documents = groups
         .into_iter()

@@ -711,15 +711,6 @@ pub struct Task {
     pub boxes: Vec<(Sscc, Vec<Ki>)>,
 }
 
-impl Task {
-    /// Every unit the shipment holds, loose or boxed.
-    pub fn all_units(&self) -> impl Iterator<Item = &Ki> {
-        self.units
-            .iter()
-            .chain(self.boxes.iter().flat_map(|(_, units)| units))
-    }
-}
-
 /// A task line: the task, or `None` when the line removes it.
 #[derive(Clone, PartialEq, Eq, Debug)]
 pub struct TaskRecord {

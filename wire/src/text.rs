@@ -6,9 +6,9 @@
 
 use std::fmt;
 
+use serde::Deserialize;
 use serde::de::{self, Deserializer};
 use serde::ser::Serializer;
-use serde::{Deserialize, Serialize};
 use tally_domain::code::Ki;
 use tally_domain::gs1::{Gs1Date, Sscc};
 use tally_domain::operation::WriteOffReason;
@@ -211,21 +211,5 @@ pub mod list {
             }
         }
         d.deserialize_seq(Seq(std::marker::PhantomData))
-    }
-}
-
-/// A value in its text form, for places that hold one outside a struct field.
-#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
-pub struct AsText<T>(pub T);
-
-impl<T: TextForm> Serialize for AsText<T> {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        one::serialize(&self.0, s)
-    }
-}
-
-impl<'de, T: TextForm> Deserialize<'de> for AsText<T> {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<AsText<T>, D::Error> {
-        one::deserialize(d).map(AsText)
     }
 }
