@@ -45,7 +45,8 @@ pub enum RejectReason {
     LineTooLong,
     /// `cis` (or a unit code in a task) is not a КИ.
     BadCis,
-    /// An SSCC line where only unit codes are kept (a terminal of protocol 2).
+    /// An SSCC where a unit's code belongs (a block-list code, a task's unit). The code's name
+    /// is from when status lines could not be labels; codes are never renamed.
     SsccNotCached,
     BadGtin,
     /// `gtin` disagrees with the GTIN inside `cis`.
@@ -124,8 +125,8 @@ impl RejectReason {
                 "код не является кодом маркировки (01 GTIN 21 серийный номер)",
             ),
             RejectReason::SsccNotCached => (
-                "an SSCC line: this terminal keeps statuses of unit codes only",
-                "строка с SSCC: терминал хранит статусы только кодов единиц",
+                "an SSCC where a unit's marking code belongs",
+                "SSCC там, где должен быть код маркировки единицы",
             ),
             RejectReason::BadGtin => ("the GTIN is not valid", "GTIN некорректен"),
             RejectReason::GtinMismatch => (
