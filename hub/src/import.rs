@@ -54,7 +54,7 @@ pub struct ImportReport {
 
 /// Reads `input` (gzip told apart by its magic bytes) into `feed`.
 pub fn import(
-    store: &mut Store,
+    store: &Store,
     feed: Feed,
     input: impl Read,
 ) -> Result<ImportReport, ImportError> {
@@ -65,7 +65,7 @@ pub fn import(
     } else {
         Box::new(input)
     };
-    let batch = store.import_batch()?;
+    let mut batch = store.import_batch()?;
     let mut report = ImportReport::default();
     if feed == Feed::Statuses && starts_with_array(&mut lines)? {
         let mut whole = Vec::new();
@@ -82,7 +82,7 @@ pub fn import(
                 Ok(entries) => {
                     for (index, entry) in entries.iter().enumerate() {
                         let checked = status_entry(entry.get().as_bytes());
-                        store_line(&batch, feed, index as u64 + 1, checked, &mut report)?;
+                        store_line(&mut batch, feed, index as u64 + 1, checked, &mut report)?;
                     }
                 }
                 Err(e) => report.rejected.push(RejectedLine {
@@ -138,7 +138,7 @@ pub fn import(
             continue;
         }
         let checked = check(feed, text);
-        store_line(&batch, feed, number, checked, &mut report)?;
+        store_line(&mut batch, feed, number, checked, &mut report)?;
     }
     batch.commit()?;
     Ok(report)
@@ -160,7 +160,7 @@ fn starts_with_array(input: &mut dyn BufRead) -> io::Result<bool> {
 }
 
 fn store_line(
-    batch: &ImportBatch<'_>,
+    batch: &mut ImportBatch<'_>,
     feed: Feed,
     line: u64,
     checked: Result<Checked, String>,

@@ -177,13 +177,13 @@ fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Command::AdminToken { db, label } => {
-            let mut store =
+            let store =
                 Store::open(&db).with_context(|| format!("opening {}", db.display()))?;
             println!("{}", store.create_admin_token(&label, now())?);
             Ok(())
         }
         Command::Revoke { db, device } => {
-            let mut store =
+            let store =
                 Store::open(&db).with_context(|| format!("opening {}", db.display()))?;
             if !store.revoke_device(device, now())? {
                 bail!(
@@ -195,7 +195,7 @@ fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Command::Prune { db, keep_last } => {
-            let mut store =
+            let store =
                 Store::open(&db).with_context(|| format!("opening {}", db.display()))?;
             for pruned in store.prune(keep_last)? {
                 println!(
@@ -221,7 +221,7 @@ fn main() -> anyhow::Result<()> {
             if warehouse.trim().is_empty() {
                 bail!("--warehouse must name a warehouse");
             }
-            let mut store =
+            let store =
                 Store::open(&db).with_context(|| format!("opening {}", db.display()))?;
             let code = store.create_enrollment_code(warehouse.trim(), &inn, now())?;
             println!("{code}");
@@ -246,9 +246,9 @@ fn main() -> anyhow::Result<()> {
             } else {
                 Box::new(File::open(&file).with_context(|| format!("opening {}", file.display()))?)
             };
-            let mut store =
+            let store =
                 Store::open(&db).with_context(|| format!("opening {}", db.display()))?;
-            let report = import(&mut store, feed, input)?;
+            let report = import(&store, feed, input)?;
             for rejected in &report.rejected {
                 eprintln!("line {}: {}", rejected.line, rejected.reason);
             }

@@ -3,26 +3,36 @@
 //!
 //! Terminals judge offline against a replica that may be hours old, so two of them can both
 //! write off, box or accept the same code. The hub is where that is settled: it runs the same
-//! `tally_domain::validate` rules against its own list, in arrival order, inside one transaction
-//! per push, and every accepted operation moves the list on (and the change log with it) before
-//! the next operation is judged. An operation is all or nothing: one refused code refuses the
-//! document, as GIS MT would. An accepted operation's GIS MT documents are made in the same
-//! step, from the list as it stood before the operation changed it (`documents::make`).
+//! `tally_domain::validate` rules against its own list, in arrival order, and every accepted
+//! operation moves the list on before the next operation is judged. An operation is all or
+//! nothing: one refused code refuses the document, as GIS MT would. An accepted operation's GIS
+//! MT documents are made in the same step, from the list as it stood before the operation
+//! changed it (`documents::make`).
+//!
+//! Judging is pure: a store loads everything a push can read into a [`Snapshot`] in a few bulk
+//! reads (the [`Keys`] the push names), [`judge`] decides every operation against it in
+//! memory, and the store writes the [`Outcome`] in the same transaction. A PostgreSQL round
+//! trip per code would cap intake at a few thousand operations a second; one per kind of fact
+//! does not.
 
-use std::collections::HashSet;
+use std::collections::{BTreeSet, HashMap, HashSet};
 
+use serde_json::Value;
 use tally_domain::code::{Ki, ParseOptions, parse};
+use tally_domain::gs1::{Gtin, Sscc};
 use tally_domain::lang::Lang;
+use tally_domain::product_group::ProductGroup;
 use tally_domain::reason::Reason;
-use tally_domain::status::{Inn, Timestamp};
+use tally_domain::status::{BlockHit, CisStatus, CodeStatus, Inn, Parent, Timestamp};
 use tally_domain::validate::{
     Context, Expectation, Facts, OperationKind, Policy, Severity, Verdict, validate, validate_label,
 };
 use tally_wire::document::{OperationDocument, PackedChild, ReaggregationType};
-use tally_wire::{OperationAnswer, OperationReason, PushRequest, PushResult};
+use tally_wire::feed::{self, StatusRecord, Task};
+use tally_wire::{OperationAnswer, OperationReason, PushRequest, PushResult, PushedOperation};
 
 use crate::documents::{self, Made, reason};
-use crate::store::{Device, PushBatch, StatusChange, Store, StoreError};
+use crate::store::{Device, Store, StoreError};
 
 /// The terminal's rules with one change: a code the hub already holds as ours was accepted by
 /// an earlier operation (from this or another terminal), so a second acceptance is refused
@@ -35,27 +45,298 @@ pub fn hub_policy() -> Policy {
 
 /// Applies one push in one transaction and answers each operation in order.
 pub fn apply(
-    store: &mut Store,
+    store: &Store,
     device: &Device,
     request: &PushRequest,
     policy: &Policy,
     now: Timestamp,
 ) -> Result<Vec<OperationAnswer>, StoreError> {
-    let batch = store.push_batch()?;
-    batch.report_device(device, &request.device)?;
-    let mut answers = Vec::with_capacity(request.operations.len());
+    store.push(device, request, policy, now)
+}
+
+/// What a push names, for a store to load before judging it.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Keys {
+    pub uuids: Vec<String>,
+    /// Every unit a document names (accepted, packed, written off, replaced…).
+    pub codes: BTreeSet<Ki>,
+    /// Every box or pallet a document names; their contents on the list are loaded too.
+    pub labels: BTreeSet<Sscc>,
+    pub tasks: BTreeSet<String>,
+}
+
+impl Keys {
+    pub fn of(request: &PushRequest) -> Keys {
+        let mut keys = Keys::default();
+        for operation in &request.operations {
+            keys.uuids.push(operation.uuid.clone());
+            let Ok(document) = &operation.document else {
+                continue;
+            };
+            match document {
+                OperationDocument::Acceptance(d) => {
+                    keys.tasks.extend(d.task_id.iter().cloned());
+                    for list in [&d.accepted, &d.rejected, &d.surplus, &d.missing] {
+                        keys.codes.extend(list.iter().copied());
+                    }
+                    keys.labels.extend(d.boxes.iter().copied());
+                }
+                OperationDocument::Aggregation(d) => {
+                    for aggregate in &d.aggregates {
+                        keys.labels.insert(aggregate.sscc);
+                        for child in &aggregate.children {
+                            match child {
+                                PackedChild::Unit(ki) => keys.codes.insert(*ki),
+                                PackedChild::Box(sscc) => keys.labels.insert(*sscc),
+                            };
+                        }
+                    }
+                }
+                OperationDocument::Disaggregation(d) => keys.labels.extend(d.labels.iter()),
+                OperationDocument::Reaggregation(d) => {
+                    keys.labels.insert(d.sscc);
+                    keys.codes.extend(d.units.iter().copied());
+                }
+                OperationDocument::WriteOff(d) => {
+                    keys.codes.extend(d.codes.iter().copied());
+                    for replacement in &d.replacements {
+                        keys.codes.insert(replacement.old);
+                        keys.codes.insert(replacement.new);
+                    }
+                }
+            }
+        }
+        keys
+    }
+}
+
+/// One code on the list as a push holds it: the `cisInfo` line and what it says.
+#[derive(Clone, Debug, PartialEq)]
+struct Held {
+    info: Value,
+    status: Option<CodeStatus>,
+}
+
+/// Every fact a push can read, loaded before it is judged, and the list as the push's accepted
+/// operations leave it.
+#[derive(Clone, Debug, Default)]
+pub struct Snapshot {
+    answers: HashMap<String, OperationAnswer>,
+    statuses: HashMap<Ki, Held>,
+    /// Block list keys in force (`code:КИ`, `gtin:GTIN`).
+    blocks: HashSet<String>,
+    labels: HashMap<Sscc, i64>,
+    label_statuses: HashMap<Sscc, CodeStatus>,
+    tasks: HashMap<String, Task>,
+    catalog: HashMap<Gtin, ProductGroup>,
+    /// Codes whose line the push changed, in the order first changed.
+    changed: Vec<Ki>,
+}
+
+/// A code's status as a stored `cisInfo` line says it. Every stored line passed
+/// `feed::parse_status` at import and the hub's own changes keep its shape; one that no longer
+/// reads counts as unknown rather than failing the push.
+pub fn status_of_line(line: &[u8]) -> Option<CodeStatus> {
+    match feed::parse_status(line) {
+        Ok(StatusRecord::Status { status, .. }) => Some(status),
+        _ => None,
+    }
+}
+
+impl Snapshot {
+    /// The answer stored for an operation already received.
+    pub fn hold_answer(&mut self, answer: OperationAnswer) {
+        self.answers.insert(answer.uuid.clone(), answer);
+    }
+
+    /// A code's stored `cisInfo` line.
+    pub fn hold_status(&mut self, ki: Ki, line: &str) -> Result<(), StoreError> {
+        let status = status_of_line(line.as_bytes());
+        let info = serde_json::from_str(line)?;
+        self.statuses.insert(ki, Held { info, status });
+        Ok(())
+    }
+
+    /// A block list record's key, when the record is in force (not a lifted block).
+    pub fn hold_block(&mut self, key: String, item: &str) -> Result<(), StoreError> {
+        let item: Value = serde_json::from_str(item)?;
+        if item.get("remove").and_then(Value::as_bool) != Some(true) {
+            self.blocks.insert(key);
+        }
+        Ok(())
+    }
+
+    pub fn hold_label(&mut self, sscc: Sscc, device: i64) {
+        self.labels.insert(sscc, device);
+    }
+
+    /// What GIS MT says of a box or pallet label, as imported into the statuses feed.
+    pub fn hold_label_status(&mut self, sscc: Sscc, line: &str) {
+        if let Some(status) = status_of_line(line.as_bytes()) {
+            self.label_statuses.insert(sscc, status);
+        }
+    }
+
+    /// A task line, stored only after `feed::parse_task` took it.
+    pub fn hold_task(&mut self, id: String, line: &str) {
+        if let Some(task) = feed::parse_task(line.as_bytes()).ok().and_then(|r| r.task) {
+            self.tasks.insert(id, task);
+        }
+    }
+
+    pub fn hold_catalog(&mut self, gtin: Gtin, line: &str) {
+        if let Some(pg) = feed::parse_catalog(line.as_bytes())
+            .ok()
+            .and_then(|c| c.product_group)
+        {
+            self.catalog.insert(gtin, pg);
+        }
+    }
+
+    /// The codes held (named by the push, or inside a box it names).
+    pub fn held_codes(&self) -> impl Iterator<Item = &Ki> {
+        self.statuses.keys()
+    }
+
+    /// The block list keys a code can fall under: itself and its GTIN. Series blocks need the
+    /// batch (AI 10), which finished documents do not carry.
+    pub fn block_keys(ki: &Ki) -> [String; 2] {
+        [format!("code:{ki}"), format!("gtin:{}", ki.gtin())]
+    }
+
+    fn status(&self, ki: &Ki) -> Option<&CodeStatus> {
+        self.statuses.get(ki).and_then(|h| h.status.as_ref())
+    }
+
+    fn block_hit(&self, ki: &Ki) -> Option<BlockHit> {
+        let [code, gtin] = Snapshot::block_keys(ki);
+        if self.blocks.contains(&code) {
+            Some(BlockHit::Code)
+        } else if self.blocks.contains(&gtin) {
+            Some(BlockHit::Gtin(ki.gtin()))
+        } else {
+            None
+        }
+    }
+
+    /// The units whose parent on the list is this box.
+    fn children_of(&self, sscc: &Sscc) -> Vec<Ki> {
+        let mut children: Vec<Ki> = self
+            .statuses
+            .iter()
+            .filter(|(_, held)| {
+                held.status
+                    .as_ref()
+                    .is_some_and(|s| s.parent == Some(Parent::Sscc(*sscc)))
+            })
+            .map(|(ki, _)| *ki)
+            .collect();
+        children.sort();
+        children
+    }
+
+    /// Applies a change to a code on the list; a code not on the list is left alone (the hub
+    /// does not invent a status it was never told).
+    fn change(&mut self, ki: &Ki, change: StatusChange<'_>) -> Result<(), StoreError> {
+        let Some(held) = self.statuses.get_mut(ki) else {
+            return Ok(());
+        };
+        if let Some(fields) = held.info.as_object_mut() {
+            match change {
+                StatusChange::WrittenOff => {
+                    fields.insert("status".into(), CisStatus::WrittenOff.api_name().into());
+                }
+                StatusChange::Owner(inn) => {
+                    fields.insert("ownerInn".into(), inn.into());
+                    fields.insert("statusEx".into(), "EMPTY".into());
+                }
+                StatusChange::Parent(Some(sscc)) => {
+                    fields.insert("parent".into(), sscc.to_string().into());
+                }
+                StatusChange::Parent(None) => {
+                    fields.insert("parent".into(), Value::Null);
+                }
+            }
+        }
+        held.status = status_of_line(&serde_json::to_vec(&held.info)?);
+        if !self.changed.contains(ki) {
+            self.changed.push(*ki);
+        }
+        Ok(())
+    }
+}
+
+impl documents::Facts for Snapshot {
+    fn status(&self, ki: &Ki) -> Result<Option<CodeStatus>, StoreError> {
+        Ok(Snapshot::status(self, ki).cloned())
+    }
+
+    fn task(&self, id: &str) -> Result<Option<Task>, StoreError> {
+        Ok(self.tasks.get(id).cloned())
+    }
+
+    fn children(&self, sscc: &Sscc) -> Result<Vec<Ki>, StoreError> {
+        Ok(self.children_of(sscc))
+    }
+
+    fn catalog_group(&self, ki: &Ki) -> Result<Option<ProductGroup>, StoreError> {
+        Ok(self.catalog.get(&ki.gtin()).copied())
+    }
+}
+
+/// A change to one code's authoritative status made by an accepted operation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StatusChange<'a> {
+    WrittenOff,
+    Owner(&'a str),
+    Parent(Option<Sscc>),
+}
+
+/// One operation of a push to store, with its answer and, when accepted, what it made.
+#[derive(Debug)]
+pub struct Record<'r> {
+    pub operation: &'r PushedOperation,
+    pub answer: OperationAnswer,
+    pub made: Option<Made>,
+}
+
+/// What a judged push writes, and what it answers.
+#[derive(Debug, Default)]
+pub struct Outcome<'r> {
+    /// One per pushed operation, in order.
+    pub answers: Vec<OperationAnswer>,
+    /// The operations new to the hub (not duplicates), in order.
+    pub records: Vec<Record<'r>>,
+    /// Each changed code's whole new `cisInfo` line.
+    pub statuses: Vec<(Ki, Value)>,
+    /// Labels the device built its first box under.
+    pub labels: Vec<Sscc>,
+}
+
+/// Judges one push in arrival order against `snapshot`, which the accepted operations move on.
+pub fn judge<'r>(
+    snapshot: &mut Snapshot,
+    device: &Device,
+    request: &'r PushRequest,
+    policy: &Policy,
+    now: Timestamp,
+) -> Result<Outcome<'r>, StoreError> {
+    let mut outcome = Outcome {
+        answers: Vec::with_capacity(request.operations.len()),
+        ..Outcome::default()
+    };
     for operation in &request.operations {
-        if let Some(first) = batch.stored_answer(&operation.uuid)? {
-            answers.push(OperationAnswer {
+        if let Some(first) = snapshot.answers.get(&operation.uuid) {
+            outcome.answers.push(OperationAnswer {
                 result: PushResult::Duplicate,
                 original: Some(first.result),
-                ..first
+                ..first.clone()
             });
             continue;
         }
         let judged = match &operation.document {
-            Ok(document) => judge(
-                &batch,
+            Ok(document) => judge_one(
+                snapshot,
                 device,
                 document,
                 Timestamp(operation.finished_at),
@@ -75,49 +356,62 @@ pub fn apply(
                 None,
             )]),
         };
-        let (answer, made) = match judged {
+        let record = match judged {
             Ok((changes, made)) => {
                 for (ki, change) in changes {
-                    batch.change_status(&ki, change)?;
+                    snapshot.change(&ki, change)?;
                 }
                 if let Ok(OperationDocument::Aggregation(d)) = &operation.document {
                     for aggregate in &d.aggregates {
-                        batch.claim_label(&aggregate.sscc, device)?;
+                        if !snapshot.labels.contains_key(&aggregate.sscc) {
+                            snapshot.labels.insert(aggregate.sscc, device.id);
+                            outcome.labels.push(aggregate.sscc);
+                        }
                     }
                 }
-                let answer = OperationAnswer {
-                    uuid: operation.uuid.clone(),
-                    result: PushResult::Accepted,
-                    original: None,
-                    reasons: Vec::new(),
-                    notices: made.notices.clone(),
-                };
-                (answer, Some(made))
+                Record {
+                    operation,
+                    answer: OperationAnswer {
+                        uuid: operation.uuid.clone(),
+                        result: PushResult::Accepted,
+                        original: None,
+                        reasons: Vec::new(),
+                        notices: made.notices.clone(),
+                    },
+                    made: Some(made),
+                }
             }
-            Err(reasons) => (
-                OperationAnswer {
+            Err(reasons) => Record {
+                operation,
+                answer: OperationAnswer {
                     uuid: operation.uuid.clone(),
                     result: PushResult::Rejected,
                     original: None,
                     reasons,
                     notices: Vec::new(),
                 },
-                None,
-            ),
+                made: None,
+            },
         };
-        batch.record(device, operation, &answer, made.as_ref(), now)?;
-        answers.push(answer);
+        // The same operation twice in one push is a duplicate of the first.
+        snapshot.hold_answer(record.answer.clone());
+        outcome.answers.push(record.answer.clone());
+        outcome.records.push(record);
     }
-    batch.commit()?;
-    Ok(answers)
+    outcome.statuses = snapshot
+        .changed
+        .iter()
+        .filter_map(|ki| snapshot.statuses.get(ki).map(|h| (*ki, h.info.clone())))
+        .collect();
+    Ok(outcome)
 }
 
 type Changes<'a> = Vec<(Ki, StatusChange<'a>)>;
 
 /// What an accepted operation changes and the documents it makes, or every reason it is
 /// refused.
-fn judge<'d>(
-    batch: &PushBatch<'_>,
+fn judge_one<'d>(
+    snapshot: &Snapshot,
     device: &'d Device,
     document: &OperationDocument,
     finished_at: Timestamp,
@@ -135,7 +429,7 @@ fn judge<'d>(
                      change: StatusChange<'d>,
                      reasons: &mut Vec<OperationReason>|
      -> Result<(), StoreError> {
-        match judge_code(batch, own, operation, ki, &mut seen, policy, now)? {
+        match judge_code(snapshot, own, operation, ki, &mut seen, policy, now) {
             Ok(()) => changes.push((*ki, change)),
             Err(mut refused) => reasons.append(&mut refused),
         }
@@ -164,9 +458,10 @@ fn judge<'d>(
             for aggregate in &d.aggregates {
                 // Each terminal prints labels from its own serial range; the same label from
                 // two devices is two boxes under one SSCC, which GIS MT cannot tell apart.
-                if batch
-                    .label_device(&aggregate.sscc)?
-                    .is_some_and(|id| id != device.id)
+                if snapshot
+                    .labels
+                    .get(&aggregate.sscc)
+                    .is_some_and(|id| *id != device.id)
                 {
                     reasons.push(reason(
                         "label_of_another_device",
@@ -194,18 +489,18 @@ fn judge<'d>(
         OperationDocument::Disaggregation(d) => {
             for sscc in &d.labels {
                 // A label GIS MT knows is judged like a unit: ours, in circulation.
-                let label = batch.label_status(sscc)?;
+                let label = snapshot.label_statuses.get(sscc);
                 let context = Context {
                     operation: OperationKind::Aggregation,
                     own_inn: Inn::parse(own),
                     supplier_inn: None,
                     product_group: None,
                 };
-                let verdict = validate_label(label.as_ref(), &context, policy);
+                let verdict = validate_label(label, &context, policy);
                 reasons.extend(refusals(&verdict, &sscc.to_string()));
                 changes.extend(
-                    batch
-                        .children_of(sscc)?
+                    snapshot
+                        .children_of(sscc)
                         .into_iter()
                         .map(|ki| (ki, StatusChange::Parent(None))),
                 );
@@ -223,7 +518,7 @@ fn judge<'d>(
                 }
             }
             ReaggregationType::Removing => {
-                let inside: HashSet<Ki> = batch.children_of(&d.sscc)?.into_iter().collect();
+                let inside: HashSet<Ki> = snapshot.children_of(&d.sscc).into_iter().collect();
                 for ki in &d.units {
                     if inside.contains(ki) {
                         changes.push((*ki, StatusChange::Parent(None)));
@@ -260,32 +555,31 @@ fn judge<'d>(
             None,
         )]));
     };
-    Ok(documents::make(document, &participant, finished_at, batch)?.map(|made| (changes, made)))
+    Ok(documents::make(document, &participant, finished_at, snapshot)?.map(|made| (changes, made)))
 }
 
 /// One code of a document judged as the terminal would, but against the hub's list. Warnings
 /// were confirmed by the operator at the terminal; only what the policy rejects refuses.
 fn judge_code(
-    batch: &PushBatch<'_>,
+    snapshot: &Snapshot,
     own: &str,
     operation: OperationKind,
     ki: &Ki,
     seen: &mut HashSet<Ki>,
     policy: &Policy,
     now: Timestamp,
-) -> Result<Result<(), Vec<OperationReason>>, StoreError> {
+) -> Result<(), Vec<OperationReason>> {
     let Ok(code) = parse(ki.to_string().as_bytes(), &ParseOptions::default()) else {
-        return Ok(Err(vec![reason(
+        return Err(vec![reason(
             "bad_code",
             "The document holds text that is not a marking code.".into(),
             "В документе есть текст, не являющийся кодом маркировки.".into(),
             Some(ki.to_string()),
-        )]));
+        )]);
     };
-    let status = batch.status(ki)?;
     let facts = Facts {
-        status: status.as_ref(),
-        block: batch.block_hit(ki)?,
+        status: snapshot.status(ki),
+        block: snapshot.block_hit(ki),
         catalog_group: None,
         // The hub's list is the source of truth, never stale from its own point of view.
         last_sync: Some(now),
@@ -300,11 +594,11 @@ fn judge_code(
     };
     let verdict = validate(&code, &facts, &context, policy, now);
     let reasons = refusals(&verdict, &ki.to_string());
-    Ok(if reasons.is_empty() {
+    if reasons.is_empty() {
         Ok(())
     } else {
         Err(reasons)
-    })
+    }
 }
 
 /// What a verdict refuses, as reasons about `subject`. Warnings were the operator's to

@@ -1,0 +1,977 @@
+//! The PostgreSQL backend: one database for several hub instances, any terminal at any one.
+//!
+//! The driver is `postgres` (the blocking face of `tokio-postgres`, same maintainers) behind an
+//! `r2d2` pool: the hub's rules are synchronous domain code, and the HTTP layer runs every store
+//! call on tokio's blocking pool, so a blocking client costs nothing there and keeps one store
+//! interface for both backends.
+//!
+//! A push runs in one READ COMMITTED transaction that first takes transaction-scoped advisory
+//! locks on everything it names (its device, each code, each label), in one sorted order so two
+//! pushes never wait on each other in a circle, then loads its facts with `FOR UPDATE`, judges
+//! them in memory (`push::judge`) and writes the outcome in a handful of array statements. Two
+//! terminals writing off one code through two instances are thus judged one after the other, as
+//! on SQLite; pushes over different codes run side by side. The device's lock also makes a
+//! retried push wait for the first and then find its answers: the operation UUID, unique in the
+//! table, is what keeps intake exactly-once, and a push that still meets it (or a deadlock, or a
+//! serialization failure) starts again from the top.
+//!
+//! Change-log numbers are not taken inside the writing transaction: a sequence gives numbers in
+//! the order they are asked for, not the order transactions commit, so a terminal could read 11,
+//! move its cursor past 10 and never see 10 commit later. Writers leave `seq` NULL (not pulled),
+//! and after commit a sequencer pass, one at a time under an advisory lock, numbers every
+//! committed NULL row from `change_seq`. Each pass numbers only committed rows and runs after
+//! the previous pass committed, so every number it gives is above every number any reader can
+//! already see. Intake positions (the documents cursor) are given the same way.
+
+use std::collections::HashMap;
+
+use ::postgres::types::{ToSql, Type};
+use ::postgres::{Client, GenericClient, NoTls, Row, Transaction};
+use r2d2::{Pool, PooledConnection};
+use r2d2_postgres::PostgresConnectionManager;
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+use tally_domain::code::Ki;
+use tally_domain::gs1::{Gtin, Sscc};
+use tally_domain::status::{Inn, Timestamp};
+use tally_domain::validate::Policy;
+use tally_wire::{Feed, FleetDevice, OperationAnswer, PushRequest};
+
+use super::sqlite::stored_answer;
+use super::{
+    Cell, Device, Exported, OperationRow, Pruned, Result, StatusColumns, StoreError, horizon_key,
+    status_key,
+};
+use crate::documents::Selection;
+use crate::push::{self, Keys, Outcome, Snapshot};
+
+type Manager = PostgresConnectionManager<NoTls>;
+
+/// The migrations, in order; `schema_migrations` holds the versions run.
+const MIGRATIONS: [&str; 2] = [
+    include_str!("../../migrations/postgres/0001_initial.sql"),
+    include_str!("../../migrations/postgres/0002_box_contents.sql"),
+];
+
+/// Advisory lock keys of the hub's own: instances migrating at once, and the sequencer.
+const MIGRATION_LOCK: i64 = 0x7461_6c6c_795f_6d67;
+const SEQUENCER_LOCK: i64 = 0x7461_6c6c_795f_7371;
+
+/// Connections one hub instance keeps. Pushes hold one for their whole transaction; a dock of
+/// a thousand terminals waits its turn in the pool rather than in PostgreSQL.
+const POOL_SIZE: u32 = 16;
+
+/// How often a push that met another writer starts again before it gives up.
+const ATTEMPTS: u32 = 8;
+
+/// Import rows sent to the server per statement.
+const IMPORT_CHUNK: usize = 5_000;
+
+pub struct Postgres {
+    pool: Pool<Manager>,
+}
+
+impl std::fmt::Debug for Postgres {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Postgres")
+            .field("connections", &self.pool.state().connections)
+            .finish()
+    }
+}
+
+/// Whether a failed transaction may simply run again: another writer got there first.
+fn retryable(error: &StoreError) -> bool {
+    let StoreError::Postgres(error) = error else {
+        return false;
+    };
+    use ::postgres::error::SqlState;
+    error.code().is_some_and(|code| {
+        *code == SqlState::T_R_SERIALIZATION_FAILURE
+            || *code == SqlState::T_R_DEADLOCK_DETECTED
+            || *code == SqlState::UNIQUE_VIOLATION
+    })
+}
+
+/// An advisory lock key for a thing a push names (`device:1`, `code:…`, `label:…`).
+fn lock_key(name: &str) -> i64 {
+    let digest = Sha256::digest(name.as_bytes());
+    let mut bytes = [0u8; 8];
+    bytes.copy_from_slice(&digest[..8]);
+    i64::from_be_bytes(bytes)
+}
+
+impl Postgres {
+    pub fn connect(url: &str) -> Result<Postgres> {
+        let config: ::postgres::Config = url.parse()?;
+        let pool = Pool::builder()
+            .max_size(POOL_SIZE)
+            .min_idle(Some(1))
+            .connection_timeout(std::time::Duration::from_secs(30))
+            .build(PostgresConnectionManager::new(config, NoTls))?;
+        let store = Postgres { pool };
+        migrate(&mut *store.pool.get()?)?;
+        // A hub killed between a commit and its sequencer pass left rows unnumbered.
+        store.sequence()?;
+        Ok(store)
+    }
+
+    fn conn(&self) -> Result<PooledConnection<Manager>> {
+        Ok(self.pool.get()?)
+    }
+
+    pub fn ping(&self) -> Result<()> {
+        self.conn()?.simple_query("SELECT 1")?;
+        Ok(())
+    }
+
+    /// Numbers every committed change and operation that has no number yet (see the module
+    /// documentation). Cheap when there is none: both look through partial indexes of the NULLs.
+    pub fn sequence(&self) -> Result<()> {
+        sequence(&mut *self.conn()?)
+    }
+
+    pub fn create_enrollment_code(
+        &self,
+        code_hash: &[u8],
+        warehouse: &str,
+        inn: &Inn,
+        now: Timestamp,
+    ) -> Result<()> {
+        self.conn()?.execute(
+            "INSERT INTO enrollment_codes (code_hash, warehouse, participant_inn, created_at)
+             VALUES ($1, $2, $3, $4)",
+            &[&code_hash, &warehouse, &inn.as_str(), &now.millis()],
+        )?;
+        Ok(())
+    }
+
+    pub fn enroll(
+        &self,
+        code_hash: &[u8],
+        token_hash: &[u8],
+        name: &str,
+        app_version: &str,
+        now: Timestamp,
+    ) -> Result<Option<Device>> {
+        let mut conn = self.conn()?;
+        let mut tx = conn.transaction()?;
+        // The row lock makes a second instance spending the same code wait, then find it used.
+        let found = tx.query_opt(
+            "SELECT warehouse, participant_inn FROM enrollment_codes
+             WHERE code_hash = $1 AND used_by IS NULL FOR UPDATE",
+            &[&code_hash],
+        )?;
+        let Some(found) = found else {
+            return Ok(None);
+        };
+        let (warehouse, participant_inn): (String, String) = (found.get(0), found.get(1));
+        let id: i64 = tx
+            .query_one(
+                "INSERT INTO devices (name, token_hash, warehouse, participant_inn, enrolled_at,
+                                      last_contact, app_version)
+                 VALUES ($1, $2, $3, $4, $5, $5, $6) RETURNING id",
+                &[
+                    &name,
+                    &token_hash,
+                    &warehouse,
+                    &participant_inn,
+                    &now.millis(),
+                    &app_version,
+                ],
+            )?
+            .get(0);
+        tx.execute(
+            "UPDATE enrollment_codes SET used_by = $1 WHERE code_hash = $2",
+            &[&id, &code_hash],
+        )?;
+        tx.commit()?;
+        Ok(Some(Device {
+            id,
+            warehouse,
+            participant_inn,
+        }))
+    }
+
+    pub fn authenticate(&self, token_hash: &[u8], now: Timestamp) -> Result<Option<Device>> {
+        let row = self.conn()?.query_opt(
+            "UPDATE devices SET last_contact = $2
+             WHERE token_hash = $1 AND revoked_at IS NULL
+             RETURNING id, warehouse, participant_inn",
+            &[&token_hash, &now.millis()],
+        )?;
+        Ok(row.map(|r| Device {
+            id: r.get(0),
+            warehouse: r.get(1),
+            participant_inn: r.get(2),
+        }))
+    }
+
+    pub fn create_admin_token(&self, token_hash: &[u8], label: &str, now: Timestamp) -> Result<()> {
+        self.conn()?.execute(
+            "INSERT INTO admin_tokens (token_hash, label, created_at) VALUES ($1, $2, $3)",
+            &[&token_hash, &label, &now.millis()],
+        )?;
+        Ok(())
+    }
+
+    pub fn is_admin_token(&self, token_hash: &[u8]) -> Result<bool> {
+        Ok(self
+            .conn()?
+            .query_opt(
+                "SELECT 1 FROM admin_tokens WHERE token_hash = $1",
+                &[&token_hash],
+            )?
+            .is_some())
+    }
+
+    pub fn revoke_device(&self, device_id: i64, now: Timestamp) -> Result<bool> {
+        Ok(self.conn()?.execute(
+            "UPDATE devices SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL",
+            &[&now.millis(), &device_id],
+        )? == 1)
+    }
+
+    pub fn prune(&self, keep_last: i64) -> Result<Vec<Pruned>> {
+        let mut conn = self.conn()?;
+        let mut tx = conn.transaction()?;
+        // Prunes one at a time, and not while a pass numbers rows.
+        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&SEQUENCER_LOCK])?;
+        let newest: i64 = tx
+            .query_one("SELECT coalesce(max(seq), 0) FROM changes", &[])?
+            .get(0);
+        let below = newest.saturating_sub(keep_last.max(0));
+        let mut report = Vec::new();
+        for feed in Feed::ALL {
+            let row = tx.query_one(
+                "WITH gone AS (
+                     DELETE FROM changes
+                     WHERE feed = $1 AND seq <= $2 AND (item::jsonb ->> 'remove') = 'true'
+                     RETURNING seq)
+                 SELECT count(*), max(seq) FROM gone",
+                &[&feed.name(), &below],
+            )?;
+            let (removed, highest): (i64, Option<i64>) = (row.get(0), row.get(1));
+            let old = horizon_of(&mut tx, feed)?;
+            let horizon = old.max(highest.unwrap_or(0));
+            if horizon != old {
+                tx.execute(
+                    "INSERT INTO meta (name, value) VALUES ($1, $2)
+                     ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+                    &[&horizon_key(feed), &horizon],
+                )?;
+            }
+            report.push(Pruned {
+                feed,
+                removed: u64::try_from(removed).unwrap_or_default(),
+                horizon,
+            });
+        }
+        tx.commit()?;
+        Ok(report)
+    }
+
+    pub fn horizon(&self, feed: Feed) -> Result<i64> {
+        horizon_of(&mut *self.conn()?, feed)
+    }
+
+    pub fn push(
+        &self,
+        device: &Device,
+        request: &PushRequest,
+        policy: &Policy,
+        now: Timestamp,
+    ) -> Result<Vec<OperationAnswer>> {
+        let keys = Keys::of(request);
+        let mut locks: Vec<i64> = std::iter::once(format!("device:{}", device.id))
+            .chain(keys.codes.iter().map(|ki| format!("code:{ki}")))
+            .chain(keys.labels.iter().map(|sscc| format!("label:{sscc}")))
+            .map(|name| lock_key(&name))
+            .collect();
+        locks.sort_unstable();
+        locks.dedup();
+        let mut conn = self.conn()?;
+        for _ in 0..ATTEMPTS {
+            match push_once(&mut conn, device, request, &keys, &locks, policy, now) {
+                Ok(answers) => {
+                    sequence(&mut conn)?;
+                    return Ok(answers);
+                }
+                Err(e) if retryable(&e) => {
+                    tracing::debug!("push met another writer, again: {e}");
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        Err(StoreError::Contended(ATTEMPTS))
+    }
+
+    pub fn import_batch(&self) -> Result<ImportBatch> {
+        let mut conn = self.conn()?;
+        conn.batch_execute("BEGIN")?;
+        Ok(ImportBatch {
+            conn,
+            pending: Vec::new(),
+            done: false,
+        })
+    }
+
+    pub fn pull(
+        &self,
+        feed: Feed,
+        warehouse: &str,
+        after: i64,
+        limit: i64,
+    ) -> Result<(Vec<(i64, String)>, bool)> {
+        let rows = self.conn()?.query(
+            "SELECT seq, item FROM changes
+             WHERE feed = $1 AND seq > $2 AND (warehouse IS NULL OR warehouse = $4)
+             ORDER BY seq LIMIT $3",
+            &[&feed.name(), &after, &limit, &warehouse],
+        )?;
+        Ok((rows.iter().map(|r| (r.get(0), r.get(1))).collect(), false))
+    }
+
+    pub fn fleet(&self) -> Result<Vec<FleetDevice>> {
+        let rows = self.conn()?.query(
+            "SELECT id, name, warehouse, participant_inn, enrolled_at, last_contact, app_version,
+                    queue_depth, cache_synced_at, revoked_at
+             FROM devices ORDER BY warehouse, id",
+            &[],
+        )?;
+        Ok(rows
+            .iter()
+            .map(|r| FleetDevice {
+                device_id: r.get(0),
+                name: r.get(1),
+                warehouse: r.get(2),
+                participant_inn: r.get(3),
+                enrolled_at: r.get(4),
+                last_contact: r.get(5),
+                app_version: r.get(6),
+                queue_depth: u64::try_from(r.get::<_, i64>(7)).unwrap_or_default(),
+                cache_synced_at: r.get(8),
+                revoked_at: r.get(9),
+            })
+            .collect())
+    }
+
+    pub fn operation_count(&self) -> Result<i64> {
+        Ok(self
+            .conn()?
+            .query_one("SELECT count(*) FROM operations", &[])?
+            .get(0))
+    }
+
+    pub fn status_line(&self, ki: &Ki) -> Result<Option<String>> {
+        Ok(self
+            .conn()?
+            .query_opt(
+                "SELECT info FROM statuses WHERE ki_key = $1",
+                &[&ki.key().as_bytes()],
+            )?
+            .map(|r| r.get(0)))
+    }
+
+    pub(crate) fn documents(&self, selection: Selection<'_>, limit: i64) -> Result<Vec<Exported>> {
+        let mut conn = self.conn()?;
+        let types: Option<Vec<&str>> = (!selection.types.is_empty())
+            .then(|| selection.types.iter().map(|t| t.api_name()).collect());
+        let rows = conn.query(
+            "SELECT o.position, o.uuid, o.notices, o.id
+             FROM operations o JOIN devices d ON d.id = o.device_id
+             WHERE o.position > $1 AND o.result = 'accepted'
+               AND ($3::text IS NULL OR d.warehouse = $3)
+               AND ($4::text[] IS NULL OR EXISTS (SELECT 1 FROM gis_documents g
+                    WHERE g.operation = o.id AND g.doc_type = ANY($4)))
+             ORDER BY o.position LIMIT $2",
+            &[&selection.after, &limit, &selection.warehouse, &types],
+        )?;
+        let ids: Vec<i64> = rows.iter().map(|r| r.get(3)).collect();
+        let mut operations: Vec<Exported> = rows
+            .iter()
+            .map(|r| Exported {
+                position: r.get(0),
+                uuid: r.get(1),
+                notices: r.get(2),
+                documents: Vec::new(),
+                discrepancy: None,
+            })
+            .collect();
+        let index: HashMap<i64, usize> = ids.iter().enumerate().map(|(i, id)| (*id, i)).collect();
+        for row in conn.query(
+            "SELECT operation, doc_type, pg, body FROM gis_documents
+             WHERE operation = ANY($1) ORDER BY operation, position",
+            &[&ids],
+        )? {
+            if let Some(&i) = index.get(&row.get::<_, i64>(0)) {
+                operations[i]
+                    .documents
+                    .push((row.get(1), row.get(2), row.get(3)));
+            }
+        }
+        for row in conn.query(
+            "SELECT operation, body FROM discrepancies WHERE operation = ANY($1)",
+            &[&ids],
+        )? {
+            if let Some(&i) = index.get(&row.get::<_, i64>(0)) {
+                operations[i].discrepancy = Some(row.get(1));
+            }
+        }
+        Ok(operations)
+    }
+
+    /// Every row of `table` in key order, as cells, streamed.
+    pub fn rows(&self, table: &str, each: &mut dyn FnMut(&[Cell])) -> Result<()> {
+        let (columns, order) = super::table_shape(table);
+        let mut conn = self.conn()?;
+        let mut rows = conn.query_raw(
+            &format!("SELECT {columns} FROM {table} ORDER BY {order}"),
+            std::iter::empty::<i64>(),
+        )?;
+        let mut cells = Vec::new();
+        while let Some(row) = ::postgres::fallible_iterator::FallibleIterator::next(&mut rows)? {
+            cells.clear();
+            for (i, column) in row.columns().iter().enumerate() {
+                cells.push(cell(&row, i, column.type_())?);
+            }
+            each(&cells);
+        }
+        Ok(())
+    }
+
+    /// Copies rows into `table` as they are (ids and numbers kept), for `tally-hub migrate`.
+    pub fn copy_in(&self, table: &str, rows: &mut dyn FnMut(&mut dyn FnMut(&[Cell]) -> Result<()>) -> Result<()>) -> Result<()> {
+        let (columns, _) = super::table_shape(table);
+        let mut conn = self.conn()?;
+        let mut tx = conn.transaction()?;
+        let types: Vec<Type> = tx
+            .prepare(&format!("SELECT {columns} FROM {table} LIMIT 0"))?
+            .columns()
+            .iter()
+            .map(|c| c.type_().clone())
+            .collect();
+        let sink = tx.copy_in(&format!("COPY {table} ({columns}) FROM STDIN BINARY"))?;
+        let mut writer = ::postgres::binary_copy::BinaryCopyInWriter::new(sink, &types);
+        rows(&mut |cells: &[Cell]| {
+            let values: Vec<Box<dyn ToSql + Sync>> = cells
+                .iter()
+                .zip(&types)
+                .map(|(cell, ty)| to_sql(cell, ty))
+                .collect();
+            let refs: Vec<&(dyn ToSql + Sync)> = values.iter().map(|v| v.as_ref()).collect();
+            writer.write(&refs)?;
+            Ok(())
+        })?;
+        writer.finish()?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// After a copy: the sequences and identities continue past what was copied.
+    pub fn continue_numbering(&self) -> Result<()> {
+        self.conn()?.batch_execute(
+            "SELECT setval('change_seq', greatest((SELECT max(seq) FROM changes), 1));
+             SELECT setval('operation_position',
+                           greatest((SELECT max(position) FROM operations), 1));
+             SELECT setval(pg_get_serial_sequence('devices', 'id'),
+                           greatest((SELECT max(id) FROM devices), 1));
+             SELECT setval(pg_get_serial_sequence('operations', 'id'),
+                           greatest((SELECT max(id) FROM operations), 1));",
+        )?;
+        Ok(())
+    }
+
+    /// Whether the hub holds nothing yet: `migrate` copies into an empty database only.
+    pub fn is_empty(&self) -> Result<bool> {
+        let row = self.conn()?.query_one(
+            "SELECT (SELECT count(*) FROM devices) + (SELECT count(*) FROM changes)
+                  + (SELECT count(*) FROM operations) + (SELECT count(*) FROM enrollment_codes)",
+            &[],
+        )?;
+        Ok(row.get::<_, i64>(0) == 0)
+    }
+}
+
+/// One column of a row read as a cell; booleans as 0/1, as SQLite keeps them.
+fn cell(row: &Row, i: usize, ty: &Type) -> Result<Cell> {
+    Ok(match *ty {
+        Type::INT8 => row.get::<_, Option<i64>>(i).map_or(Cell::Null, Cell::Int),
+        Type::INT4 => row
+            .get::<_, Option<i32>>(i)
+            .map_or(Cell::Null, |n| Cell::Int(i64::from(n))),
+        Type::BOOL => row
+            .get::<_, Option<bool>>(i)
+            .map_or(Cell::Null, |b| Cell::Int(i64::from(b))),
+        Type::BYTEA => row.get::<_, Option<Vec<u8>>>(i).map_or(Cell::Null, Cell::Bytes),
+        _ => row.get::<_, Option<String>>(i).map_or(Cell::Null, Cell::Text),
+    })
+}
+
+/// A cell as the column's type wants it.
+fn to_sql(cell: &Cell, ty: &Type) -> Box<dyn ToSql + Sync> {
+    match (cell, ty) {
+        (Cell::Null, &Type::INT8) => Box::new(None::<i64>),
+        (Cell::Null, &Type::BOOL) => Box::new(None::<bool>),
+        (Cell::Null, &Type::BYTEA) => Box::new(None::<Vec<u8>>),
+        (Cell::Null, _) => Box::new(None::<String>),
+        (Cell::Int(n), &Type::BOOL) => Box::new(*n != 0),
+        (Cell::Int(n), &Type::INT4) => Box::new(i32::try_from(*n).unwrap_or(i32::MAX)),
+        (Cell::Int(n), &Type::TEXT) => Box::new(n.to_string()),
+        (Cell::Int(n), _) => Box::new(*n),
+        (Cell::Text(t), _) => Box::new(t.clone()),
+        (Cell::Bytes(b), _) => Box::new(b.clone()),
+    }
+}
+
+fn migrate(client: &mut Client) -> Result<()> {
+    // Instances started together migrate one at a time; the others then find nothing to do.
+    client.execute("SELECT pg_advisory_lock($1)", &[&MIGRATION_LOCK])?;
+    let result = run_migrations(client);
+    client.execute("SELECT pg_advisory_unlock($1)", &[&MIGRATION_LOCK])?;
+    result
+}
+
+fn run_migrations(client: &mut Client) -> Result<()> {
+    client.batch_execute(
+        "CREATE TABLE IF NOT EXISTS schema_migrations (
+             version BIGINT PRIMARY KEY,
+             applied_at TIMESTAMPTZ NOT NULL DEFAULT now())",
+    )?;
+    let version: i64 = client
+        .query_one("SELECT coalesce(max(version), 0) FROM schema_migrations", &[])?
+        .get(0);
+    let known = MIGRATIONS.len() as i64;
+    if version > known {
+        return Err(StoreError::NewerSchema(version));
+    }
+    for (number, migration) in MIGRATIONS.iter().enumerate().skip(version as usize) {
+        let mut tx = client.transaction()?;
+        tx.batch_execute(migration)?;
+        tx.execute(
+            "INSERT INTO schema_migrations (version) VALUES ($1)",
+            &[&(number as i64 + 1)],
+        )?;
+        tx.commit()?;
+    }
+    Ok(())
+}
+
+fn sequence(client: &mut Client) -> Result<()> {
+    let mut tx = client.transaction()?;
+    tx.execute("SELECT pg_advisory_xact_lock($1)", &[&SEQUENCER_LOCK])?;
+    // SKIP LOCKED: a row a writer is changing again is numbered by that writer's own pass.
+    tx.execute(
+        "UPDATE changes c SET seq = nextval('change_seq')
+         FROM (SELECT feed, key FROM changes WHERE seq IS NULL FOR UPDATE SKIP LOCKED) n
+         WHERE c.feed = n.feed AND c.key = n.key",
+        &[],
+    )?;
+    tx.execute(
+        "UPDATE operations o SET position = nextval('operation_position')
+         FROM (SELECT id FROM operations WHERE position IS NULL ORDER BY id
+               FOR UPDATE SKIP LOCKED) n
+         WHERE o.id = n.id",
+        &[],
+    )?;
+    tx.commit()?;
+    Ok(())
+}
+
+fn horizon_of(client: &mut impl GenericClient, feed: Feed) -> Result<i64> {
+    Ok(client
+        .query_opt("SELECT value FROM meta WHERE name = $1", &[&horizon_key(feed)])?
+        .map_or(0, |r| r.get(0)))
+}
+
+#[allow(clippy::too_many_arguments)]
+fn push_once(
+    client: &mut Client,
+    device: &Device,
+    request: &PushRequest,
+    keys: &Keys,
+    locks: &[i64],
+    policy: &Policy,
+    now: Timestamp,
+) -> Result<Vec<OperationAnswer>> {
+    let mut tx = client.transaction()?;
+    tx.execute(
+        "SELECT pg_advisory_xact_lock(k) FROM unnest($1::int8[]) AS k",
+        &[&locks],
+    )?;
+    tx.execute(
+        "UPDATE devices SET app_version = $1, queue_depth = $2, cache_synced_at = $3
+         WHERE id = $4",
+        &[
+            &request.device.app_version,
+            &i64::try_from(request.device.queue_depth).unwrap_or(i64::MAX),
+            &request.device.cache_synced_at,
+            &device.id,
+        ],
+    )?;
+    let mut snapshot = load(&mut tx, keys)?;
+    let outcome = push::judge(&mut snapshot, device, request, policy, now)?;
+    write(&mut tx, device, &outcome, now)?;
+    tx.commit()?;
+    Ok(outcome.answers)
+}
+
+/// Everything the push names, in a few statements: its stored answers, the codes (and the
+/// contents of the boxes it names) locked for update, and the feed records it reads.
+fn load(tx: &mut Transaction<'_>, keys: &Keys) -> Result<Snapshot> {
+    let mut snapshot = Snapshot::default();
+    for row in tx.query(
+        "SELECT uuid, result, reasons, notices FROM operations WHERE uuid = ANY($1)",
+        &[&keys.uuids],
+    )? {
+        let (uuid, result, reasons, notices): (String, String, String, String) =
+            (row.get(0), row.get(1), row.get(2), row.get(3));
+        snapshot.hold_answer(stored_answer(&uuid, &result, &reasons, &notices)?);
+    }
+    let codes: Vec<Vec<u8>> = keys
+        .codes
+        .iter()
+        .map(|ki| ki.key().as_bytes().to_vec())
+        .collect();
+    let labels: HashMap<String, Sscc> = keys.labels.iter().map(|s| (s.to_string(), *s)).collect();
+    let label_names: Vec<&String> = labels.keys().collect();
+    for row in tx.query(
+        "SELECT ki_key, info FROM statuses WHERE ki_key = ANY($1) OR parent = ANY($2)
+         ORDER BY ki_key FOR UPDATE",
+        &[&codes, &label_names],
+    )? {
+        if let Some(ki) = Ki::from_key(row.get::<_, &[u8]>(0)) {
+            snapshot.hold_status(ki, row.get(1))?;
+        }
+    }
+    // The feed records read, fetched in one statement.
+    let mut wanted: Vec<(&'static str, String)> = Vec::new();
+    let mut gtins: HashMap<String, Gtin> = HashMap::new();
+    let held: Vec<Ki> = snapshot
+        .held_codes()
+        .copied()
+        .chain(keys.codes.iter().copied())
+        .collect();
+    for ki in &held {
+        for key in Snapshot::block_keys(ki) {
+            wanted.push((Feed::Blocks.name(), key));
+        }
+        gtins.insert(ki.gtin().to_string(), ki.gtin());
+    }
+    wanted.extend(gtins.keys().map(|g| (Feed::Catalog.name(), g.clone())));
+    wanted.extend(labels.keys().map(|s| (Feed::Statuses.name(), s.clone())));
+    wanted.extend(keys.tasks.iter().map(|t| (Feed::Tasks.name(), t.clone())));
+    let (feeds, names): (Vec<&str>, Vec<String>) = wanted.into_iter().unzip();
+    for row in tx.query(
+        "SELECT c.feed, c.key, c.item FROM changes c
+         JOIN unnest($1::text[], $2::text[]) AS w(feed, key)
+           ON c.feed = w.feed AND c.key = w.key",
+        &[&feeds, &names],
+    )? {
+        let (feed, key, item): (&str, String, &str) = (row.get(0), row.get(1), row.get(2));
+        match Feed::from_name(feed) {
+            Some(Feed::Blocks) => snapshot.hold_block(key, item)?,
+            Some(Feed::Catalog) => {
+                if let Some(gtin) = gtins.get(&key) {
+                    snapshot.hold_catalog(*gtin, item);
+                }
+            }
+            Some(Feed::Statuses) => {
+                if let Some(sscc) = labels.get(&key) {
+                    snapshot.hold_label_status(*sscc, item);
+                }
+            }
+            Some(Feed::Tasks) => snapshot.hold_task(key, item),
+            _ => {}
+        }
+    }
+    for row in tx.query(
+        "SELECT sscc, device_id FROM labels WHERE sscc = ANY($1)",
+        &[&label_names],
+    )? {
+        if let Some(sscc) = labels.get(row.get::<_, &str>(0)) {
+            snapshot.hold_label(*sscc, row.get(1));
+        }
+    }
+    Ok(snapshot)
+}
+
+/// A judged push written in a few array statements.
+fn write(
+    tx: &mut Transaction<'_>,
+    device: &Device,
+    outcome: &Outcome<'_>,
+    now: Timestamp,
+) -> Result<()> {
+    if !outcome.records.is_empty() {
+        let rows = outcome
+            .records
+            .iter()
+            .map(OperationRow::of)
+            .collect::<Result<Vec<_>>>()?;
+        let records = &outcome.records;
+        let uuids: Vec<&str> = records.iter().map(|r| r.operation.uuid.as_str()).collect();
+        let seqs: Vec<i64> = records.iter().map(|r| r.operation.seq).collect();
+        let kinds: Vec<&str> = rows.iter().map(|r| r.kind.as_str()).collect();
+        let operators: Vec<&str> = records
+            .iter()
+            .map(|r| r.operation.operator.as_str())
+            .collect();
+        let started: Vec<i64> = records.iter().map(|r| r.operation.started_at).collect();
+        let finished: Vec<i64> = records.iter().map(|r| r.operation.finished_at).collect();
+        let payloads: Vec<&str> = rows.iter().map(|r| r.payload.as_str()).collect();
+        let results: Vec<&str> = records.iter().map(|r| r.answer.result.code()).collect();
+        let reasons: Vec<&str> = rows.iter().map(|r| r.reasons.as_str()).collect();
+        let notices: Vec<&str> = rows.iter().map(|r| r.notices.as_str()).collect();
+        // A UUID stored meanwhile by another instance fails the statement (unique), and the
+        // push starts again to find its answer.
+        let inserted = tx.query(
+            "INSERT INTO operations (uuid, device_id, seq, kind, operator, started_at,
+                                     finished_at, payload, result, reasons, received_at, notices)
+             SELECT u, $2, s, k, o, st, f, p, r, re, $3, n
+             FROM unnest($1::text[], $4::int8[], $5::text[], $6::text[], $7::int8[],
+                         $8::int8[], $9::text[], $10::text[], $11::text[], $12::text[])
+                  AS t(u, s, k, o, st, f, p, r, re, n)
+             RETURNING uuid, id",
+            &[
+                &uuids,
+                &device.id,
+                &now.millis(),
+                &seqs,
+                &kinds,
+                &operators,
+                &started,
+                &finished,
+                &payloads,
+                &results,
+                &reasons,
+                &notices,
+            ],
+        )?;
+        let ids: HashMap<String, i64> = inserted.iter().map(|r| (r.get(0), r.get(1))).collect();
+        let (mut doc_ops, mut doc_positions, mut doc_types, mut doc_pgs, mut doc_bodies) =
+            (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        let (mut disc_ops, mut disc_bodies) = (Vec::new(), Vec::new());
+        for (record, row) in records.iter().zip(&rows) {
+            let Some(&id) = ids.get(&record.operation.uuid) else {
+                continue;
+            };
+            for (position, (doc_type, pg, body)) in row.documents.iter().enumerate() {
+                doc_ops.push(id);
+                doc_positions.push(position as i64);
+                doc_types.push(*doc_type);
+                doc_pgs.push(pg.as_str());
+                doc_bodies.push(body.as_str());
+            }
+            if let Some(body) = &row.discrepancy {
+                disc_ops.push(id);
+                disc_bodies.push(body.as_str());
+            }
+        }
+        if !doc_ops.is_empty() {
+            tx.execute(
+                "INSERT INTO gis_documents (operation, position, doc_type, pg, body)
+                 SELECT * FROM unnest($1::int8[], $2::int8[], $3::text[], $4::text[], $5::text[])",
+                &[&doc_ops, &doc_positions, &doc_types, &doc_pgs, &doc_bodies],
+            )?;
+        }
+        if !disc_ops.is_empty() {
+            tx.execute(
+                "INSERT INTO discrepancies (operation, body)
+                 SELECT * FROM unnest($1::int8[], $2::text[])",
+                &[&disc_ops, &disc_bodies],
+            )?;
+        }
+    }
+    let statuses: Vec<(Ki, &Value)> = outcome.statuses.iter().map(|(k, v)| (*k, v)).collect();
+    write_statuses(tx, &statuses)?;
+    if !outcome.labels.is_empty() {
+        let labels: Vec<String> = outcome.labels.iter().map(Sscc::to_string).collect();
+        tx.execute(
+            "INSERT INTO labels (sscc, device_id) SELECT unnest($1::text[]), $2
+             ON CONFLICT (sscc) DO NOTHING",
+            &[&labels, &device.id],
+        )?;
+    }
+    Ok(())
+}
+
+/// Statuses upserted with their change-log rows (unnumbered until the sequencer's pass). Each
+/// code at most once.
+fn write_statuses(tx: &mut impl GenericClient, statuses: &[(Ki, &Value)]) -> Result<()> {
+    if statuses.is_empty() {
+        return Ok(());
+    }
+    let mut keys = Vec::with_capacity(statuses.len());
+    let mut columns = Vec::with_capacity(statuses.len());
+    let mut lines = Vec::with_capacity(statuses.len());
+    for (ki, info) in statuses {
+        keys.push(ki.key().as_bytes().to_vec());
+        columns.push(StatusColumns::of(info));
+        lines.push(serde_json::to_string(info)?);
+    }
+    let status: Vec<&str> = columns.iter().map(|c| c.status.as_str()).collect();
+    let status_ex: Vec<&str> = columns.iter().map(|c| c.status_ex.as_str()).collect();
+    let owner: Vec<Option<&str>> = columns.iter().map(|c| c.owner_inn.as_deref()).collect();
+    let parent: Vec<Option<&str>> = columns.iter().map(|c| c.parent.as_deref()).collect();
+    let blocked: Vec<bool> = columns.iter().map(|c| c.blocked).collect();
+    tx.execute(
+        "INSERT INTO statuses (ki_key, status, status_ex, owner_inn, parent, blocked, info)
+         SELECT * FROM unnest($1::bytea[], $2::text[], $3::text[], $4::text[], $5::text[],
+                              $6::bool[], $7::text[])
+         ON CONFLICT (ki_key) DO UPDATE SET status = excluded.status,
+             status_ex = excluded.status_ex, owner_inn = excluded.owner_inn,
+             parent = excluded.parent, blocked = excluded.blocked, info = excluded.info",
+        &[&keys, &status, &status_ex, &owner, &parent, &blocked, &lines],
+    )?;
+    let names: Vec<String> = statuses.iter().map(|(ki, _)| status_key(ki)).collect();
+    let changes: Vec<(&str, &str, &str, Option<&str>)> = names
+        .iter()
+        .zip(&lines)
+        .map(|(key, line)| (Feed::Statuses.name(), key.as_str(), line.as_str(), None))
+        .collect();
+    log_changes(tx, &changes)
+}
+
+/// Change-log rows `(feed, key, item, warehouse)` upserted unnumbered; each key at most once.
+fn log_changes(
+    tx: &mut impl GenericClient,
+    changes: &[(&str, &str, &str, Option<&str>)],
+) -> Result<()> {
+    if changes.is_empty() {
+        return Ok(());
+    }
+    let feeds: Vec<&str> = changes.iter().map(|c| c.0).collect();
+    let keys: Vec<&str> = changes.iter().map(|c| c.1).collect();
+    let items: Vec<&str> = changes.iter().map(|c| c.2).collect();
+    let warehouses: Vec<Option<&str>> = changes.iter().map(|c| c.3).collect();
+    tx.execute(
+        "INSERT INTO changes (feed, key, seq, item, warehouse)
+         SELECT f, k, NULL, i, w FROM unnest($1::text[], $2::text[], $3::text[], $4::text[])
+              AS t(f, k, i, w)
+         ON CONFLICT (feed, key) DO UPDATE SET seq = NULL, item = excluded.item,
+             warehouse = excluded.warehouse",
+        &[&feeds, &keys, &items, &warehouses],
+    )?;
+    Ok(())
+}
+
+/// One line of an import, held until the next chunk is sent.
+#[derive(Debug)]
+enum Pending {
+    Status(Ki, Value),
+    Remove(Ki),
+    Item {
+        feed: Feed,
+        key: String,
+        item: String,
+        warehouse: Option<String>,
+    },
+}
+
+/// The transaction an import is written in, on a connection of its own; lines are sent in
+/// chunks of [`IMPORT_CHUNK`]. Dropped without a commit, it rolls back.
+pub struct ImportBatch {
+    conn: PooledConnection<Manager>,
+    pending: Vec<Pending>,
+    done: bool,
+}
+
+impl std::fmt::Debug for ImportBatch {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ImportBatch")
+            .field("pending", &self.pending.len())
+            .finish()
+    }
+}
+
+impl ImportBatch {
+    fn push(&mut self, line: Pending) -> Result<()> {
+        self.pending.push(line);
+        if self.pending.len() >= IMPORT_CHUNK {
+            self.flush()?;
+        }
+        Ok(())
+    }
+
+    pub fn status(&mut self, ki: &Ki, info: &Value) -> Result<()> {
+        self.push(Pending::Status(*ki, info.clone()))
+    }
+
+    pub fn remove_status(&mut self, ki: &Ki) -> Result<()> {
+        self.push(Pending::Remove(*ki))
+    }
+
+    pub fn item(&mut self, feed: Feed, key: &str, item: &Value, warehouse: Option<&str>) -> Result<()> {
+        self.push(Pending::Item {
+            feed,
+            key: key.to_owned(),
+            item: serde_json::to_string(item)?,
+            warehouse: warehouse.map(str::to_owned),
+        })
+    }
+
+    /// Sends the held lines: the last line of a key wins, as it would line by line.
+    fn flush(&mut self) -> Result<()> {
+        let pending = std::mem::take(&mut self.pending);
+        let mut last: HashMap<(Feed, String), usize> = HashMap::new();
+        for (i, line) in pending.iter().enumerate() {
+            let key = match line {
+                Pending::Status(ki, _) | Pending::Remove(ki) => (Feed::Statuses, status_key(ki)),
+                Pending::Item { feed, key, .. } => (*feed, key.clone()),
+            };
+            last.insert(key, i);
+        }
+        let mut kept: Vec<usize> = last.into_values().collect();
+        kept.sort_unstable();
+        let mut statuses = Vec::new();
+        let mut removed = Vec::new();
+        let mut removal_lines = Vec::new();
+        let mut items = Vec::new();
+        for i in kept {
+            match &pending[i] {
+                Pending::Status(ki, info) => statuses.push((*ki, info)),
+                Pending::Remove(ki) => {
+                    removed.push(ki.key().as_bytes().to_vec());
+                    removal_lines.push((
+                        status_key(ki),
+                        serde_json::json!({"cis": ki.to_string(), "remove": true}).to_string(),
+                    ));
+                }
+                Pending::Item {
+                    feed,
+                    key,
+                    item,
+                    warehouse,
+                } => items.push((feed.name(), key.as_str(), item.as_str(), warehouse.as_deref())),
+            }
+        }
+        let tx = &mut *self.conn;
+        write_statuses(tx, &statuses)?;
+        if !removed.is_empty() {
+            tx.execute("DELETE FROM statuses WHERE ki_key = ANY($1)", &[&removed])?;
+        }
+        let mut changes: Vec<(&str, &str, &str, Option<&str>)> = removal_lines
+            .iter()
+            .map(|(k, l)| (Feed::Statuses.name(), k.as_str(), l.as_str(), None))
+            .collect();
+        changes.extend(items);
+        log_changes(tx, &changes)?;
+        Ok(())
+    }
+
+    pub fn commit(mut self) -> Result<()> {
+        self.flush()?;
+        self.conn.batch_execute("COMMIT")?;
+        self.done = true;
+        sequence(&mut self.conn)
+    }
+}
+
+impl Drop for ImportBatch {
+    fn drop(&mut self) {
+        if !self.done {
+            // A connection back in the pool must not carry a half-done import.
+            let _ = self.conn.batch_execute("ROLLBACK");
+        }
+    }
+}
