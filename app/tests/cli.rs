@@ -600,9 +600,9 @@ fn serve_hub(scratch: &Scratch, statuses: &str) -> (String, String) {
     use tally_domain::status::{Inn, Timestamp};
     use tally_wire::Feed;
 
-    let mut hub_store = tally_hub::store::Store::open(scratch.0.join("hub.db")).unwrap();
+    let hub_store = tally_hub::store::Store::open(scratch.0.join("hub.db")).unwrap();
     let report =
-        tally_hub::import::import(&mut hub_store, Feed::Statuses, statuses.as_bytes()).unwrap();
+        tally_hub::import::import(&hub_store, Feed::Statuses, statuses.as_bytes()).unwrap();
     assert!(report.rejected.is_empty(), "{report:?}");
     let code = hub_store
         .create_enrollment_code("W1", &Inn::parse("7707083893").unwrap(), Timestamp(0))

@@ -54,8 +54,8 @@ fn fresh_db() -> TempDb {
 /// A hub holding [`CODES`] statuses and one enrolled device.
 fn hub(lines: &str) -> (Store, Device, TempDb) {
     let db = fresh_db();
-    let mut store = Store::open(&db.0).unwrap();
-    import(&mut store, Feed::Statuses, lines.as_bytes()).unwrap();
+    let store = Store::open(&db.0).unwrap();
+    import(&store, Feed::Statuses, lines.as_bytes()).unwrap();
     let inn = Inn::parse(OURS).unwrap();
     let code = store
         .create_enrollment_code("W1", &inn, Timestamp(0))
@@ -98,8 +98,8 @@ fn bench(c: &mut Criterion) {
     group.bench_function("push 1000 write-offs", |b| {
         b.iter_batched(
             || (hub(&lines), batch()),
-            |((mut store, device, db), request)| {
-                let answers = push::apply(&mut store, &device, &request, &policy, now).unwrap();
+            |((store, device, db), request)| {
+                let answers = push::apply(&store, &device, &request, &policy, now).unwrap();
                 assert!(answers.iter().all(|a| a.result == PushResult::Accepted));
                 (store, db)
             },
@@ -109,13 +109,13 @@ fn bench(c: &mut Criterion) {
     group.bench_function("replay 1000 write-offs", |b| {
         b.iter_batched(
             || {
-                let (mut store, device, db) = hub(&lines);
+                let (store, device, db) = hub(&lines);
                 let request = batch();
-                push::apply(&mut store, &device, &request, &policy, now).unwrap();
+                push::apply(&store, &device, &request, &policy, now).unwrap();
                 (store, device, db, request)
             },
-            |(mut store, device, db, request)| {
-                push::apply(&mut store, &device, &request, &policy, now).unwrap();
+            |(store, device, db, request)| {
+                push::apply(&store, &device, &request, &policy, now).unwrap();
                 (store, db)
             },
             BatchSize::PerIteration,
@@ -127,8 +127,8 @@ fn bench(c: &mut Criterion) {
                 let db = fresh_db();
                 (Store::open(&db.0).unwrap(), db)
             },
-            |(mut store, db)| {
-                import(&mut store, Feed::Statuses, lines.as_bytes()).unwrap();
+            |(store, db)| {
+                import(&store, Feed::Statuses, lines.as_bytes()).unwrap();
                 (store, db)
             },
             BatchSize::PerIteration,

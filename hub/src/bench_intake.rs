@@ -88,7 +88,7 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
     let base = args.dir.clone().unwrap_or_else(std::env::temp_dir);
     let dir = TempDir(base.join(format!("tally-bench-intake-{}", uuid::Uuid::new_v4())));
     std::fs::create_dir_all(&dir.0).with_context(|| format!("creating {}", dir.0.display()))?;
-    let mut store = Store::open(dir.0.join("hub.db"))?;
+    let store = Store::open(dir.0.join("hub.db"))?;
 
     let lines: String = (0..codes)
         .map(|n| {
@@ -98,7 +98,7 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
             )
         })
         .collect();
-    let report = import(&mut store, Feed::Statuses, lines.as_bytes())?;
+    let report = import(&store, Feed::Statuses, lines.as_bytes())?;
     if !report.rejected.is_empty() {
         bail!("the synthetic statuses were refused: {:?}", report.rejected);
     }

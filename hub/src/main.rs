@@ -33,8 +33,8 @@ struct Cli {
 enum Command {
     /// Serve the terminals over HTTP, or HTTPS with --tls-cert and --tls-key.
     Serve {
-        #[arg(long, default_value = "tally-hub.db")]
-        db: PathBuf,
+        #[command(flatten)]
+        db: Database,
         #[arg(long, default_value = "0.0.0.0:8470")]
         listen: String,
         /// PEM certificate chain of the hub (its certificate first); needs --tls-key.
@@ -46,30 +46,30 @@ enum Command {
     },
     /// Print a new administrator's token for the fleet view (only its hash is kept).
     AdminToken {
-        #[arg(long, default_value = "tally-hub.db")]
-        db: PathBuf,
+        #[command(flatten)]
+        db: Database,
         /// Whose token it is, for the record.
         #[arg(long, default_value = "admin")]
         label: String,
     },
     /// Revoke a device (its id as the fleet view shows it): its token is refused from now on.
     Revoke {
-        #[arg(long, default_value = "tally-hub.db")]
-        db: PathBuf,
+        #[command(flatten)]
+        db: Database,
         device: i64,
     },
     /// Drop removal records older than the newest --keep-last changes from the feeds; a
     /// terminal behind them gets a snapshot of the feed on its next pull.
     Prune {
-        #[arg(long, default_value = "tally-hub.db")]
-        db: PathBuf,
+        #[command(flatten)]
+        db: Database,
         #[arg(long, default_value_t = 100_000)]
         keep_last: i64,
     },
     /// Print a one-time code that enrolls one terminal for a warehouse.
     EnrollCode {
-        #[arg(long, default_value = "tally-hub.db")]
-        db: PathBuf,
+        #[command(flatten)]
+        db: Database,
         #[arg(long)]
         warehouse: String,
         /// The participant (INN) the terminal's operations are made for.
@@ -81,8 +81,8 @@ enum Command {
     },
     /// Load JSON lines (plain or gzip, `-` for standard input) into a feed.
     Import {
-        #[arg(long, default_value = "tally-hub.db")]
-        db: PathBuf,
+        #[command(flatten)]
+        db: Database,
         what: ImportKind,
         file: PathBuf,
     },
@@ -90,8 +90,8 @@ enum Command {
     /// (`{"type", "pg", "operation", "seq", "document"}`), oldest first; with
     /// `--discrepancies`, the acceptances' surplus and missing codes instead.
     Export {
-        #[arg(long, default_value = "tally-hub.db")]
-        db: PathBuf,
+        #[command(flatten)]
+        db: Database,
         /// Only operations received after this `seq` (the last line of an earlier export).
         #[arg(long, default_value_t = 0)]
         after: i64,
@@ -102,9 +102,88 @@ enum Command {
         #[arg(long)]
         discrepancies: bool,
     },
+    /// Move a SQLite hub into an empty PostgreSQL database, with every id, feed position and
+    /// cursor kept; prints each table's rows and digest on both sides and fails unless all
+    /// match. Stop `tally-hub serve` first.
+    Migrate {
+        /// The SQLite file.
+        #[arg(long, value_name = "FILE")]
+        from: PathBuf,
+        /// The PostgreSQL database, `postgres://USER:PASSWORD@HOST:5432/NAME`.
+        #[arg(long, value_name = "URL")]
+        to: String,
+    },
     /// Measure intake: terminals pushing write-offs at once to a hub on a throwaway database,
     /// over loopback.
     BenchIntake(bench_intake::Args),
+}
+
+/// Where the hub's data is. `--database` takes a PostgreSQL URL or a SQLite file; `--db` a
+/// SQLite file, as before there was a choice. Without either, the configuration file's
+/// `database` key, else `tally-hub.db` here.
+#[derive(clap::Args, Debug)]
+struct Database {
+    /// The hub's SQLite file.
+    #[arg(long, value_name = "FILE", conflicts_with = "database")]
+    db: Option<PathBuf>,
+    /// `postgres://USER:PASSWORD@HOST:5432/NAME` for a hub on PostgreSQL, or a SQLite file.
+    #[arg(long, value_name = "URL")]
+    database: Option<String>,
+    /// The hub's configuration file (TOML, `database = "…"`); read when it exists.
+    #[arg(long, value_name = "FILE", default_value = DEFAULT_CONFIG)]
+    config: PathBuf,
+}
+
+const DEFAULT_CONFIG: &str = "/etc/tally-hub/hub.toml";
+
+/// The hub's configuration file.
+#[derive(serde::Deserialize, Debug, Default)]
+#[serde(deny_unknown_fields)]
+struct HubConfig {
+    /// As `--database`.
+    database: Option<String>,
+}
+
+impl Database {
+    fn location(&self) -> anyhow::Result<String> {
+        if let Some(database) = &self.database {
+            return Ok(database.clone());
+        }
+        if let Some(db) = &self.db {
+            return Ok(db.display().to_string());
+        }
+        let config = match std::fs::read_to_string(&self.config) {
+            Ok(text) => toml::from_str::<HubConfig>(&text)
+                .with_context(|| format!("reading {}", self.config.display()))?,
+            // The packaged default is optional; a file named on the command line is not.
+            Err(e) if e.kind() == io::ErrorKind::NotFound
+                && self.config.as_os_str() == DEFAULT_CONFIG =>
+            {
+                HubConfig::default()
+            }
+            Err(e) => return Err(e).with_context(|| format!("reading {}", self.config.display())),
+        };
+        Ok(config.database.unwrap_or_else(|| "tally-hub.db".into()))
+    }
+
+    fn open(&self) -> anyhow::Result<Store> {
+        let location = self.location()?;
+        Store::connect(&location).with_context(|| format!("opening {}", redacted(&location)))
+    }
+}
+
+/// A database location fit for a log: a URL's password replaced by `***`.
+fn redacted(location: &str) -> String {
+    let Some((scheme, rest)) = location.split_once("://") else {
+        return location.to_owned();
+    };
+    let Some((credentials, host)) = rest.split_once('@') else {
+        return location.to_owned();
+    };
+    match credentials.split_once(':') {
+        Some((user, _)) => format!("{scheme}://{user}:***@{host}"),
+        None => location.to_owned(),
+    }
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug)]
@@ -155,7 +234,7 @@ fn main() -> anyhow::Result<()> {
             tls_cert,
             tls_key,
         } => {
-            let store = Store::open(&db).with_context(|| format!("opening {}", db.display()))?;
+            let store = db.open()?;
             let hub = match (tls_cert, tls_key) {
                 (Some(cert), Some(key)) => {
                     let read = |path: &PathBuf| {
@@ -169,7 +248,7 @@ fn main() -> anyhow::Result<()> {
             if let Some(addr) = hub.local_addr() {
                 eprintln!(
                     "tally-hub: serving {} on {}://{addr}",
-                    db.display(),
+                    redacted(&db.location()?),
                     hub.scheme()
                 );
             }
@@ -177,14 +256,12 @@ fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Command::AdminToken { db, label } => {
-            let store =
-                Store::open(&db).with_context(|| format!("opening {}", db.display()))?;
+            let store = db.open()?;
             println!("{}", store.create_admin_token(&label, now())?);
             Ok(())
         }
         Command::Revoke { db, device } => {
-            let store =
-                Store::open(&db).with_context(|| format!("opening {}", db.display()))?;
+            let store = db.open()?;
             if !store.revoke_device(device, now())? {
                 bail!(
                     "device_unknown: no active device {device} (unknown or already revoked) / \
@@ -195,8 +272,7 @@ fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Command::Prune { db, keep_last } => {
-            let store =
-                Store::open(&db).with_context(|| format!("opening {}", db.display()))?;
+            let store = db.open()?;
             for pruned in store.prune(keep_last)? {
                 println!(
                     "{}",
@@ -221,8 +297,7 @@ fn main() -> anyhow::Result<()> {
             if warehouse.trim().is_empty() {
                 bail!("--warehouse must name a warehouse");
             }
-            let store =
-                Store::open(&db).with_context(|| format!("opening {}", db.display()))?;
+            let store = db.open()?;
             let code = store.create_enrollment_code(warehouse.trim(), &inn, now())?;
             println!("{code}");
             if let Some(url) = qr {
@@ -246,8 +321,7 @@ fn main() -> anyhow::Result<()> {
             } else {
                 Box::new(File::open(&file).with_context(|| format!("opening {}", file.display()))?)
             };
-            let store =
-                Store::open(&db).with_context(|| format!("opening {}", db.display()))?;
+            let store = db.open()?;
             let report = import(&store, feed, input)?;
             for rejected in &report.rejected {
                 eprintln!("line {}: {}", rejected.line, rejected.reason);
@@ -268,13 +342,41 @@ fn main() -> anyhow::Result<()> {
             kind,
             discrepancies,
         } => {
-            let store = Store::open(&db).with_context(|| format!("opening {}", db.display()))?;
+            let store = db.open()?;
             let types: Vec<DocType> = kind
                 .iter()
                 .flat_map(|k| DocType::made_from(k.document_kind()))
                 .copied()
                 .collect();
             export(&store, after, &types, discrepancies)
+        }
+        Command::Migrate { from, to } => {
+            if !from.exists() {
+                bail!("{} does not exist", from.display());
+            }
+            let source = Store::open(&from).with_context(|| format!("opening {}", from.display()))?;
+            if !tally_hub::store::is_postgres_url(&to) {
+                bail!("--to must be a postgres:// URL");
+            }
+            let target = Store::connect(&to).with_context(|| format!("opening {}", redacted(&to)))?;
+            let mut mismatched = Vec::new();
+            for (a, b) in source.copy_to(&target)? {
+                let same = a == b;
+                if !same {
+                    mismatched.push(a.table);
+                }
+                println!(
+                    "{}",
+                    serde_json::json!({
+                        "table": a.table, "rows": a.rows, "sha256": a.sha256,
+                        "copied_rows": b.rows, "copied_sha256": b.sha256, "same": same,
+                    })
+                );
+            }
+            if !mismatched.is_empty() {
+                bail!("the copy differs in {}", mismatched.join(", "));
+            }
+            Ok(())
         }
         Command::BenchIntake(args) => bench_intake::run(&args),
     }

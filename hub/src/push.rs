@@ -363,8 +363,10 @@ pub fn judge<'r>(
                 }
                 if let Ok(OperationDocument::Aggregation(d)) = &operation.document {
                     for aggregate in &d.aggregates {
-                        if !snapshot.labels.contains_key(&aggregate.sscc) {
-                            snapshot.labels.insert(aggregate.sscc, device.id);
+                        if let std::collections::hash_map::Entry::Vacant(entry) =
+                            snapshot.labels.entry(aggregate.sscc)
+                        {
+                            entry.insert(device.id);
                             outcome.labels.push(aggregate.sscc);
                         }
                     }

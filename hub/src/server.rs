@@ -616,7 +616,7 @@ fn push(request: &mut Request, state: &State, device: &Device) -> Result<Reply, 
             ),
         ));
     }
-    let answers = push::apply(&mut lock(state), device, &body, &state.policy, now())?;
+    let answers = push::apply(&lock(state), device, &body, &state.policy, now())?;
     json(&PushResponse { answers })
 }
 

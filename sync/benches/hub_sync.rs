@@ -46,9 +46,9 @@ fn scratch(name: &str) -> PathBuf {
 /// A hub on `dir/hub.db` holding these status lines; returns its address and an enrolled
 /// engine for a new replica at `dir/tally.db`.
 fn hub_with(dir: &std::path::Path, lines: impl std::io::Read) -> (SyncEngine, Store) {
-    let mut store = tally_hub::store::Store::open(dir.join("hub.db")).unwrap();
+    let store = tally_hub::store::Store::open(dir.join("hub.db")).unwrap();
     let started = Instant::now();
-    let report = import(&mut store, Feed::Statuses, lines).unwrap();
+    let report = import(&store, Feed::Statuses, lines).unwrap();
     eprintln!(
         "  (set-up: hub import {report:?} in {:.1?})",
         started.elapsed()

@@ -211,13 +211,13 @@ fn a_large_pull_comes_gzipped_and_the_terminal_applies_it() {
 fn operators_reach_the_terminal_as_pin_digests_only() {
     let hub = start_hub(1);
     {
-        let mut store = tally_hub::store::Store::open(&hub.db).unwrap();
+        let store = tally_hub::store::Store::open(&hub.db).unwrap();
         let lines = "{\"id\":\"anna\",\"name\":\"Анна\",\"pin\":\"4711\",\"badge\":\"B-7\"}\n\
                      {\"id\":\"ivan\",\"name\":\"Иван\",\"pin\":\"9999\",\"supervisor\":true}\n\
                      {\"id\":\"bad\",\"name\":\"Bad\",\"pin\":\"12\"}\n\
                      {\"id\":\"none\",\"name\":\"No PIN\"}\n";
         let report =
-            tally_hub::import::import(&mut store, Feed::Operators, lines.as_bytes()).unwrap();
+            tally_hub::import::import(&store, Feed::Operators, lines.as_bytes()).unwrap();
         assert_eq!(report.rejected.len(), 2, "{report:?}");
     }
     // The hub's file holds no PIN in the clear.

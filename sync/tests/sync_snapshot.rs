@@ -15,8 +15,8 @@ use tally_wire::Feed;
 
 fn hub_import(hub: &TestHub, feed: Feed, lines: &[Value]) {
     let text: String = lines.iter().map(|l| format!("{l}\n")).collect();
-    let mut store = tally_hub::store::Store::open(&hub.db).unwrap();
-    let report = import(&mut store, feed, text.as_bytes()).unwrap();
+    let store = tally_hub::store::Store::open(&hub.db).unwrap();
+    let report = import(&store, feed, text.as_bytes()).unwrap();
     assert!(report.rejected.is_empty(), "{report:?}");
 }
 

@@ -53,11 +53,11 @@ fn a_terminal_with_the_private_ca_enrolls_and_syncs_and_others_are_refused() {
 
     let dir = scratch_dir("tls");
     let db = dir.join("hub.db");
-    let mut hub_store = tally_hub::store::Store::open(&db).unwrap();
+    let hub_store = tally_hub::store::Store::open(&db).unwrap();
     let lines: String = (0..5)
         .map(|n| format!("{}\n", status_line(&serial(n))))
         .collect();
-    tally_hub::import::import(&mut hub_store, Feed::Statuses, lines.as_bytes()).unwrap();
+    tally_hub::import::import(&hub_store, Feed::Statuses, lines.as_bytes()).unwrap();
     let code = hub_store
         .create_enrollment_code("W1", &Inn::parse(OURS).unwrap(), Timestamp(0))
         .unwrap();

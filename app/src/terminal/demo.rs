@@ -219,7 +219,7 @@ pub fn start(config: &mut Config, options: &Options) -> anyhow::Result<Demo> {
     config.operators.clear();
 
     let data = dataset();
-    let mut hub = tally_hub::store::Store::open(dir.join("demo-hub.db"))?;
+    let hub = tally_hub::store::Store::open(dir.join("demo-hub.db"))?;
     for (feed, lines) in [
         (Feed::Statuses, &data.statuses),
         (Feed::Catalog, &data.catalog),
@@ -227,7 +227,7 @@ pub fn start(config: &mut Config, options: &Options) -> anyhow::Result<Demo> {
         (Feed::Blocks, &data.blocks),
         (Feed::Operators, &operator_lines()),
     ] {
-        let report = tally_hub::import::import(&mut hub, feed, lines.as_bytes())
+        let report = tally_hub::import::import(&hub, feed, lines.as_bytes())
             .map_err(|e| anyhow!("demo {}: {e}", feed.name()))?;
         if !report.rejected.is_empty() {
             return Err(anyhow!("demo {}: {:?}", feed.name(), report.rejected));

@@ -56,6 +56,7 @@ CREATE TABLE statuses (
     blocked BOOLEAN NOT NULL,
     info TEXT NOT NULL
 );
+CREATE SEQUENCE change_written;
 CREATE TABLE changes (
     feed TEXT NOT NULL,
     key TEXT NOT NULL,
@@ -64,10 +65,13 @@ CREATE TABLE changes (
     item TEXT NOT NULL,
     -- The one warehouse a record is for (a task); NULL for every terminal.
     warehouse TEXT,
+    -- When the row was last written, so the sequencer numbers one transaction's changes in
+    -- the order they were made.
+    written BIGINT NOT NULL DEFAULT nextval('change_written'),
     PRIMARY KEY (feed, key)
 );
 CREATE INDEX changes_feed_seq ON changes(feed, seq);
-CREATE INDEX changes_unsequenced ON changes(feed, key) WHERE seq IS NULL;
+CREATE INDEX changes_unsequenced ON changes(written) WHERE seq IS NULL;
 CREATE SEQUENCE change_seq;
 CREATE TABLE meta (name TEXT PRIMARY KEY, value BIGINT NOT NULL);
 CREATE TABLE gis_documents (

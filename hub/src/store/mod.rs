@@ -46,6 +46,8 @@ pub enum StoreError {
     Random(getrandom::Error),
     #[error("the database has schema version {0}, newer than this hub understands")]
     NewerSchema(i64),
+    #[error("cannot migrate: {0}")]
+    Migration(String),
     #[error("the push met other writers {0} times in a row; try again")]
     Contended(u32),
 }
@@ -303,7 +305,7 @@ impl Store {
     pub fn import_batch(&self) -> Result<ImportBatch<'_>> {
         Ok(match self {
             Store::Sqlite(s) => ImportBatch::Sqlite(s.import_batch()?),
-            Store::Postgres(p) => ImportBatch::Postgres(p.import_batch()?),
+            Store::Postgres(p) => ImportBatch::Postgres(Box::new(p.import_batch()?)),
         })
     }
 
@@ -400,6 +402,24 @@ impl Store {
             Store::Postgres(p) => p.status_line(ki)?,
         };
         Ok(line.and_then(|line| crate::push::status_of_line(line.as_bytes())))
+    }
+
+    /// Copies this SQLite hub into an empty PostgreSQL one, whole and in one transaction: ids,
+    /// change-log numbers and intake positions are kept, so terminals and integrators keep
+    /// their cursors. Answers each table's digest on both sides, for the caller to compare.
+    pub fn copy_to(&self, target: &Store) -> Result<Vec<(TableDigest, TableDigest)>> {
+        let (Store::Sqlite(source), Store::Postgres(postgres)) = (self, target) else {
+            return Err(StoreError::Migration(
+                "a hub moves from a SQLite file to a PostgreSQL database".into(),
+            ));
+        };
+        if !postgres.is_empty()? {
+            return Err(StoreError::Migration(
+                "the PostgreSQL database already holds a hub; migrate into an empty one".into(),
+            ));
+        }
+        postgres.copy_from(source)?;
+        Ok(self.digests()?.into_iter().zip(target.digests()?).collect())
     }
 
     /// Every table's row count and a digest of its rows in key order, for `tally-hub migrate`
@@ -563,7 +583,8 @@ pub const TABLES: [&str; 10] = [
 #[derive(Debug)]
 pub enum ImportBatch<'a> {
     Sqlite(sqlite::ImportBatch<'a>),
-    Postgres(postgres::ImportBatch),
+    // Boxed: the pooled connection and its held lines dwarf the SQLite variant.
+    Postgres(Box<postgres::ImportBatch>),
 }
 
 impl ImportBatch<'_> {
@@ -602,7 +623,81 @@ impl ImportBatch<'_> {
     pub fn commit(self) -> Result<()> {
         match self {
             ImportBatch::Sqlite(b) => b.commit(),
-            ImportBatch::Postgres(b) => b.commit(),
+            ImportBatch::Postgres(b) => (*b).commit(),
         }
+    }
+}
+
+/// A throwaway database on a PostgreSQL server, dropped with the value: what
+/// `tally-hub bench-intake --database` and the tests run on, so they never touch a real hub.
+#[derive(Debug)]
+pub struct ScratchDatabase {
+    server: String,
+    name: String,
+    /// The new database's URL.
+    pub url: String,
+}
+
+impl ScratchDatabase {
+    /// Creates an empty database on the server `server_url` points at (its role needs
+    /// CREATEDB).
+    pub fn create(server_url: &str) -> Result<ScratchDatabase> {
+        let name = format!("tally_scratch_{}", uuid::Uuid::new_v4().simple());
+        let mut client = ::postgres::Client::connect(server_url, ::postgres::NoTls)?;
+        client.batch_execute(&format!("CREATE DATABASE {name}"))?;
+        Ok(ScratchDatabase {
+            server: server_url.to_owned(),
+            url: with_database(server_url, &name),
+            name,
+        })
+    }
+}
+
+impl Drop for ScratchDatabase {
+    fn drop(&mut self) {
+        // Best effort: a scratch database left behind is named as one and harms nothing.
+        if let Ok(mut client) = ::postgres::Client::connect(&self.server, ::postgres::NoTls) {
+            let _ = client.batch_execute(&format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name));
+        }
+    }
+}
+
+/// `url` with its database name replaced (`postgres://user@host:port/NAME?options`).
+fn with_database(url: &str, name: &str) -> String {
+    let (base, query) = match url.split_once('?') {
+        Some((base, query)) => (base, Some(query)),
+        None => (url, None),
+    };
+    let authority_start = base.find("://").map_or(0, |i| i + 3);
+    let root = match base[authority_start..].find('/') {
+        Some(slash) => &base[..authority_start + slash],
+        None => base,
+    };
+    match query {
+        Some(query) => format!("{root}/{name}?{query}"),
+        None => format!("{root}/{name}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_database_name_is_replaced_whatever_the_url_holds() {
+        assert_eq!(
+            with_database("postgres://u:p@h:5432/tally?sslmode=disable", "x"),
+            "postgres://u:p@h:5432/x?sslmode=disable"
+        );
+        assert_eq!(with_database("postgres://h", "x"), "postgres://h/x");
+        assert_eq!(with_database("postgresql://u@h/", "x"), "postgresql://u@h/x");
+    }
+
+    #[test]
+    fn a_path_is_sqlite_and_a_url_is_postgres() {
+        assert!(is_postgres_url("postgres://h/db"));
+        assert!(is_postgres_url("postgresql://h/db"));
+        assert!(!is_postgres_url("/var/lib/tally-hub/hub.db"));
+        assert!(!is_postgres_url("sqlite:///tmp/hub.db"));
     }
 }

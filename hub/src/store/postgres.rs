@@ -64,6 +64,9 @@ const POOL_SIZE: u32 = 16;
 /// How often a push that met another writer starts again before it gives up.
 const ATTEMPTS: u32 = 8;
 
+/// Change-log rows one sequencer statement numbers.
+const SEQUENCE_CHUNK: i64 = 50_000;
+
 /// Import rows sent to the server per statement.
 const IMPORT_CHUNK: usize = 5_000;
 
@@ -439,45 +442,51 @@ impl Postgres {
         Ok(())
     }
 
-    /// Copies rows into `table` as they are (ids and numbers kept), for `tally-hub migrate`.
-    pub fn copy_in(&self, table: &str, rows: &mut dyn FnMut(&mut dyn FnMut(&[Cell]) -> Result<()>) -> Result<()>) -> Result<()> {
-        let (columns, _) = super::table_shape(table);
+    /// Copies every table of `source` in as it is (ids, numbers and cursors kept), in one
+    /// transaction, for `tally-hub migrate`; then the numbering continues past the copy.
+    pub fn copy_from(&self, source: &super::sqlite::Sqlite) -> Result<()> {
         let mut conn = self.conn()?;
         let mut tx = conn.transaction()?;
-        let types: Vec<Type> = tx
-            .prepare(&format!("SELECT {columns} FROM {table} LIMIT 0"))?
-            .columns()
-            .iter()
-            .map(|c| c.type_().clone())
-            .collect();
-        let sink = tx.copy_in(&format!("COPY {table} ({columns}) FROM STDIN BINARY"))?;
-        let mut writer = ::postgres::binary_copy::BinaryCopyInWriter::new(sink, &types);
-        rows(&mut |cells: &[Cell]| {
-            let values: Vec<Box<dyn ToSql + Sync>> = cells
+        for table in super::TABLES {
+            let (columns, _) = super::table_shape(table);
+            let types: Vec<Type> = tx
+                .prepare(&format!("SELECT {columns} FROM {table} LIMIT 0"))?
+                .columns()
                 .iter()
-                .zip(&types)
-                .map(|(cell, ty)| to_sql(cell, ty))
+                .map(|c| c.type_().clone())
                 .collect();
-            let refs: Vec<&(dyn ToSql + Sync)> = values.iter().map(|v| v.as_ref()).collect();
-            writer.write(&refs)?;
-            Ok(())
-        })?;
-        writer.finish()?;
-        tx.commit()?;
-        Ok(())
-    }
-
-    /// After a copy: the sequences and identities continue past what was copied.
-    pub fn continue_numbering(&self) -> Result<()> {
-        self.conn()?.batch_execute(
-            "SELECT setval('change_seq', greatest((SELECT max(seq) FROM changes), 1));
-             SELECT setval('operation_position',
-                           greatest((SELECT max(position) FROM operations), 1));
+            let sink = tx.copy_in(&format!("COPY {table} ({columns}) FROM STDIN BINARY"))?;
+            let mut writer = ::postgres::binary_copy::BinaryCopyInWriter::new(sink, &types);
+            let mut failed = None;
+            source.rows(table, &mut |cells| {
+                if failed.is_some() {
+                    return;
+                }
+                let values: Vec<Box<dyn ToSql + Sync>> = cells
+                    .iter()
+                    .zip(&types)
+                    .map(|(cell, ty)| to_sql(cell, ty))
+                    .collect();
+                let refs: Vec<&(dyn ToSql + Sync)> = values.iter().map(|v| v.as_ref()).collect();
+                if let Err(e) = writer.write(&refs) {
+                    failed = Some(e);
+                }
+            })?;
+            if let Some(e) = failed {
+                return Err(e.into());
+            }
+            writer.finish()?;
+        }
+        tx.batch_execute(
+            "UPDATE operations SET position = id;
+             SELECT setval('change_seq', greatest((SELECT max(seq) FROM changes), 1));
+             SELECT setval('operation_position', greatest((SELECT max(id) FROM operations), 1));
              SELECT setval(pg_get_serial_sequence('devices', 'id'),
                            greatest((SELECT max(id) FROM devices), 1));
              SELECT setval(pg_get_serial_sequence('operations', 'id'),
                            greatest((SELECT max(id) FROM operations), 1));",
         )?;
+        tx.commit()?;
         Ok(())
     }
 
@@ -559,22 +568,59 @@ fn run_migrations(client: &mut Client) -> Result<()> {
 fn sequence(client: &mut Client) -> Result<()> {
     let mut tx = client.transaction()?;
     tx.execute("SELECT pg_advisory_xact_lock($1)", &[&SEQUENCER_LOCK])?;
-    // SKIP LOCKED: a row a writer is changing again is numbered by that writer's own pass.
-    tx.execute(
-        "UPDATE changes c SET seq = nextval('change_seq')
-         FROM (SELECT feed, key FROM changes WHERE seq IS NULL FOR UPDATE SKIP LOCKED) n
-         WHERE c.feed = n.feed AND c.key = n.key",
-        &[],
-    )?;
-    tx.execute(
-        "UPDATE operations o SET position = nextval('operation_position')
-         FROM (SELECT id FROM operations WHERE position IS NULL ORDER BY id
-               FOR UPDATE SKIP LOCKED) n
-         WHERE o.id = n.id",
-        &[],
-    )?;
+    loop {
+        // SKIP LOCKED: a row a writer is changing again is numbered by that writer's own pass.
+        let rows = tx.query(
+            "SELECT feed, key FROM changes WHERE seq IS NULL ORDER BY written
+             LIMIT $1 FOR UPDATE SKIP LOCKED",
+            &[&SEQUENCE_CHUNK],
+        )?;
+        if rows.is_empty() {
+            break;
+        }
+        let feeds: Vec<&str> = rows.iter().map(|r| r.get(0)).collect();
+        let keys: Vec<&str> = rows.iter().map(|r| r.get(1)).collect();
+        let first = reserve(&mut tx, "change_seq", rows.len())?;
+        tx.execute(
+            "UPDATE changes c SET seq = $3 + t.n - 1
+             FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS t(feed, key, n)
+             WHERE c.feed = t.feed AND c.key = t.key",
+            &[&feeds, &keys, &first],
+        )?;
+        if (rows.len() as i64) < SEQUENCE_CHUNK {
+            break;
+        }
+    }
+    let ids: Vec<i64> = tx
+        .query(
+            "SELECT id FROM operations WHERE position IS NULL ORDER BY id FOR UPDATE SKIP LOCKED",
+            &[],
+        )?
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    if !ids.is_empty() {
+        let first = reserve(&mut tx, "operation_position", ids.len())?;
+        tx.execute(
+            "UPDATE operations o SET position = $2 + t.n - 1
+             FROM unnest($1::int8[]) WITH ORDINALITY AS t(id, n) WHERE o.id = t.id",
+            &[&ids, &first],
+        )?;
+    }
     tx.commit()?;
     Ok(())
+}
+
+/// Takes `count` consecutive numbers of a sequence only the sequencer uses; the first.
+fn reserve(tx: &mut Transaction<'_>, sequence: &str, count: usize) -> Result<i64> {
+    let first: i64 = tx
+        .query_one(&format!("SELECT nextval('{sequence}')"), &[])?
+        .get(0);
+    tx.execute(
+        &format!("SELECT setval('{sequence}', $1)"),
+        &[&(first + count as i64 - 1)],
+    )?;
+    Ok(first)
 }
 
 fn horizon_of(client: &mut impl GenericClient, feed: Feed) -> Result<i64> {
@@ -798,8 +844,20 @@ fn write(
 /// Statuses upserted with their change-log rows (unnumbered until the sequencer's pass). Each
 /// code at most once.
 fn write_statuses(tx: &mut impl GenericClient, statuses: &[(Ki, &Value)]) -> Result<()> {
+    let lines = upsert_statuses(tx, statuses)?;
+    let names: Vec<String> = statuses.iter().map(|(ki, _)| status_key(ki)).collect();
+    let changes: Vec<(&str, &str, &str, Option<&str>)> = names
+        .iter()
+        .zip(&lines)
+        .map(|(key, line)| (Feed::Statuses.name(), key.as_str(), line.as_str(), None))
+        .collect();
+    log_changes(tx, &changes)
+}
+
+/// Statuses upserted into the list alone; their lines as written, in order.
+fn upsert_statuses(tx: &mut impl GenericClient, statuses: &[(Ki, &Value)]) -> Result<Vec<String>> {
     if statuses.is_empty() {
-        return Ok(());
+        return Ok(Vec::new());
     }
     let mut keys = Vec::with_capacity(statuses.len());
     let mut columns = Vec::with_capacity(statuses.len());
@@ -823,13 +881,7 @@ fn write_statuses(tx: &mut impl GenericClient, statuses: &[(Ki, &Value)]) -> Res
              parent = excluded.parent, blocked = excluded.blocked, info = excluded.info",
         &[&keys, &status, &status_ex, &owner, &parent, &blocked, &lines],
     )?;
-    let names: Vec<String> = statuses.iter().map(|(ki, _)| status_key(ki)).collect();
-    let changes: Vec<(&str, &str, &str, Option<&str>)> = names
-        .iter()
-        .zip(&lines)
-        .map(|(key, line)| (Feed::Statuses.name(), key.as_str(), line.as_str(), None))
-        .collect();
-    log_changes(tx, &changes)
+    Ok(lines)
 }
 
 /// Change-log rows `(feed, key, item, warehouse)` upserted unnumbered; each key at most once.
@@ -849,7 +901,7 @@ fn log_changes(
          SELECT f, k, NULL, i, w FROM unnest($1::text[], $2::text[], $3::text[], $4::text[])
               AS t(f, k, i, w)
          ON CONFLICT (feed, key) DO UPDATE SET seq = NULL, item = excluded.item,
-             warehouse = excluded.warehouse",
+             warehouse = excluded.warehouse, written = excluded.written",
         &[&feeds, &keys, &items, &warehouses],
     )?;
     Ok(())
@@ -925,36 +977,36 @@ impl ImportBatch {
         kept.sort_unstable();
         let mut statuses = Vec::new();
         let mut removed = Vec::new();
-        let mut removal_lines = Vec::new();
-        let mut items = Vec::new();
+        // The change-log rows in the order of the lines, so a pull sees them in that order.
+        let mut changes: Vec<(&'static str, String, String, Option<&str>)> = Vec::new();
         for i in kept {
             match &pending[i] {
-                Pending::Status(ki, info) => statuses.push((*ki, info)),
+                Pending::Status(ki, info) => {
+                    statuses.push((*ki, info));
+                    changes.push((Feed::Statuses.name(), status_key(ki), info.to_string(), None));
+                }
                 Pending::Remove(ki) => {
                     removed.push(ki.key().as_bytes().to_vec());
-                    removal_lines.push((
-                        status_key(ki),
-                        serde_json::json!({"cis": ki.to_string(), "remove": true}).to_string(),
-                    ));
+                    let line = serde_json::json!({"cis": ki.to_string(), "remove": true});
+                    changes.push((Feed::Statuses.name(), status_key(ki), line.to_string(), None));
                 }
                 Pending::Item {
                     feed,
                     key,
                     item,
                     warehouse,
-                } => items.push((feed.name(), key.as_str(), item.as_str(), warehouse.as_deref())),
+                } => changes.push((feed.name(), key.clone(), item.clone(), warehouse.as_deref())),
             }
         }
         let tx = &mut *self.conn;
-        write_statuses(tx, &statuses)?;
+        upsert_statuses(tx, &statuses)?;
         if !removed.is_empty() {
             tx.execute("DELETE FROM statuses WHERE ki_key = ANY($1)", &[&removed])?;
         }
-        let mut changes: Vec<(&str, &str, &str, Option<&str>)> = removal_lines
+        let changes: Vec<(&str, &str, &str, Option<&str>)> = changes
             .iter()
-            .map(|(k, l)| (Feed::Statuses.name(), k.as_str(), l.as_str(), None))
+            .map(|(feed, key, item, warehouse)| (*feed, key.as_str(), item.as_str(), *warehouse))
             .collect();
-        changes.extend(items);
         log_changes(tx, &changes)?;
         Ok(())
     }

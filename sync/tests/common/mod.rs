@@ -60,11 +60,11 @@ impl Drop for TestHub {
 pub fn start_hub(statuses: usize) -> TestHub {
     let dir = scratch_dir("hub");
     let db = dir.join("hub.db");
-    let mut store = tally_hub::store::Store::open(&db).unwrap();
+    let store = tally_hub::store::Store::open(&db).unwrap();
     let lines: String = (0..statuses)
         .map(|n| format!("{}\n", status_line(&serial(n))))
         .collect();
-    let report = import(&mut store, Feed::Statuses, lines.as_bytes()).unwrap();
+    let report = import(&store, Feed::Statuses, lines.as_bytes()).unwrap();
     assert!(report.rejected.is_empty(), "{report:?}");
     let hub = Hub::bind(store, "127.0.0.1:0").unwrap();
     let addr = hub.local_addr().unwrap();

@@ -1,0 +1,722 @@
+use crate::common::Database;
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::process::Command;
+use std::thread;
+
+use serde_json::{Value, json};
+use tally_domain::gs1::Sscc;
+use tally_domain::status::{Inn, Timestamp};
+use tally_hub::documents::{self, DocType, ExportedDocument};
+use tally_hub::import::import;
+use tally_hub::server::Hub;
+use tally_wire::{EnrollResponse, Feed, OperationAnswer, PushResponse, PushResult};
+
+const OURS: &str = "7707083893";
+const SUPPLIER: &str = "7702070139";
+const RELEASE_ORDER: &str = "0f8fad5b-d9cb-469f-a165-70867728950e";
+
+/// A product group of the scenario: its GTIN (valid check digit), id and serial length.
+#[derive(Clone, Copy)]
+struct Group {
+    gtin: &'static str,
+    id: u8,
+    serial: usize,
+}
+
+const MILK: Group = Group {
+    gtin: "04601234567893",
+    id: 8,
+    serial: 6,
+};
+const SHOES: Group = Group {
+    gtin: "04600840749372",
+    id: 2,
+    serial: 13,
+};
+const TOBACCO: Group = Group {
+    gtin: "09506000134352",
+    id: 3,
+    serial: 7,
+};
+const WATER: Group = Group {
+    gtin: "04690257528523",
+    id: 13,
+    serial: 13,
+};
+
+/// A КИ of the group whose serial is `tag` padded to the group's length.
+fn cis(group: Group, tag: &str) -> String {
+    let serial = format!("5{tag:A>width$}", width = group.serial - 1);
+    format!("01{}21{serial}", group.gtin)
+}
+
+fn sscc(n: u64) -> String {
+    Sscc::compose(0, "4600840", n).unwrap().to_string()
+}
+
+struct TestHub {
+    base: String,
+    db: Database,
+    agent: ureq::Agent,
+}
+
+fn status(group: Group, tag: &str, status: &str, owner: &str) -> Value {
+    json!({"cis": cis(group, tag), "gtin": group.gtin, "status": status, "ownerInn": owner,
+           "packageType": "UNIT", "productGroupId": group.id})
+}
+
+fn boxed(line: Value, sscc: &str) -> Value {
+    let mut line = line;
+    line["parent"] = json!(sscc);
+    line
+}
+
+/// A hub on a fresh database holding these `cisInfo` lines and task lines.
+fn start(statuses: &[Value], tasks: &[Value]) -> TestHub {
+    let db = Database::new(BACKEND);
+    let store = db.store();
+    for (feed, lines) in [(Feed::Statuses, statuses), (Feed::Tasks, tasks)] {
+        let text: String = lines.iter().map(|s| format!("{s}\n")).collect();
+        let report = import(&store, feed, text.as_bytes()).unwrap();
+        assert!(report.rejected.is_empty(), "{report:?}");
+    }
+    let hub = Hub::bind(store, "127.0.0.1:0").unwrap();
+    let base = format!("http://{}", hub.local_addr().unwrap());
+    thread::spawn(move || hub.run());
+    let agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .build()
+        .into();
+    TestHub { base, db, agent }
+}
+
+impl TestHub {
+    fn post(&self, path: &str, token: Option<&str>, body: &Value) -> Value {
+        let mut request = self
+            .agent
+            .post(format!("{}{path}", self.base))
+            .header("Content-Type", "application/json")
+            .header("Tally-Protocol", "1");
+        if let Some(token) = token {
+            request = request.header("Authorization", format!("Bearer {token}"));
+        }
+        let response = request
+            .send(&serde_json::to_vec(body).unwrap()[..])
+            .unwrap();
+        let status = response.status().as_u16();
+        let text = response.into_body().read_to_string().unwrap();
+        assert_eq!(status, 200, "{text}");
+        serde_json::from_str(&text).unwrap()
+    }
+
+    fn get(&self, path: &str, token: &str) -> (u16, Value) {
+        let response = self
+            .agent
+            .get(format!("{}{path}", self.base))
+            .header("Tally-Protocol", "1")
+            .header("Authorization", format!("Bearer {token}"))
+            .call()
+            .unwrap();
+        let status = response.status().as_u16();
+        let text = response.into_body().read_to_string().unwrap();
+        (status, serde_json::from_str(&text).unwrap())
+    }
+
+    fn enroll(&self, warehouse: &str, inn: &str) -> String {
+        let code = self.db
+            .store()
+            .create_enrollment_code(warehouse, &Inn::parse(inn).unwrap(), Timestamp(0))
+            .unwrap();
+        let answer = self.post(
+            "/v1/enroll",
+            None,
+            &json!({"code": code, "device_name": "tsd", "app_version": "0.1.0"}),
+        );
+        serde_json::from_value::<EnrollResponse>(answer)
+            .unwrap()
+            .token
+    }
+
+    /// Pushes and returns each operation's answer, in order.
+    fn push(&self, token: &str, operations: &[Value]) -> Vec<OperationAnswer> {
+        let body = json!({
+            "device": {"app_version": "0.1.0", "queue_depth": operations.len(),
+                       "cache_synced_at": null},
+            "operations": operations,
+        });
+        let answer: PushResponse =
+            serde_json::from_value(self.post("/v1/push", Some(token), &body)).unwrap();
+        answer.answers
+    }
+
+    /// Everything `documents::page` gives, a small page at a time to cross page boundaries.
+    fn export(&self, types: &[DocType]) -> Vec<ExportedDocument> {
+        let store = self.db.store();
+        let mut after = 0;
+        let mut all = Vec::new();
+        loop {
+            let selection = documents::Selection {
+                after,
+                types,
+                warehouse: None,
+            };
+            let page = documents::page(&store, selection, 2).unwrap();
+            all.extend(page.documents);
+            after = page.next_after;
+            if !page.more {
+                return all;
+            }
+        }
+    }
+
+    fn run_export(&self, extra: &[&str]) -> std::process::Output {
+        Command::new(env!("CARGO_BIN_EXE_tally-hub"))
+            .arg("export")
+            .arg("--database")
+            .arg(&self.db.location)
+            .args(extra)
+            .output()
+            .unwrap()
+    }
+}
+
+fn operation(kind: &str, payload: Value) -> Value {
+    json!({
+        "uuid": uuid::Uuid::new_v4().to_string(), "seq": 1, "kind": kind,
+        "operator": "Иванова", "started_at": 1_700_000_000_000i64,
+        "finished_at": 1_700_000_060_000i64, "payload": payload,
+    })
+}
+
+fn write_off(reason: &str, codes: &[String], replacements: Value) -> Value {
+    operation(
+        "write-off",
+        json!({"reason": reason, "document_number": "A-7", "document_date": "2026-11-22",
+               "supervisor": "Петров", "codes": codes, "replacements": replacements}),
+    )
+}
+
+fn uuid_of(operation: &Value) -> String {
+    operation["uuid"].as_str().unwrap().to_owned()
+}
+
+/// The JSON Schema of every document type, from `wire/schemas/`.
+fn schemas() -> BTreeMap<String, jsonschema::Validator> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../wire/schemas");
+    DocType::ALL
+        .iter()
+        .map(|t| {
+            let path = dir.join(format!("{}.schema.json", t.api_name()));
+            let text = std::fs::read_to_string(&path).unwrap();
+            let schema: Value = serde_json::from_str(&text).unwrap();
+            let validator = jsonschema::validator_for(&schema)
+                .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+            (t.api_name().to_owned(), validator)
+        })
+        .collect()
+}
+
+fn violations(validator: &jsonschema::Validator, document: &Value) -> Vec<String> {
+    validator
+        .iter_errors(document)
+        .map(|e| format!("{} at {}", e, e.instance_path()))
+        .collect()
+}
+
+/// One hub that took operations of every kind and every write-off path, and refused four.
+struct Scenario {
+    hub: TestHub,
+    token: String,
+    /// Accepted operations by name.
+    ops: BTreeMap<&'static str, Value>,
+    answers: BTreeMap<&'static str, OperationAnswer>,
+}
+
+fn scenario() -> Scenario {
+    let supplier = |g, tag| {
+        let mut line = status(g, tag, "INTRODUCED", SUPPLIER);
+        line["statusEx"] = json!("WAIT_SHIPMENT");
+        line
+    };
+    let ours = |g, tag| status(g, tag, "INTRODUCED", OURS);
+    let statuses = vec![
+        supplier(MILK, "U1"),
+        supplier(MILK, "U2"),
+        boxed(supplier(MILK, "B1"), &sscc(7)),
+        boxed(supplier(MILK, "B2"), &sscc(7)),
+        supplier(MILK, "S1"),
+        supplier(SHOES, "F1"),
+        ours(MILK, "A1"),
+        ours(MILK, "A2"),
+        ours(SHOES, "A3"),
+        ours(SHOES, "A4"),
+        ours(MILK, "Y1"),
+        ours(SHOES, "Y2"),
+        boxed(ours(WATER, "D1"), &sscc(4)),
+        boxed(ours(WATER, "D2"), &sscc(4)),
+        boxed(ours(WATER, "R1"), &sscc(5)),
+        ours(WATER, "R2"),
+        ours(MILK, "W1"),
+        ours(TOBACCO, "T1"),
+        status(WATER, "E1", "EMITTED", OURS),
+        status(WATER, "E2", "EMITTED", OURS),
+        status(SHOES, "P1", "APPLIED", OURS),
+        ours(MILK, "M1"),
+        status(MILK, "N1", "APPLIED", OURS),
+        ours(MILK, "X1"),
+        ours(SHOES, "X2"),
+        ours(MILK, "O1"),
+        ours(MILK, "L1"),
+    ];
+    let task = json!({"id": "T-1", "number": "RO-42", "senderInn": SUPPLIER,
+                      "date": "2026-11-21", "productGroupId": 8,
+                      "releaseOrderNumber": RELEASE_ORDER,
+                      "units": [cis(MILK, "U1"), cis(MILK, "U2")],
+                      "boxes": [{"sscc": sscc(7),
+                                 "units": [cis(MILK, "B1"), cis(MILK, "B2")]}]});
+    let hub = start(&statuses, &[task]);
+    let token = hub.enroll("W1", OURS);
+
+    let aggregate = |n: u64, units: &[String]| {
+        json!({"sscc": sscc(n), "level": "box", "status": "INTRODUCED",
+               "children": units.iter().map(|u| json!({"unit": u})).collect::<Vec<_>>()})
+    };
+    let mut pallet = json!({"sscc": sscc(3), "level": "pallet", "status": null,
+                            "children": [{"box": sscc(1)}]});
+    pallet["children"][0] = json!({"box": sscc(1)});
+    let planned: Vec<(&'static str, Value, PushResult)> = vec![
+        (
+            "acceptance",
+            operation(
+                "acceptance",
+                json!({"task_id": "T-1",
+                       "accepted": [cis(MILK, "U1"), cis(MILK, "B1"), cis(MILK, "B2"),
+                                    cis(MILK, "S1")],
+                       "boxes": [sscc(7)], "rejected": [cis(MILK, "B2")],
+                       "surplus": [cis(MILK, "S1")], "missing": [cis(MILK, "U2")],
+                       "acceptance_date": "2023-11-14"}),
+            ),
+            PushResult::Accepted,
+        ),
+        (
+            "free acceptance",
+            operation(
+                "acceptance",
+                json!({"task_id": null, "accepted": [cis(SHOES, "F1")],
+                       "acceptance_date": "2023-11-14"}),
+            ),
+            PushResult::Accepted,
+        ),
+        (
+            "aggregation",
+            operation(
+                "aggregation",
+                json!({"aggregates": [
+                    aggregate(1, &[cis(MILK, "A1"), cis(MILK, "A2")]),
+                    aggregate(2, &[cis(SHOES, "A3"), cis(SHOES, "A4")]),
+                    pallet,
+                ]}),
+            ),
+            PushResult::Accepted,
+        ),
+        (
+            "mixed box",
+            operation(
+                "aggregation",
+                json!({"aggregates": [aggregate(6, &[cis(MILK, "Y1"), cis(SHOES, "Y2")])]}),
+            ),
+            PushResult::Rejected,
+        ),
+        (
+            "disaggregation",
+            operation("disaggregation", json!({"labels": [sscc(4)]})),
+            PushResult::Accepted,
+        ),
+        (
+            "adding",
+            operation(
+                "reaggregation",
+                json!({"sscc": sscc(5), "type": "adding", "units": [cis(WATER, "R2")]}),
+            ),
+            PushResult::Accepted,
+        ),
+        (
+            "removing",
+            operation(
+                "reaggregation",
+                json!({"sscc": sscc(5), "type": "removing", "units": [cis(WATER, "R1")]}),
+            ),
+            PushResult::Accepted,
+        ),
+        (
+            "damage",
+            write_off("damage_loss", &[cis(MILK, "W1")], json!([])),
+            PushResult::Accepted,
+        ),
+        (
+            "destruction",
+            write_off("destruction", &[cis(TOBACCO, "T1")], json!([])),
+            PushResult::Accepted,
+        ),
+        (
+            "cancellation",
+            write_off("code_spoiled", &[cis(WATER, "E1")], json!([])),
+            PushResult::Accepted,
+        ),
+        (
+            "applied cancellation",
+            write_off("code_lost", &[cis(SHOES, "P1")], json!([])),
+            PushResult::Accepted,
+        ),
+        (
+            "remark",
+            write_off(
+                "code_spoiled",
+                &[cis(MILK, "M1")],
+                json!([{"old": cis(MILK, "M1"), "new": cis(MILK, "N1")}]),
+            ),
+            PushResult::Accepted,
+        ),
+        (
+            "mixed write-off",
+            write_off(
+                "damage_loss",
+                &[cis(MILK, "X1"), cis(SHOES, "X2")],
+                json!([]),
+            ),
+            PushResult::Accepted,
+        ),
+        (
+            "other",
+            write_off("other", &[cis(MILK, "O1")], json!([])),
+            PushResult::Rejected,
+        ),
+        (
+            "lost label",
+            write_off("code_lost", &[cis(MILK, "L1")], json!([])),
+            PushResult::Rejected,
+        ),
+        (
+            "goods reason on an emitted code",
+            write_off("damage_loss", &[cis(WATER, "E2")], json!([])),
+            PushResult::Rejected,
+        ),
+    ];
+    let operations: Vec<Value> = planned.iter().map(|(_, op, _)| op.clone()).collect();
+    let answers = hub.push(&token, &operations);
+    let mut by_name = BTreeMap::new();
+    let mut ops = BTreeMap::new();
+    for ((name, op, expected), answer) in planned.into_iter().zip(answers) {
+        assert_eq!(answer.result, expected, "{name}: {answer:?}");
+        if expected == PushResult::Accepted {
+            ops.insert(name, op);
+        }
+        by_name.insert(name, answer);
+    }
+    Scenario {
+        hub,
+        token,
+        ops,
+        answers: by_name,
+    }
+}
+
+#[test]
+fn every_exported_document_passes_its_schema_with_one_product_group() {
+    let s = scenario();
+    let schemas = schemas();
+    let exported = s.hub.export(&[]);
+    for document in &exported {
+        let validator = &schemas[document.doc_type.api_name()];
+        let wrong = violations(validator, &document.document);
+        assert!(
+            wrong.is_empty(),
+            "{} violates its schema: {wrong:?}\n{:#}",
+            document.doc_type.api_name(),
+            document.document
+        );
+    }
+    let made = |name: &str| -> Vec<(&'static str, String)> {
+        let uuid = uuid_of(&s.ops[name]);
+        exported
+            .iter()
+            .filter(|d| d.operation == uuid)
+            .map(|d| (d.doc_type.api_name(), d.pg.clone()))
+            .collect()
+    };
+    let one = |t: &'static str, pg: &str| vec![(t, pg.to_owned())];
+    assert_eq!(made("acceptance"), one("LP_ACCEPT_GOODS", "milk"));
+    assert_eq!(
+        made("free acceptance"),
+        vec![],
+        "no shipment, no LP_ACCEPT_GOODS"
+    );
+    assert_eq!(
+        made("aggregation"),
+        vec![
+            ("AGGREGATION_DOCUMENT", "shoes".to_owned()),
+            ("AGGREGATION_DOCUMENT", "milk".to_owned())
+        ],
+        "split by product group; the pallet goes with its box's group"
+    );
+    assert_eq!(
+        made("disaggregation"),
+        one("DISAGGREGATION_DOCUMENT", "water")
+    );
+    assert_eq!(made("adding"), one("REAGGREGATION_DOCUMENT", "water"));
+    assert_eq!(made("removing"), one("REAGGREGATION_DOCUMENT", "water"));
+    assert_eq!(made("damage"), one("LK_RECEIPT", "milk"));
+    assert_eq!(made("destruction"), one("LK_RECEIPT", "tobacco"));
+    assert_eq!(made("cancellation"), one("LK_KM_CANCELLATION", "water"));
+    assert_eq!(
+        made("applied cancellation"),
+        one("LK_APPLIED_KM_CANCELLATION", "shoes")
+    );
+    assert_eq!(made("remark"), one("LK_REMARK", "milk"));
+    assert_eq!(
+        made("mixed write-off"),
+        vec![
+            ("LK_RECEIPT", "shoes".to_owned()),
+            ("LK_RECEIPT", "milk".to_owned())
+        ]
+    );
+    let uuids_out: Vec<&str> = exported.iter().map(|d| d.operation.as_str()).collect();
+    for (name, answer) in &s.answers {
+        if answer.result == PushResult::Rejected {
+            assert!(!uuids_out.contains(&answer.uuid.as_str()), "{name} leaked");
+        }
+    }
+    let codes = |name: &str| {
+        s.answers[name]
+            .reasons
+            .iter()
+            .map(|r| r.code.clone())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(codes("mixed box"), ["mixed_product_groups"]);
+    assert_eq!(codes("other"), ["no_gis_mt_route"]);
+    assert_eq!(codes("lost label"), ["remark_needs_new_code"]);
+    assert_eq!(
+        codes("goods reason on an emitted code"),
+        ["no_gis_mt_route"]
+    );
+    let notices = &s.answers["free acceptance"].notices;
+    assert_eq!(notices.len(), 1);
+    assert_eq!(notices[0].code, "no_shipment_document");
+    assert!(!notices[0].ru.is_empty());
+}
+
+#[test]
+fn an_acceptance_lists_every_shipped_code_and_leaves_the_surplus_to_the_discrepancies() {
+    let s = scenario();
+    let exported = s.hub.export(&[DocType::LpAcceptGoods]);
+    let [document] = exported.as_slice() else {
+        panic!("{exported:?}");
+    };
+    let d = &document.document;
+    assert_eq!(d["request_type"], "ACCEPTANCE");
+    assert_eq!(d["turnover_type"], "SELLING");
+    assert_eq!(d["release_order_number"], RELEASE_ORDER);
+    assert_eq!(d["trade_sender_inn"], SUPPLIER);
+    assert_eq!(d["trade_recipient_inn"], OURS);
+    assert_eq!(d["acceptance_date"], "2023-11-14T22:14:20.000Z");
+    assert_eq!(
+        d["products"],
+        json!([
+            {"uit_code": cis(MILK, "U1"), "accepted": true},
+            {"uit_code": cis(MILK, "U2"), "accepted": false},
+            {"uitu_code": sscc(7), "accepted": true, "children": [
+                {"uit_code": cis(MILK, "B1"), "accepted": true},
+                {"uit_code": cis(MILK, "B2"), "accepted": false},
+            ]},
+        ]),
+        "the surplus S1 was never shipped: it is not in the document"
+    );
+    let out = s.hub.run_export(&["--discrepancies"]);
+    assert!(out.status.success());
+    let lines: Vec<Value> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    assert_eq!(lines[0]["operation"], uuid_of(&s.ops["acceptance"]));
+    assert_eq!(lines[0]["supplier_inn"], SUPPLIER);
+    assert_eq!(lines[0]["surplus"], json!([cis(MILK, "S1")]));
+    assert_eq!(lines[0]["missing"], json!([cis(MILK, "U2")]));
+}
+
+#[test]
+fn write_offs_carry_what_their_route_needs() {
+    let s = scenario();
+    let by_type = |t: DocType| s.hub.export(&[t]);
+    let receipts = by_type(DocType::LkReceipt);
+    let tobacco = receipts.iter().find(|d| d.pg == "tobacco").unwrap();
+    assert_eq!(
+        tobacco.document["products"],
+        json!([{"cis": format!("{}{}", TOBACCO.gtin, &cis(TOBACCO, "T1")[18..])}]),
+        "a tobacco pack goes as its 21 characters"
+    );
+    assert_eq!(tobacco.document["document_type"], "DESTRUCTION_ACT");
+    assert!(
+        tobacco
+            .document
+            .get("primary_document_custom_name")
+            .is_none()
+    );
+    let damage = receipts
+        .iter()
+        .find(|d| d.operation == uuid_of(&s.ops["damage"]))
+        .unwrap();
+    assert_eq!(damage.document["action"], "DAMAGE_LOSS");
+    assert_eq!(damage.document["document_type"], "OTHER");
+    assert!(damage.document["primary_document_custom_name"].is_string());
+    let cancellation = &by_type(DocType::LkKmCancellation)[0].document;
+    assert_eq!(cancellation["cancellation_doc_date"], "22.11.2026");
+    assert_eq!(
+        cancellation["km_list"],
+        json!([{"uit": cis(WATER, "E1"), "cancellation_reason": "KM_SPOILED"}])
+    );
+    let remark = &by_type(DocType::LkRemark)[0].document;
+    assert_eq!(remark["products"][0]["last_uin"], cis(MILK, "M1"));
+    assert_eq!(remark["products"][0]["new_uin"], cis(MILK, "N1"));
+}
+
+#[test]
+fn the_schemas_take_their_valid_examples_and_refuse_the_invalid_ones() {
+    let schemas = schemas();
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../wire/schemas/examples");
+    let mut checked = 0;
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        let Some((doc_type, rest)) = name.split_once('.') else {
+            continue;
+        };
+        let Some(validator) = schemas.get(doc_type) else {
+            continue;
+        };
+        let document: Value =
+            serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        let wrong = violations(validator, &document);
+        if rest.starts_with("valid") {
+            assert!(wrong.is_empty(), "{name}: {wrong:?}");
+        } else {
+            assert!(!wrong.is_empty(), "{name} passed its schema");
+        }
+        checked += 1;
+    }
+    assert!(checked >= 2 * DocType::ALL.len(), "{checked} examples");
+}
+
+#[test]
+fn the_export_command_prints_one_line_per_document_and_resumes_after_a_seq() {
+    let s = scenario();
+    let expected = s.hub.export(&[]);
+
+    let out = s.hub.run_export(&[]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let lines: Vec<Value> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), expected.len());
+    // The acceptance that made no document is named, with why, beside the documents.
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains(&uuid_of(&s.ops["free acceptance"]))
+            && stderr.contains("no_shipment_document"),
+        "{stderr}"
+    );
+    let store = s.hub.db.store();
+    let page = documents::page(&store, documents::Selection::default(), 100).unwrap();
+    assert_eq!(page.notices.len(), 1, "{:?}", page.notices);
+    assert_eq!(
+        page.notices[0].operation,
+        uuid_of(&s.ops["free acceptance"])
+    );
+    for (line, document) in lines.iter().zip(&expected) {
+        assert_eq!(line["type"], document.doc_type.api_name());
+        assert_eq!(line["pg"], document.pg.as_str());
+        assert_eq!(line["operation"], document.operation.as_str());
+        assert_eq!(line["seq"], document.seq);
+        assert_eq!(line["document"], document.document);
+    }
+
+    let after = expected
+        .iter()
+        .find(|d| d.operation == uuid_of(&s.ops["cancellation"]))
+        .unwrap()
+        .seq
+        .to_string();
+    let out = s
+        .hub
+        .run_export(&["--after", &after, "--kind", "write-off"]);
+    assert!(out.status.success());
+    let types: Vec<String> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap()["type"].to_string())
+        .collect();
+    assert_eq!(
+        types,
+        [
+            "\"LK_APPLIED_KM_CANCELLATION\"",
+            "\"LK_REMARK\"",
+            "\"LK_RECEIPT\"",
+            "\"LK_RECEIPT\""
+        ]
+    );
+}
+
+#[test]
+fn integrators_page_through_their_warehouse_s_documents_over_http() {
+    let s = scenario();
+    let expected = s
+        .hub
+        .export(DocType::made_from(tally_wire::DocumentKind::WriteOff));
+    assert!(expected.len() > 2);
+
+    let (status, body) = s.hub.get("/v1/documents?kind=write-off&limit=1", &s.token);
+    assert_eq!(status, 200, "{body}");
+    let first: documents::Page = serde_json::from_value(body).unwrap();
+    assert_eq!(first.documents, expected[..1].to_vec());
+    assert!(first.more);
+    let (_, body) = s.hub.get(
+        &format!("/v1/documents?kind=write-off&after={}", first.next_after),
+        &s.token,
+    );
+    let rest: documents::Page = serde_json::from_value(body).unwrap();
+    assert_eq!(rest.documents, expected[1..].to_vec());
+    assert!(!rest.more);
+
+    let (_, body) = s.hub.get("/v1/documents?type=LK_REMARK", &s.token);
+    let remarks: documents::Page = serde_json::from_value(body).unwrap();
+    assert_eq!(remarks.documents, s.hub.export(&[DocType::LkRemark]));
+
+    let (_, body) = s.hub.get("/v1/documents", &s.token);
+    let all: documents::Page = serde_json::from_value(body).unwrap();
+    assert_eq!(all.documents, s.hub.export(&[]));
+
+    let elsewhere = s.hub.enroll("W2", OURS);
+    let (status, body) = s.hub.get("/v1/documents", &elsewhere);
+    assert_eq!(status, 200);
+    let theirs: documents::Page = serde_json::from_value(body).unwrap();
+    assert!(
+        theirs.documents.is_empty(),
+        "a token of another warehouse sees none of W1's documents"
+    );
+
+    let (status, body) = s.hub.get("/v1/documents?kind=shipment", &s.token);
+    assert_eq!((status, &body["code"]), (400, &json!("bad_query")));
+    let (status, body) = s.hub.get("/v1/documents?type=WRITE_OFF", &s.token);
+    assert_eq!((status, &body["code"]), (400, &json!("bad_query")));
+    let (status, body) = s.hub.get("/v1/documents", "not-a-token");
+    assert_eq!((status, &body["code"]), (401, &json!("token_invalid")));
+}
