@@ -238,15 +238,21 @@ pub struct FaultProxy {
 
 impl FaultProxy {
     pub fn start(hub: SocketAddr, seed: u64) -> FaultProxy {
-        FaultProxy::with(hub, seed, None)
+        FaultProxy::with(vec![hub], seed, None)
+    }
+
+    /// A proxy in front of several hubs, as a load balancer: connection n goes to hub n mod
+    /// their number, whether that hub is up or not.
+    pub fn spread(hubs: Vec<SocketAddr>, seed: u64) -> FaultProxy {
+        FaultProxy::with(hubs, seed, None)
     }
 
     /// A proxy that does `fault` to every connection.
     pub fn always(hub: SocketAddr, fault: Fault) -> FaultProxy {
-        FaultProxy::with(hub, 0, Some(fault))
+        FaultProxy::with(vec![hub], 0, Some(fault))
     }
 
-    fn with(hub: SocketAddr, seed: u64, always: Option<Fault>) -> FaultProxy {
+    fn with(hubs: Vec<SocketAddr>, seed: u64, always: Option<Fault>) -> FaultProxy {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
         let clean = Arc::new(AtomicBool::new(false));
@@ -262,6 +268,7 @@ impl FaultProxy {
                 };
                 counts2.counts[fault as usize].fetch_add(1, Ordering::Relaxed);
                 let counts = Arc::clone(&counts2);
+                let hub = hubs[n % hubs.len()];
                 thread::spawn(move || {
                     let _ = serve(client, hub, fault, seed ^ n as u64, &counts);
                 });
