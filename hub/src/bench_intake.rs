@@ -1,14 +1,16 @@
-//! `tally-hub bench-intake`: many terminals pushing at once to one hub, over loopback.
+//! `tally-hub bench-intake`: many terminals pushing at once to one hub or several, over
+//! loopback.
 //!
 //! The criterion bench (`benches/push.rs`) times one push applied in-process; this measures
-//! what a dock full of terminals sees: real HTTP, JSON both ways, and every push waiting for
-//! the one store mutex and its `synchronous=FULL` commit. It builds a throwaway hub (statuses
-//! for every code the run writes off, one enrolled device per terminal) in a temporary
-//! directory, serves it on 127.0.0.1 port 0, and starts one thread per terminal, each with its
-//! own ureq agent (one kept-alive connection, as a terminal has), pushing batches of write-offs
-//! of codes no other terminal touches, so every operation is accepted and costs a real status
-//! change. The run is bounded twice: by the batches asked for and by `--max-seconds`, after
-//! which no terminal starts another push.
+//! what a dock full of terminals sees: real HTTP, JSON both ways, and the store's commits. It
+//! builds a throwaway hub (statuses for every code the run writes off, one enrolled device per
+//! terminal) in a temporary SQLite file or, with `--database postgres://…`, in a scratch
+//! database created on that server and dropped afterwards; serves it from `--hubs` instances on
+//! 127.0.0.1 (each with its own store, as separate processes would have), and starts one thread
+//! per terminal, each with its own ureq agent (one kept-alive connection, as a terminal has) to
+//! the instances in turn, pushing batches of write-offs of codes no other terminal touches, so
+//! every operation is accepted and costs a real status change. The run is bounded twice: by the
+//! batches asked for and by `--max-seconds`, after which no terminal starts another push.
 
 use std::path::PathBuf;
 use std::sync::Barrier;
@@ -20,7 +22,7 @@ use serde_json::json;
 use tally_domain::status::{Inn, Timestamp};
 use tally_hub::import::import;
 use tally_hub::server::Hub;
-use tally_hub::store::Store;
+use tally_hub::store::{ScratchDatabase, Store};
 use tally_wire::{Feed, MAX_PUSH_OPERATIONS, PushResponse, PushResult};
 
 const OURS: &str = "7707083893";
@@ -39,9 +41,16 @@ pub struct Args {
     /// No push starts after this many seconds.
     #[arg(long, default_value_t = 120)]
     max_seconds: u64,
-    /// Where the throwaway database goes (a new directory inside it, removed afterwards).
+    /// Where the throwaway SQLite database goes (a new directory inside it, removed afterwards).
     #[arg(long)]
     dir: Option<PathBuf>,
+    /// A PostgreSQL server (`postgres://USER:PASSWORD@HOST/DB`, a role that may create
+    /// databases): the hub runs on a scratch database there instead of a SQLite file.
+    #[arg(long, value_name = "URL")]
+    database: Option<String>,
+    /// Hub instances serving the one database, each with a store of its own.
+    #[arg(long, default_value_t = 1)]
+    hubs: usize,
 }
 
 /// The directory of the throwaway hub, removed however the run ends.
@@ -78,8 +87,8 @@ fn summary(latencies: &mut [Duration]) -> serde_json::Value {
 }
 
 pub fn run(args: &Args) -> anyhow::Result<()> {
-    if args.terminals == 0 || args.batches == 0 || args.batch_size == 0 {
-        bail!("--terminals, --batches and --batch-size must be at least 1");
+    if args.terminals == 0 || args.batches == 0 || args.batch_size == 0 || args.hubs == 0 {
+        bail!("--terminals, --batches, --batch-size and --hubs must be at least 1");
     }
     if args.batch_size > MAX_PUSH_OPERATIONS {
         bail!("--batch-size is at most {MAX_PUSH_OPERATIONS}, as for a terminal");
@@ -88,7 +97,15 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
     let base = args.dir.clone().unwrap_or_else(std::env::temp_dir);
     let dir = TempDir(base.join(format!("tally-bench-intake-{}", uuid::Uuid::new_v4())));
     std::fs::create_dir_all(&dir.0).with_context(|| format!("creating {}", dir.0.display()))?;
-    let store = Store::open(dir.0.join("hub.db"))?;
+    let scratch = match &args.database {
+        Some(server) => Some(ScratchDatabase::create(server).context("creating a scratch database")?),
+        None => None,
+    };
+    let location = match &scratch {
+        Some(scratch) => scratch.url.clone(),
+        None => dir.0.join("hub.db").display().to_string(),
+    };
+    let store = Store::connect(&location)?;
 
     let lines: String = (0..codes)
         .map(|n| {
@@ -112,15 +129,29 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
         tokens.push(enrolled.token);
     }
 
-    let hub = Hub::bind(store, "127.0.0.1:0")?;
-    let addr = hub.local_addr().context("the hub has no IP address")?;
-    // The server thread lives until the process ends; the run does not need it to stop.
-    thread::spawn(move || hub.run());
-    let url = format!("http://{addr}/v1/push");
+    let backend = store.backend();
+    let mut urls = Vec::with_capacity(args.hubs);
+    let mut store = Some(store);
+    for _ in 0..args.hubs {
+        let instance = match store.take() {
+            Some(store) => store,
+            None => Store::connect(&location)?,
+        };
+        let hub = Hub::bind(instance, "127.0.0.1:0")?;
+        let addr = hub.local_addr().context("the hub has no IP address")?;
+        // The server threads live until the process ends; the run does not need them to stop.
+        thread::spawn(move || hub.run());
+        urls.push(format!("http://{addr}/v1/push"));
+    }
 
     eprintln!(
-        "bench-intake: {} terminals × {} pushes × {} write-offs ({codes} codes) to {url}",
-        args.terminals, args.batches, args.batch_size
+        "bench-intake: {} terminals × {} pushes × {} write-offs ({codes} codes) to {} {backend} \
+         hub instance(s) at {}",
+        args.terminals,
+        args.batches,
+        args.batch_size,
+        args.hubs,
+        urls.join(" ")
     );
     let barrier = Barrier::new(args.terminals + 1);
     let limit = Duration::from_secs(args.max_seconds);
@@ -129,7 +160,7 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
             .iter()
             .enumerate()
             .map(|(terminal, token)| {
-                let (barrier, url) = (&barrier, &url);
+                let (barrier, url) = (&barrier, &urls[terminal % urls.len()]);
                 scope.spawn(move || terminal_run(args, terminal, token, url, barrier, limit))
             })
             .collect();
@@ -162,6 +193,8 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
     println!(
         "{}",
         json!({
+            "backend": backend,
+            "hubs": args.hubs,
             "terminals": args.terminals,
             "pushes": pushes,
             "operations": operations,

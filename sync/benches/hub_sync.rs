@@ -2,7 +2,9 @@
 //! queue (100,000 write-offs) and a pull of a large status list (1,000,000 codes) into a new
 //! replica. Plain timing, one run each: these take seconds, not microseconds.
 //!
-//! `cargo bench -p tally-sync --bench hub_sync` (sizes: `TALLY_BENCH_PUSH`, `TALLY_BENCH_PULL`).
+//! `cargo bench -p tally-sync --bench hub_sync` (sizes: `TALLY_BENCH_PUSH`, `TALLY_BENCH_PULL`;
+//! `TALLY_BENCH_DATABASE=postgres://…` puts the hub on a scratch database of that server
+//! instead of a SQLite file).
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a benchmark: a failed set-up is a crash
 
@@ -45,8 +47,9 @@ fn scratch(name: &str) -> PathBuf {
 
 /// A hub on `dir/hub.db` holding these status lines; returns its address and an enrolled
 /// engine for a new replica at `dir/tally.db`.
-fn hub_with(dir: &std::path::Path, lines: impl std::io::Read) -> (SyncEngine, Store) {
-    let store = tally_hub::store::Store::open(dir.join("hub.db")).unwrap();
+fn hub_with(dir: &std::path::Path, lines: impl std::io::Read) -> (SyncEngine, Store, HubDb) {
+    let db = HubDb::new(dir);
+    let store = db.store();
     let started = Instant::now();
     let report = import(&store, Feed::Statuses, lines).unwrap();
     eprintln!(
@@ -64,7 +67,36 @@ fn hub_with(dir: &std::path::Path, lines: impl std::io::Read) -> (SyncEngine, St
     config.global_timeout = std::time::Duration::from_secs(300);
     config.gzip_answers = std::env::var_os("TALLY_BENCH_PLAIN").is_none();
     let engine = SyncEngine::new(HubClient::new(config).unwrap(), "0.1.0");
-    (engine, Store::open(dir.join("tally.db")).unwrap())
+    (engine, Store::open(dir.join("tally.db")).unwrap(), db)
+}
+
+/// The benchmark's hub database: a SQLite file in the run's directory, or a scratch database
+/// on the server of `TALLY_BENCH_DATABASE`, dropped with the value.
+struct HubDb {
+    location: String,
+    _scratch: Option<tally_hub::store::ScratchDatabase>,
+}
+
+impl HubDb {
+    fn new(dir: &std::path::Path) -> HubDb {
+        match std::env::var("TALLY_BENCH_DATABASE") {
+            Ok(server) => {
+                let scratch = tally_hub::store::ScratchDatabase::create(&server).unwrap();
+                HubDb {
+                    location: scratch.url.clone(),
+                    _scratch: Some(scratch),
+                }
+            }
+            Err(_) => HubDb {
+                location: dir.join("hub.db").display().to_string(),
+                _scratch: None,
+            },
+        }
+    }
+
+    fn store(&self) -> tally_hub::store::Store {
+        tally_hub::store::Store::connect(&self.location).unwrap()
+    }
 }
 
 fn push(operations: usize) {
@@ -77,7 +109,7 @@ fn push(operations: usize) {
             )
         })
         .collect();
-    let (engine, mut store) = hub_with(&dir, lines.as_bytes());
+    let (engine, mut store, _db) = hub_with(&dir, lines.as_bytes());
     // Set-up only: the queue rows are written in one transaction here, because
     // `finish_operation` syncs every row to disk (a scan is durable when it returns) and
     // 100,000 of them would measure the disk, not the sync.
@@ -141,7 +173,7 @@ fn push(operations: usize) {
 
 fn pull(statuses: usize) {
     let dir = scratch("pull");
-    let (engine, mut store) = hub_with(&dir, StatusExport::new(7, statuses as u64));
+    let (engine, mut store, db) = hub_with(&dir, StatusExport::new(7, statuses as u64));
     let started = Instant::now();
     let summary = engine
         .round(&mut store, &now, &mut |_| {})
@@ -190,7 +222,7 @@ fn pull(statuses: usize) {
         started.elapsed().as_secs_f64()
     );
     // The hub's store alone (its SQL and the decoding of each stored item), no HTTP.
-    let hub = tally_hub::store::Store::open(dir.join("hub.db")).unwrap();
+    let hub = db.store();
     let started = Instant::now();
     let (mut after, mut items) = (0, 0);
     loop {
