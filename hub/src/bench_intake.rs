@@ -98,7 +98,9 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
     let dir = TempDir(base.join(format!("tally-bench-intake-{}", uuid::Uuid::new_v4())));
     std::fs::create_dir_all(&dir.0).with_context(|| format!("creating {}", dir.0.display()))?;
     let scratch = match &args.database {
-        Some(server) => Some(ScratchDatabase::create(server).context("creating a scratch database")?),
+        Some(server) => {
+            Some(ScratchDatabase::create(server).context("creating a scratch database")?)
+        }
         None => None,
     };
     let location = match &scratch {

@@ -53,11 +53,7 @@ pub struct ImportReport {
 }
 
 /// Reads `input` (gzip told apart by its magic bytes) into `feed`.
-pub fn import(
-    store: &Store,
-    feed: Feed,
-    input: impl Read,
-) -> Result<ImportReport, ImportError> {
+pub fn import(store: &Store, feed: Feed, input: impl Read) -> Result<ImportReport, ImportError> {
     let mut input = BufReader::new(input);
     let gzip = input.fill_buf()?.starts_with(&[0x1f, 0x8b]);
     let mut lines: Box<dyn BufRead> = if gzip {

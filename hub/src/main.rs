@@ -156,8 +156,9 @@ impl Database {
             Ok(text) => toml::from_str::<HubConfig>(&text)
                 .with_context(|| format!("reading {}", self.config.display()))?,
             // The packaged default is optional; a file named on the command line is not.
-            Err(e) if e.kind() == io::ErrorKind::NotFound
-                && self.config.as_os_str() == DEFAULT_CONFIG =>
+            Err(e)
+                if e.kind() == io::ErrorKind::NotFound
+                    && self.config.as_os_str() == DEFAULT_CONFIG =>
             {
                 HubConfig::default()
             }
@@ -354,11 +355,13 @@ fn main() -> anyhow::Result<()> {
             if !from.exists() {
                 bail!("{} does not exist", from.display());
             }
-            let source = Store::open(&from).with_context(|| format!("opening {}", from.display()))?;
+            let source =
+                Store::open(&from).with_context(|| format!("opening {}", from.display()))?;
             if !tally_hub::store::is_postgres_url(&to) {
                 bail!("--to must be a postgres:// URL");
             }
-            let target = Store::connect(&to).with_context(|| format!("opening {}", redacted(&to)))?;
+            let target =
+                Store::connect(&to).with_context(|| format!("opening {}", redacted(&to)))?;
             let mut mismatched = Vec::new();
             for (a, b) in source.copy_to(&target)? {
                 let same = a == b;

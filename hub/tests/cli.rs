@@ -124,3 +124,69 @@ fn import_names_rejected_lines() {
     assert!(stderr.starts_with("line 2: bad_owner_inn"), "{stderr}");
     std::fs::remove_dir_all(dir).unwrap();
 }
+
+#[test]
+fn the_configuration_file_names_the_database_and_a_flag_wins_over_it() {
+    let dir = temp_dir();
+    // The packaged configuration, pointed at this test's directory.
+    let shipped = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../packaging/tally-hub.toml"
+    ))
+    .unwrap();
+    let configured = dir.join("configured.db");
+    let config = dir.join("hub.toml");
+    std::fs::write(
+        &config,
+        shipped.replace("/var/lib/tally-hub/hub.db", configured.to_str().unwrap()),
+    )
+    .unwrap();
+    let enroll_code = |extra: &[&str]| {
+        hub()
+            .args([
+                "enroll-code",
+                "--warehouse",
+                "W1",
+                "--inn",
+                "7707083893",
+                "--config",
+            ])
+            .arg(&config)
+            .args(extra)
+            .output()
+            .unwrap()
+    };
+    assert!(enroll_code(&[]).status.success());
+    assert!(configured.exists(), "the configured database was used");
+    let flagged = dir.join("flagged.db");
+    assert!(
+        enroll_code(&["--database", flagged.to_str().unwrap()])
+            .status
+            .success()
+    );
+    assert!(flagged.exists(), "--database wins over the file");
+
+    // A misspelt key is an error, not a silent default.
+    std::fs::write(&config, "databse = \"/tmp/x.db\"\n").unwrap();
+    let out = enroll_code(&[]);
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("databse"),
+        "{out:?}"
+    );
+    // A configuration file named on the command line must exist.
+    let missing = hub()
+        .args([
+            "enroll-code",
+            "--warehouse",
+            "W1",
+            "--inn",
+            "7707083893",
+            "--config",
+        ])
+        .arg(dir.join("nowhere.toml"))
+        .output()
+        .unwrap();
+    assert!(!missing.status.success());
+    let _ = std::fs::remove_dir_all(dir);
+}

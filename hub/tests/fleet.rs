@@ -65,7 +65,11 @@ impl Instance {
         // Up when it accepts connections; a hub that cannot start fails the test here.
         let deadline = Instant::now() + Duration::from_secs(30);
         while TcpStream::connect(self.addr).is_err() {
-            assert!(Instant::now() < deadline, "hub on {} never came up", self.addr);
+            assert!(
+                Instant::now() < deadline,
+                "hub on {} never came up",
+                self.addr
+            );
             thread::sleep(Duration::from_millis(20));
         }
     }
@@ -255,7 +259,9 @@ fn three_hub_processes_on_one_database_serve_a_fleet_through_kills_and_faults() 
         if result == "accepted" {
             let payload: serde_json::Value = serde_json::from_str(payload).unwrap();
             for code in payload["codes"].as_array().unwrap() {
-                *accepted.entry(code.as_str().unwrap().to_owned()).or_default() += 1;
+                *accepted
+                    .entry(code.as_str().unwrap().to_owned())
+                    .or_default() += 1;
             }
         }
     }

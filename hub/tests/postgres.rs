@@ -125,7 +125,10 @@ fn a_hub_made_by_the_first_postgres_release_upgrades_with_its_data_intact() {
     assert_eq!((items.len(), items[0].0, more), (1, 1, false));
     let mut client = postgres::Client::connect(&scratch.url, postgres::NoTls).unwrap();
     let versions: Vec<i64> = client
-        .query("SELECT version FROM schema_migrations ORDER BY version", &[])
+        .query(
+            "SELECT version FROM schema_migrations ORDER BY version",
+            &[],
+        )
         .unwrap()
         .iter()
         .map(|r| r.get(0))
@@ -186,7 +189,9 @@ fn migrate_moves_a_sqlite_hub_whole_and_terminals_keep_their_cursors() {
         import(
             &store,
             Feed::Statuses,
-            json!({"cis": cis(9), "remove": true}).to_string().as_bytes(),
+            json!({"cis": cis(9), "remove": true})
+                .to_string()
+                .as_bytes(),
         )
         .unwrap();
         store.prune(0).unwrap();

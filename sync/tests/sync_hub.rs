@@ -216,8 +216,7 @@ fn operators_reach_the_terminal_as_pin_digests_only() {
                      {\"id\":\"ivan\",\"name\":\"Иван\",\"pin\":\"9999\",\"supervisor\":true}\n\
                      {\"id\":\"bad\",\"name\":\"Bad\",\"pin\":\"12\"}\n\
                      {\"id\":\"none\",\"name\":\"No PIN\"}\n";
-        let report =
-            tally_hub::import::import(&store, Feed::Operators, lines.as_bytes()).unwrap();
+        let report = tally_hub::import::import(&store, Feed::Operators, lines.as_bytes()).unwrap();
         assert_eq!(report.rejected.len(), 2, "{report:?}");
     }
     // The hub's file holds no PIN in the clear.

@@ -27,10 +27,10 @@ use tally_domain::status::{CodeStatus, Inn, Timestamp};
 use tally_domain::validate::Policy;
 use tally_wire::{Feed, FleetDevice, OperationAnswer, OperationReason, PushRequest};
 
-use crate::push::Record;
 use crate::documents::{
     DocType, ExportedDiscrepancy, ExportedDocument, ExportedNotice, Page, Selection,
 };
+use crate::push::Record;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -657,7 +657,10 @@ impl Drop for ScratchDatabase {
     fn drop(&mut self) {
         // Best effort: a scratch database left behind is named as one and harms nothing.
         if let Ok(mut client) = ::postgres::Client::connect(&self.server, ::postgres::NoTls) {
-            let _ = client.batch_execute(&format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name));
+            let _ = client.batch_execute(&format!(
+                "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+                self.name
+            ));
         }
     }
 }
@@ -690,7 +693,10 @@ mod tests {
             "postgres://u:p@h:5432/x?sslmode=disable"
         );
         assert_eq!(with_database("postgres://h", "x"), "postgres://h/x");
-        assert_eq!(with_database("postgresql://u@h/", "x"), "postgresql://u@h/x");
+        assert_eq!(
+            with_database("postgresql://u@h/", "x"),
+            "postgresql://u@h/x"
+        );
     }
 
     #[test]

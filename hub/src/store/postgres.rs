@@ -511,8 +511,12 @@ fn cell(row: &Row, i: usize, ty: &Type) -> Result<Cell> {
         Type::BOOL => row
             .get::<_, Option<bool>>(i)
             .map_or(Cell::Null, |b| Cell::Int(i64::from(b))),
-        Type::BYTEA => row.get::<_, Option<Vec<u8>>>(i).map_or(Cell::Null, Cell::Bytes),
-        _ => row.get::<_, Option<String>>(i).map_or(Cell::Null, Cell::Text),
+        Type::BYTEA => row
+            .get::<_, Option<Vec<u8>>>(i)
+            .map_or(Cell::Null, Cell::Bytes),
+        _ => row
+            .get::<_, Option<String>>(i)
+            .map_or(Cell::Null, Cell::Text),
     })
 }
 
@@ -547,7 +551,10 @@ fn run_migrations(client: &mut Client) -> Result<()> {
              applied_at TIMESTAMPTZ NOT NULL DEFAULT now())",
     )?;
     let version: i64 = client
-        .query_one("SELECT coalesce(max(version), 0) FROM schema_migrations", &[])?
+        .query_one(
+            "SELECT coalesce(max(version), 0) FROM schema_migrations",
+            &[],
+        )?
         .get(0);
     let known = MIGRATIONS.len() as i64;
     if version > known {
@@ -625,7 +632,10 @@ fn reserve(tx: &mut Transaction<'_>, sequence: &str, count: usize) -> Result<i64
 
 fn horizon_of(client: &mut impl GenericClient, feed: Feed) -> Result<i64> {
     Ok(client
-        .query_opt("SELECT value FROM meta WHERE name = $1", &[&horizon_key(feed)])?
+        .query_opt(
+            "SELECT value FROM meta WHERE name = $1",
+            &[&horizon_key(feed)],
+        )?
         .map_or(0, |r| r.get(0)))
 }
 
@@ -879,7 +889,9 @@ fn upsert_statuses(tx: &mut impl GenericClient, statuses: &[(Ki, &Value)]) -> Re
          ON CONFLICT (ki_key) DO UPDATE SET status = excluded.status,
              status_ex = excluded.status_ex, owner_inn = excluded.owner_inn,
              parent = excluded.parent, blocked = excluded.blocked, info = excluded.info",
-        &[&keys, &status, &status_ex, &owner, &parent, &blocked, &lines],
+        &[
+            &keys, &status, &status_ex, &owner, &parent, &blocked, &lines,
+        ],
     )?;
     Ok(lines)
 }
@@ -953,7 +965,13 @@ impl ImportBatch {
         self.push(Pending::Remove(*ki))
     }
 
-    pub fn item(&mut self, feed: Feed, key: &str, item: &Value, warehouse: Option<&str>) -> Result<()> {
+    pub fn item(
+        &mut self,
+        feed: Feed,
+        key: &str,
+        item: &Value,
+        warehouse: Option<&str>,
+    ) -> Result<()> {
         self.push(Pending::Item {
             feed,
             key: key.to_owned(),
@@ -983,12 +1001,22 @@ impl ImportBatch {
             match &pending[i] {
                 Pending::Status(ki, info) => {
                     statuses.push((*ki, info));
-                    changes.push((Feed::Statuses.name(), status_key(ki), info.to_string(), None));
+                    changes.push((
+                        Feed::Statuses.name(),
+                        status_key(ki),
+                        info.to_string(),
+                        None,
+                    ));
                 }
                 Pending::Remove(ki) => {
                     removed.push(ki.key().as_bytes().to_vec());
                     let line = serde_json::json!({"cis": ki.to_string(), "remove": true});
-                    changes.push((Feed::Statuses.name(), status_key(ki), line.to_string(), None));
+                    changes.push((
+                        Feed::Statuses.name(),
+                        status_key(ki),
+                        line.to_string(),
+                        None,
+                    ));
                 }
                 Pending::Item {
                     feed,

@@ -318,8 +318,9 @@ impl Sqlite {
         } else {
             ""
         };
-        let mut stmt =
-            conn.prepare(&format!("SELECT {columns} FROM {table} {filter} ORDER BY {order}"))?;
+        let mut stmt = conn.prepare(&format!(
+            "SELECT {columns} FROM {table} {filter} ORDER BY {order}"
+        ))?;
         let width = stmt.column_count();
         let mut rows = stmt.query([])?;
         let mut cells = Vec::with_capacity(width);
@@ -379,7 +380,9 @@ impl Sqlite {
             conn.prepare_cached("SELECT body FROM discrepancies WHERE operation = ?1")?;
         for operation in &mut operations {
             operation.documents = docs
-                .query_map([operation.position], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+                .query_map([operation.position], |r| {
+                    Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+                })?
                 .collect::<rusqlite::Result<_>>()?;
             operation.discrepancy = discrepancy
                 .query_row([operation.position], |r| r.get(0))
@@ -431,9 +434,8 @@ fn feed_item(conn: &Connection, feed: Feed, key: &str) -> Result<Option<String>>
 /// Everything the push names, read in the transaction it is applied in.
 fn load(tx: &Transaction<'_>, keys: &Keys) -> Result<Snapshot> {
     let mut snapshot = Snapshot::default();
-    let mut answer = tx.prepare_cached(
-        "SELECT result, reasons, notices FROM operations WHERE uuid = ?1",
-    )?;
+    let mut answer =
+        tx.prepare_cached("SELECT result, reasons, notices FROM operations WHERE uuid = ?1")?;
     for uuid in &keys.uuids {
         let row: Option<(String, String, String)> = answer
             .query_row([uuid], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
@@ -469,7 +471,11 @@ fn load(tx: &Transaction<'_>, keys: &Keys) -> Result<Snapshot> {
             snapshot.hold_label(*sscc, device);
         }
     }
-    let held: Vec<Ki> = snapshot.held_codes().copied().chain(keys.codes.iter().copied()).collect();
+    let held: Vec<Ki> = snapshot
+        .held_codes()
+        .copied()
+        .chain(keys.codes.iter().copied())
+        .collect();
     for ki in &held {
         for key in Snapshot::block_keys(ki) {
             if let Some(item) = feed_item(tx, Feed::Blocks, &key)? {
@@ -508,7 +514,12 @@ pub(super) fn stored_answer(
 
 /// A judged push written: the new operations with their answers and documents, the changed
 /// statuses (and the change log with them), the labels claimed.
-fn write(tx: &Transaction<'_>, device: &Device, outcome: &Outcome<'_>, now: Timestamp) -> Result<()> {
+fn write(
+    tx: &Transaction<'_>,
+    device: &Device,
+    outcome: &Outcome<'_>,
+    now: Timestamp,
+) -> Result<()> {
     let mut insert = tx.prepare_cached(
         "INSERT INTO operations (uuid, device_id, seq, kind, operator, started_at, finished_at,
                                  payload, result, reasons, received_at, notices)
@@ -618,7 +629,9 @@ pub struct ImportBatch<'a> {
 
 impl std::fmt::Debug for ImportBatch<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ImportBatch").field("done", &self.done).finish()
+        f.debug_struct("ImportBatch")
+            .field("done", &self.done)
+            .finish()
     }
 }
 
@@ -635,7 +648,13 @@ impl ImportBatch<'_> {
         log_change(&self.conn, Feed::Statuses, &status_key(ki), &item, None)
     }
 
-    pub fn item(&mut self, feed: Feed, key: &str, item: &Value, warehouse: Option<&str>) -> Result<()> {
+    pub fn item(
+        &mut self,
+        feed: Feed,
+        key: &str,
+        item: &Value,
+        warehouse: Option<&str>,
+    ) -> Result<()> {
         log_change(&self.conn, feed, key, item, warehouse)
     }
 
