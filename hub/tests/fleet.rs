@@ -105,7 +105,7 @@ fn splitmix(mut z: u64) -> u64 {
 
 /// The code a terminal writes off in a round: its own, or now and then a contested one.
 fn code_of(terminal: usize, n: usize) -> usize {
-    if n % 3 == 0 && n / 3 < CONTESTED {
+    if n.is_multiple_of(3) && n / 3 < CONTESTED {
         n / 3
     } else {
         CONTESTED + terminal * OWN + n
