@@ -195,6 +195,16 @@ impl Store {
         }
     }
 
+    /// Background upkeep a serving hub runs every second or so. On PostgreSQL: numbers the
+    /// changes an instance committed and could not number (it was killed between its commit
+    /// and its sequencer pass), so they reach the terminals even if nothing else is written.
+    pub fn maintain(&self) -> Result<()> {
+        match self {
+            Store::Sqlite(_) => Ok(()),
+            Store::Postgres(p) => p.sequence(),
+        }
+    }
+
     /// A one-time code for `tally-hub enroll-code`; only its hash is stored.
     pub fn create_enrollment_code(
         &self,

@@ -3,7 +3,8 @@
 //! The driver is `postgres` (the blocking face of `tokio-postgres`, same maintainers) behind an
 //! `r2d2` pool: the hub's rules are synchronous domain code, and the HTTP layer runs every store
 //! call on tokio's blocking pool, so a blocking client costs nothing there and keeps one store
-//! interface for both backends.
+//! interface for both backends. Each pooled connection keeps the statements prepared on it
+//! (`Session`): a push runs some twenty, and preparing each anew would double its round trips.
 //!
 //! A push runs in one READ COMMITTED transaction that first takes transaction-scoped advisory
 //! locks on everything it names (its device, each code, each label), in one sorted order so two
@@ -26,9 +27,8 @@
 use std::collections::HashMap;
 
 use ::postgres::types::{ToSql, Type};
-use ::postgres::{Client, GenericClient, NoTls, Row, Transaction};
+use ::postgres::{Client, GenericClient, NoTls, Row, Statement};
 use r2d2::{Pool, PooledConnection};
-use r2d2_postgres::PostgresConnectionManager;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 use tally_domain::code::Ki;
@@ -45,7 +45,102 @@ use super::{
 use crate::documents::Selection;
 use crate::push::{self, Keys, Outcome, Snapshot};
 
-type Manager = PostgresConnectionManager<NoTls>;
+/// Opens the pool's connections, each with its own cache of prepared statements.
+#[derive(Debug)]
+struct Manager {
+    config: ::postgres::Config,
+}
+
+/// A pooled connection: the client and the statements prepared on it. A push runs some
+/// twenty statements; preparing each anew would double its round trips to the server.
+struct Connection {
+    client: Client,
+    statements: HashMap<&'static str, Statement>,
+}
+
+impl std::ops::Deref for Connection {
+    type Target = Client;
+    fn deref(&self) -> &Client {
+        &self.client
+    }
+}
+
+impl std::ops::DerefMut for Connection {
+    fn deref_mut(&mut self) -> &mut Client {
+        &mut self.client
+    }
+}
+
+impl r2d2::ManageConnection for Manager {
+    type Connection = Connection;
+    type Error = ::postgres::Error;
+
+    fn connect(&self) -> std::result::Result<Connection, ::postgres::Error> {
+        Ok(Connection {
+            client: self.config.connect(NoTls)?,
+            statements: HashMap::new(),
+        })
+    }
+
+    fn is_valid(&self, conn: &mut Connection) -> std::result::Result<(), ::postgres::Error> {
+        conn.client.simple_query("").map(|_| ())
+    }
+
+    fn has_broken(&self, conn: &mut Connection) -> bool {
+        conn.client.is_closed()
+    }
+}
+
+impl Connection {
+    /// The connection's client (or a transaction on it) with the statement cache beside it.
+    fn session<'a, C: GenericClient>(
+        client: &'a mut C,
+        statements: &'a mut HashMap<&'static str, Statement>,
+    ) -> Session<'a, C> {
+        Session { client, statements }
+    }
+}
+
+/// A client or transaction whose fixed statements are prepared once per connection.
+struct Session<'a, C: GenericClient> {
+    client: &'a mut C,
+    statements: &'a mut HashMap<&'static str, Statement>,
+}
+
+impl<C: GenericClient> Session<'_, C> {
+    fn statement(&mut self, sql: &'static str) -> Result<Statement> {
+        if let Some(statement) = self.statements.get(sql) {
+            return Ok(statement.clone());
+        }
+        let statement = self.client.prepare(sql)?;
+        self.statements.insert(sql, statement.clone());
+        Ok(statement)
+    }
+
+    fn query(&mut self, sql: &'static str, params: &[&(dyn ToSql + Sync)]) -> Result<Vec<Row>> {
+        let statement = self.statement(sql)?;
+        Ok(self.client.query(&statement, params)?)
+    }
+
+    fn query_one(&mut self, sql: &'static str, params: &[&(dyn ToSql + Sync)]) -> Result<Row> {
+        let statement = self.statement(sql)?;
+        Ok(self.client.query_one(&statement, params)?)
+    }
+
+    fn query_opt(
+        &mut self,
+        sql: &'static str,
+        params: &[&(dyn ToSql + Sync)],
+    ) -> Result<Option<Row>> {
+        let statement = self.statement(sql)?;
+        Ok(self.client.query_opt(&statement, params)?)
+    }
+
+    fn execute(&mut self, sql: &'static str, params: &[&(dyn ToSql + Sync)]) -> Result<u64> {
+        let statement = self.statement(sql)?;
+        Ok(self.client.execute(&statement, params)?)
+    }
+}
 
 /// The migrations, in order; `schema_migrations` holds the versions run.
 const MIGRATIONS: [&str; 2] = [
@@ -110,7 +205,7 @@ impl Postgres {
             .max_size(POOL_SIZE)
             .min_idle(Some(1))
             .connection_timeout(std::time::Duration::from_secs(30))
-            .build(PostgresConnectionManager::new(config, NoTls))?;
+            .build(Manager { config })?;
         let store = Postgres { pool };
         migrate(&mut *store.pool.get()?)?;
         // A hub killed between a commit and its sequencer pass left rows unnumbered.
@@ -196,7 +291,9 @@ impl Postgres {
     }
 
     pub fn authenticate(&self, token_hash: &[u8], now: Timestamp) -> Result<Option<Device>> {
-        let row = self.conn()?.query_opt(
+        let mut conn = self.conn()?;
+        let Connection { client, statements } = &mut *conn;
+        let row = Connection::session(client, statements).query_opt(
             "UPDATE devices SET last_contact = $2
              WHERE token_hash = $1 AND revoked_at IS NULL
              RETURNING id, warehouse, participant_inn",
@@ -274,7 +371,7 @@ impl Postgres {
     }
 
     pub fn horizon(&self, feed: Feed) -> Result<i64> {
-        horizon_of(&mut *self.conn()?, feed)
+        horizon_of(&mut self.conn()?.client, feed)
     }
 
     pub fn push(
@@ -325,7 +422,9 @@ impl Postgres {
         after: i64,
         limit: i64,
     ) -> Result<(Vec<(i64, String)>, bool)> {
-        let rows = self.conn()?.query(
+        let mut conn = self.conn()?;
+        let Connection { client, statements } = &mut *conn;
+        let rows = Connection::session(client, statements).query(
             "SELECT seq, item FROM changes
              WHERE feed = $1 AND seq > $2 AND (warehouse IS NULL OR warehouse = $4)
              ORDER BY seq LIMIT $3",
@@ -572,12 +671,14 @@ fn run_migrations(client: &mut Client) -> Result<()> {
     Ok(())
 }
 
-fn sequence(client: &mut Client) -> Result<()> {
+fn sequence(conn: &mut Connection) -> Result<()> {
+    let Connection { client, statements } = conn;
     let mut tx = client.transaction()?;
-    tx.execute("SELECT pg_advisory_xact_lock($1)", &[&SEQUENCER_LOCK])?;
+    let mut db = Connection::session(&mut tx, statements);
+    db.execute("SELECT pg_advisory_xact_lock($1)", &[&SEQUENCER_LOCK])?;
     loop {
         // SKIP LOCKED: a row a writer is changing again is numbered by that writer's own pass.
-        let rows = tx.query(
+        let rows = db.query(
             "SELECT feed, key FROM changes WHERE seq IS NULL ORDER BY written
              LIMIT $1 FOR UPDATE SKIP LOCKED",
             &[&SEQUENCE_CHUNK],
@@ -587,8 +688,8 @@ fn sequence(client: &mut Client) -> Result<()> {
         }
         let feeds: Vec<&str> = rows.iter().map(|r| r.get(0)).collect();
         let keys: Vec<&str> = rows.iter().map(|r| r.get(1)).collect();
-        let first = reserve(&mut tx, "change_seq", rows.len())?;
-        tx.execute(
+        let first = reserve(&mut db, Numbering::Changes, rows.len())?;
+        db.execute(
             "UPDATE changes c SET seq = $3 + t.n - 1
              FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS t(feed, key, n)
              WHERE c.feed = t.feed AND c.key = t.key",
@@ -598,7 +699,7 @@ fn sequence(client: &mut Client) -> Result<()> {
             break;
         }
     }
-    let ids: Vec<i64> = tx
+    let ids: Vec<i64> = db
         .query(
             "SELECT id FROM operations WHERE position IS NULL ORDER BY id FOR UPDATE SKIP LOCKED",
             &[],
@@ -607,27 +708,44 @@ fn sequence(client: &mut Client) -> Result<()> {
         .map(|r| r.get(0))
         .collect();
     if !ids.is_empty() {
-        let first = reserve(&mut tx, "operation_position", ids.len())?;
-        tx.execute(
+        let first = reserve(&mut db, Numbering::Operations, ids.len())?;
+        db.execute(
             "UPDATE operations o SET position = $2 + t.n - 1
              FROM unnest($1::int8[]) WITH ORDINALITY AS t(id, n) WHERE o.id = t.id",
             &[&ids, &first],
         )?;
     }
+    drop(db);
     tx.commit()?;
     Ok(())
 }
 
 /// Takes `count` consecutive numbers of a sequence only the sequencer uses; the first.
-fn reserve(tx: &mut Transaction<'_>, sequence: &str, count: usize) -> Result<i64> {
-    let first: i64 = tx
-        .query_one(&format!("SELECT nextval('{sequence}')"), &[])?
-        .get(0);
-    tx.execute(
-        &format!("SELECT setval('{sequence}', $1)"),
-        &[&(first + count as i64 - 1)],
-    )?;
+fn reserve(
+    db: &mut Session<'_, impl GenericClient>,
+    sequence: Numbering,
+    count: usize,
+) -> Result<i64> {
+    let (next, set) = match sequence {
+        Numbering::Changes => (
+            "SELECT nextval('change_seq')",
+            "SELECT setval('change_seq', $1)",
+        ),
+        Numbering::Operations => (
+            "SELECT nextval('operation_position')",
+            "SELECT setval('operation_position', $1)",
+        ),
+    };
+    let first: i64 = db.query_one(next, &[])?.get(0);
+    db.execute(set, &[&(first + count as i64 - 1)])?;
     Ok(first)
+}
+
+/// The two sequences only the sequencer takes numbers from.
+#[derive(Clone, Copy, Debug)]
+enum Numbering {
+    Changes,
+    Operations,
 }
 
 fn horizon_of(client: &mut impl GenericClient, feed: Feed) -> Result<i64> {
@@ -641,7 +759,7 @@ fn horizon_of(client: &mut impl GenericClient, feed: Feed) -> Result<i64> {
 
 #[allow(clippy::too_many_arguments)]
 fn push_once(
-    client: &mut Client,
+    conn: &mut Connection,
     device: &Device,
     request: &PushRequest,
     keys: &Keys,
@@ -649,12 +767,14 @@ fn push_once(
     policy: &Policy,
     now: Timestamp,
 ) -> Result<Vec<OperationAnswer>> {
+    let Connection { client, statements } = conn;
     let mut tx = client.transaction()?;
-    tx.execute(
+    let mut db = Connection::session(&mut tx, statements);
+    db.execute(
         "SELECT pg_advisory_xact_lock(k) FROM unnest($1::int8[]) AS k",
         &[&locks],
     )?;
-    tx.execute(
+    db.execute(
         "UPDATE devices SET app_version = $1, queue_depth = $2, cache_synced_at = $3
          WHERE id = $4",
         &[
@@ -664,18 +784,19 @@ fn push_once(
             &device.id,
         ],
     )?;
-    let mut snapshot = load(&mut tx, keys)?;
+    let mut snapshot = load(&mut db, keys)?;
     let outcome = push::judge(&mut snapshot, device, request, policy, now)?;
-    write(&mut tx, device, &outcome, now)?;
+    write(&mut db, device, &outcome, now)?;
+    drop(db);
     tx.commit()?;
     Ok(outcome.answers)
 }
 
 /// Everything the push names, in a few statements: its stored answers, the codes (and the
 /// contents of the boxes it names) locked for update, and the feed records it reads.
-fn load(tx: &mut Transaction<'_>, keys: &Keys) -> Result<Snapshot> {
+fn load(db: &mut Session<'_, impl GenericClient>, keys: &Keys) -> Result<Snapshot> {
     let mut snapshot = Snapshot::default();
-    for row in tx.query(
+    for row in db.query(
         "SELECT uuid, result, reasons, notices FROM operations WHERE uuid = ANY($1)",
         &[&keys.uuids],
     )? {
@@ -690,7 +811,7 @@ fn load(tx: &mut Transaction<'_>, keys: &Keys) -> Result<Snapshot> {
         .collect();
     let labels: HashMap<String, Sscc> = keys.labels.iter().map(|s| (s.to_string(), *s)).collect();
     let label_names: Vec<&String> = labels.keys().collect();
-    for row in tx.query(
+    for row in db.query(
         "SELECT ki_key, info FROM statuses WHERE ki_key = ANY($1) OR parent = ANY($2)
          ORDER BY ki_key FOR UPDATE",
         &[&codes, &label_names],
@@ -717,7 +838,7 @@ fn load(tx: &mut Transaction<'_>, keys: &Keys) -> Result<Snapshot> {
     wanted.extend(labels.keys().map(|s| (Feed::Statuses.name(), s.clone())));
     wanted.extend(keys.tasks.iter().map(|t| (Feed::Tasks.name(), t.clone())));
     let (feeds, names): (Vec<&str>, Vec<String>) = wanted.into_iter().unzip();
-    for row in tx.query(
+    for row in db.query(
         "SELECT c.feed, c.key, c.item FROM changes c
          JOIN unnest($1::text[], $2::text[]) AS w(feed, key)
            ON c.feed = w.feed AND c.key = w.key",
@@ -740,7 +861,7 @@ fn load(tx: &mut Transaction<'_>, keys: &Keys) -> Result<Snapshot> {
             _ => {}
         }
     }
-    for row in tx.query(
+    for row in db.query(
         "SELECT sscc, device_id FROM labels WHERE sscc = ANY($1)",
         &[&label_names],
     )? {
@@ -753,7 +874,7 @@ fn load(tx: &mut Transaction<'_>, keys: &Keys) -> Result<Snapshot> {
 
 /// A judged push written in a few array statements.
 fn write(
-    tx: &mut Transaction<'_>,
+    db: &mut Session<'_, impl GenericClient>,
     device: &Device,
     outcome: &Outcome<'_>,
     now: Timestamp,
@@ -780,7 +901,7 @@ fn write(
         let notices: Vec<&str> = rows.iter().map(|r| r.notices.as_str()).collect();
         // A UUID stored meanwhile by another instance fails the statement (unique), and the
         // push starts again to find its answer.
-        let inserted = tx.query(
+        let inserted = db.query(
             "INSERT INTO operations (uuid, device_id, seq, kind, operator, started_at,
                                      finished_at, payload, result, reasons, received_at, notices)
              SELECT u, $2, s, k, o, st, f, p, r, re, $3, n
@@ -824,14 +945,14 @@ fn write(
             }
         }
         if !doc_ops.is_empty() {
-            tx.execute(
+            db.execute(
                 "INSERT INTO gis_documents (operation, position, doc_type, pg, body)
                  SELECT * FROM unnest($1::int8[], $2::int8[], $3::text[], $4::text[], $5::text[])",
                 &[&doc_ops, &doc_positions, &doc_types, &doc_pgs, &doc_bodies],
             )?;
         }
         if !disc_ops.is_empty() {
-            tx.execute(
+            db.execute(
                 "INSERT INTO discrepancies (operation, body)
                  SELECT * FROM unnest($1::int8[], $2::text[])",
                 &[&disc_ops, &disc_bodies],
@@ -839,10 +960,10 @@ fn write(
         }
     }
     let statuses: Vec<(Ki, &Value)> = outcome.statuses.iter().map(|(k, v)| (*k, v)).collect();
-    write_statuses(tx, &statuses)?;
+    write_statuses(db, &statuses)?;
     if !outcome.labels.is_empty() {
         let labels: Vec<String> = outcome.labels.iter().map(Sscc::to_string).collect();
-        tx.execute(
+        db.execute(
             "INSERT INTO labels (sscc, device_id) SELECT unnest($1::text[]), $2
              ON CONFLICT (sscc) DO NOTHING",
             &[&labels, &device.id],
@@ -853,19 +974,25 @@ fn write(
 
 /// Statuses upserted with their change-log rows (unnumbered until the sequencer's pass). Each
 /// code at most once.
-fn write_statuses(tx: &mut impl GenericClient, statuses: &[(Ki, &Value)]) -> Result<()> {
-    let lines = upsert_statuses(tx, statuses)?;
+fn write_statuses(
+    db: &mut Session<'_, impl GenericClient>,
+    statuses: &[(Ki, &Value)],
+) -> Result<()> {
+    let lines = upsert_statuses(db, statuses)?;
     let names: Vec<String> = statuses.iter().map(|(ki, _)| status_key(ki)).collect();
     let changes: Vec<(&str, &str, &str, Option<&str>)> = names
         .iter()
         .zip(&lines)
         .map(|(key, line)| (Feed::Statuses.name(), key.as_str(), line.as_str(), None))
         .collect();
-    log_changes(tx, &changes)
+    log_changes(db, &changes)
 }
 
 /// Statuses upserted into the list alone; their lines as written, in order.
-fn upsert_statuses(tx: &mut impl GenericClient, statuses: &[(Ki, &Value)]) -> Result<Vec<String>> {
+fn upsert_statuses(
+    db: &mut Session<'_, impl GenericClient>,
+    statuses: &[(Ki, &Value)],
+) -> Result<Vec<String>> {
     if statuses.is_empty() {
         return Ok(Vec::new());
     }
@@ -882,7 +1009,7 @@ fn upsert_statuses(tx: &mut impl GenericClient, statuses: &[(Ki, &Value)]) -> Re
     let owner: Vec<Option<&str>> = columns.iter().map(|c| c.owner_inn.as_deref()).collect();
     let parent: Vec<Option<&str>> = columns.iter().map(|c| c.parent.as_deref()).collect();
     let blocked: Vec<bool> = columns.iter().map(|c| c.blocked).collect();
-    tx.execute(
+    db.execute(
         "INSERT INTO statuses (ki_key, status, status_ex, owner_inn, parent, blocked, info)
          SELECT * FROM unnest($1::bytea[], $2::text[], $3::text[], $4::text[], $5::text[],
                               $6::bool[], $7::text[])
@@ -898,7 +1025,7 @@ fn upsert_statuses(tx: &mut impl GenericClient, statuses: &[(Ki, &Value)]) -> Re
 
 /// Change-log rows `(feed, key, item, warehouse)` upserted unnumbered; each key at most once.
 fn log_changes(
-    tx: &mut impl GenericClient,
+    db: &mut Session<'_, impl GenericClient>,
     changes: &[(&str, &str, &str, Option<&str>)],
 ) -> Result<()> {
     if changes.is_empty() {
@@ -908,7 +1035,7 @@ fn log_changes(
     let keys: Vec<&str> = changes.iter().map(|c| c.1).collect();
     let items: Vec<&str> = changes.iter().map(|c| c.2).collect();
     let warehouses: Vec<Option<&str>> = changes.iter().map(|c| c.3).collect();
-    tx.execute(
+    db.execute(
         "INSERT INTO changes (feed, key, seq, item, warehouse)
          SELECT f, k, NULL, i, w FROM unnest($1::text[], $2::text[], $3::text[], $4::text[])
               AS t(f, k, i, w)
@@ -1026,16 +1153,17 @@ impl ImportBatch {
                 } => changes.push((feed.name(), key.clone(), item.clone(), warehouse.as_deref())),
             }
         }
-        let tx = &mut *self.conn;
-        upsert_statuses(tx, &statuses)?;
+        let Connection { client, statements } = &mut *self.conn;
+        let mut db = Connection::session(client, statements);
+        upsert_statuses(&mut db, &statuses)?;
         if !removed.is_empty() {
-            tx.execute("DELETE FROM statuses WHERE ki_key = ANY($1)", &[&removed])?;
+            db.execute("DELETE FROM statuses WHERE ki_key = ANY($1)", &[&removed])?;
         }
         let changes: Vec<(&str, &str, &str, Option<&str>)> = changes
             .iter()
             .map(|(feed, key, item, warehouse)| (*feed, key.as_str(), item.as_str(), *warehouse))
             .collect();
-        log_changes(tx, &changes)?;
+        log_changes(&mut db, &changes)?;
         Ok(())
     }
 
