@@ -715,7 +715,6 @@ fn sequence(conn: &mut Connection) -> Result<()> {
             &[&ids, &first],
         )?;
     }
-    drop(db);
     tx.commit()?;
     Ok(())
 }
@@ -787,7 +786,6 @@ fn push_once(
     let mut snapshot = load(&mut db, keys)?;
     let outcome = push::judge(&mut snapshot, device, request, policy, now)?;
     write(&mut db, device, &outcome, now)?;
-    drop(db);
     tx.commit()?;
     Ok(outcome.answers)
 }
