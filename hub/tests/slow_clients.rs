@@ -387,7 +387,7 @@ fn a_gzip_bomb_is_refused_as_too_large_and_writes_nothing() {
 }
 
 #[test]
-fn health_and_readiness_answer_without_a_token() {
+fn the_probes_answer_without_a_token_and_readiness_follows_the_database() {
     let hub = start(0, LIMITS);
     let agent = terminal();
     for path in ["/healthz", "/readyz"] {
@@ -401,6 +401,17 @@ fn health_and_readiness_answer_without_a_token() {
             serde_json::from_str(&answer.body_mut().read_to_string().unwrap()).unwrap();
         assert_eq!(body, json!({"status": "ok"}), "{path}");
     }
+
+    // A database the store cannot read: not ready, though still up.
+    rusqlite::Connection::open(&hub.db)
+        .unwrap()
+        .execute("ALTER TABLE meta RENAME TO meta_gone", [])
+        .unwrap();
+    let mut ready = agent.get(hub.url("/readyz")).call().unwrap();
+    assert_eq!(ready.status(), 503);
+    let error: Value = serde_json::from_str(&ready.body_mut().read_to_string().unwrap()).unwrap();
+    assert_eq!(error["code"], "not_ready", "{error}");
+    assert_eq!(agent.get(hub.url("/healthz")).call().unwrap().status(), 200);
 }
 
 #[test]

@@ -75,7 +75,8 @@ pub(super) async fn serve(
         if let Err(error) = tcp.set_nodelay(true) {
             tracing::debug!(%peer, "TCP_NODELAY: {error}");
         }
-        let Ok(service) = make_service.call(peer).await;
+        let Ok(make) = make_service.ready().await;
+        let Ok(service) = make.call(peer).await;
         tokio::spawn(serve_one(
             tcp,
             peer,
