@@ -222,7 +222,11 @@ impl Hub {
     /// Serves until SIGTERM or SIGINT, then stops accepting and lets the requests in flight
     /// finish (for `tally-hub serve` under systemd).
     pub fn run_until_terminated(self) {
-        self.run_until(connection::terminated());
+        let stop = {
+            let _context = self.runtime.enter();
+            connection::terminated()
+        };
+        self.run_until(stop);
     }
 
     /// Serves until `stop` completes, then stops accepting and lets the requests in flight

@@ -53,6 +53,7 @@ pub(super) async fn serve(
     loop {
         // A slot before the accept: past the cap, clients wait in the listen backlog.
         let slot = tokio::select! {
+            biased;
             () = &mut stop => break,
             slot = Arc::clone(&slots).acquire_owned() => match slot {
                 Ok(slot) => slot,
@@ -60,6 +61,7 @@ pub(super) async fn serve(
             },
         };
         let (tcp, peer) = tokio::select! {
+            biased;
             () = &mut stop => break,
             accepted = listener.accept() => match accepted {
                 Ok(accepted) => accepted,
@@ -100,27 +102,35 @@ pub(super) async fn serve(
     }
 }
 
-/// Resolves on SIGTERM (systemd's stop) or SIGINT (Ctrl-C).
-pub(super) async fn terminated() {
-    let mut sigterm = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-    {
+/// Resolves on SIGTERM (systemd's stop) or SIGINT (Ctrl-C). The handlers are installed here,
+/// not when the future is first polled, so a signal that comes right after start is not left
+/// to its default action (death without finishing anything). Needs the runtime's context.
+pub(super) fn terminated() -> impl Future<Output = ()> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let listen = |kind: SignalKind, name: &str| match signal(kind) {
         Ok(signal) => Some(signal),
         Err(error) => {
-            tracing::warn!("SIGTERM cannot be caught: {error}");
+            tracing::warn!("{name} cannot be caught: {error}");
             None
         }
     };
-    let term = async {
-        match sigterm.as_mut() {
-            Some(signal) => {
-                signal.recv().await;
-            }
-            None => std::future::pending().await,
+    let mut term = listen(SignalKind::terminate(), "SIGTERM");
+    let mut int = listen(SignalKind::interrupt(), "SIGINT");
+    async move {
+        tokio::select! {
+            () = received(term.as_mut()) => {}
+            () = received(int.as_mut()) => {}
         }
-    };
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => {}
-        () = term => {}
+    }
+}
+
+/// The next delivery of a signal, or never when it could not be caught.
+async fn received(signal: Option<&mut tokio::signal::unix::Signal>) {
+    match signal {
+        Some(signal) => {
+            signal.recv().await;
+        }
+        None => std::future::pending().await,
     }
 }
 
