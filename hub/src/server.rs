@@ -1,9 +1,9 @@
 //! The hub's HTTP face: routes, bearer-token auth, protocol negotiation, body limits, slow
 //! clients, and the JSON error bodies of `tally_wire`.
 //!
-//! axum routes and extracts on a tokio runtime that [`Hub::run`] builds for itself: a few worker
-//! threads serve every connection, so a stalled client costs a task and a socket, never a
-//! thread. The one [`Store`] sits behind a mutex and every call to it runs on the runtime's
+//! axum routes and extracts on a tokio runtime of the hub's own, made when it is bound and
+//! driven by [`Hub::run`] on the caller's thread: a few worker threads serve every connection,
+//! so a stalled client costs a task and a socket, never a thread. The one [`Store`] sits behind a mutex and every call to it runs on the runtime's
 //! small blocking pool ([`with_store`]), so a slow transaction holds back other store calls,
 //! not the sockets. SQLite has one writer anyway.
 //!
@@ -171,7 +171,8 @@ impl Hub {
             addr: addr.to_owned(),
             message: e.to_string(),
         };
-        // Bound here, before any runtime runs, so the caller learns the port at once.
+        // Bound with std, so a bind error and the port chosen are the caller's at once; the
+        // runtime only takes the socket over.
         let listener = std::net::TcpListener::bind(addr).map_err(bind_error)?;
         listener.set_nonblocking(true).map_err(bind_error)?;
         let runtime = tokio::runtime::Builder::new_multi_thread()
