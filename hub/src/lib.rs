@@ -2,8 +2,9 @@
 //!
 //! `store` holds every line of SQL; `push` re-judges pushed operations with the domain's rules;
 //! `import` loads status exports, block lists, the catalog and tasks; `server` is the HTTP
-//! protocol of `tally_wire`; `documents` turns accepted operations into GIS MT document
-//! bodies for signing; `tls` terminates TLS in front of `server`.
+//! protocol of `tally_wire` (axum on tokio, TLS in its own accept loop); `documents` turns
+//! accepted operations into GIS MT document bodies for signing; `tls` reads the certificate
+//! and key `server` shakes hands with.
 
 pub mod documents;
 pub mod enroll_qr;

@@ -5,7 +5,7 @@
 mod bench_intake;
 
 use std::fs::File;
-use std::io::{self, BufWriter, Read, Write};
+use std::io::{self, BufWriter, IsTerminal, Read, Write};
 use std::path::PathBuf;
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -31,7 +31,9 @@ struct Cli {
 
 #[derive(Subcommand, Debug)]
 enum Command {
-    /// Serve the terminals over HTTP, or HTTPS with --tls-cert and --tls-key.
+    /// Serve the terminals over HTTP, or HTTPS with --tls-cert and --tls-key, until SIGTERM or
+    /// SIGINT (requests in flight are finished). Logs a line per request on standard error;
+    /// RUST_LOG filters them (e.g. RUST_LOG=debug).
     Serve {
         #[command(flatten)]
         db: Database,
@@ -227,6 +229,23 @@ fn now() -> Timestamp {
     Timestamp(millis)
 }
 
+/// The server's log: one line per request and its errors, on standard error (the journal under
+/// systemd), filtered by `RUST_LOG` (`info` when unset).
+fn log_to_stderr() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    // A second subscriber cannot be installed; the first one logs.
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(io::stderr)
+        .with_ansi(io::stderr().is_terminal())
+        // Its report of a failed write is an `eprintln!`, which panics (the request with it)
+        // when standard error is a closed pipe, as under a parent that read only the first
+        // line.
+        .log_internal_errors(false)
+        .try_init();
+}
+
 fn main() -> anyhow::Result<()> {
     match Cli::parse().command {
         Command::Serve {
@@ -235,6 +254,7 @@ fn main() -> anyhow::Result<()> {
             tls_cert,
             tls_key,
         } => {
+            log_to_stderr();
             let store = db.open()?;
             let hub = match (tls_cert, tls_key) {
                 (Some(cert), Some(key)) => {
@@ -247,13 +267,16 @@ fn main() -> anyhow::Result<()> {
                 _ => Hub::bind(store, &listen)?,
             };
             if let Some(addr) = hub.local_addr() {
+                // Plain, and first on standard error: scripts and tests wait for this line and
+                // take the URL from its end.
                 eprintln!(
                     "tally-hub: serving {} on {}://{addr}",
                     redacted(&db.location()?),
                     hub.scheme()
                 );
             }
-            hub.run();
+            hub.run_until_terminated();
+            tracing::info!("stopped");
             Ok(())
         }
         Command::AdminToken { db, label } => {

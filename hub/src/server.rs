@@ -1,175 +1,307 @@
-//! The hub's HTTP face: routing, bearer-token auth, protocol negotiation, body limits and the
-//! JSON error bodies of `tally_wire`.
+//! The hub's HTTP face: routes, bearer-token auth, protocol negotiation, body limits, slow
+//! clients, and the JSON error bodies of `tally_wire`.
 //!
-//! tiny_http is a blocking server: a few worker threads take requests from its queue and share
-//! the one [`Store`] behind a mutex. A warehouse has tens of terminals syncing now and then, and
-//! SQLite has one writer anyway, so an async runtime would buy nothing here but build time.
-//! Every refusal is decided before anything is written: a request is parsed and checked whole,
-//! then applied in one store transaction.
+//! axum routes and extracts on a tokio runtime of the hub's own, made when it is bound and
+//! driven by [`Hub::run`] on the caller's thread: a few worker threads serve every connection,
+//! //! so a stalled client costs a task and a socket, never a thread. Every call to the [`Store`]
+//! runs on the runtime's blocking pool ([`with_store`]), so a slow transaction holds back
+//! other store calls, not the sockets; the store shares itself (SQLite behind its one
+//! connection, PostgreSQL through its pool). Every second a task runs [`Store::maintain`].
 //!
-//! Answers over [`GZIP_ABOVE`] bytes go gzipped to a client that sends `Accept-Encoding: gzip`
-//! (ureq does, and unpacks them): a pull page of statuses shrinks about eightfold on a dock's
-//! Wi-Fi. The fleet view takes an administrator's token (`tally-hub admin-token`), never a
-//! device's. With `--tls-cert`, [`crate::tls`] terminates TLS in front of this server.
+//! Every refusal is decided before anything is written: a request's protocol, token, body,
+//! limits and ids are checked whole, then applied in one store transaction. A refusal is an
+//! `ErrorBody` whoever made it (a handler, the router, a tower-http layer), and every answer
+//! names the hub's protocol version and varies on `Accept-Encoding` ([`answer`]).
+//!
+//! Clients cannot starve each other ([`Limits`]): the request line and headers must arrive
+//! within `header_read` (hyper's timer, which also closes a kept-alive connection that sends no
+//! next request within it), the body within `body_read` of the headers (else 408
+//! `body_timeout`), a connection on which nothing moves while no request is handled is closed
+//! after `idle`, a TLS handshake gets `tls_handshake`, and at most `max_connections` are served
+//! at once; more wait in the listen backlog.
+//!
+//! Answers over [`GZIP_ABOVE`] bytes go gzipped to a client that accepts gzip (ureq does, and
+//! unpacks them): a pull page of statuses shrinks about eightfold on a dock's Wi-Fi. Gzipped
+//! bodies are taken, up to [`MAX_BODY_BYTES`] unpacked. The fleet view takes an administrator's
+//! token (`tally-hub admin-token`), never a device's. With [`Hub::bind_tls`] the same accept
+//! loop shakes hands with rustls before serving ([`connection`]).
 
-use std::io::{self, Read};
+mod answer;
+mod body;
+mod connection;
+
+use std::future::Future;
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex, MutexGuard};
-use std::thread;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use flate2::Compression;
-use flate2::read::MultiGzDecoder;
-use flate2::write::GzEncoder;
+use axum::Router;
+use axum::extract::rejection::PathRejection;
+use axum::extract::{Extension, Path, State};
+use axum::http::header::{CONTENT_TYPE, WWW_AUTHENTICATE};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum_extra::extract::{Query, QueryRejection};
+use axum_extra::headers::authorization::{Basic, Bearer};
+use axum_extra::headers::{Authorization, HeaderMapExt};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use tally_domain::status::Timestamp;
 use tally_domain::validate::Policy;
 use tally_wire::{
-    EnrollRequest, EnrollResponse, ErrorBody, Feed, FleetDevice, FleetResponse, MAX_PULL_LIMIT,
-    MAX_PUSH_OPERATIONS, MIN_PROTOCOL_VERSION, PROTOCOL_HEADER, PROTOCOL_VERSION, PushRequest,
+    DocumentKind, EnrollRequest, EnrollResponse, ErrorBody, Feed, FleetDevice, FleetResponse,
+    MAX_PULL_LIMIT, MAX_PUSH_OPERATIONS, MIN_PROTOCOL_VERSION, PROTOCOL_HEADER, PushRequest,
     PushResponse, SerialRange,
 };
-use tiny_http::{Header, Method, Request, Response, Server};
+use tokio_rustls::TlsAcceptor;
+use tower_http::compression::predicate::SizeAbove;
+use tower_http::compression::{CompressionLayer, CompressionLevel};
+use tower_http::decompression::RequestDecompressionLayer;
+use tower_http::limit::RequestBodyLimitLayer;
 
 use crate::documents::{self, DocType};
 use crate::push;
 use crate::store::{Device, Store, StoreError};
-use crate::tls::TlsFront;
-use tally_wire::DocumentKind;
+use body::Upload;
 
 /// The largest request body taken, before and after gzip: a full push batch of big documents
 /// fits with room to spare.
 pub const MAX_BODY_BYTES: u64 = 16 << 20;
-/// A body up to this size is read and dropped before answering 413, so the client, which sends
-/// the whole body before it reads, gets the answer rather than a reset connection.
-const DRAIN_LIMIT: u64 = 64 << 20;
-const WORKERS: usize = 4;
 /// Answers larger than this are gzipped for a client that accepts it; smaller ones are not
 /// worth the CPU (an enrollment, a push answer of a few operations).
 pub const GZIP_ABOVE: usize = 8 << 10;
 /// The first protocol version that understands snapshot pages (`"snapshot": true`).
 const SNAPSHOT_PROTOCOL: u32 = 2;
+/// Threads serving sockets: the hub's work is the store's, on the blocking pool; two cores serve
+/// a dock of terminals with room to spare.
+const WORKER_THREADS: usize = 2;
+/// Threads running store calls: as many as the PostgreSQL pool has connections (SQLite's calls
+/// queue on its one connection; more threads would only wait).
+const STORE_THREADS: usize = 16;
+/// How often the store's upkeep runs (`Store::maintain`).
+const MAINTAIN_EVERY: Duration = Duration::from_secs(1);
+
+/// How long a client may take over each part of a request, and how many are served at once.
+/// The defaults suit terminals on a dock's Wi-Fi; tests shorten them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Limits {
+    /// The request line and headers must be in within this, counted from the connection's
+    /// start or from the end of its previous answer (so it is also how long a kept-alive
+    /// connection may sit without a next request).
+    pub header_read: Duration,
+    /// The whole body must be in within this after the headers; a body that drips is answered
+    /// 408 `body_timeout` and its connection closed.
+    pub body_read: Duration,
+    /// A connection on which no byte moves either way while no request is being handled (a
+    /// client that stopped reading its answer) is closed after this.
+    pub idle: Duration,
+    /// A TLS handshake must be over within this.
+    pub tls_handshake: Duration,
+    /// Connections served at once; further ones wait in the listen backlog until one closes.
+    pub max_connections: usize,
+    /// After SIGTERM, requests in flight get this long to finish before the hub exits.
+    pub shutdown_grace: Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Limits {
+        Limits {
+            header_read: Duration::from_secs(10),
+            body_read: Duration::from_secs(30),
+            idle: Duration::from_secs(60),
+            tls_handshake: Duration::from_secs(10),
+            // Tens of terminals per warehouse; well inside the 1024 descriptors a service gets.
+            max_connections: 512,
+            shutdown_grace: Duration::from_secs(30),
+        }
+    }
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum ServeError {
     #[error("cannot listen on {addr}: {message}")]
     Bind { addr: String, message: String },
-}
-
-/// Where the hub listens and whether it speaks TLS there.
-enum Front {
-    Plain,
-    Tls(TlsFront),
+    #[error("cannot start the hub's threads: {0}")]
+    Runtime(std::io::Error),
 }
 
 /// A bound hub, ready to serve.
 pub struct Hub {
-    server: Arc<Server>,
-    state: Arc<State>,
-    front: Front,
+    runtime: tokio::runtime::Runtime,
+    listener: tokio::net::TcpListener,
+    tls: Option<TlsAcceptor>,
+    app: App,
+    limits: Limits,
 }
 
 impl std::fmt::Debug for Hub {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Hub")
             .field("addr", &self.local_addr())
+            .field("scheme", &self.scheme())
+            .field("limits", &self.limits)
             .finish_non_exhaustive()
     }
 }
 
-#[derive(Debug)]
-struct State {
-    store: Mutex<Store>,
-    policy: Policy,
+/// What every handler shares.
+#[derive(Clone, Debug)]
+struct App {
+    store: Arc<Store>,
+    policy: Arc<Policy>,
 }
 
 impl Hub {
+    /// A hub speaking plain HTTP on `addr` (port 0 picks a free one).
     pub fn bind(store: Store, addr: &str) -> Result<Hub, ServeError> {
-        let bind_error = |message: String| ServeError::Bind {
-            addr: addr.to_owned(),
-            message,
-        };
-        let listener = std::net::TcpListener::bind(addr).map_err(|e| bind_error(e.to_string()))?;
-        // tiny_http writes an answer's headers and its body apart; with Nagle's algorithm a
-        // small body (a gzipped push answer) then waits for the terminal's delayed ACK, 40 ms
-        // a request. Accepted sockets inherit TCP_NODELAY from the listener.
-        nix::sys::socket::setsockopt(&listener, nix::sys::socket::sockopt::TcpNoDelay, &true)
-            .map_err(|e| bind_error(e.to_string()))?;
-        let server =
-            Server::from_listener(listener, None).map_err(|e| bind_error(e.to_string()))?;
-        Ok(Hub {
-            server: Arc::new(server),
-            state: Arc::new(State {
-                store: Mutex::new(store),
-                policy: push::hub_policy(),
-            }),
-            front: Front::Plain,
-        })
+        Hub::bind_with(store, addr, None)
     }
 
-    /// A hub speaking HTTPS on `addr` with this certificate (see [`crate::tls`]); its HTTP
-    /// server listens on a loopback port that only the TLS relay uses.
+    /// A hub speaking HTTPS on `addr` with this configuration (see [`crate::tls`]), offering
+    /// only HTTP/1.1 by ALPN, which is what the terminals speak.
     pub fn bind_tls(
         store: Store,
         addr: &str,
         tls: Arc<rustls::ServerConfig>,
     ) -> Result<Hub, ServeError> {
-        let mut hub = Hub::bind(store, "127.0.0.1:0")?;
-        let bind_error = |message: String| ServeError::Bind {
+        let mut config = (*tls).clone();
+        config.alpn_protocols = vec![b"http/1.1".to_vec()];
+        Hub::bind_with(store, addr, Some(TlsAcceptor::from(Arc::new(config))))
+    }
+
+    fn bind_with(store: Store, addr: &str, tls: Option<TlsAcceptor>) -> Result<Hub, ServeError> {
+        let bind_error = |e: std::io::Error| ServeError::Bind {
             addr: addr.to_owned(),
-            message,
+            message: e.to_string(),
         };
-        let backend = hub
-            .server
-            .server_addr()
-            .to_ip()
-            .ok_or_else(|| bind_error("no loopback address for the relay".into()))?;
-        let front = TlsFront::bind(addr, tls, backend).map_err(|e| bind_error(e.to_string()))?;
-        hub.front = Front::Tls(front);
-        Ok(hub)
+        // Bound with std, so a bind error and the port chosen are the caller's at once; the
+        // runtime only takes the socket over.
+        let listener = std::net::TcpListener::bind(addr).map_err(bind_error)?;
+        listener.set_nonblocking(true).map_err(bind_error)?;
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(WORKER_THREADS)
+            .max_blocking_threads(STORE_THREADS)
+            .thread_name("tally-hub")
+            .enable_all()
+            .build()
+            .map_err(ServeError::Runtime)?;
+        let listener = {
+            let _context = runtime.enter();
+            tokio::net::TcpListener::from_std(listener).map_err(bind_error)?
+        };
+        Ok(Hub {
+            runtime,
+            listener,
+            tls,
+            app: App {
+                store: Arc::new(store),
+                policy: Arc::new(push::hub_policy()),
+            },
+            limits: Limits::default(),
+        })
+    }
+
+    /// The same hub with other limits (tests use short timeouts).
+    pub fn with_limits(mut self, limits: Limits) -> Hub {
+        self.limits = limits;
+        self
     }
 
     /// The address bound, with the port the system chose for port 0.
     pub fn local_addr(&self) -> Option<SocketAddr> {
-        match &self.front {
-            Front::Plain => self.server.server_addr().to_ip(),
-            Front::Tls(front) => front.local_addr(),
-        }
+        self.listener.local_addr().ok()
     }
 
     /// `https` when the hub terminates TLS, else `http`.
     pub fn scheme(&self) -> &'static str {
-        match self.front {
-            Front::Plain => "http",
-            Front::Tls(_) => "https",
-        }
+        if self.tls.is_some() { "https" } else { "http" }
     }
 
-    /// Serves until the listener fails; blocks the calling thread.
+    /// Serves until the process ends; blocks the calling thread, which must not be inside a
+    /// tokio runtime.
     pub fn run(self) {
-        if let Front::Tls(front) = self.front {
-            thread::spawn(move || front.run());
-        }
-        let workers: Vec<_> = (1..WORKERS)
-            .map(|_| {
-                let server = Arc::clone(&self.server);
-                let state = Arc::clone(&self.state);
-                thread::spawn(move || serve_loop(&server, &state))
-            })
-            .collect();
-        serve_loop(&self.server, &self.state);
-        for worker in workers {
-            let _ = worker.join();
+        self.run_until(std::future::pending());
+    }
+
+    /// Serves until SIGTERM or SIGINT, then stops accepting and lets the requests in flight
+    /// finish (for `tally-hub serve` under systemd).
+    pub fn run_until_terminated(self) {
+        let stop = {
+            let _context = self.runtime.enter();
+            connection::terminated()
+        };
+        self.run_until(stop);
+    }
+
+    /// Serves until `stop` completes, then stops accepting and lets the requests in flight
+    /// finish, for at most [`Limits::shutdown_grace`].
+    pub fn run_until(self, stop: impl Future<Output = ()>) {
+        let Hub {
+            runtime,
+            listener,
+            tls,
+            app,
+            limits,
+        } = self;
+        let store = Arc::clone(&app.store);
+        let router = router(app, limits);
+        runtime.spawn(maintain(Arc::clone(&store)));
+        runtime.block_on(connection::serve(listener, tls, router, limits, stop));
+        // The runtime and its tasks' handles on the store go first, so the last handle is
+        // dropped here, outside the runtime: PostgreSQL's blocking client closes its
+        // connections with a runtime of its own, which tokio refuses to start inside another.
+        drop(runtime);
+        drop(store);
+    }
+}
+
+/// Runs the store's upkeep every [`MAINTAIN_EVERY`] until the runtime stops; a failure is
+/// logged and tried again next time.
+async fn maintain(store: Arc<Store>) {
+    let mut ticks = tokio::time::interval(MAINTAIN_EVERY);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticks.tick().await;
+        let store = Arc::clone(&store);
+        match tokio::task::spawn_blocking(move || store.maintain()).await {
+            Ok(Ok(())) => {}
+            Ok(Err(error)) => tracing::warn!("store upkeep: {error}"),
+            Err(error) => tracing::warn!("store upkeep failed: {error}"),
         }
     }
 }
 
-fn serve_loop(server: &Server, state: &State) {
-    while let Ok(request) = server.recv() {
-        handle(request, state);
-    }
+/// Every route and the layers around them, outermost last: the log line, the answer's common
+/// headers and refusal bodies, the raw body limit, gzip out, gzip in.
+fn router(app: App, limits: Limits) -> Router {
+    Router::new()
+        .route("/v1/enroll", post(enroll))
+        .route("/v1/push", post(push))
+        .route("/v1/pull/{feed}", get(pull))
+        .route("/v1/documents", get(documents))
+        .route("/v1/fleet", get(fleet_json))
+        .route("/fleet", get(fleet_html))
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .fallback(unknown_path)
+        .method_not_allowed_fallback(wrong_method)
+        .with_state(app)
+        .layer(RequestDecompressionLayer::new())
+        .layer(
+            CompressionLayer::new()
+                // The fast level: JSON of codes compresses well at it, and the hub serves
+                // many terminals.
+                .quality(CompressionLevel::Fastest)
+                .compress_when(SizeAbove::new(GZIP_FROM)),
+        )
+        .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES as usize))
+        .layer(axum::middleware::from_fn_with_state(limits, answer::answer))
+        .layer(axum::middleware::from_fn(answer::log))
 }
+
+/// tower-http compresses from this size on; the hub's rule is "over [`GZIP_ABOVE`]".
+const GZIP_FROM: u64 = GZIP_ABOVE as u64 + 1;
 
 fn now() -> Timestamp {
     let millis = SystemTime::now()
@@ -182,11 +314,15 @@ fn now() -> Timestamp {
 /// A refusal on its way to the client.
 #[derive(Debug)]
 struct Refusal {
-    status: u16,
+    status: StatusCode,
     body: ErrorBody,
 }
 
-fn refuse(status: u16, code: &str, en: impl Into<String>, ru: impl Into<String>) -> Refusal {
+/// Marks an answer whose body is already an `ErrorBody`, so [`answer`] leaves it alone.
+#[derive(Clone, Copy, Debug)]
+struct Refused;
+
+fn refuse(status: StatusCode, code: &str, en: impl Into<String>, ru: impl Into<String>) -> Refusal {
     Refusal {
         status,
         body: ErrorBody {
@@ -197,15 +333,57 @@ fn refuse(status: u16, code: &str, en: impl Into<String>, ru: impl Into<String>)
     }
 }
 
+impl IntoResponse for Refusal {
+    fn into_response(self) -> Response {
+        let bytes = serde_json::to_vec(&self.body).unwrap_or_default();
+        let mut response = (
+            self.status,
+            [(CONTENT_TYPE, HeaderValue::from_static("application/json"))],
+            bytes,
+        )
+            .into_response();
+        if self.status == StatusCode::UNAUTHORIZED && self.body.code == "admin_token_missing" {
+            // A browser opening the fleet page asks for the administrator's token.
+            response.headers_mut().insert(
+                WWW_AUTHENTICATE,
+                HeaderValue::from_static("Basic realm=\"tally-hub\", charset=\"UTF-8\""),
+            );
+        }
+        response.extensions_mut().insert(Refused);
+        response
+    }
+}
+
+fn internal() -> Refusal {
+    refuse(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "internal",
+        "The hub failed to handle the request; nothing was changed. Try again later.",
+        "Хаб не смог обработать запрос; ничего не изменено. Повторите позже.",
+    )
+}
+
 impl From<StoreError> for Refusal {
     fn from(error: StoreError) -> Refusal {
-        eprintln!("tally-hub: {error}");
-        refuse(
-            500,
-            "internal",
-            "The hub failed to handle the request; nothing was changed. Try again later.",
-            "Хаб не смог обработать запрос; ничего не изменено. Повторите позже.",
-        )
+        tracing::error!("store: {error}");
+        internal()
+    }
+}
+
+/// Runs one store call on the blocking pool: store calls block (on SQLite's connection, on a
+/// PostgreSQL round trip), and the runtime's workers must stay free for the sockets.
+async fn with_store<T, F>(app: &App, call: F) -> Result<T, Refusal>
+where
+    T: Send + 'static,
+    F: FnOnce(&Store) -> Result<T, StoreError> + Send + 'static,
+{
+    let store = Arc::clone(&app.store);
+    match tokio::task::spawn_blocking(move || call(&store)).await {
+        Ok(result) => result.map_err(Refusal::from),
+        Err(error) => {
+            tracing::error!("store call failed: {error}");
+            Err(internal())
+        }
     }
 }
 
@@ -214,119 +392,52 @@ enum Reply {
     Html(String),
 }
 
+impl IntoResponse for Reply {
+    fn into_response(self) -> Response {
+        match self {
+            Reply::Json(bytes) => (
+                [(CONTENT_TYPE, HeaderValue::from_static("application/json"))],
+                bytes,
+            )
+                .into_response(),
+            Reply::Html(text) => (
+                [(
+                    CONTENT_TYPE,
+                    HeaderValue::from_static("text/html; charset=utf-8"),
+                )],
+                text,
+            )
+                .into_response(),
+        }
+    }
+}
+
 fn json(value: &impl Serialize) -> Result<Reply, Refusal> {
     serde_json::to_vec(value)
         .map(Reply::Json)
         .map_err(|e| StoreError::Json(e).into())
 }
 
-fn header(name: &str, value: &str) -> Option<Header> {
-    Header::from_bytes(name.as_bytes(), value.as_bytes()).ok()
-}
-
-fn handle(mut request: Request, state: &State) {
-    let (status, reply, challenge) = match route(&mut request, state) {
-        Ok(reply) => (200, reply, false),
-        Err(refusal) => {
-            let body = serde_json::to_vec(&refusal.body).unwrap_or_default();
-            let challenge = refusal.status == 401 && refusal.body.code == "admin_token_missing";
-            (refusal.status, Reply::Json(body), challenge)
-        }
-    };
-    let (bytes, content_type) = match reply {
-        Reply::Json(bytes) => (bytes, "application/json"),
-        Reply::Html(text) => (text.into_bytes(), "text/html; charset=utf-8"),
-    };
-    let (bytes, gzipped) = if bytes.len() > GZIP_ABOVE && accepts_gzip(&request) {
-        match gzip(&bytes) {
-            Ok(packed) => (packed, true),
-            // Compression into memory does not fail; if it did, the plain body still serves.
-            Err(_) => (bytes, false),
-        }
-    } else {
-        (bytes, false)
-    };
-    let mut response = Response::from_data(bytes).with_status_code(status);
-    for h in [
-        header("Content-Type", content_type),
-        header(PROTOCOL_HEADER, &PROTOCOL_VERSION.to_string()),
-        // Caches between terminal and hub must not hand a gzipped answer to a client that
-        // did not ask for one.
-        header("Vary", "Accept-Encoding"),
-        gzipped
-            .then(|| header("Content-Encoding", "gzip"))
-            .flatten(),
-        // A browser opening the fleet page asks for the administrator's token.
-        challenge
-            .then(|| {
-                header(
-                    "WWW-Authenticate",
-                    "Basic realm=\"tally-hub\", charset=\"UTF-8\"",
-                )
-            })
-            .flatten(),
-    ]
-    .into_iter()
-    .flatten()
-    {
-        response.add_header(h);
-    }
-    // The client may have gone; there is no one left to tell.
-    let _ = request.respond(response);
-}
-
-/// Whether the client takes a gzipped answer: `gzip` (or `x-gzip`) in `Accept-Encoding`,
-/// without `q=0`.
-fn accepts_gzip(request: &Request) -> bool {
-    request
-        .headers()
-        .iter()
-        .filter(|h| h.field.equiv("Accept-Encoding"))
-        .flat_map(|h| h.value.as_str().split(','))
-        .any(|coding| {
-            let mut parts = coding.split(';');
-            let name = parts.next().unwrap_or("").trim();
-            let refused = parts.any(|p| {
-                p.trim()
-                    .strip_prefix("q=")
-                    .and_then(|q| q.trim().parse::<f32>().ok())
-                    .is_some_and(|q| q <= 0.0)
-            });
-            (name.eq_ignore_ascii_case("gzip") || name.eq_ignore_ascii_case("x-gzip")) && !refused
-        })
-}
-
-fn gzip(bytes: &[u8]) -> io::Result<Vec<u8>> {
-    // The fast level: JSON of codes compresses well at it, and the hub serves many terminals.
-    let mut encoder = GzEncoder::new(Vec::with_capacity(bytes.len() / 6), Compression::fast());
-    io::Write::write_all(&mut encoder, bytes)?;
-    encoder.finish()
-}
-
-fn header_value<'a>(request: &'a Request, name: &'static str) -> Option<&'a str> {
-    request
-        .headers()
-        .iter()
-        .find(|h| h.field.equiv(name))
-        .map(|h| h.value.as_str())
-}
-
 /// The client's protocol version (1 when it names none), refused when too old.
-fn check_protocol(request: &Request) -> Result<u32, Refusal> {
-    let Some(text) = header_value(request, PROTOCOL_HEADER) else {
+fn check_protocol(headers: &HeaderMap) -> Result<u32, Refusal> {
+    let Some(value) = headers.get(PROTOCOL_HEADER) else {
         return Ok(1);
     };
-    let version: u32 = text.trim().parse().map_err(|_| {
-        refuse(
-            400,
-            "bad_protocol_header",
-            format!("The {PROTOCOL_HEADER} header must be a whole number."),
-            format!("Заголовок {PROTOCOL_HEADER} должен быть целым числом."),
-        )
-    })?;
+    let version: u32 = value
+        .to_str()
+        .ok()
+        .and_then(|text| text.trim().parse().ok())
+        .ok_or_else(|| {
+            refuse(
+                StatusCode::BAD_REQUEST,
+                "bad_protocol_header",
+                format!("The {PROTOCOL_HEADER} header must be a whole number."),
+                format!("Заголовок {PROTOCOL_HEADER} должен быть целым числом."),
+            )
+        })?;
     if version < MIN_PROTOCOL_VERSION {
         return Err(refuse(
-            426,
+            StatusCode::UPGRADE_REQUIRED,
             "protocol_too_old",
             format!(
                 "This terminal speaks hub protocol {version}; the hub needs {MIN_PROTOCOL_VERSION} \
@@ -341,225 +452,120 @@ fn check_protocol(request: &Request) -> Result<u32, Refusal> {
     Ok(version)
 }
 
-fn route(request: &mut Request, state: &State) -> Result<Reply, Refusal> {
-    let version = check_protocol(request)?;
-    let url = request.url().to_owned();
-    let (path, query) = url.split_once('?').unwrap_or((&url, ""));
-    let method = request.method().clone();
-    match (&method, path) {
-        (Method::Post, "/v1/enroll") => enroll(request, state),
-        (Method::Post, "/v1/push") => {
-            let device = authenticate(request, state)?;
-            push(request, state, &device)
-        }
-        (Method::Get, "/v1/fleet") => {
-            authenticate_admin(request, state)?;
-            json(&FleetResponse {
-                now: now().millis(),
-                devices: fleet(state, query)?,
-            })
-        }
-        (Method::Get, "/fleet") => {
-            authenticate_admin(request, state)?;
-            Ok(Reply::Html(fleet_page(&fleet(state, query)?, now())))
-        }
-        (Method::Get, "/v1/documents") => {
-            let device = authenticate(request, state)?;
-            documents(state, &device, query)
-        }
-        (Method::Get, _) if path.starts_with("/v1/pull/") => {
-            let device = authenticate(request, state)?;
-            pull(state, &device, &path["/v1/pull/".len()..], query, version)
-        }
-        (_, "/v1/enroll" | "/v1/push" | "/v1/fleet" | "/fleet" | "/v1/documents") => Err(refuse(
-            405,
-            "method_not_allowed",
-            format!("{method} is not allowed on {path}."),
-            format!("Метод {method} недопустим для {path}."),
-        )),
-        _ => Err(not_found(path)),
-    }
-}
+/// The protocol version the client speaks, put on the request by [`answer::answer`].
+#[derive(Clone, Copy, Debug)]
+struct Protocol(u32);
 
 fn not_found(path: &str) -> Refusal {
     refuse(
-        404,
+        StatusCode::NOT_FOUND,
         "not_found",
         format!("The hub has nothing at {path}."),
         format!("По адресу {path} на хабе ничего нет."),
     )
 }
 
-fn lock(state: &State) -> MutexGuard<'_, Store> {
-    // A panic mid-request rolled its transaction back, so the store itself is sound.
-    state
-        .store
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
+fn method_not_allowed(method: &Method, path: &str) -> Refusal {
+    refuse(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        format!("{method} is not allowed on {path}."),
+        format!("Метод {method} недопустим для {path}."),
+    )
 }
 
-fn authenticate(request: &Request, state: &State) -> Result<Device, Refusal> {
-    let Some(value) = header_value(request, "Authorization") else {
+async fn unknown_path(uri: Uri) -> Refusal {
+    not_found(uri.path())
+}
+
+async fn wrong_method(method: Method, uri: Uri) -> Refusal {
+    method_not_allowed(&method, uri.path())
+}
+
+fn bad_query(rejection: &QueryRejection) -> Refusal {
+    let reason = rejection.to_string();
+    refuse(
+        StatusCode::BAD_REQUEST,
+        "bad_query",
+        format!("The query is not understood: {reason}."),
+        format!("Параметры запроса не распознаны: {reason}."),
+    )
+}
+
+fn token_invalid() -> Refusal {
+    refuse(
+        StatusCode::UNAUTHORIZED,
+        "token_invalid",
+        "The device token is not valid: the terminal may have been removed. Enroll it again.",
+        "Токен устройства недействителен: возможно, терминал удалён. Зарегистрируйте его снова.",
+    )
+}
+
+/// The device whose bearer token this is; its id goes on the request's log line.
+async fn authenticate(app: &App, headers: &HeaderMap) -> Result<Device, Refusal> {
+    if !headers.contains_key(axum::http::header::AUTHORIZATION) {
         return Err(refuse(
-            401,
+            StatusCode::UNAUTHORIZED,
             "token_missing",
             "No device token: enroll the terminal first (Authorization: Bearer TOKEN).",
             "Нет токена устройства: сначала зарегистрируйте терминал (Authorization: Bearer ТОКЕН).",
         ));
-    };
-    let token = value
-        .strip_prefix("Bearer ")
-        .map(str::trim)
-        .filter(|t| !t.is_empty());
-    let device = match token {
-        Some(token) => lock(state).authenticate(token, now())?,
-        None => None,
-    };
-    device.ok_or_else(|| {
-        refuse(
-            401,
-            "token_invalid",
-            "The device token is not valid: the terminal may have been removed. Enroll it again.",
-            "Токен устройства недействителен: возможно, терминал удалён. Зарегистрируйте его снова.",
-        )
-    })
+    }
+    let token = headers
+        .typed_get::<Authorization<Bearer>>()
+        .map(|Authorization(bearer)| bearer.token().trim().to_owned())
+        .filter(|token| !token.is_empty())
+        .ok_or_else(token_invalid)?;
+    let device = with_store(app, move |store| store.authenticate(&token, now()))
+        .await?
+        .ok_or_else(token_invalid)?;
+    tracing::Span::current().record("device", device.id);
+    Ok(device)
 }
 
 /// The token of an administrator, from `Authorization: Bearer TOKEN` or, for a browser on the
 /// fleet page, `Authorization: Basic` with the token as the password (any user name).
-fn authenticate_admin(request: &Request, state: &State) -> Result<(), Refusal> {
-    let value = header_value(request, "Authorization").unwrap_or("").trim();
-    let token = if let Some(token) = value.strip_prefix("Bearer ") {
-        Some(token.trim().to_owned())
-    } else if let Some(encoded) = value.strip_prefix("Basic ") {
-        base64_decode(encoded.trim())
-            .and_then(|bytes| String::from_utf8(bytes).ok())
-            .and_then(|pair| {
-                pair.split_once(':')
-                    .map(|(_, password)| password.to_owned())
-            })
+async fn authenticate_admin(app: &App, headers: &HeaderMap) -> Result<(), Refusal> {
+    let token = if let Some(Authorization(bearer)) = headers.typed_get::<Authorization<Bearer>>() {
+        Some(bearer.token().trim().to_owned())
     } else {
-        None
+        headers
+            .typed_get::<Authorization<Basic>>()
+            .map(|Authorization(basic)| basic.password().to_owned())
     };
     let Some(token) = token.filter(|t| !t.is_empty()) else {
         return Err(refuse(
-            401,
+            StatusCode::UNAUTHORIZED,
             "admin_token_missing",
             "The fleet view needs an administrator's token (tally-hub admin-token).",
             "Для просмотра парка терминалов нужен токен администратора (tally-hub admin-token).",
         ));
     };
-    let store = lock(state);
-    if store.is_admin_token(&token)? {
+    if with_store(app, move |store| store.is_admin_token(&token)).await? {
+        tracing::Span::current().record("admin", true);
         return Ok(());
     }
     Err(refuse(
-        403,
+        StatusCode::FORBIDDEN,
         "admin_only",
         "Only an administrator's token opens the fleet view; a terminal's token does not.",
         "Парк терминалов открывается только токеном администратора, токен терминала не подходит.",
     ))
 }
 
-/// Standard base64 (padding optional); `None` for anything else.
-fn base64_decode(text: &str) -> Option<Vec<u8>> {
-    let value = |c: u8| -> Option<u32> {
-        Some(match c {
-            b'A'..=b'Z' => c - b'A',
-            b'a'..=b'z' => c - b'a' + 26,
-            b'0'..=b'9' => c - b'0' + 52,
-            b'+' => 62,
-            b'/' => 63,
-            _ => return None,
-        } as u32)
-    };
-    let digits = text.trim_end_matches('=').as_bytes();
-    let mut out = Vec::with_capacity(digits.len() * 3 / 4);
-    for chunk in digits.chunks(4) {
-        if chunk.len() == 1 {
-            return None;
-        }
-        let mut acc = 0u32;
-        for (i, c) in chunk.iter().enumerate() {
-            acc |= value(*c)? << (18 - 6 * i);
-        }
-        let bytes = acc.to_be_bytes();
-        out.extend_from_slice(&bytes[1..chunk.len()]);
-    }
-    Some(out)
-}
-
-fn too_large() -> Refusal {
-    refuse(
-        413,
-        "body_too_large",
-        format!(
-            "The request is larger than {} MiB: send fewer operations at a time.",
-            MAX_BODY_BYTES >> 20
-        ),
-        format!(
-            "Запрос больше {} МиБ: отправляйте меньше операций за раз.",
-            MAX_BODY_BYTES >> 20
-        ),
-    )
-}
-
-/// The body, gunzipped when the client says so, refused past [`MAX_BODY_BYTES`].
-fn read_body(request: &mut Request) -> Result<Vec<u8>, Refusal> {
-    let declared = request.body_length().map(|n| n as u64);
-    if declared.is_some_and(|n| n > MAX_BODY_BYTES) {
-        if declared.is_some_and(|n| n <= DRAIN_LIMIT) {
-            let _ = io::copy(&mut request.as_reader().take(DRAIN_LIMIT), &mut io::sink());
-        }
-        return Err(too_large());
-    }
-    let gzip = header_value(request, "Content-Encoding")
-        .is_some_and(|e| e.trim().eq_ignore_ascii_case("gzip"));
-    let read_error = |e: io::Error| {
-        refuse(
-            400,
-            "unreadable_body",
-            format!("The request body could not be read: {e}."),
-            format!("Не удалось прочитать тело запроса: {e}."),
-        )
-    };
-    let mut raw = Vec::new();
-    request
-        .as_reader()
-        .take(MAX_BODY_BYTES + 1)
-        .read_to_end(&mut raw)
-        .map_err(read_error)?;
-    if raw.len() as u64 > MAX_BODY_BYTES {
-        let _ = io::copy(&mut request.as_reader().take(DRAIN_LIMIT), &mut io::sink());
-        return Err(too_large());
-    }
-    if !gzip {
-        return Ok(raw);
-    }
-    let mut body = Vec::new();
-    MultiGzDecoder::new(raw.as_slice())
-        .take(MAX_BODY_BYTES + 1)
-        .read_to_end(&mut body)
-        .map_err(read_error)?;
-    if body.len() as u64 > MAX_BODY_BYTES {
-        return Err(too_large());
-    }
-    Ok(body)
-}
-
-fn read_json<T: DeserializeOwned>(request: &mut Request) -> Result<T, Refusal> {
-    let body = read_body(request)?;
-    serde_json::from_slice(&body).map_err(|e| {
+/// The body as `T`: a body that is not JSON, and one of the wrong shape, are refused apart.
+fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, Refusal> {
+    serde_json::from_slice(body).map_err(|e| {
         if e.is_data() {
             refuse(
-                400,
+                StatusCode::BAD_REQUEST,
                 "wrong_fields",
                 format!("The request has a missing field or a value of the wrong type: {e}."),
                 format!("В запросе нет обязательного поля или значение неверного типа: {e}."),
             )
         } else {
             refuse(
-                400,
+                StatusCode::BAD_REQUEST,
                 "malformed_json",
                 format!("The request body is not valid JSON: {e}."),
                 format!("Тело запроса не является корректным JSON: {e}."),
@@ -568,17 +574,21 @@ fn read_json<T: DeserializeOwned>(request: &mut Request) -> Result<T, Refusal> {
     })
 }
 
-fn enroll(request: &mut Request, state: &State) -> Result<Reply, Refusal> {
-    let body: EnrollRequest = read_json(request)?;
-    let enrolled = lock(state).enroll(&body.code, &body.device_name, &body.app_version, now())?;
+async fn enroll(State(app): State<App>, upload: Upload) -> Result<Reply, Refusal> {
+    let body: EnrollRequest = parse_json(&upload.read().await?)?;
+    let enrolled = with_store(&app, move |store| {
+        store.enroll(&body.code, &body.device_name, &body.app_version, now())
+    })
+    .await?;
     let Some(enrolled) = enrolled else {
         return Err(refuse(
-            403,
+            StatusCode::FORBIDDEN,
             "enrollment_code_invalid",
             "The enrollment code is unknown or already used: ask for a new one.",
             "Код регистрации неизвестен или уже использован: запросите новый.",
         ));
     };
+    tracing::Span::current().record("device", enrolled.device.id);
     json(&EnrollResponse {
         device_id: enrolled.device.id,
         token: enrolled.token,
@@ -588,11 +598,17 @@ fn enroll(request: &mut Request, state: &State) -> Result<Reply, Refusal> {
     })
 }
 
-fn push(request: &mut Request, state: &State, device: &Device) -> Result<Reply, Refusal> {
-    let body: PushRequest = read_json(request)?;
+async fn push(
+    State(app): State<App>,
+    headers: HeaderMap,
+    upload: Upload,
+) -> Result<Reply, Refusal> {
+    // The token first: a stranger's body is not worth reading.
+    let device = authenticate(&app, &headers).await?;
+    let body: PushRequest = parse_json(&upload.read().await?)?;
     if body.operations.len() > MAX_PUSH_OPERATIONS {
         return Err(refuse(
-            413,
+            StatusCode::PAYLOAD_TOO_LARGE,
             "too_many_operations",
             format!("At most {MAX_PUSH_OPERATIONS} operations go in one push."),
             format!("За один раз можно отправить не более {MAX_PUSH_OPERATIONS} операций."),
@@ -604,7 +620,7 @@ fn push(request: &mut Request, state: &State, device: &Device) -> Result<Reply, 
         .find(|op| uuid::Uuid::parse_str(&op.uuid).is_err())
     {
         return Err(refuse(
-            400,
+            StatusCode::BAD_REQUEST,
             "bad_uuid",
             format!(
                 "Operation {} has an id that is not a UUID: \"{}\".",
@@ -616,53 +632,52 @@ fn push(request: &mut Request, state: &State, device: &Device) -> Result<Reply, 
             ),
         ));
     }
-    let answers = push::apply(&lock(state), device, &body, &state.policy, now())?;
+    let policy = Arc::clone(&app.policy);
+    let answers = with_store(&app, move |store| {
+        push::apply(store, &device, &body, &policy, now())
+    })
+    .await?;
     json(&PushResponse { answers })
+}
+
+#[derive(Debug, serde::Deserialize)]
+struct PullQuery {
+    after: Option<i64>,
+    limit: Option<u32>,
+    snapshot: Option<String>,
 }
 
 /// A page of a feed. A terminal of protocol 2 or newer whose cursor is below the feed's horizon
 /// (it may have missed a pruned removal) gets the feed from the start marked `"snapshot":
 /// true`: it replaces its copy and pages on with `snapshot=1`, which keeps the hub from
 /// restarting the snapshot. An older terminal gets plain pages and keeps what it missed.
-fn pull(
-    state: &State,
-    device: &Device,
-    feed: &str,
-    query: &str,
-    version: u32,
+async fn pull(
+    State(app): State<App>,
+    headers: HeaderMap,
+    Extension(Protocol(version)): Extension<Protocol>,
+    uri: Uri,
+    feed: Result<Path<String>, PathRejection>,
+    query: Result<Query<PullQuery>, QueryRejection>,
 ) -> Result<Reply, Refusal> {
-    let Some(feed) = Feed::from_name(feed) else {
-        return Err(not_found(&format!("/v1/pull/{feed}")));
-    };
-    let mut after = 0i64;
-    let mut limit = 1000u32;
-    let mut continuing = false;
-    for pair in query.split('&').filter(|p| !p.is_empty()) {
-        let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
-        let bad = || {
-            refuse(
-                400,
-                "bad_query",
-                format!("\"{name}\" must be a whole number, not \"{value}\"."),
-                format!("«{name}» должно быть целым числом, а не «{value}»."),
-            )
-        };
-        match name {
-            "after" => after = value.parse().map_err(|_| bad())?,
-            "limit" => limit = value.parse().map_err(|_| bad())?,
-            "snapshot" => continuing = value == "1" || value == "true",
-            _ => {}
+    let device = authenticate(&app, &headers).await?;
+    let feed = feed
+        .ok()
+        .and_then(|Path(name)| Feed::from_name(&name))
+        .ok_or_else(|| not_found(uri.path()))?;
+    let Query(query) = query.map_err(|e| bad_query(&e))?;
+    let continuing = matches!(query.snapshot.as_deref(), Some("1" | "true"));
+    let limit = query.limit.unwrap_or(1000).clamp(1, MAX_PULL_LIMIT);
+    let mut after = query.after.unwrap_or(0);
+    let (items, more, snapshot, after) = with_store(&app, move |store| {
+        let mut snapshot = continuing && version >= SNAPSHOT_PROTOCOL;
+        if !snapshot && version >= SNAPSHOT_PROTOCOL && after > 0 && after < store.horizon(feed)? {
+            snapshot = true;
+            after = 0;
         }
-    }
-    let limit = limit.clamp(1, MAX_PULL_LIMIT);
-    let store = lock(state);
-    let mut snapshot = continuing && version >= SNAPSHOT_PROTOCOL;
-    if !snapshot && version >= SNAPSHOT_PROTOCOL && after > 0 && after < store.horizon(feed)? {
-        snapshot = true;
-        after = 0;
-    }
-    let (items, more) = store.pull(feed, &device.warehouse, after, limit)?;
-    drop(store);
+        let (items, more) = store.pull(feed, &device.warehouse, after, limit)?;
+        Ok((items, more, snapshot, after))
+    })
+    .await?;
     let next_after = items.last().map_or(after, |(seq, _)| *seq);
     Ok(Reply::Json(pull_body(
         feed, &items, next_after, more, snapshot,
@@ -699,68 +714,129 @@ fn pull_body(
     body
 }
 
+#[derive(Debug, serde::Deserialize)]
+struct DocumentsQuery {
+    after: Option<i64>,
+    limit: Option<u32>,
+    #[serde(default)]
+    kind: Vec<String>,
+    #[serde(default, rename = "type")]
+    doc_type: Vec<String>,
+}
+
 /// A page of GIS MT documents for an integrator. Any device token reads them, but only those of
 /// its own warehouse's devices, as with the fleet; an administrator's view of every warehouse
-/// is `tally-hub export`. `kind` may repeat; without one every kind is exported.
-fn documents(state: &State, device: &Device, query: &str) -> Result<Reply, Refusal> {
-    let mut after = 0i64;
-    let mut limit = 1000u32;
-    let mut types: Vec<DocType> = Vec::new();
-    for pair in query.split('&').filter(|p| !p.is_empty()) {
-        let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
-        let bad = || {
-            refuse(
-                400,
-                "bad_query",
-                format!("\"{name}\" must be a whole number, not \"{value}\"."),
-                format!("«{name}» должно быть целым числом, а не «{value}»."),
-            )
-        };
-        let one_of = |names: Vec<&str>| {
-            let names = names.join(", ");
-            refuse(
-                400,
-                "bad_query",
-                format!("\"{name}\" must be one of {names}, not \"{value}\"."),
-                format!("«{name}» должно быть одним из: {names}, а не «{value}»."),
-            )
-        };
-        match name {
-            "after" => after = value.parse().map_err(|_| bad())?,
-            "limit" => limit = value.parse().map_err(|_| bad())?,
-            "kind" => {
-                let kind = DocumentKind::from_name(value)
-                    .ok_or_else(|| one_of(DocumentKind::ALL.iter().map(|k| k.name()).collect()))?;
-                types.extend_from_slice(DocType::made_from(kind));
-            }
-            "type" => types.push(
-                DocType::from_api_name(value)
-                    .ok_or_else(|| one_of(DocType::ALL.iter().map(|t| t.api_name()).collect()))?,
-            ),
-            _ => {}
-        }
-    }
-    let selection = documents::Selection {
-        after,
-        types: &types,
-        warehouse: Some(&device.warehouse),
+/// is `tally-hub export`. `kind` and `type` may repeat; without either every kind is exported.
+async fn documents(
+    State(app): State<App>,
+    headers: HeaderMap,
+    query: Result<Query<DocumentsQuery>, QueryRejection>,
+) -> Result<Reply, Refusal> {
+    let device = authenticate(&app, &headers).await?;
+    let Query(query) = query.map_err(|e| bad_query(&e))?;
+    let one_of = |name: &str, value: &str, names: Vec<&str>| {
+        let names = names.join(", ");
+        refuse(
+            StatusCode::BAD_REQUEST,
+            "bad_query",
+            format!("\"{name}\" must be one of {names}, not \"{value}\"."),
+            format!("«{name}» должно быть одним из: {names}, а не «{value}»."),
+        )
     };
-    let page = documents::page(&lock(state), selection, limit.clamp(1, MAX_PULL_LIMIT))?;
+    let mut types: Vec<DocType> = Vec::new();
+    for kind in &query.kind {
+        let kind = DocumentKind::from_name(kind).ok_or_else(|| {
+            one_of(
+                "kind",
+                kind,
+                DocumentKind::ALL.iter().map(|k| k.name()).collect(),
+            )
+        })?;
+        types.extend_from_slice(DocType::made_from(kind));
+    }
+    for name in &query.doc_type {
+        types.push(DocType::from_api_name(name).ok_or_else(|| {
+            one_of(
+                "type",
+                name,
+                DocType::ALL.iter().map(|t| t.api_name()).collect(),
+            )
+        })?);
+    }
+    let after = query.after.unwrap_or(0);
+    let limit = query.limit.unwrap_or(1000).clamp(1, MAX_PULL_LIMIT);
+    let page = with_store(&app, move |store| {
+        let selection = documents::Selection {
+            after,
+            types: &types,
+            warehouse: Some(&device.warehouse),
+        };
+        documents::page(store, selection, limit)
+    })
+    .await?;
     json(&page)
 }
 
+#[derive(Debug, serde::Deserialize)]
+struct FleetQuery {
+    warehouse: Option<String>,
+}
+
+async fn fleet_json(
+    State(app): State<App>,
+    headers: HeaderMap,
+    query: Result<Query<FleetQuery>, QueryRejection>,
+) -> Result<Reply, Refusal> {
+    authenticate_admin(&app, &headers).await?;
+    let Query(query) = query.map_err(|e| bad_query(&e))?;
+    json(&FleetResponse {
+        now: now().millis(),
+        devices: fleet(&app, query).await?,
+    })
+}
+
+async fn fleet_html(
+    State(app): State<App>,
+    headers: HeaderMap,
+    query: Result<Query<FleetQuery>, QueryRejection>,
+) -> Result<Reply, Refusal> {
+    authenticate_admin(&app, &headers).await?;
+    let Query(query) = query.map_err(|e| bad_query(&e))?;
+    Ok(Reply::Html(fleet_page(&fleet(&app, query).await?, now())))
+}
+
 /// Every terminal, or those of one warehouse (`?warehouse=W1`), for an administrator.
-fn fleet(state: &State, query: &str) -> Result<Vec<FleetDevice>, Refusal> {
-    let mut devices = lock(state).fleet()?;
-    let warehouse = query
-        .split('&')
-        .filter_map(|pair| pair.split_once('='))
-        .find(|(name, _)| *name == "warehouse")
-        .map(|(_, value)| value);
-    if let Some(warehouse) = warehouse {
+async fn fleet(app: &App, query: FleetQuery) -> Result<Vec<FleetDevice>, Refusal> {
+    let mut devices = with_store(app, |store| store.fleet()).await?;
+    if let Some(warehouse) = query.warehouse {
         devices.retain(|d| d.warehouse == warehouse);
     }
     Ok(devices)
+}
+
+/// The process is up; nothing else is asked.
+async fn healthz() -> Reply {
+    Reply::Json(br#"{"status":"ok"}"#.to_vec())
+}
+
+/// The process is up and its store answers.
+async fn readyz(State(app): State<App>) -> Result<Reply, Refusal> {
+    let not_ready = || {
+        refuse(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "not_ready",
+            "The hub cannot reach its database yet.",
+            "Хаб пока не может обратиться к своей базе данных.",
+        )
+    };
+    match with_store(&app, |store| Ok(store.ping())).await {
+        Ok(Ok(())) => Ok(Reply::Json(br#"{"status":"ok"}"#.to_vec())),
+        Ok(Err(error)) => {
+            tracing::error!("not ready: {error}");
+            Err(not_ready())
+        }
+        Err(_) => Err(not_ready()),
+    }
 }
 
 fn escape(text: &str) -> String {
@@ -845,14 +921,40 @@ mod tests {
     }
 
     #[test]
-    fn base64_reads_basic_credentials() {
-        assert_eq!(
-            base64_decode("YWRtaW46czNjcmV0").unwrap(),
-            b"admin:s3cret".to_vec()
+    fn basic_credentials_give_the_password_as_the_token() {
+        let mut headers = HeaderMap::new();
+        // "admin:s3cret:with:colons" in base64: the password runs from the first colon.
+        headers.insert(
+            axum::http::header::AUTHORIZATION,
+            HeaderValue::from_static("Basic YWRtaW46czNjcmV0OndpdGg6Y29sb25z"),
         );
-        assert_eq!(base64_decode("YQ==").unwrap(), b"a".to_vec());
-        assert_eq!(base64_decode("YWI").unwrap(), b"ab".to_vec());
-        assert!(base64_decode("Y").is_none());
-        assert!(base64_decode("a*b=").is_none());
+        let Some(Authorization(basic)) = headers.typed_get::<Authorization<Basic>>() else {
+            panic!("Basic credentials not read");
+        };
+        assert_eq!(basic.password(), "s3cret:with:colons");
+        headers.insert(
+            axum::http::header::AUTHORIZATION,
+            HeaderValue::from_static("Basic a*b="),
+        );
+        assert!(headers.typed_get::<Authorization<Basic>>().is_none());
+    }
+
+    #[test]
+    fn protocol_versions_are_read_and_old_ones_refused() {
+        let mut headers = HeaderMap::new();
+        assert_eq!(check_protocol(&headers).unwrap(), 1, "none named: 1");
+        headers.insert(PROTOCOL_HEADER, HeaderValue::from_static(" 2 "));
+        assert_eq!(check_protocol(&headers).unwrap(), 2);
+        headers.insert(PROTOCOL_HEADER, HeaderValue::from_static("v1"));
+        assert_eq!(
+            check_protocol(&headers).unwrap_err().body.code,
+            "bad_protocol_header"
+        );
+        headers.insert(PROTOCOL_HEADER, HeaderValue::from_static("0"));
+        let old = check_protocol(&headers).unwrap_err();
+        assert_eq!(
+            (old.status, old.body.code.as_str()),
+            (StatusCode::UPGRADE_REQUIRED, "protocol_too_old")
+        );
     }
 }

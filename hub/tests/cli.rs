@@ -190,3 +190,32 @@ fn the_configuration_file_names_the_database_and_a_flag_wins_over_it() {
     assert!(!missing.status.success());
     let _ = std::fs::remove_dir_all(dir);
 }
+
+#[test]
+fn serve_stops_cleanly_on_sigterm() {
+    let dir = temp_dir();
+    let mut server = hub()
+        .args(["serve", "--listen", "127.0.0.1:0", "--db"])
+        .arg(dir.join("hub.db"))
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stderr = BufReader::new(server.stderr.take().unwrap());
+    let mut line = String::new();
+    stderr.read_line(&mut line).unwrap();
+    let url = line.trim().rsplit(' ').next().unwrap().to_owned();
+    let health = ureq::get(format!("{url}/healthz")).call().unwrap();
+    assert_eq!(health.status(), 200);
+    // systemd's stop: SIGTERM, then the process is expected to exit by itself.
+    let killed = Command::new("kill")
+        .args(["-TERM", &server.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let status = server.wait().unwrap();
+    assert!(status.success(), "{status:?}");
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut stderr, &mut rest).unwrap();
+    assert!(rest.contains("stopping"), "{rest}");
+    std::fs::remove_dir_all(dir).unwrap();
+}

@@ -218,7 +218,8 @@ impl Postgres {
     }
 
     pub fn ping(&self) -> Result<()> {
-        self.conn()?.simple_query("SELECT 1")?;
+        // A read of a hub table, not `SELECT 1`: a database without the hub's schema is not ready.
+        self.conn()?.simple_query("SELECT count(*) FROM meta")?;
         Ok(())
     }
 

@@ -57,7 +57,9 @@ impl Sqlite {
     }
 
     pub fn ping(&self) -> Result<()> {
-        self.conn().query_row("SELECT 1", [], |_| Ok(()))?;
+        // A read of a hub table, not `SELECT 1`: a file that lost its schema is not ready.
+        self.conn()
+            .query_row("SELECT count(*) FROM meta", [], |_| Ok(()))?;
         Ok(())
     }
 

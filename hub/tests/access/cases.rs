@@ -77,7 +77,7 @@ impl Raw {
     }
 }
 
-/// The body of a `Transfer-Encoding: chunked` answer (tiny_http sends large ones so).
+/// The body of a `Transfer-Encoding: chunked` answer (the hub sends gzipped ones so).
 fn dechunk(mut raw: &[u8]) -> Vec<u8> {
     let mut body = Vec::new();
     loop {

@@ -49,6 +49,21 @@ impl Database {
         }
     }
 
+    /// Runs SQL on the database behind the hub's back (a test breaking it on purpose).
+    pub fn execute(&self, sql: &str) {
+        match &self._scratch {
+            Some(_) => {
+                let mut client =
+                    postgres::Client::connect(&self.location, postgres::NoTls).unwrap();
+                client.batch_execute(sql).unwrap();
+            }
+            None => rusqlite::Connection::open(&self.location)
+                .unwrap()
+                .execute_batch(sql)
+                .unwrap(),
+        }
+    }
+
     /// A store on this database (another connection to it while a hub serves it).
     pub fn store(&self) -> Store {
         Store::connect(&self.location).unwrap()
