@@ -79,6 +79,9 @@ const WORKER_THREADS: usize = 2;
 /// Threads running store calls: as many as the PostgreSQL pool has connections (SQLite's calls
 /// queue on its one connection; more threads would only wait).
 const STORE_THREADS: usize = 16;
+/// Connections the kernel holds for the hub before it accepts them: a dock of a thousand
+/// terminals connects at once, and std's default of 128 would reset the rest.
+const LISTEN_BACKLOG: u32 = 4096;
 /// How often the store's upkeep runs (`Store::maintain`).
 const MAINTAIN_EVERY: Duration = Duration::from_secs(1);
 
@@ -112,7 +115,7 @@ impl Default for Limits {
             idle: Duration::from_secs(60),
             tls_handshake: Duration::from_secs(10),
             // Tens of terminals per warehouse; well inside the 1024 descriptors a service gets.
-            max_connections: 512,
+            max_connections: 4096,
             shutdown_grace: Duration::from_secs(30),
         }
     }
@@ -175,10 +178,11 @@ impl Hub {
             addr: addr.to_owned(),
             message: e.to_string(),
         };
-        // Bound with std, so a bind error and the port chosen are the caller's at once; the
-        // runtime only takes the socket over.
-        let listener = std::net::TcpListener::bind(addr).map_err(bind_error)?;
-        listener.set_nonblocking(true).map_err(bind_error)?;
+        // Bound at once, so a bind error and the port chosen are the caller's before it runs.
+        let addr_found = std::net::ToSocketAddrs::to_socket_addrs(addr)
+            .map_err(bind_error)?
+            .next()
+            .ok_or_else(|| bind_error(std::io::ErrorKind::AddrNotAvailable.into()))?;
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(WORKER_THREADS)
             .max_blocking_threads(STORE_THREADS)
@@ -188,7 +192,16 @@ impl Hub {
             .map_err(ServeError::Runtime)?;
         let listener = {
             let _context = runtime.enter();
-            tokio::net::TcpListener::from_std(listener).map_err(bind_error)?
+            let socket = if addr_found.is_ipv4() {
+                tokio::net::TcpSocket::new_v4()
+            } else {
+                tokio::net::TcpSocket::new_v6()
+            }
+            .map_err(bind_error)?;
+            // A restarted hub takes its port back at once, past the old sockets' TIME_WAIT.
+            socket.set_reuseaddr(true).map_err(bind_error)?;
+            socket.bind(addr_found).map_err(bind_error)?;
+            socket.listen(LISTEN_BACKLOG).map_err(bind_error)?
         };
         Ok(Hub {
             runtime,
@@ -675,6 +688,8 @@ async fn pull(
             after = 0;
         }
         let (items, more) = store.pull(feed, &device.warehouse, after, limit)?;
+        // Only a request that was answered counts as contact.
+        store.touch(device.id, now())?;
         Ok((items, more, snapshot, after))
     })
     .await?;
@@ -771,7 +786,9 @@ async fn documents(
             types: &types,
             warehouse: Some(&device.warehouse),
         };
-        documents::page(store, selection, limit)
+        let page = documents::page(store, selection, limit)?;
+        store.touch(device.id, now())?;
+        Ok(page)
     })
     .await?;
     json(&page)

@@ -54,6 +54,9 @@ pub enum StoreError {
 
 pub type Result<T> = std::result::Result<T, StoreError>;
 
+/// How stale a device's recorded last contact may get before an answered request rewrites it.
+const CONTACT_GRAIN_MS: i64 = 60_000;
+
 /// The meta row holding a feed's horizon: the highest change-log position pruning removed. A
 /// terminal whose cursor is below it may have missed a removal, so it gets a snapshot.
 fn horizon_key(feed: Feed) -> String {
@@ -239,12 +242,23 @@ impl Store {
         Ok(device.map(|device| Enrolled { device, token }))
     }
 
-    /// The device a bearer token belongs to; its last contact moves to `now`. A wrong token
-    /// writes nothing.
-    pub fn authenticate(&self, token: &str, now: Timestamp) -> Result<Option<Device>> {
+    /// The device a bearer token belongs to, if it is enrolled and not revoked. Reads only: a
+    /// request refused after its token was checked must not count as the device's contact
+    /// (see [`Store::touch`]); `now` is kept for the callers' symmetry with the writes.
+    pub fn authenticate(&self, token: &str, _now: Timestamp) -> Result<Option<Device>> {
         match self {
-            Store::Sqlite(s) => s.authenticate(&sha256(token), now),
-            Store::Postgres(p) => p.authenticate(&sha256(token), now),
+            Store::Sqlite(s) => s.authenticate(&sha256(token)),
+            Store::Postgres(p) => p.authenticate(&sha256(token)),
+        }
+    }
+
+    /// Records an answered request as the device's last contact; written at most once a
+    /// minute, so a terminal paging through a feed does not commit a row per page. A push
+    /// records it in its own transaction.
+    pub fn touch(&self, device_id: i64, now: Timestamp) -> Result<()> {
+        match self {
+            Store::Sqlite(s) => s.touch(device_id, now),
+            Store::Postgres(p) => p.touch(device_id, now),
         }
     }
 

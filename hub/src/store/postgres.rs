@@ -167,6 +167,34 @@ const IMPORT_CHUNK: usize = 5_000;
 
 pub struct Postgres {
     pool: Pool<Manager>,
+    passes: Passes,
+}
+
+/// The sequencer passes this instance runs for its writers. A writer needs a pass that starts
+/// after its commit; writers committing together share one, so a dock of terminals pushing at
+/// once costs a pass per round, not one per push waiting its turn on the sequencer's lock.
+#[derive(Debug, Default)]
+struct Passes {
+    state: std::sync::Mutex<PassState>,
+    finished: std::sync::Condvar,
+}
+
+impl Passes {
+    fn lock(&self) -> std::sync::MutexGuard<'_, PassState> {
+        // A writer that panicked mid-pass left the counts as they were; they still hold.
+        self.state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+#[derive(Debug, Default)]
+struct PassState {
+    /// A pass of this instance is running now.
+    running: bool,
+    /// Passes begun and ended, counted.
+    started: u64,
+    ended: u64,
 }
 
 impl std::fmt::Debug for Postgres {
@@ -206,7 +234,10 @@ impl Postgres {
             .min_idle(Some(1))
             .connection_timeout(std::time::Duration::from_secs(30))
             .build(Manager { config })?;
-        let store = Postgres { pool };
+        let store = Postgres {
+            pool,
+            passes: Passes::default(),
+        };
         migrate(&mut *store.pool.get()?)?;
         // A hub killed between a commit and its sequencer pass left rows unnumbered.
         store.sequence()?;
@@ -227,6 +258,39 @@ impl Postgres {
     /// documentation). Cheap when there is none: both look through partial indexes of the NULLs.
     pub fn sequence(&self) -> Result<()> {
         sequence(&mut *self.conn()?)
+    }
+
+    /// Returns once a pass that began after this call has ended: the writer's committed rows
+    /// are numbered then. Runs that pass itself unless another writer of this instance already
+    /// runs one that began late enough, or is about to.
+    fn sequence_after_commit(&self) -> Result<()> {
+        let mut state = self.passes.lock();
+        // A pass running now may have read the NULL rows before this commit.
+        let needed = state.started + 1;
+        loop {
+            if state.ended >= needed {
+                return Ok(());
+            }
+            if !state.running {
+                state.running = true;
+                state.started += 1;
+                let number = state.started;
+                drop(state);
+                let result = self.sequence();
+                let mut state = self.passes.lock();
+                state.running = false;
+                state.ended = number;
+                self.passes.finished.notify_all();
+                // A failed pass leaves the rows to the next one (a push, the upkeep): the
+                // writers sharing it are answered all the same, their operations committed.
+                return result;
+            }
+            state = self
+                .passes
+                .finished
+                .wait(state)
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
+        }
     }
 
     pub fn create_enrollment_code(
@@ -291,20 +355,30 @@ impl Postgres {
         }))
     }
 
-    pub fn authenticate(&self, token_hash: &[u8], now: Timestamp) -> Result<Option<Device>> {
+    pub fn authenticate(&self, token_hash: &[u8]) -> Result<Option<Device>> {
         let mut conn = self.conn()?;
         let Connection { client, statements } = &mut *conn;
         let row = Connection::session(client, statements).query_opt(
-            "UPDATE devices SET last_contact = $2
-             WHERE token_hash = $1 AND revoked_at IS NULL
-             RETURNING id, warehouse, participant_inn",
-            &[&token_hash, &now.millis()],
+            "SELECT id, warehouse, participant_inn FROM devices
+             WHERE token_hash = $1 AND revoked_at IS NULL",
+            &[&token_hash],
         )?;
         Ok(row.map(|r| Device {
             id: r.get(0),
             warehouse: r.get(1),
             participant_inn: r.get(2),
         }))
+    }
+
+    pub fn touch(&self, device_id: i64, now: Timestamp) -> Result<()> {
+        let mut conn = self.conn()?;
+        let Connection { client, statements } = &mut *conn;
+        Connection::session(client, statements).execute(
+            "UPDATE devices SET last_contact = $2
+             WHERE id = $1 AND (last_contact IS NULL OR last_contact < $2::int8 - $3::int8)",
+            &[&device_id, &now.millis(), &super::CONTACT_GRAIN_MS],
+        )?;
+        Ok(())
     }
 
     pub fn create_admin_token(&self, token_hash: &[u8], label: &str, now: Timestamp) -> Result<()> {
@@ -394,7 +468,8 @@ impl Postgres {
         for _ in 0..ATTEMPTS {
             match push_once(&mut conn, device, request, &keys, &locks, policy, now) {
                 Ok(answers) => {
-                    sequence(&mut conn)?;
+                    drop(conn);
+                    self.sequence_after_commit()?;
                     return Ok(answers);
                 }
                 Err(e) if retryable(&e) => {
@@ -775,13 +850,15 @@ fn push_once(
         &[&locks],
     )?;
     db.execute(
-        "UPDATE devices SET app_version = $1, queue_depth = $2, cache_synced_at = $3
+        "UPDATE devices SET app_version = $1, queue_depth = $2, cache_synced_at = $3,
+                            last_contact = $5
          WHERE id = $4",
         &[
             &request.device.app_version,
             &i64::try_from(request.device.queue_depth).unwrap_or(i64::MAX),
             &request.device.cache_synced_at,
             &device.id,
+            &now.millis(),
         ],
     )?;
     let mut snapshot = load(&mut db, keys)?;

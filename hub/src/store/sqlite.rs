@@ -125,9 +125,9 @@ impl Sqlite {
         }))
     }
 
-    pub fn authenticate(&self, token_hash: &[u8], now: Timestamp) -> Result<Option<Device>> {
-        let conn = self.conn();
-        let device = conn
+    pub fn authenticate(&self, token_hash: &[u8]) -> Result<Option<Device>> {
+        Ok(self
+            .conn()
             .prepare_cached(
                 "SELECT id, warehouse, participant_inn FROM devices
                  WHERE token_hash = ?1 AND revoked_at IS NULL",
@@ -139,12 +139,17 @@ impl Sqlite {
                     participant_inn: r.get(2)?,
                 })
             })
-            .optional()?;
-        if let Some(device) = &device {
-            conn.prepare_cached("UPDATE devices SET last_contact = ?1 WHERE id = ?2")?
-                .execute(params![now.millis(), device.id])?;
-        }
-        Ok(device)
+            .optional()?)
+    }
+
+    pub fn touch(&self, device_id: i64, now: Timestamp) -> Result<()> {
+        self.conn()
+            .prepare_cached(
+                "UPDATE devices SET last_contact = ?2
+                 WHERE id = ?1 AND (last_contact IS NULL OR last_contact < ?2 - ?3)",
+            )?
+            .execute(params![device_id, now.millis(), super::CONTACT_GRAIN_MS])?;
+        Ok(())
     }
 
     pub fn create_admin_token(&self, token_hash: &[u8], label: &str, now: Timestamp) -> Result<()> {
@@ -225,14 +230,16 @@ impl Sqlite {
         let mut conn = self.conn();
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         tx.prepare_cached(
-            "UPDATE devices SET app_version = ?1, queue_depth = ?2, cache_synced_at = ?3
+            "UPDATE devices SET app_version = ?1, queue_depth = ?2, cache_synced_at = ?3,
+                                last_contact = ?5
              WHERE id = ?4",
         )?
         .execute(params![
             request.device.app_version,
             i64::try_from(request.device.queue_depth).unwrap_or(i64::MAX),
             request.device.cache_synced_at,
-            device.id
+            device.id,
+            now.millis(),
         ])?;
         let mut snapshot = load(&tx, &Keys::of(request))?;
         let outcome = push::judge(&mut snapshot, device, request, policy, now)?;
