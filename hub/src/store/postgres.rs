@@ -1247,7 +1247,12 @@ impl ImportBatch {
         self.flush()?;
         self.conn.batch_execute("COMMIT")?;
         self.done = true;
-        sequence(&mut self.conn)
+        sequence(&mut self.conn)?;
+        // An import is where the list grows by the million: without fresh statistics the
+        // planner keeps the plans it made for an empty table (sequential scans) in the
+        // statements each connection has prepared.
+        self.conn.batch_execute("ANALYZE statuses; ANALYZE changes")?;
+        Ok(())
     }
 }
 
