@@ -105,7 +105,7 @@ fn push(operations: usize) {
         .map(|n| {
             format!(
                 "{{\"cis\":\"01{GTIN}21S{n:012}\",\"gtin\":\"{GTIN}\",\"status\":\"INTRODUCED\",\
-                 \"ownerInn\":\"{OURS}\",\"packageType\":\"UNIT\"}}\n"
+                 \"ownerInn\":\"{OURS}\",\"packageType\":\"UNIT\",\"productGroupId\":2}}\n"
             )
         })
         .collect();
