@@ -1251,7 +1251,8 @@ impl ImportBatch {
         // An import is where the list grows by the million: without fresh statistics the
         // planner keeps the plans it made for an empty table (sequential scans) in the
         // statements each connection has prepared.
-        self.conn.batch_execute("ANALYZE statuses; ANALYZE changes")?;
+        self.conn
+            .batch_execute("ANALYZE statuses; ANALYZE changes")?;
         Ok(())
     }
 }
