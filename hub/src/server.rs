@@ -3,7 +3,7 @@
 //!
 //! axum routes and extracts on a tokio runtime of the hub's own, made when it is bound and
 //! driven by [`Hub::run`] on the caller's thread: a few worker threads serve every connection,
-//! //! so a stalled client costs a task and a socket, never a thread. Every call to the [`Store`]
+//! so a stalled client costs a task and a socket, never a thread. Every call to the [`Store`]
 //! runs on the runtime's blocking pool ([`with_store`]), so a slow transaction holds back
 //! other store calls, not the sockets; the store shares itself (SQLite behind its one
 //! connection, PostgreSQL through its pool). Every second a task runs [`Store::maintain`].
@@ -272,18 +272,36 @@ async fn maintain(store: Arc<Store>) {
     }
 }
 
+/// Writes the route table once as both [`ROUTES`] and the router's routes, so the list that
+/// `hub/tests/openapi.rs` holds the spec to is the one served.
+macro_rules! routes {
+    ($($method:ident $path:literal => $handler:ident,)*) => {
+        /// Every route the hub serves, as (method, path) in axum's syntax (`{feed}` is a path
+        /// parameter); every GET route also answers HEAD. `docs/hub-protocol.openapi.yaml`
+        /// describes exactly these (`hub/tests/openapi.rs`).
+        pub const ROUTES: &[(&str, &str)] = &[$((stringify!($method), $path)),*];
+
+        fn routes() -> Router<App> {
+            Router::new()$(.route($path, $method($handler)))*
+        }
+    };
+}
+
+routes! {
+    post "/v1/enroll" => enroll,
+    post "/v1/push" => push,
+    get "/v1/pull/{feed}" => pull,
+    get "/v1/documents" => documents,
+    get "/v1/fleet" => fleet_json,
+    get "/fleet" => fleet_html,
+    get "/healthz" => healthz,
+    get "/readyz" => readyz,
+}
+
 /// Every route and the layers around them, outermost last: the log line, the answer's common
 /// headers and refusal bodies, the raw body limit, gzip out, gzip in.
 fn router(app: App, limits: Limits) -> Router {
-    Router::new()
-        .route("/v1/enroll", post(enroll))
-        .route("/v1/push", post(push))
-        .route("/v1/pull/{feed}", get(pull))
-        .route("/v1/documents", get(documents))
-        .route("/v1/fleet", get(fleet_json))
-        .route("/fleet", get(fleet_html))
-        .route("/healthz", get(healthz))
-        .route("/readyz", get(readyz))
+    routes()
         .fallback(unknown_path)
         .method_not_allowed_fallback(wrong_method)
         .with_state(app)
