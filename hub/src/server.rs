@@ -658,10 +658,32 @@ async fn push(
     json(&PushResponse { answers })
 }
 
+/// A number in the query, absent when the parameter is. Not `Option<T>`: serde_html_form
+/// reads an empty value (`?after=`) into `None`, and so a client that lost its cursor would be
+/// served from the start as if it had sent none; the protocol's cursors and limits are numbers,
+/// and an empty one is refused as any other non-number (`bad_query`).
+#[derive(Clone, Copy, Debug, Default)]
+struct Number<T>(Option<T>);
+
+impl<'de, T> serde::Deserialize<'de> for Number<T>
+where
+    T: std::str::FromStr,
+    T::Err: std::fmt::Display,
+{
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Number<T>, D::Error> {
+        let text = std::borrow::Cow::<'de, str>::deserialize(deserializer)?;
+        text.parse()
+            .map(|n| Number(Some(n)))
+            .map_err(serde::de::Error::custom)
+    }
+}
+
 #[derive(Debug, serde::Deserialize)]
 struct PullQuery {
-    after: Option<i64>,
-    limit: Option<u32>,
+    #[serde(default)]
+    after: Number<i64>,
+    #[serde(default)]
+    limit: Number<u32>,
     snapshot: Option<String>,
 }
 
@@ -684,8 +706,8 @@ async fn pull(
         .ok_or_else(|| not_found(uri.path()))?;
     let Query(query) = query.map_err(|e| bad_query(&e))?;
     let continuing = matches!(query.snapshot.as_deref(), Some("1" | "true"));
-    let limit = query.limit.unwrap_or(1000).clamp(1, MAX_PULL_LIMIT);
-    let mut after = query.after.unwrap_or(0);
+    let limit = query.limit.0.unwrap_or(1000).clamp(1, MAX_PULL_LIMIT);
+    let mut after = query.after.0.unwrap_or(0);
     let (items, more, snapshot, after) = with_store(&app, move |store| {
         let mut snapshot = continuing && version >= SNAPSHOT_PROTOCOL;
         if !snapshot && version >= SNAPSHOT_PROTOCOL && after > 0 && after < store.horizon(feed)? {
@@ -734,8 +756,10 @@ fn pull_body(
 
 #[derive(Debug, serde::Deserialize)]
 struct DocumentsQuery {
-    after: Option<i64>,
-    limit: Option<u32>,
+    #[serde(default)]
+    after: Number<i64>,
+    #[serde(default)]
+    limit: Number<u32>,
     #[serde(default)]
     kind: Vec<String>,
     #[serde(default, rename = "type")]
@@ -781,8 +805,8 @@ async fn documents(
             )
         })?);
     }
-    let after = query.after.unwrap_or(0);
-    let limit = query.limit.unwrap_or(1000).clamp(1, MAX_PULL_LIMIT);
+    let after = query.after.0.unwrap_or(0);
+    let limit = query.limit.0.unwrap_or(1000).clamp(1, MAX_PULL_LIMIT);
     let page = with_store(&app, move |store| {
         let selection = documents::Selection {
             after,
@@ -936,6 +960,28 @@ mod tests {
         let snapshot: PullResponse =
             serde_json::from_slice(&pull_body(Feed::Tasks, &[], 0, false, true)).unwrap();
         assert!(snapshot.snapshot);
+    }
+
+    #[test]
+    fn cursors_and_limits_given_empty_are_refused_not_taken_as_absent() {
+        let read = |query: &str| {
+            let uri: Uri = format!("/v1/pull/statuses{query}").parse().unwrap();
+            Query::<PullQuery>::try_from_uri(&uri).map(|Query(q)| (q.after.0, q.limit.0))
+        };
+        assert_eq!(read("").unwrap(), (None, None));
+        assert_eq!(read("?after=-3&limit=7").unwrap(), (Some(-3), Some(7)));
+        // schemathesis found `?limit=` served as if no limit had been named.
+        for refused in [
+            "?after=",
+            "?limit=",
+            "?after=1&after=2",
+            "?limit=-1",
+            "?after=1e3",
+        ] {
+            assert!(read(refused).is_err(), "{refused}");
+        }
+        let uri: Uri = "/v1/documents?after=&kind=write-off".parse().unwrap();
+        assert!(Query::<DocumentsQuery>::try_from_uri(&uri).is_err());
     }
 
     #[test]
