@@ -3,7 +3,7 @@
 //!
 //! axum routes and extracts on a tokio runtime of the hub's own, made when it is bound and
 //! driven by [`Hub::run`] on the caller's thread: a few worker threads serve every connection,
-//! //! so a stalled client costs a task and a socket, never a thread. Every call to the [`Store`]
+//! so a stalled client costs a task and a socket, never a thread. Every call to the [`Store`]
 //! runs on the runtime's blocking pool ([`with_store`]), so a slow transaction holds back
 //! other store calls, not the sockets; the store shares itself (SQLite behind its one
 //! connection, PostgreSQL through its pool). Every second a task runs [`Store::maintain`].
@@ -285,18 +285,36 @@ async fn maintain(store: Arc<Store>) {
     }
 }
 
+/// Writes the route table once as both [`ROUTES`] and the router's routes, so the list that
+/// `hub/tests/openapi.rs` holds the spec to is the one served.
+macro_rules! routes {
+    ($($method:ident $path:literal => $handler:ident,)*) => {
+        /// Every route the hub serves, as (method, path) in axum's syntax (`{feed}` is a path
+        /// parameter); every GET route also answers HEAD. `docs/hub-protocol.openapi.yaml`
+        /// describes exactly these (`hub/tests/openapi.rs`).
+        pub const ROUTES: &[(&str, &str)] = &[$((stringify!($method), $path)),*];
+
+        fn routes() -> Router<App> {
+            Router::new()$(.route($path, $method($handler)))*
+        }
+    };
+}
+
+routes! {
+    post "/v1/enroll" => enroll,
+    post "/v1/push" => push,
+    get "/v1/pull/{feed}" => pull,
+    get "/v1/documents" => documents,
+    get "/v1/fleet" => fleet_json,
+    get "/fleet" => fleet_html,
+    get "/healthz" => healthz,
+    get "/readyz" => readyz,
+}
+
 /// Every route and the layers around them, outermost last: the log line, the answer's common
 /// headers and refusal bodies, the raw body limit, gzip out, gzip in.
 fn router(app: App, limits: Limits) -> Router {
-    Router::new()
-        .route("/v1/enroll", post(enroll))
-        .route("/v1/push", post(push))
-        .route("/v1/pull/{feed}", get(pull))
-        .route("/v1/documents", get(documents))
-        .route("/v1/fleet", get(fleet_json))
-        .route("/fleet", get(fleet_html))
-        .route("/healthz", get(healthz))
-        .route("/readyz", get(readyz))
+    routes()
         .fallback(unknown_path)
         .method_not_allowed_fallback(wrong_method)
         .with_state(app)
@@ -653,10 +671,32 @@ async fn push(
     json(&PushResponse { answers })
 }
 
+/// A number in the query, absent when the parameter is. Not `Option<T>`: serde_html_form
+/// reads an empty value (`?after=`) into `None`, and so a client that lost its cursor would be
+/// served from the start as if it had sent none; the protocol's cursors and limits are numbers,
+/// and an empty one is refused as any other non-number (`bad_query`).
+#[derive(Clone, Copy, Debug, Default)]
+struct Number<T>(Option<T>);
+
+impl<'de, T> serde::Deserialize<'de> for Number<T>
+where
+    T: std::str::FromStr,
+    T::Err: std::fmt::Display,
+{
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Number<T>, D::Error> {
+        let text = std::borrow::Cow::<'de, str>::deserialize(deserializer)?;
+        text.parse()
+            .map(|n| Number(Some(n)))
+            .map_err(serde::de::Error::custom)
+    }
+}
+
 #[derive(Debug, serde::Deserialize)]
 struct PullQuery {
-    after: Option<i64>,
-    limit: Option<u32>,
+    #[serde(default)]
+    after: Number<i64>,
+    #[serde(default)]
+    limit: Number<u32>,
     snapshot: Option<String>,
 }
 
@@ -679,8 +719,8 @@ async fn pull(
         .ok_or_else(|| not_found(uri.path()))?;
     let Query(query) = query.map_err(|e| bad_query(&e))?;
     let continuing = matches!(query.snapshot.as_deref(), Some("1" | "true"));
-    let limit = query.limit.unwrap_or(1000).clamp(1, MAX_PULL_LIMIT);
-    let mut after = query.after.unwrap_or(0);
+    let limit = query.limit.0.unwrap_or(1000).clamp(1, MAX_PULL_LIMIT);
+    let mut after = query.after.0.unwrap_or(0);
     let (items, more, snapshot, after) = with_store(&app, move |store| {
         let mut snapshot = continuing && version >= SNAPSHOT_PROTOCOL;
         if !snapshot && version >= SNAPSHOT_PROTOCOL && after > 0 && after < store.horizon(feed)? {
@@ -731,8 +771,10 @@ fn pull_body(
 
 #[derive(Debug, serde::Deserialize)]
 struct DocumentsQuery {
-    after: Option<i64>,
-    limit: Option<u32>,
+    #[serde(default)]
+    after: Number<i64>,
+    #[serde(default)]
+    limit: Number<u32>,
     #[serde(default)]
     kind: Vec<String>,
     #[serde(default, rename = "type")]
@@ -778,8 +820,8 @@ async fn documents(
             )
         })?);
     }
-    let after = query.after.unwrap_or(0);
-    let limit = query.limit.unwrap_or(1000).clamp(1, MAX_PULL_LIMIT);
+    let after = query.after.0.unwrap_or(0);
+    let limit = query.limit.0.unwrap_or(1000).clamp(1, MAX_PULL_LIMIT);
     let page = with_store(&app, move |store| {
         let selection = documents::Selection {
             after,
@@ -935,6 +977,28 @@ mod tests {
         let snapshot: PullResponse =
             serde_json::from_slice(&pull_body(Feed::Tasks, &[], 0, false, true)).unwrap();
         assert!(snapshot.snapshot);
+    }
+
+    #[test]
+    fn cursors_and_limits_given_empty_are_refused_not_taken_as_absent() {
+        let read = |query: &str| {
+            let uri: Uri = format!("/v1/pull/statuses{query}").parse().unwrap();
+            Query::<PullQuery>::try_from_uri(&uri).map(|Query(q)| (q.after.0, q.limit.0))
+        };
+        assert_eq!(read("").unwrap(), (None, None));
+        assert_eq!(read("?after=-3&limit=7").unwrap(), (Some(-3), Some(7)));
+        // schemathesis found `?limit=` served as if no limit had been named.
+        for refused in [
+            "?after=",
+            "?limit=",
+            "?after=1&after=2",
+            "?limit=-1",
+            "?after=1e3",
+        ] {
+            assert!(read(refused).is_err(), "{refused}");
+        }
+        let uri: Uri = "/v1/documents?after=&kind=write-off".parse().unwrap();
+        assert!(Query::<DocumentsQuery>::try_from_uri(&uri).is_err());
     }
 
     #[test]
