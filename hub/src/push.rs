@@ -27,6 +27,7 @@ use tally_domain::status::{BlockHit, CisStatus, CodeStatus, Inn, Parent, Timesta
 use tally_domain::validate::{
     Context, Expectation, Facts, OperationKind, Policy, Severity, Verdict, validate, validate_label,
 };
+use tally_wire::DocumentKind;
 use tally_wire::document::{OperationDocument, PackedChild, ReaggregationType};
 use tally_wire::feed::{self, StatusRecord, Task};
 use tally_wire::{OperationAnswer, OperationReason, PushRequest, PushResult, PushedOperation};
@@ -40,7 +41,48 @@ use crate::store::{Device, Store, StoreError};
 pub fn hub_policy() -> Policy {
     let mut policy = Policy::default();
     policy.set(OperationKind::Acceptance, "already_ours", Severity::Reject);
+    // A terminal offline may meet a code its replica does not hold yet and let the operator
+    // go on; the hub holds the list, and a code it has never heard of is not moved on its
+    // word (see [`UNKNOWN_CODES`]).
+    for kind in [
+        OperationKind::Acceptance,
+        OperationKind::Aggregation,
+        OperationKind::WriteOff,
+    ] {
+        policy.set(kind, "unknown_code", Severity::Reject);
+    }
     policy
+}
+
+/// What the hub does with a code it holds no status for, by operation. An acceptance may
+/// take a code its task lists (the supplier's shipment vouches for it): it is accepted and
+/// held as not yet known to GIS MT, the terminal is told so, and the next status import
+/// brings it onto the list. Anything else about a code the hub has never heard of is refused.
+pub const UNKNOWN_CODES: [(DocumentKind, UnknownCode); 5] = [
+    (
+        DocumentKind::Acceptance,
+        UnknownCode::HeldWhenTheTaskListsIt,
+    ),
+    (DocumentKind::Aggregation, UnknownCode::Refused),
+    (DocumentKind::Disaggregation, UnknownCode::Refused),
+    (DocumentKind::Reaggregation, UnknownCode::Refused),
+    (DocumentKind::WriteOff, UnknownCode::Refused),
+];
+
+/// See [`UNKNOWN_CODES`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum UnknownCode {
+    Refused,
+    HeldWhenTheTaskListsIt,
+}
+
+/// The one spelling an operation UUID is stored and looked up in (lower-case, hyphenated):
+/// the same operation sent as `{…}`, `urn:uuid:…`, upper case or without dashes is one
+/// operation. Text that is no UUID stays as it is (the server refuses it before this).
+pub fn canonical_uuid(text: &str) -> String {
+    uuid::Uuid::parse_str(text.trim())
+        .map(|u| u.hyphenated().to_string())
+        .unwrap_or_else(|_| text.to_owned())
 }
 
 /// Applies one push in one transaction and answers each operation in order.
@@ -69,7 +111,7 @@ impl Keys {
     pub fn of(request: &PushRequest) -> Keys {
         let mut keys = Keys::default();
         for operation in &request.operations {
-            keys.uuids.push(operation.uuid.clone());
+            keys.uuids.push(canonical_uuid(&operation.uuid));
             let Ok(document) = &operation.document else {
                 continue;
             };
@@ -121,13 +163,21 @@ struct Held {
 /// operations leave it.
 #[derive(Clone, Debug, Default)]
 pub struct Snapshot {
+    /// The pushing device's own answers, by canonical UUID.
     answers: HashMap<String, OperationAnswer>,
+    /// Canonical UUIDs another device already used.
+    foreign_uuids: HashSet<String>,
+    /// The participants (INNs) the hub's devices work for: a code one of them owns is not
+    /// another's to accept or move.
+    participants: HashSet<String>,
     statuses: HashMap<Ki, Held>,
     /// Block list keys in force (`code:КИ`, `gtin:GTIN`).
     blocks: HashSet<String>,
-    labels: HashMap<Sscc, i64>,
+    labels: HashMap<Sscc, LabelOwner>,
     label_statuses: HashMap<Sscc, CodeStatus>,
     tasks: HashMap<String, Task>,
+    /// The warehouse of each task that is one warehouse's.
+    task_warehouses: HashMap<String, String>,
     catalog: HashMap<Gtin, ProductGroup>,
     /// Codes whose line the push changed, in the order first changed.
     changed: Vec<Ki>,
@@ -143,10 +193,29 @@ pub fn status_of_line(line: &[u8]) -> Option<CodeStatus> {
     }
 }
 
+/// The device that built a box or pallet under a label, and whose it is.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LabelOwner {
+    pub device: i64,
+    pub warehouse: String,
+    pub participant: String,
+}
+
 impl Snapshot {
-    /// The answer stored for an operation already received.
-    pub fn hold_answer(&mut self, answer: OperationAnswer) {
-        self.answers.insert(answer.uuid.clone(), answer);
+    /// The answer stored for an operation this device already pushed, under its canonical
+    /// UUID.
+    pub fn hold_answer(&mut self, uuid: String, answer: OperationAnswer) {
+        self.answers.insert(uuid, answer);
+    }
+
+    /// A UUID another device's operation already has.
+    pub fn hold_foreign_uuid(&mut self, uuid: String) {
+        self.foreign_uuids.insert(uuid);
+    }
+
+    /// A participant some device of the hub works for.
+    pub fn hold_participant(&mut self, inn: String) {
+        self.participants.insert(inn);
     }
 
     /// A code's stored `cisInfo` line.
@@ -166,8 +235,8 @@ impl Snapshot {
         Ok(())
     }
 
-    pub fn hold_label(&mut self, sscc: Sscc, device: i64) {
-        self.labels.insert(sscc, device);
+    pub fn hold_label(&mut self, sscc: Sscc, owner: LabelOwner) {
+        self.labels.insert(sscc, owner);
     }
 
     /// What GIS MT says of a box or pallet label, as imported into the statuses feed.
@@ -177,9 +246,14 @@ impl Snapshot {
         }
     }
 
-    /// A task line, stored only after `feed::parse_task` took it.
-    pub fn hold_task(&mut self, id: String, line: &str) {
+    /// A task line, stored only after `feed::parse_task` took it, and the one warehouse it is
+    /// for, if it is one warehouse's.
+    pub fn hold_task(&mut self, id: String, line: &str, warehouse: Option<&str>) {
         if let Some(task) = feed::parse_task(line.as_bytes()).ok().and_then(|r| r.task) {
+            if let Some(warehouse) = warehouse {
+                self.task_warehouses
+                    .insert(id.clone(), warehouse.to_owned());
+            }
             self.tasks.insert(id, task);
         }
     }
@@ -296,6 +370,8 @@ pub enum StatusChange<'a> {
 #[derive(Debug)]
 pub struct Record<'r> {
     pub operation: &'r PushedOperation,
+    /// The operation's UUID as it is stored: canonical.
+    pub uuid: String,
     pub answer: OperationAnswer,
     pub made: Option<Made>,
 }
@@ -326,35 +402,58 @@ pub fn judge<'r>(
         ..Outcome::default()
     };
     for operation in &request.operations {
-        if let Some(first) = snapshot.answers.get(&operation.uuid) {
+        let uuid = canonical_uuid(&operation.uuid);
+        if let Some(first) = snapshot.answers.get(&uuid) {
             outcome.answers.push(OperationAnswer {
+                // Answered in the spelling the terminal used, which is how it matches answers.
+                uuid: operation.uuid.clone(),
                 result: PushResult::Duplicate,
                 original: Some(first.result),
                 ..first.clone()
             });
             continue;
         }
-        let judged = match &operation.document {
-            Ok(document) => judge_one(
-                snapshot,
-                device,
-                document,
-                Timestamp(operation.finished_at),
-                policy,
-                now,
-            )?,
-            Err(unreadable) => Err(vec![reason(
-                "bad_payload",
-                format!(
-                    "The {} document is not in the expected form: {}.",
-                    unreadable.kind, unreadable.error
-                ),
-                format!(
-                    "Документ «{}» имеет неверный формат: {}.",
-                    unreadable.kind, unreadable.error
-                ),
-                None,
-            )]),
+        let judged = if snapshot.foreign_uuids.contains(&uuid) {
+            // Never another device's answer, and never silently dropped: the operation is
+            // refused and kept, so a replay of it is this device's own duplicate.
+            tracing::warn!(
+                device = device.id,
+                uuid = %uuid,
+                "a device pushed an operation UUID another device already used"
+            );
+            Err(vec![reason(
+                "uuid_of_another_device",
+                "Another terminal already sent an operation with this id; this one is not \
+                 applied. Tell the hub's administrator."
+                    .into(),
+                "Другой терминал уже отправил операцию с этим идентификатором; эта операция не \
+                 применена. Сообщите администратору хаба."
+                    .into(),
+                Some(uuid.clone()),
+            )])
+        } else {
+            match &operation.document {
+                Ok(document) => judge_one(
+                    snapshot,
+                    device,
+                    document,
+                    Timestamp(operation.finished_at),
+                    policy,
+                    now,
+                )?,
+                Err(unreadable) => Err(vec![reason(
+                    "bad_payload",
+                    format!(
+                        "The {} document is not in the expected form: {}.",
+                        unreadable.kind, unreadable.error
+                    ),
+                    format!(
+                        "Документ «{}» имеет неверный формат: {}.",
+                        unreadable.kind, unreadable.error
+                    ),
+                    None,
+                )]),
+            }
         };
         let record = match judged {
             Ok((changes, made)) => {
@@ -366,13 +465,18 @@ pub fn judge<'r>(
                         if let std::collections::hash_map::Entry::Vacant(entry) =
                             snapshot.labels.entry(aggregate.sscc)
                         {
-                            entry.insert(device.id);
+                            entry.insert(LabelOwner {
+                                device: device.id,
+                                warehouse: device.warehouse.clone(),
+                                participant: device.participant_inn.clone(),
+                            });
                             outcome.labels.push(aggregate.sscc);
                         }
                     }
                 }
                 Record {
                     operation,
+                    uuid: uuid.clone(),
                     answer: OperationAnswer {
                         uuid: operation.uuid.clone(),
                         result: PushResult::Accepted,
@@ -385,6 +489,7 @@ pub fn judge<'r>(
             }
             Err(reasons) => Record {
                 operation,
+                uuid: uuid.clone(),
                 answer: OperationAnswer {
                     uuid: operation.uuid.clone(),
                     result: PushResult::Rejected,
@@ -396,7 +501,7 @@ pub fn judge<'r>(
             },
         };
         // The same operation twice in one push is a duplicate of the first.
-        snapshot.hold_answer(record.answer.clone());
+        snapshot.hold_answer(uuid, record.answer.clone());
         outcome.answers.push(record.answer.clone());
         outcome.records.push(record);
     }
@@ -411,7 +516,9 @@ pub fn judge<'r>(
 type Changes<'a> = Vec<(Ki, StatusChange<'a>)>;
 
 /// What an accepted operation changes and the documents it makes, or every reason it is
-/// refused.
+/// refused. An operation is judged in its device's warehouse and participant: a task must be
+/// one its warehouse may work, a box one its warehouse built (or GIS MT says is its
+/// participant's), and no code another participant of the hub owns is its to accept or move.
 fn judge_one<'d>(
     snapshot: &Snapshot,
     device: &'d Device,
@@ -423,22 +530,45 @@ fn judge_one<'d>(
     let own = device.participant_inn.as_str();
     let mut reasons = Vec::new();
     let mut changes = Changes::new();
+    // Codes accepted on the task's word alone: the hub holds no status for them yet.
+    let mut held = Vec::new();
     // A code twice in one document would otherwise pass both times: the list changes only
     // after the whole document is judged.
     let mut seen = HashSet::new();
-    let mut check = |operation: OperationKind,
-                     ki: &Ki,
+    let mut check = |code: Code<'_>,
                      change: StatusChange<'d>,
                      reasons: &mut Vec<OperationReason>|
      -> Result<(), StoreError> {
-        match judge_code(snapshot, own, operation, ki, &mut seen, policy, now) {
-            Ok(()) => changes.push((*ki, change)),
+        if let Some(refusal) = another_participants(snapshot, own, code.ki) {
+            reasons.push(refusal);
+            return Ok(());
+        }
+        match judge_code(snapshot, own, &code, &mut seen, policy, now) {
+            Ok(()) => changes.push((*code.ki, change)),
             Err(mut refused) => reasons.append(&mut refused),
         }
         Ok(())
     };
     match document {
         OperationDocument::Acceptance(d) => {
+            let task = d.task_id.as_ref().and_then(|id| snapshot.tasks.get(id));
+            if let Some(id) = &d.task_id
+                && let Some(warehouse) = snapshot.task_warehouses.get(id)
+                && *warehouse != device.warehouse
+            {
+                reasons.push(reason(
+                    "task_of_another_warehouse",
+                    format!("The task is warehouse {warehouse}'s, not this terminal's."),
+                    format!("Задание относится к складу {warehouse}, а не к складу терминала."),
+                    Some(id.clone()),
+                ));
+            }
+            let listed: HashSet<&Ki> = task.map_or_else(HashSet::new, |t| {
+                t.units
+                    .iter()
+                    .chain(t.boxes.iter().flat_map(|(_, units)| units))
+                    .collect()
+            });
             // A surplus unit was never shipped to us: it is no part of the shipment's
             // document and does not change hands with it.
             let surplus: HashSet<&Ki> = d.surplus.iter().collect();
@@ -448,9 +578,17 @@ fn judge_one<'d>(
                 .iter()
                 .filter(|ki| !surplus.contains(ki) && !refused.contains(ki))
             {
+                let unknown_held = listed.contains(ki) && snapshot.status(ki).is_none();
+                if unknown_held {
+                    held.push(*ki);
+                }
                 check(
-                    OperationKind::Acceptance,
-                    ki,
+                    Code {
+                        ki,
+                        operation: OperationKind::Acceptance,
+                        supplier: task.map(|t| t.sender_inn),
+                        unknown_held,
+                    },
                     StatusChange::Owner(device.participant_inn.as_str()),
                     &mut reasons,
                 )?;
@@ -463,7 +601,7 @@ fn judge_one<'d>(
                 if snapshot
                     .labels
                     .get(&aggregate.sscc)
-                    .is_some_and(|id| *id != device.id)
+                    .is_some_and(|owner| owner.device != device.id)
                 {
                     reasons.push(reason(
                         "label_of_another_device",
@@ -477,19 +615,25 @@ fn judge_one<'d>(
                     ));
                 }
                 for child in &aggregate.children {
-                    if let PackedChild::Unit(ki) = child {
-                        check(
-                            OperationKind::Aggregation,
-                            ki,
+                    match child {
+                        PackedChild::Unit(ki) => check(
+                            Code::moved(ki, OperationKind::Aggregation),
                             StatusChange::Parent(Some(aggregate.sscc)),
                             &mut reasons,
-                        )?;
+                        )?,
+                        PackedChild::Box(inner) => {
+                            reasons.extend(box_not_ours(snapshot, device, inner));
+                        }
                     }
                 }
             }
         }
         OperationDocument::Disaggregation(d) => {
             for sscc in &d.labels {
+                if let Some(refusal) = box_not_ours(snapshot, device, sscc) {
+                    reasons.push(refusal);
+                    continue;
+                }
                 // A label GIS MT knows is judged like a unit: ours, in circulation.
                 let label = snapshot.label_statuses.get(sscc);
                 let context = Context {
@@ -500,46 +644,52 @@ fn judge_one<'d>(
                 };
                 let verdict = validate_label(label, &context, policy);
                 reasons.extend(refusals(&verdict, &sscc.to_string()));
-                changes.extend(
-                    snapshot
-                        .children_of(sscc)
-                        .into_iter()
-                        .map(|ki| (ki, StatusChange::Parent(None))),
-                );
-            }
-        }
-        OperationDocument::Reaggregation(d) => match d.reaggregation_type {
-            ReaggregationType::Adding => {
-                for ki in &d.units {
-                    check(
-                        OperationKind::Aggregation,
-                        ki,
-                        StatusChange::Parent(Some(d.sscc)),
-                        &mut reasons,
-                    )?;
-                }
-            }
-            ReaggregationType::Removing => {
-                let inside: HashSet<Ki> = snapshot.children_of(&d.sscc).into_iter().collect();
-                for ki in &d.units {
-                    if inside.contains(ki) {
-                        changes.push((*ki, StatusChange::Parent(None)));
-                    } else {
-                        reasons.push(reason(
-                            "not_in_box",
-                            "The unit is not in this box, so it cannot be taken out of it.".into(),
-                            "Единицы нет в этом коробе, её нельзя из него изъять.".into(),
-                            Some(ki.to_string()),
-                        ));
+                for ki in snapshot.children_of(sscc) {
+                    match another_participants(snapshot, own, &ki) {
+                        Some(refusal) => reasons.push(refusal),
+                        None => changes.push((ki, StatusChange::Parent(None))),
                     }
                 }
             }
-        },
+        }
+        OperationDocument::Reaggregation(d) => {
+            if let Some(refusal) = box_not_ours(snapshot, device, &d.sscc) {
+                reasons.push(refusal);
+            }
+            match d.reaggregation_type {
+                ReaggregationType::Adding => {
+                    for ki in &d.units {
+                        check(
+                            Code::moved(ki, OperationKind::Aggregation),
+                            StatusChange::Parent(Some(d.sscc)),
+                            &mut reasons,
+                        )?;
+                    }
+                }
+                ReaggregationType::Removing => {
+                    let inside: HashSet<Ki> = snapshot.children_of(&d.sscc).into_iter().collect();
+                    for ki in &d.units {
+                        if let Some(refusal) = another_participants(snapshot, own, ki) {
+                            reasons.push(refusal);
+                        } else if inside.contains(ki) {
+                            changes.push((*ki, StatusChange::Parent(None)));
+                        } else {
+                            reasons.push(reason(
+                                "not_in_box",
+                                "The unit is not in this box, so it cannot be taken out of it."
+                                    .into(),
+                                "Единицы нет в этом коробе, её нельзя из него изъять.".into(),
+                                Some(ki.to_string()),
+                            ));
+                        }
+                    }
+                }
+            }
+        }
         OperationDocument::WriteOff(d) => {
             for ki in &d.codes {
                 check(
-                    OperationKind::WriteOff,
-                    ki,
+                    Code::moved(ki, OperationKind::WriteOff),
                     StatusChange::WrittenOff,
                     &mut reasons,
                 )?;
@@ -557,7 +707,88 @@ fn judge_one<'d>(
             None,
         )]));
     };
-    Ok(documents::make(document, &participant, finished_at, snapshot)?.map(|made| (changes, made)))
+    Ok(
+        documents::make(document, &participant, finished_at, snapshot)?.map(|mut made| {
+            made.notices.extend(held.iter().map(|ki| {
+                reason(
+                    "not_yet_known",
+                    "Accepted as the task lists it; GIS MT's status of this code is not on the \
+                     hub yet and comes with the next status refresh."
+                        .into(),
+                    "Принят, так как указан в задании; статус кода из ГИС МТ ещё не загружен на \
+                     хаб и придёт со следующим обновлением статусов."
+                        .into(),
+                    Some(ki.to_string()),
+                )
+            }));
+            (changes, made)
+        }),
+    )
+}
+
+/// One code to judge, with what its operation says of it.
+#[derive(Clone, Copy, Debug)]
+struct Code<'a> {
+    ki: &'a Ki,
+    operation: OperationKind,
+    /// The shipment's supplier, for an acceptance against a task.
+    supplier: Option<Inn>,
+    /// An acceptance may take this code without a status (see [`UNKNOWN_CODES`]).
+    unknown_held: bool,
+}
+
+impl<'a> Code<'a> {
+    fn moved(ki: &'a Ki, operation: OperationKind) -> Code<'a> {
+        Code {
+            ki,
+            operation,
+            supplier: None,
+            unknown_held: false,
+        }
+    }
+}
+
+/// The refusal of a code another participant of this hub owns: not this device's to accept,
+/// box, open or write off, whatever the terminal's replica said.
+fn another_participants(snapshot: &Snapshot, own: &str, ki: &Ki) -> Option<OperationReason> {
+    let owner = snapshot.status(ki)?.owner?;
+    (owner.as_str() != own && snapshot.participants.contains(owner.as_str())).then(|| {
+        reason(
+            "owned_by_another_participant",
+            format!(
+                "The code belongs to {}, another participant of this hub.",
+                owner.as_str()
+            ),
+            format!(
+                "Код принадлежит {}, другому участнику этого хаба.",
+                owner.as_str()
+            ),
+            Some(ki.to_string()),
+        )
+    })
+}
+
+/// The refusal of a box or pallet another warehouse built, or another participant's.
+fn box_not_ours(snapshot: &Snapshot, device: &Device, sscc: &Sscc) -> Option<OperationReason> {
+    let owner = snapshot.labels.get(sscc)?;
+    (owner.warehouse != device.warehouse || owner.participant != device.participant_inn).then(
+        || {
+            reason(
+                "box_of_another_warehouse",
+                format!(
+                    "The box was built at warehouse {} for {}; this terminal may not open or \
+                     change it.",
+                    owner.warehouse, owner.participant
+                ),
+                format!(
+                    "Короб сформирован на складе {} для {}; этот терминал не может его \
+                     вскрыть или изменить.",
+                    owner.warehouse, owner.participant
+                ),
+                Some(sscc.to_string()),
+            )
+        },
+    )
 }
 
 /// One code of a document judged as the terminal would, but against the hub's list. Warnings
@@ -565,13 +796,13 @@ fn judge_one<'d>(
 fn judge_code(
     snapshot: &Snapshot,
     own: &str,
-    operation: OperationKind,
-    ki: &Ki,
+    code: &Code<'_>,
     seen: &mut HashSet<Ki>,
     policy: &Policy,
     now: Timestamp,
 ) -> Result<(), Vec<OperationReason>> {
-    let Ok(code) = parse(ki.to_string().as_bytes(), &ParseOptions::default()) else {
+    let ki = code.ki;
+    let Ok(parsed) = parse(ki.to_string().as_bytes(), &ParseOptions::default()) else {
         return Err(vec![reason(
             "bad_code",
             "The document holds text that is not a marking code.".into(),
@@ -589,13 +820,16 @@ fn judge_code(
         expectation: Expectation::NoList,
     };
     let context = Context {
-        operation,
+        operation: code.operation,
         own_inn: Inn::parse(own),
-        supplier_inn: None,
+        supplier_inn: code.supplier,
         product_group: None,
     };
-    let verdict = validate(&code, &facts, &context, policy, now);
-    let reasons = refusals(&verdict, &ki.to_string());
+    let verdict = validate(&parsed, &facts, &context, policy, now);
+    let mut reasons = refusals(&verdict, &ki.to_string());
+    if code.unknown_held {
+        reasons.retain(|r| r.code != "unknown_code");
+    }
     if reasons.is_empty() {
         Ok(())
     } else {

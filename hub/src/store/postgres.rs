@@ -43,7 +43,7 @@ use super::{
     status_key,
 };
 use crate::documents::Selection;
-use crate::push::{self, Keys, Outcome, Snapshot};
+use crate::push::{self, Keys, LabelOwner, Outcome, Snapshot};
 
 /// Opens the pool's connections, each with its own cache of prepared statements.
 #[derive(Debug)]
@@ -143,9 +143,10 @@ impl<C: GenericClient> Session<'_, C> {
 }
 
 /// The migrations, in order; `schema_migrations` holds the versions run.
-const MIGRATIONS: [&str; 2] = [
+const MIGRATIONS: [&str; 3] = [
     include_str!("../../migrations/postgres/0001_initial.sql"),
     include_str!("../../migrations/postgres/0002_box_contents.sql"),
+    include_str!("../../migrations/postgres/0003_operations_per_device.sql"),
 ];
 
 /// Advisory lock keys of the hub's own: instances migrating at once, and the sequencer.
@@ -861,7 +862,7 @@ fn push_once(
             &now.millis(),
         ],
     )?;
-    let mut snapshot = load(&mut db, keys)?;
+    let mut snapshot = load(&mut db, device, keys)?;
     let outcome = push::judge(&mut snapshot, device, request, policy, now)?;
     write(&mut db, device, &outcome, now)?;
     tx.commit()?;
@@ -870,15 +871,29 @@ fn push_once(
 
 /// Everything the push names, in a few statements: its stored answers, the codes (and the
 /// contents of the boxes it names) locked for update, and the feed records it reads.
-fn load(db: &mut Session<'_, impl GenericClient>, keys: &Keys) -> Result<Snapshot> {
+fn load(
+    db: &mut Session<'_, impl GenericClient>,
+    device: &Device,
+    keys: &Keys,
+) -> Result<Snapshot> {
     let mut snapshot = Snapshot::default();
     for row in db.query(
-        "SELECT uuid, result, reasons, notices FROM operations WHERE uuid = ANY($1)",
+        "SELECT uuid, device_id, result, reasons, notices FROM operations
+         WHERE uuid = ANY($1)",
         &[&keys.uuids],
     )? {
-        let (uuid, result, reasons, notices): (String, String, String, String) =
-            (row.get(0), row.get(1), row.get(2), row.get(3));
-        snapshot.hold_answer(stored_answer(&uuid, &result, &reasons, &notices)?);
+        let (uuid, owner): (String, i64) = (row.get(0), row.get(1));
+        if owner == device.id {
+            let (result, reasons, notices): (&str, &str, &str) =
+                (row.get(2), row.get(3), row.get(4));
+            let stored = stored_answer(&uuid, result, reasons, notices)?;
+            snapshot.hold_answer(uuid, stored);
+        } else {
+            snapshot.hold_foreign_uuid(uuid);
+        }
+    }
+    for row in db.query("SELECT DISTINCT participant_inn FROM devices", &[])? {
+        snapshot.hold_participant(row.get(0));
     }
     let codes: Vec<Vec<u8>> = keys
         .codes
@@ -915,7 +930,7 @@ fn load(db: &mut Session<'_, impl GenericClient>, keys: &Keys) -> Result<Snapsho
     wanted.extend(keys.tasks.iter().map(|t| (Feed::Tasks.name(), t.clone())));
     let (feeds, names): (Vec<&str>, Vec<String>) = wanted.into_iter().unzip();
     for row in db.query(
-        "SELECT c.feed, c.key, c.item FROM changes c
+        "SELECT c.feed, c.key, c.item, c.warehouse FROM changes c
          JOIN unnest($1::text[], $2::text[]) AS w(feed, key)
            ON c.feed = w.feed AND c.key = w.key",
         &[&feeds, &names],
@@ -933,16 +948,24 @@ fn load(db: &mut Session<'_, impl GenericClient>, keys: &Keys) -> Result<Snapsho
                     snapshot.hold_label_status(*sscc, item);
                 }
             }
-            Some(Feed::Tasks) => snapshot.hold_task(key, item),
+            Some(Feed::Tasks) => snapshot.hold_task(key, item, row.get(3)),
             _ => {}
         }
     }
     for row in db.query(
-        "SELECT sscc, device_id FROM labels WHERE sscc = ANY($1)",
+        "SELECT l.sscc, l.device_id, d.warehouse, d.participant_inn
+         FROM labels l JOIN devices d ON d.id = l.device_id WHERE l.sscc = ANY($1)",
         &[&label_names],
     )? {
         if let Some(sscc) = labels.get(row.get::<_, &str>(0)) {
-            snapshot.hold_label(*sscc, row.get(1));
+            snapshot.hold_label(
+                *sscc,
+                LabelOwner {
+                    device: row.get(1),
+                    warehouse: row.get(2),
+                    participant: row.get(3),
+                },
+            );
         }
     }
     Ok(snapshot)
@@ -962,7 +985,7 @@ fn write(
             .map(OperationRow::of)
             .collect::<Result<Vec<_>>>()?;
         let records = &outcome.records;
-        let uuids: Vec<&str> = records.iter().map(|r| r.operation.uuid.as_str()).collect();
+        let uuids: Vec<&str> = records.iter().map(|r| r.uuid.as_str()).collect();
         let seqs: Vec<i64> = records.iter().map(|r| r.operation.seq).collect();
         let kinds: Vec<&str> = rows.iter().map(|r| r.kind.as_str()).collect();
         let operators: Vec<&str> = records
@@ -1005,7 +1028,7 @@ fn write(
             (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
         let (mut disc_ops, mut disc_bodies) = (Vec::new(), Vec::new());
         for (record, row) in records.iter().zip(&rows) {
-            let Some(&id) = ids.get(&record.operation.uuid) else {
+            let Some(&id) = ids.get(&record.uuid) else {
                 continue;
             };
             for (position, (doc_type, pg, body)) in row.documents.iter().enumerate() {

@@ -20,14 +20,15 @@ use super::{
     Cell, Device, Exported, Pruned, Result, StatusColumns, StoreError, horizon_key, status_key,
 };
 use crate::documents::Selection;
-use crate::push::{self, Keys, Outcome, Snapshot};
+use crate::push::{self, Keys, LabelOwner, Outcome, Snapshot};
 
 /// The migrations, in order; a hub at `user_version` N has run the first N.
-const MIGRATIONS: [&str; 4] = [
+const MIGRATIONS: [&str; 5] = [
     include_str!("../../migrations/sqlite/0001_initial.sql"),
     include_str!("../../migrations/sqlite/0002_admin_tokens.sql"),
     include_str!("../../migrations/sqlite/0003_gis_documents.sql"),
     include_str!("../../migrations/sqlite/0004_box_contents.sql"),
+    include_str!("../../migrations/sqlite/0005_operations_per_device.sql"),
 ];
 
 #[derive(Debug)]
@@ -241,7 +242,7 @@ impl Sqlite {
             device.id,
             now.millis(),
         ])?;
-        let mut snapshot = load(&tx, &Keys::of(request))?;
+        let mut snapshot = load(&tx, device, &Keys::of(request))?;
         let outcome = push::judge(&mut snapshot, device, request, policy, now)?;
         write(&tx, device, &outcome, now)?;
         tx.commit()?;
@@ -315,12 +316,6 @@ impl Sqlite {
     pub fn rows(&self, table: &str, each: &mut dyn FnMut(&[Cell])) -> Result<()> {
         let conn = self.conn();
         let (columns, order) = super::table_shape(table);
-        // SQLite's operations are numbered by their rowid; PostgreSQL names the column `id`.
-        let (columns, order) = if table == "operations" {
-            (columns.replacen("id", "rowid", 1), "rowid")
-        } else {
-            (columns.to_owned(), order)
-        };
         // The counter of change-log numbers is a sequence on PostgreSQL, not a row.
         let filter = if table == "meta" {
             "WHERE name <> 'change_seq'"
@@ -441,17 +436,33 @@ fn feed_item(conn: &Connection, feed: Feed, key: &str) -> Result<Option<String>>
 }
 
 /// Everything the push names, read in the transaction it is applied in.
-fn load(tx: &Transaction<'_>, keys: &Keys) -> Result<Snapshot> {
+fn load(tx: &Transaction<'_>, device: &Device, keys: &Keys) -> Result<Snapshot> {
     let mut snapshot = Snapshot::default();
-    let mut answer =
-        tx.prepare_cached("SELECT result, reasons, notices FROM operations WHERE uuid = ?1")?;
+    let mut answer = tx.prepare_cached(
+        "SELECT device_id, result, reasons, notices FROM operations WHERE uuid = ?1",
+    )?;
     for uuid in &keys.uuids {
-        let row: Option<(String, String, String)> = answer
-            .query_row([uuid], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
-            .optional()?;
-        if let Some((result, reasons, notices)) = row {
-            snapshot.hold_answer(stored_answer(uuid, &result, &reasons, &notices)?);
+        let rows = answer.query_map([uuid], |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+                r.get::<_, String>(3)?,
+            ))
+        })?;
+        for row in rows {
+            let (owner, result, reasons, notices) = row?;
+            if owner == device.id {
+                let stored = stored_answer(uuid, &result, &reasons, &notices)?;
+                snapshot.hold_answer(uuid.clone(), stored);
+            } else {
+                snapshot.hold_foreign_uuid(uuid.clone());
+            }
         }
+    }
+    let mut participants = tx.prepare_cached("SELECT DISTINCT participant_inn FROM devices")?;
+    for inn in participants.query_map([], |r| r.get::<_, String>(0))? {
+        snapshot.hold_participant(inn?);
     }
     for ki in &keys.codes {
         if let Some(line) = status_line(tx, ki)? {
@@ -472,12 +483,21 @@ fn load(tx: &Transaction<'_>, keys: &Keys) -> Result<Snapshot> {
         if let Some(line) = feed_item(tx, Feed::Statuses, &sscc.to_string())? {
             snapshot.hold_label_status(*sscc, &line);
         }
-        let device: Option<i64> = tx
-            .prepare_cached("SELECT device_id FROM labels WHERE sscc = ?1")?
-            .query_row([sscc.to_string()], |r| r.get(0))
+        let owner = tx
+            .prepare_cached(
+                "SELECT l.device_id, d.warehouse, d.participant_inn
+                 FROM labels l JOIN devices d ON d.id = l.device_id WHERE l.sscc = ?1",
+            )?
+            .query_row([sscc.to_string()], |r| {
+                Ok(LabelOwner {
+                    device: r.get(0)?,
+                    warehouse: r.get(1)?,
+                    participant: r.get(2)?,
+                })
+            })
             .optional()?;
-        if let Some(device) = device {
-            snapshot.hold_label(*sscc, device);
+        if let Some(owner) = owner {
+            snapshot.hold_label(*sscc, owner);
         }
     }
     let held: Vec<Ki> = snapshot
@@ -496,9 +516,16 @@ fn load(tx: &Transaction<'_>, keys: &Keys) -> Result<Snapshot> {
             snapshot.hold_catalog(gtin, &line);
         }
     }
+    let mut task =
+        tx.prepare_cached("SELECT item, warehouse FROM changes WHERE feed = ?1 AND key = ?2")?;
     for id in &keys.tasks {
-        if let Some(line) = feed_item(tx, Feed::Tasks, id)? {
-            snapshot.hold_task(id.clone(), &line);
+        let found: Option<(String, Option<String>)> = task
+            .query_row(params![Feed::Tasks.name(), id], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
+            .optional()?;
+        if let Some((line, warehouse)) = found {
+            snapshot.hold_task(id.clone(), &line, warehouse.as_deref());
         }
     }
     Ok(snapshot)
@@ -544,7 +571,7 @@ fn write(
         let row = super::OperationRow::of(record)?;
         let rowid: i64 = insert.query_row(
             params![
-                record.operation.uuid,
+                record.uuid,
                 device.id,
                 record.operation.seq,
                 row.kind,

@@ -405,10 +405,11 @@ fn two_terminals_one_code_one_acceptance() {
     assert_eq!(replay[0].original, Some(PushResult::Rejected));
     assert_eq!(replay[0].reasons[0].code, "out_of_circulation");
 
-    // A terminal of another participant cannot write off our code.
+    // A terminal of another participant cannot write off our code: it is owned by a
+    // participant of this hub.
     let c = hub.enroll("W2", OTHER_PARTICIPANT);
     let by_c = hub.push(&c, &[write_off(1, &["BBBBBBBBBBBB3"])]).answers;
-    assert_eq!(by_c[0].reasons[0].code, "foreign_owner");
+    assert_eq!(by_c[0].reasons[0].code, "owned_by_another_participant");
 
     // Disaggregating box 10 frees code 2 for another box.
     let d = operation(9, "disaggregation", json!({"labels": [sscc(10)]}));
