@@ -30,6 +30,7 @@ use tally_domain::validate::{
 use tally_wire::DocumentKind;
 use tally_wire::document::{OperationDocument, PackedChild, ReaggregationType};
 use tally_wire::feed::{self, StatusRecord, Task};
+use tally_wire::limits::MAX_OPERATION_CODES;
 use tally_wire::{OperationAnswer, OperationReason, PushRequest, PushResult, PushedOperation};
 
 use crate::documents::{self, Made, reason};
@@ -115,6 +116,10 @@ impl Keys {
             let Ok(document) = &operation.document else {
                 continue;
             };
+            // Refused unread (see `judge`): its codes are not worth loading.
+            if document.code_count() > MAX_OPERATION_CODES {
+                continue;
+            }
             match document {
                 OperationDocument::Acceptance(d) => {
                     keys.tasks.extend(d.task_id.iter().cloned());
@@ -433,6 +438,19 @@ pub fn judge<'r>(
             )])
         } else {
             match &operation.document {
+                Ok(document) if document.code_count() > MAX_OPERATION_CODES => Err(vec![reason(
+                    "too_many_codes",
+                    format!(
+                        "The operation names {} codes; at most {MAX_OPERATION_CODES} go in one.",
+                        document.code_count()
+                    ),
+                    format!(
+                        "В операции {} кодов; в одной операции может быть не более \
+                         {MAX_OPERATION_CODES}.",
+                        document.code_count()
+                    ),
+                    None,
+                )]),
                 Ok(document) => judge_one(
                     snapshot,
                     device,

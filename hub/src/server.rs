@@ -49,6 +49,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use tally_domain::status::Timestamp;
 use tally_domain::validate::Policy;
+use tally_wire::limits::{MAX_PUSH_CODES, Oversized};
 use tally_wire::{
     DocumentKind, EnrollRequest, EnrollResponse, ErrorBody, Feed, FleetDevice, FleetResponse,
     MAX_PULL_LIMIT, MAX_PUSH_OPERATIONS, MIN_PROTOCOL_VERSION, PROTOCOL_HEADER, PushRequest,
@@ -605,8 +606,26 @@ fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, Refusal> {
     })
 }
 
+/// A text field past its bound (`tally_wire::limits`): refused before anything is read from
+/// the store, naming the field.
+fn too_long(oversized: Oversized) -> Refusal {
+    refuse(
+        StatusCode::BAD_REQUEST,
+        "field_too_long",
+        format!(
+            "\"{}\" is longer than {} characters.",
+            oversized.field, oversized.limit
+        ),
+        format!(
+            "Поле «{}» длиннее {} символов.",
+            oversized.field, oversized.limit
+        ),
+    )
+}
+
 async fn enroll(State(app): State<App>, upload: Upload) -> Result<Reply, Refusal> {
     let body: EnrollRequest = parse_json(&upload.read().await?)?;
+    body.oversized().map_err(too_long)?;
     let enrolled = with_store(&app, move |store| {
         store.enroll(&body.code, &body.device_name, &body.app_version, now())
     })
@@ -660,6 +679,17 @@ async fn push(
             format!(
                 "У операции {} идентификатор не является UUID: «{}».",
                 bad.seq, bad.uuid
+            ),
+        ));
+    }
+    body.oversized().map_err(too_long)?;
+    if body.weight() > MAX_PUSH_CODES {
+        return Err(refuse(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "too_many_codes",
+            format!("At most {MAX_PUSH_CODES} codes go in one push: send fewer operations."),
+            format!(
+                "За один раз можно отправить не более {MAX_PUSH_CODES} кодов: отправьте меньше операций."
             ),
         ));
     }

@@ -7,6 +7,7 @@
 
 pub mod document;
 pub mod feed;
+pub mod limits;
 mod protocol;
 pub mod text;
 

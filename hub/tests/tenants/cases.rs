@@ -325,3 +325,84 @@ fn one_operation_is_one_uuid_of_one_device_however_it_is_spelled() {
     assert_eq!(error["code"], "bad_uuid");
     assert_eq!(t.store.operation_count().unwrap(), before + 2);
 }
+
+#[test]
+fn text_and_codes_past_their_bounds_are_refused_before_anything_is_written() {
+    use tally_wire::limits::{MAX_NAME_CHARS, MAX_OPERATION_CODES, MAX_PUSH_CODES};
+    let t = Tenants::new();
+    let hub = Hub::bind(t.db.store(), "127.0.0.1:0").unwrap();
+    let base = format!("http://{}", hub.local_addr().unwrap());
+    std::thread::spawn(move || hub.run());
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .build()
+        .into();
+    let devices = t.store.fleet().unwrap().len();
+
+    // A device naming itself at length is not enrolled, and its code is not spent.
+    let code = t
+        .store
+        .create_enrollment_code("W1", &Inn::parse(P1).unwrap(), Timestamp(0))
+        .unwrap();
+    let enroll = |name: String| {
+        post(
+            &agent,
+            &format!("{base}/v1/enroll"),
+            None,
+            &json!({"code": code, "device_name": name, "app_version": "0.1.0"}),
+        )
+    };
+    let (status, error) = enroll("x".repeat(MAX_NAME_CHARS + 1));
+    assert_eq!((status, error["code"].as_str()), (400, Some("field_too_long")));
+    assert!(error["en"].as_str().unwrap().contains("device_name"));
+    assert_eq!(t.store.fleet().unwrap().len(), devices);
+    let (status, enrolled) = enroll("tsd".into());
+    assert_eq!(status, 200, "{enrolled}");
+    let token = enrolled["token"].as_str().unwrap().to_owned();
+    let contact = |store: &Store| {
+        store
+            .fleet()
+            .unwrap()
+            .into_iter()
+            .find(|d| d.name == "tsd")
+            .unwrap()
+            .last_contact
+    };
+    let contact_before = contact(&t.store);
+
+    let body = |operations: Vec<Value>| {
+        json!({
+            "device": {"app_version": "0.1.0", "queue_depth": 1, "cache_synced_at": null},
+            "operations": operations,
+        })
+    };
+    let push = |operations: Vec<Value>| {
+        post(&agent, &format!("{base}/v1/push"), Some(&token), &body(operations))
+    };
+    let operations = t.store.operation_count().unwrap();
+
+    // An operator's name past its bound: the whole push is refused, nothing is stored, and
+    // the refused request is no contact.
+    let mut long_operator = write_off(&["OURS00000001"]);
+    long_operator["operator"] = json!("И".repeat(MAX_NAME_CHARS + 1));
+    let (status, error) = push(vec![long_operator]);
+    assert_eq!((status, error["code"].as_str()), (400, Some("field_too_long")));
+    assert_eq!(t.store.operation_count().unwrap(), operations);
+    assert_eq!(contact(&t.store), contact_before);
+
+    // One operation naming more codes than one may is answered, refused, without its codes
+    // read; the push's other operations go on.
+    let serials: Vec<String> = (0..=MAX_OPERATION_CODES).map(|n| format!("U{n:011}")).collect();
+    let refs: Vec<&str> = serials.iter().map(String::as_str).collect();
+    let (status, answer) = push(vec![write_off(&refs), write_off(&["OURS00000002"])]);
+    assert_eq!(status, 200, "{answer}");
+    let answers: PushResponse = serde_json::from_value(answer).unwrap();
+    refused(&answers.answers[0], "too_many_codes");
+    assert_eq!(answers.answers[1].result, PushResult::Accepted);
+
+    // A push naming more codes than a push may is refused whole.
+    let too_many = MAX_PUSH_CODES / (MAX_OPERATION_CODES + 1) + 1;
+    let (status, error) = push(vec![write_off(&refs); too_many]);
+    assert_eq!((status, error["code"].as_str()), (413, Some("too_many_codes")));
+    assert_eq!(t.store.operation_count().unwrap(), operations + 2);
+}

@@ -150,7 +150,7 @@ impl SyncEngine {
         let total = queue.len();
         let batch_size = self.batch_size.clamp(1, MAX_PUSH_OPERATIONS);
         let mut sent = 0;
-        for batch in queue.chunks(batch_size) {
+        for batch in batches(&queue, batch_size) {
             let request = PushRequest {
                 device: DeviceReport {
                     app_version: self.app_version.clone(),
@@ -322,6 +322,26 @@ fn store_page(
 /// A queue row as the wire carries it. The payload is stored as text; a row this build cannot
 /// read as its document (it never should be) still goes, whole, for the hub to refuse with a
 /// reason rather than stall the queue.
+/// The queue cut into pushes of at most `size` operations and at most
+/// [`tally_wire::limits::MAX_PUSH_CODES`] codes (an operation counted as the hub counts it), in
+/// queue order.
+fn batches(queue: &[QueuedOperation], size: usize) -> Vec<&[QueuedOperation]> {
+    let mut batches = Vec::new();
+    let (mut start, mut weight) = (0, 0);
+    for (i, operation) in queue.iter().enumerate() {
+        let this = pushed(operation).weight();
+        if i > start && (i - start == size || weight + this > tally_wire::limits::MAX_PUSH_CODES) {
+            batches.push(&queue[start..i]);
+            (start, weight) = (i, 0);
+        }
+        weight += this;
+    }
+    if start < queue.len() {
+        batches.push(&queue[start..]);
+    }
+    batches
+}
+
 fn pushed(operation: &QueuedOperation) -> PushedOperation {
     let payload = serde_json::from_str(&operation.payload)
         .unwrap_or_else(|_| serde_json::Value::String(operation.payload.clone()));
@@ -360,4 +380,53 @@ pub fn enroll(
             .ca_pem
             .map(|pem| String::from_utf8_lossy(&pem).into_owned()),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use tally_wire::limits::{MAX_OPERATION_CODES, MAX_PUSH_CODES};
+
+    fn write_off(seq: i64, codes: usize) -> QueuedOperation {
+        let codes: Vec<String> = (0..codes)
+            .map(|n| format!("010460084074937221S{n:012}"))
+            .collect();
+        QueuedOperation {
+            seq: DeviceSeq(seq),
+            uuid: format!("00000000-0000-4000-8000-{seq:012}"),
+            kind: "write-off".into(),
+            operator: "Иванова".into(),
+            started_at: Timestamp(0),
+            finished_at: Timestamp(0),
+            payload: serde_json::json!({"reason": "damage_loss", "document_number": "A-1",
+                "document_date": "2026-11-22", "codes": codes})
+            .to_string(),
+            uploaded_at: None,
+        }
+    }
+
+    #[test]
+    fn a_queue_goes_in_pushes_the_hub_takes_by_operations_and_by_codes() {
+        let small: Vec<QueuedOperation> = (1..=5).map(|n| write_off(n, 1)).collect();
+        let sizes: Vec<usize> = batches(&small, 2).iter().map(|b| b.len()).collect();
+        assert_eq!(sizes, [2, 2, 1]);
+        // Operations heavy in codes start a new push before the hub's bound on codes.
+        let per = MAX_PUSH_CODES / 3 + 1;
+        let heavy: Vec<QueuedOperation> = (1..=4).map(|n| write_off(n, per)).collect();
+        let batches = batches(&heavy, MAX_PUSH_OPERATIONS);
+        assert_eq!(batches.len(), 2);
+        for batch in &batches {
+            let weight: usize = batch.iter().map(|op| pushed(op).weight()).sum();
+            assert!(weight <= MAX_PUSH_CODES, "{weight}");
+        }
+        // One operation past the bound on one operation still goes, alone, to be refused
+        // with its reason rather than stall the queue.
+        let huge = [write_off(1, MAX_OPERATION_CODES + 10), write_off(2, 1)];
+        let sizes: Vec<usize> = super::batches(&huge, MAX_PUSH_OPERATIONS)
+            .iter()
+            .map(|b| b.len())
+            .collect();
+        assert_eq!(sizes, [2]);
+    }
 }
