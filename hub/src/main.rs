@@ -7,14 +7,14 @@ mod bench_intake;
 use std::fs::File;
 use std::io::{self, BufWriter, IsTerminal, Read, Write};
 use std::path::PathBuf;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context, bail};
 use clap::{Parser, Subcommand, ValueEnum};
 use tally_domain::status::{Inn, Timestamp};
 use tally_hub::documents::{self, DocType};
 use tally_hub::import::import;
-use tally_hub::server::Hub;
+use tally_hub::server::{Hub, Limits};
 use tally_hub::store::Store;
 use tally_wire::{DocumentKind, Feed};
 
@@ -144,9 +144,62 @@ const DEFAULT_CONFIG: &str = "/etc/tally-hub/hub.toml";
 struct HubConfig {
     /// As `--database`.
     database: Option<String>,
+    /// How long clients may take and how many are served (`[limits]`); each key is optional.
+    #[serde(default)]
+    limits: LimitsConfig,
+}
+
+/// The `[limits]` of the configuration file, over `tally_hub::server::Limits`' defaults.
+#[derive(serde::Deserialize, Debug, Default)]
+#[serde(deny_unknown_fields)]
+struct LimitsConfig {
+    header_read_seconds: Option<u64>,
+    body_read_seconds: Option<u64>,
+    idle_seconds: Option<u64>,
+    tls_handshake_seconds: Option<u64>,
+    max_connections: Option<usize>,
+    max_connections_per_address: Option<usize>,
+    shutdown_grace_seconds: Option<u64>,
+}
+
+impl LimitsConfig {
+    fn over(&self, defaults: Limits) -> Limits {
+        let seconds = |value: Option<u64>, default: Duration| {
+            value.map_or(default, |s| Duration::from_secs(s.max(1)))
+        };
+        Limits {
+            header_read: seconds(self.header_read_seconds, defaults.header_read),
+            body_read: seconds(self.body_read_seconds, defaults.body_read),
+            idle: seconds(self.idle_seconds, defaults.idle),
+            tls_handshake: seconds(self.tls_handshake_seconds, defaults.tls_handshake),
+            max_connections: self
+                .max_connections
+                .map_or(defaults.max_connections, |n| n.max(1)),
+            max_per_address: self
+                .max_connections_per_address
+                .map_or(defaults.max_per_address, |n| n.max(1)),
+            shutdown_grace: seconds(self.shutdown_grace_seconds, defaults.shutdown_grace),
+        }
+    }
 }
 
 impl Database {
+    /// The configuration file, or the defaults when the packaged one is absent.
+    fn config(&self) -> anyhow::Result<HubConfig> {
+        match std::fs::read_to_string(&self.config) {
+            Ok(text) => toml::from_str::<HubConfig>(&text)
+                .with_context(|| format!("reading {}", self.config.display())),
+            // The packaged default is optional; a file named on the command line is not.
+            Err(e)
+                if e.kind() == io::ErrorKind::NotFound
+                    && self.config.as_os_str() == DEFAULT_CONFIG =>
+            {
+                Ok(HubConfig::default())
+            }
+            Err(e) => Err(e).with_context(|| format!("reading {}", self.config.display())),
+        }
+    }
+
     fn location(&self) -> anyhow::Result<String> {
         if let Some(database) = &self.database {
             return Ok(database.clone());
@@ -154,19 +207,10 @@ impl Database {
         if let Some(db) = &self.db {
             return Ok(db.display().to_string());
         }
-        let config = match std::fs::read_to_string(&self.config) {
-            Ok(text) => toml::from_str::<HubConfig>(&text)
-                .with_context(|| format!("reading {}", self.config.display()))?,
-            // The packaged default is optional; a file named on the command line is not.
-            Err(e)
-                if e.kind() == io::ErrorKind::NotFound
-                    && self.config.as_os_str() == DEFAULT_CONFIG =>
-            {
-                HubConfig::default()
-            }
-            Err(e) => return Err(e).with_context(|| format!("reading {}", self.config.display())),
-        };
-        Ok(config.database.unwrap_or_else(|| "tally-hub.db".into()))
+        Ok(self
+            .config()?
+            .database
+            .unwrap_or_else(|| "tally-hub.db".into()))
     }
 
     fn open(&self) -> anyhow::Result<Store> {
@@ -255,6 +299,7 @@ fn main() -> anyhow::Result<()> {
             tls_key,
         } => {
             log_to_stderr();
+            let limits = db.config()?.limits.over(Limits::default());
             let store = db.open()?;
             let hub = match (tls_cert, tls_key) {
                 (Some(cert), Some(key)) => {
@@ -262,9 +307,9 @@ fn main() -> anyhow::Result<()> {
                         std::fs::read(path).with_context(|| format!("reading {}", path.display()))
                     };
                     let config = tally_hub::tls::server_config(&read(&cert)?, &read(&key)?)?;
-                    Hub::bind_tls(store, &listen, config)?
+                    Hub::bind_tls(store, &listen, config)?.with_limits(limits)
                 }
-                _ => Hub::bind(store, &listen)?,
+                _ => Hub::bind(store, &listen)?.with_limits(limits),
             };
             if let Some(addr) = hub.local_addr() {
                 // Plain, and first on standard error: scripts and tests wait for this line and

@@ -104,6 +104,9 @@ pub struct Limits {
     pub tls_handshake: Duration,
     /// Connections served at once; further ones wait in the listen backlog until one closes.
     pub max_connections: usize,
+    /// Connections served at once from one client address; past it a connection is answered
+    /// 503 `too_many_connections` and closed, so one address cannot take every slot.
+    pub max_per_address: usize,
     /// After SIGTERM, requests in flight get this long to finish before the hub exits.
     pub shutdown_grace: Duration,
 }
@@ -117,6 +120,8 @@ impl Default for Limits {
             tls_handshake: Duration::from_secs(10),
             // Tens of terminals per warehouse; well inside the 1024 descriptors a service gets.
             max_connections: 4096,
+            // A dock's terminals behind one NAT share an address; hundreds fit.
+            max_per_address: 512,
             shutdown_grace: Duration::from_secs(30),
         }
     }

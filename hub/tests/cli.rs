@@ -166,6 +166,16 @@ fn the_configuration_file_names_the_database_and_a_flag_wins_over_it() {
     );
     assert!(flagged.exists(), "--database wins over the file");
 
+    // The shipped `[limits]` read; a misspelt limit is an error too.
+    assert!(shipped.contains("[limits]"));
+    std::fs::write(&config, "[limits]\nmax_connectons = 8\n").unwrap();
+    let out = enroll_code(&[]);
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("max_connectons"),
+        "{out:?}"
+    );
+
     // A misspelt key is an error, not a silent default.
     std::fs::write(&config, "databse = \"/tmp/x.db\"\n").unwrap();
     let out = enroll_code(&[]);

@@ -1,6 +1,7 @@
 //! Connections: one accept loop for plain and TLS sockets, a task per connection (TLS handshake
 //! under its own timeout, then hyper's HTTP/1.1 with a header read timeout), a watch on
-//! connections where nothing moves, a cap on how many are served, and a graceful stop.
+//! connections where nothing moves, a cap on how many are served (in all, and from one
+//! address), and a graceful stop.
 //!
 //! hyper's `http1` builder is used directly rather than hyper-util's `auto` one: the terminals
 //! speak HTTP/1.1 only (ureq), ALPN offers nothing else, and `auto` would build the h2 crate in.
@@ -46,6 +47,7 @@ pub(super) async fn serve(
     let slots = Arc::new(Semaphore::new(
         limits.max_connections.clamp(1, Semaphore::MAX_PERMITS),
     ));
+    let addresses = Arc::new(Addresses::default());
     let (closing, closing_seen) = watch::channel(false);
     let mut make_service: IntoMakeServiceWithConnectInfo<Router, SocketAddr> =
         router.into_make_service_with_connect_info();
@@ -72,6 +74,13 @@ pub(super) async fn serve(
                 }
             },
         };
+        // One address may not take every slot: past its share it is told so and closed.
+        let Some(address) = Addresses::enter(&addresses, peer.ip(), limits.max_per_address) else {
+            tracing::warn!(%peer, "refused: too many connections from one address");
+            drop(slot);
+            tokio::spawn(refuse_crowd(tcp));
+            continue;
+        };
         // Answers go out as written: with Nagle's algorithm a small one waits for the
         // terminal's delayed ACK, 40 ms a request.
         if let Err(error) = tcp.set_nodelay(true) {
@@ -86,7 +95,7 @@ pub(super) async fn serve(
             service,
             limits,
             closing_seen.clone(),
-            slot,
+            (slot, address),
         ));
     }
     drop(listener);
@@ -100,6 +109,71 @@ pub(super) async fn serve(
     {
         tracing::warn!("connections still open after the shutdown grace are cut");
     }
+}
+
+/// Connections open per client address.
+#[derive(Debug, Default)]
+struct Addresses {
+    open: std::sync::Mutex<std::collections::HashMap<std::net::IpAddr, usize>>,
+}
+
+impl Addresses {
+    fn lock(
+        &self,
+    ) -> std::sync::MutexGuard<'_, std::collections::HashMap<std::net::IpAddr, usize>> {
+        // Counts only: a panic elsewhere leaves them as they were.
+        self.open
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// A place for one more connection from `ip`, unless it holds `cap` already.
+    fn enter(addresses: &Arc<Addresses>, ip: std::net::IpAddr, cap: usize) -> Option<AddressSlot> {
+        let mut open = addresses.lock();
+        let count = open.entry(ip).or_insert(0);
+        if *count >= cap.max(1) {
+            return None;
+        }
+        *count += 1;
+        Some(AddressSlot {
+            addresses: Arc::clone(addresses),
+            ip,
+        })
+    }
+}
+
+/// One connection's place in its address's count, given back when the connection ends.
+#[derive(Debug)]
+struct AddressSlot {
+    addresses: Arc<Addresses>,
+    ip: std::net::IpAddr,
+}
+
+impl Drop for AddressSlot {
+    fn drop(&mut self) {
+        let mut open = self.addresses.lock();
+        if let Some(count) = open.get_mut(&self.ip) {
+            *count -= 1;
+            if *count == 0 {
+                open.remove(&self.ip);
+            }
+        }
+    }
+}
+
+/// What a client past its address's share gets: 503 with the hub's error body, then the close.
+async fn refuse_crowd(mut tcp: TcpStream) {
+    use tokio::io::AsyncWriteExt;
+    let body = r#"{"code":"too_many_connections","en":"Too many connections from this address: close some and try again.","ru":"Слишком много соединений с этого адреса: закройте часть и повторите."}"#;
+    let answer = format!(
+        "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n\
+         Content-Length: {}\r\nRetry-After: 1\r\nTally-Protocol: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len(),
+        tally_wire::PROTOCOL_VERSION
+    );
+    // A client that does not read its answer loses it; the connection closes either way.
+    let _ = tokio::time::timeout(Duration::from_secs(5), tcp.write_all(answer.as_bytes())).await;
+    let _ = tcp.shutdown().await;
 }
 
 /// Resolves on SIGTERM (systemd's stop) or SIGINT (Ctrl-C). The handlers are installed here,
@@ -142,7 +216,7 @@ async fn serve_one<S>(
     service: S,
     limits: Limits,
     closing: watch::Receiver<bool>,
-    _slot: OwnedSemaphorePermit,
+    _held: (OwnedSemaphorePermit, AddressSlot),
 ) where
     S: Service<
             Request<Incoming>,

@@ -23,6 +23,7 @@ const LIMITS: Limits = Limits {
     idle: Duration::from_secs(10),
     tls_handshake: Duration::from_secs(2),
     max_connections: 1024,
+    max_per_address: 1024,
     shutdown_grace: Duration::from_secs(10),
 };
 
@@ -283,6 +284,31 @@ fn past_the_connection_cap_a_terminal_waits_its_turn_rather_than_being_refused()
     let token = enroll(&agent, &hub);
     assert!(!token.is_empty());
     until_cut_off(&mut [], &mut stalled);
+}
+
+#[test]
+fn one_address_past_its_share_is_told_so_while_the_others_are_served() {
+    let hub = start(
+        1,
+        Limits {
+            max_per_address: 3,
+            ..LIMITS
+        },
+    );
+    // Three stalled sockets from 127.0.0.1 take that address's share.
+    let mut stalled: Vec<Held> = (0..3)
+        .map(|_| Held::open(hub.addr, b"GET /v1/pu"))
+        .collect();
+    let agent = terminal();
+    let mut crowded = agent.get(hub.url("/healthz")).call().unwrap();
+    assert_eq!(crowded.status(), 503);
+    let error: Value = serde_json::from_str(&crowded.body_mut().read_to_string().unwrap()).unwrap();
+    assert_eq!(error["code"], "too_many_connections", "{error}");
+    assert!(error["ru"].as_str().is_some_and(|ru| !ru.is_empty()));
+    // Once the header timeout frees the address's places, the same client is served.
+    until_cut_off(&mut [], &mut stalled);
+    let token = enroll(&agent, &hub);
+    assert!(!token.is_empty());
 }
 
 /// A gzip member of `size` zero bytes (a multiple of 1 MiB) in about a thousandth of that: one
