@@ -21,7 +21,7 @@ use anyhow::{Context, bail};
 use serde_json::json;
 use tally_domain::status::{Inn, Timestamp};
 use tally_hub::import::import;
-use tally_hub::server::Hub;
+use tally_hub::server::{Hub, Limits};
 use tally_hub::store::{ScratchDatabase, Store};
 use tally_wire::{Feed, MAX_PUSH_OPERATIONS, PushResponse, PushResult};
 
@@ -51,6 +51,10 @@ pub struct Args {
     /// Hub instances serving the one database, each with a store of its own.
     #[arg(long, default_value_t = 1)]
     hubs: usize,
+    /// Hostile sockets held open during the run, spread over the instances: each sends the
+    /// headers of a 100,000-byte enrollment and then drips one byte a second.
+    #[arg(long, default_value_t = 0)]
+    held: usize,
 }
 
 /// The directory of the throwaway hub, removed however the run ends.
@@ -139,7 +143,12 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
             Some(store) => store,
             None => Store::connect(&location)?,
         };
-        let hub = Hub::bind(instance, "127.0.0.1:0")?;
+        // Every client here is 127.0.0.1: the cap per address must not be what is measured.
+        let limits = Limits {
+            max_per_address: args.terminals + args.held + 64,
+            ..Limits::default()
+        };
+        let hub = Hub::bind(instance, "127.0.0.1:0")?.with_limits(limits);
         let addr = hub.local_addr().context("the hub has no IP address")?;
         // The server threads live until the process ends; the run does not need them to stop.
         thread::spawn(move || hub.run());
@@ -155,6 +164,7 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
         args.hubs,
         urls.join(" ")
     );
+    let held = Held::open(&urls, args.held)?;
     let barrier = Barrier::new(args.terminals + 1);
     let limit = Duration::from_secs(args.max_seconds);
     let (results, elapsed) = thread::scope(|scope| {
@@ -206,9 +216,58 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
             "first_push_latency_ms": summary(&mut first),
             "later_push_latency_ms": summary(&mut later),
             "stopped_early": pushes < args.terminals * args.batches,
+            "held_connections": args.held,
+            "held_still_open": held.still_open(),
         })
     );
     Ok(())
+}
+
+/// Sockets that send a large request's headers and then drip its body, held by a thread of
+/// their own until the run ends.
+struct Held {
+    sockets: std::sync::Arc<std::sync::Mutex<Vec<std::net::TcpStream>>>,
+}
+
+impl Held {
+    fn open(urls: &[String], count: usize) -> anyhow::Result<Held> {
+        use std::io::Write;
+        let mut sockets = Vec::with_capacity(count);
+        for n in 0..count {
+            let url = &urls[n % urls.len()];
+            let authority = url
+                .trim_start_matches("http://")
+                .split('/')
+                .next()
+                .unwrap_or_default();
+            let mut socket = std::net::TcpStream::connect(authority)?;
+            socket.write_all(
+                b"POST /v1/enroll HTTP/1.1\r\nHost: hub\r\nContent-Type: application/json\r\n\
+                  Content-Length: 100000\r\n\r\n{",
+            )?;
+            sockets.push(socket);
+        }
+        let sockets = std::sync::Arc::new(std::sync::Mutex::new(sockets));
+        let dripping = std::sync::Arc::clone(&sockets);
+        thread::spawn(move || {
+            loop {
+                thread::sleep(Duration::from_secs(1));
+                let mut sockets = dripping
+                    .lock()
+                    .unwrap_or_else(|poisoned| poisoned.into_inner());
+                // A socket the hub cut off fails its write and is dropped from the count.
+                sockets.retain_mut(|socket| socket.write_all(b" ").is_ok());
+            }
+        });
+        Ok(Held { sockets })
+    }
+
+    fn still_open(&self) -> usize {
+        self.sockets
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .len()
+    }
 }
 
 /// One terminal: its pushes in order, each timed from sending to the whole answer read.
