@@ -705,9 +705,10 @@ fn parse_text(
 /// (`(20)12 (17)260106` is `201217260106`, a valid GTIN-12): it cannot be kept as what it is,
 /// and it is no marking code either way.
 ///
-/// So would GS1 data whose canonical text holds no GS and has the shape of a tobacco pack
-/// (29 characters) or an excise stamp: the separator that told them apart in the scan falls
-/// away after a fixed-length AI (fuzzing found `(20)30(401)…`).
+/// So would any element string (GS1 data or a КИ) whose canonical text holds no GS and has
+/// the shape of a tobacco pack (29 characters) or an excise stamp: the separator that told
+/// them apart in the scan falls away after a fixed-length AI (fuzzing found `(20)30(401)…`,
+/// and `(20)39(01)…(21)0000001`, a КИ behind an internal variant).
 fn reads_back_as_a_number(code: &MarkingCode) -> bool {
     let text = code.text.as_bytes();
     let digits = text.iter().all(u8::is_ascii_digit)
@@ -717,7 +718,8 @@ fn reads_back_as_a_number(code: &MarkingCode) -> bool {
             _ => false,
         };
     let other_shape = !text.contains(&GS) && (is_tobacco_pack(text) || is_excise_stamp(text));
-    code.kind == CodeKind::Gs1Data && (digits || other_shape)
+    (code.kind == CodeKind::Gs1Data && digits)
+        || (code.kind != CodeKind::TobaccoPack && other_shape)
 }
 
 /// Reads a GS1 element string, restoring lost separators where the product groups' formats

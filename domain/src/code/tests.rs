@@ -733,6 +733,16 @@ fn reference_engine_vectors() {
         parse(b"800112341234512398", &ParseOptions::default()),
         Err(Rejection::SsccCheckDigit)
     );
+    // A КИ behind an internal variant, (20)39 (01)… (21)0000001, is 29 characters without its
+    // separator and would read back as a tobacco pack: refused, as GS1 data of that shape is
+    // (fuzzing found it).
+    assert_eq!(
+        parse(
+            b"2039\x1d0104606203086627210000001",
+            &ParseOptions::default()
+        ),
+        Err(Rejection::NotMarkingCode)
+    );
     // The engine's own reading of its scan data vector, element by element.
     let code = parse(
         b"]e0011231231231233310ABC123\x1d1199122598TESTING\x1d97XYZ",
