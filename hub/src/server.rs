@@ -553,7 +553,7 @@ async fn authenticate(app: &App, headers: &HeaderMap) -> Result<Device, Refusal>
         .map(|Authorization(bearer)| bearer.token().trim().to_owned())
         .filter(|token| !token.is_empty())
         .ok_or_else(token_invalid)?;
-    let device = with_store(app, move |store| store.authenticate(&token, now()))
+    let device = with_store(app, move |store| store.authenticate(&token))
         .await?
         .ok_or_else(token_invalid)?;
     tracing::Span::current().record("device", device.id);

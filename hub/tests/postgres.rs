@@ -111,10 +111,7 @@ fn a_hub_made_by_the_first_postgres_release_upgrades_with_its_data_intact() {
             .unwrap();
     }
     let store = Store::connect(&scratch.url).unwrap();
-    let device = store
-        .authenticate("old-token", Timestamp(1))
-        .unwrap()
-        .unwrap();
+    let device = store.authenticate("old-token").unwrap().unwrap();
     assert_eq!(device.warehouse, "W1");
     let ki = tally_domain::code::Ki::from_cis(&cis(7)).unwrap();
     assert_eq!(
@@ -233,7 +230,7 @@ fn migrate_moves_a_sqlite_hub_whole_and_terminals_keep_their_cursors() {
 
     let store = Store::connect(&target.url).unwrap();
     // The terminal's token works and its cursor is where it was: nothing new to pull.
-    let device = store.authenticate(&token, Timestamp(5)).unwrap().unwrap();
+    let device = store.authenticate(&token).unwrap().unwrap();
     let (items, more) = store.pull(Feed::Statuses, "W1", cursor, 1000).unwrap();
     assert_eq!((items.len(), more), (0, false));
     // The pruned horizon came along: a cursor behind it still gets a snapshot.

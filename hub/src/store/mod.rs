@@ -244,8 +244,8 @@ impl Store {
 
     /// The device a bearer token belongs to, if it is enrolled and not revoked. Reads only: a
     /// request refused after its token was checked must not count as the device's contact
-    /// (see [`Store::touch`]); `now` is kept for the callers' symmetry with the writes.
-    pub fn authenticate(&self, token: &str, _now: Timestamp) -> Result<Option<Device>> {
+    /// (see [`Store::touch`]).
+    pub fn authenticate(&self, token: &str) -> Result<Option<Device>> {
         match self {
             Store::Sqlite(s) => s.authenticate(&sha256(token)),
             Store::Postgres(p) => p.authenticate(&sha256(token)),
