@@ -248,6 +248,10 @@ fn check(feed: Feed, text: &[u8]) -> Result<Checked, String> {
             Ok(Checked::Item(record.id, item))
         }
         Feed::Operators => operator(item),
+        // The hub writes verdicts itself as GIS MT answers; a file cannot claim one.
+        Feed::Verdicts => {
+            Err("verdicts are made by the hub from GIS MT's answers, not imported".into())
+        }
     }
 }
 
