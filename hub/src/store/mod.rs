@@ -15,6 +15,7 @@
 //! a number above every number already visible, so a pull after cursor N returns every record
 //! whose current state a terminal holding N has not seen, once, in order.
 
+pub mod link;
 mod postgres;
 mod sqlite;
 
@@ -149,6 +150,17 @@ fn normalize_parent(parent: &str) -> String {
 }
 
 /// The change-log key of a status: the КИ in its GS1 text form.
+/// The code a stored `cisInfo` line is about, as `cises/info` takes it.
+fn code_of_info(info: &str) -> String {
+    let value: Value = serde_json::from_str(info).unwrap_or(Value::Null);
+    let value = value.get("cisInfo").unwrap_or(&value);
+    ["cis", "requestedCis"]
+        .iter()
+        .find_map(|k| value.get(k).and_then(Value::as_str))
+        .unwrap_or_default()
+        .to_owned()
+}
+
 fn status_key(ki: &Ki) -> String {
     ki.to_string()
 }
@@ -641,6 +653,14 @@ impl ImportBatch<'_> {
         match self {
             ImportBatch::Sqlite(b) => b.item(feed, key, item, warehouse),
             ImportBatch::Postgres(b) => b.item(feed, key, item, warehouse),
+        }
+    }
+
+    /// Codes to read from GIS MT at once, queued in the import's transaction (a new task's).
+    pub fn queue_refresh(&mut self, codes: &[String], now: Timestamp) -> Result<()> {
+        match self {
+            ImportBatch::Sqlite(b) => b.queue_refresh(codes, now),
+            ImportBatch::Postgres(b) => b.queue_refresh(codes, now),
         }
     }
 
