@@ -330,8 +330,8 @@ pub struct PullResponse {
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub snapshot: bool,
     /// When the hub last read the statuses of the terminal's warehouse from GIS MT (ms since
-    /// the epoch), so the terminal can show how old its list is (protocol 3). Absent while the
-    /// hub has no link to GIS MT or has not read them yet.
+    /// the epoch), so the terminal can show how old its list is (protocol 3; on pages of the
+    /// statuses feed). Absent while the hub has no link to GIS MT or has not read them yet.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub statuses_as_of: Option<i64>,
 }
@@ -443,6 +443,48 @@ pub struct FleetResponse {
     /// The hub's clock when it answered, to read `last_contact` and cache age against.
     pub now: i64,
     pub devices: Vec<FleetDevice>,
+}
+
+/// One document in the hub's exchange journal (`GET /v1/journal`, administrators only).
+#[derive(Serialize, Deserialize, Clone, PartialEq, Eq, Debug)]
+pub struct JournalEntry {
+    /// The operation's UUID and kind, and the terminal that made it.
+    pub operation: String,
+    pub kind: String,
+    pub device_id: i64,
+    pub device: String,
+    pub warehouse: String,
+    pub participant_inn: String,
+    /// The document's True API type and product group.
+    #[serde(rename = "type")]
+    pub document_type: String,
+    pub pg: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gis_id: Option<String>,
+    pub state: DocumentState,
+    /// GIS MT's errors, in its words.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<String>,
+    /// Made at intake, first sent, last changed state (ms since the epoch).
+    pub made_at: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sent_at: Option<i64>,
+    pub state_at: i64,
+    /// Times the hub sent it (a lost answer sends it again only after a lookup found nothing).
+    pub tries: i64,
+    /// The last failure on the way (GIS MT unavailable, the signer failing), while it waits.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_error: Option<String>,
+}
+
+/// A page of the journal, newest first.
+#[derive(Serialize, Deserialize, Clone, PartialEq, Eq, Debug)]
+pub struct JournalResponse {
+    pub now: i64,
+    pub entries: Vec<JournalEntry>,
+    /// Pass as `before` for the next page; absent on the last one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_before: Option<String>,
 }
 
 #[cfg(test)]
