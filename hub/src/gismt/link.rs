@@ -951,24 +951,24 @@ mod tests {
     #[test]
     fn refusals_reach_the_terminal_in_both_languages_naming_the_code() {
         let ki = "0104601234567893215AbC12";
-        let reasons = reasons(
+        let given = reasons(
             DocumentState::CheckedNotOk,
             "LP_ACCEPT_GOODS",
             &[format!("Код {ki} не принадлежит отправителю")],
         );
-        assert_eq!(reasons.len(), 1);
-        assert_eq!(reasons[0].code, "gis_mt_refused");
+        assert_eq!(given.len(), 1);
+        assert_eq!(given[0].code, "gis_mt_refused");
         assert!(
-            reasons[0]
+            given[0]
                 .en
                 .starts_with("GIS MT refused the LP_ACCEPT_GOODS document: ")
         );
         assert!(
-            reasons[0]
+            given[0]
                 .ru
                 .starts_with("ГИС МТ отклонила документ LP_ACCEPT_GOODS: ")
         );
-        assert_eq!(reasons[0].subject.as_deref(), Some(ki));
+        assert_eq!(given[0].subject.as_deref(), Some(ki));
         assert!(reasons(DocumentState::CheckedOk, "X", &[]).is_empty());
         assert_eq!(
             reasons(DocumentState::ProcessingError, "X", &[])[0].code,

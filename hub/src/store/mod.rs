@@ -588,6 +588,17 @@ fn table_shape(table: &str) -> (&'static str, &'static str) {
             "operation, position",
         ),
         "discrepancies" => ("operation, body", "operation"),
+        "submissions" => (
+            "operation, position, state, gis_id, errors, made_at, sending_at, state_at, \
+             next_at, tries, last_error",
+            "operation, position",
+        ),
+        "refresh_queue" => ("code, queued_at", "code"),
+        "refreshes" => (
+            "participant_inn, cursor, pass_started_at, refreshed_at",
+            "participant_inn",
+        ),
+        "alerts" => ("key, kind, message, raised_at, sent_at, cleared_at", "key"),
         _ => ("sscc, device_id", "sscc"),
     }
 }
@@ -601,7 +612,8 @@ pub struct TableDigest {
 }
 
 /// The tables a hub holds, in the order `migrate` copies them (parents before children).
-pub const TABLES: [&str; 10] = [
+/// The link's lease is not among them: it names a process of the old hub.
+pub const TABLES: [&str; 14] = [
     "devices",
     "enrollment_codes",
     "admin_tokens",
@@ -612,6 +624,10 @@ pub const TABLES: [&str; 10] = [
     "gis_documents",
     "discrepancies",
     "labels",
+    "submissions",
+    "refresh_queue",
+    "refreshes",
+    "alerts",
 ];
 
 /// The transaction an import is written in; nothing of it is visible until
