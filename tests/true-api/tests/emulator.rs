@@ -792,3 +792,95 @@ fn the_signer_script_speaks_the_hubs_protocol_and_refuses_in_its_own_words() {
         );
     }
 }
+
+#[test]
+fn a_stalled_request_is_never_answered_nor_acted_on() {
+    let f = fixture("fault-stall");
+    let token = f.sign_in(OWNER);
+    f.emu
+        .fault("/api/v3/true-api/lk/documents/create", FaultKind::Stall, 1);
+    let body = example("LK_RECEIPT.valid.json");
+    let bytes = serde_json::to_vec(&body).unwrap();
+    let envelope = json!({"document_format": "MANUAL", "product_document": B64.encode(&bytes),
+                          "type": "LK_RECEIPT", "signature": f.pki.sign(OWNER, &bytes, false)});
+    // The client gives up (its timeout), as the hub's would.
+    let impatient = ureq::Agent::config_builder()
+        .timeout_global(Some(std::time::Duration::from_millis(500)))
+        .build()
+        .new_agent();
+    let result = impatient
+        .post(f.url("/api/v3/true-api/lk/documents/create?pg=lp"))
+        .header("Authorization", format!("Bearer {token}"))
+        .send(envelope.to_string());
+    assert!(result.is_err(), "a stalled request answered: {result:?}");
+    assert!(f.emu.documents().is_empty());
+    // The fault is used up: the same call now works.
+    assert_eq!(f.create(&token, "lp", "LK_RECEIPT", &body, OWNER).0, 200);
+}
+
+#[test]
+fn a_shipment_awaits_the_receivers_acceptance_and_only_the_receiver_can_accept_it() {
+    let f = fixture("ship-accept");
+    let (a, b) = (
+        "01046061234567082152kLm9Pq4Rst8",
+        "0104606123456708215Zx7Cv6Bn5Ma4",
+    );
+    let sscc = "046012345000000036";
+    let mut boxed = unit("0104606123456708215Qa1Ws2Ed3Rf4", "INTRODUCED", OWNER);
+    boxed["parent"] = json!(sscc);
+    f.emu.seed(&[
+        unit(a, "INTRODUCED", OWNER),
+        unit(b, "INTRODUCED", OWNER),
+        json!({"cis": sscc, "productGroupId": 1, "status": "INTRODUCED", "ownerInn": OWNER,
+               "packageType": "LEVEL1", "child": ["0104606123456708215Qa1Ws2Ed3Rf4"]}),
+        boxed,
+    ]);
+    let owner = f.sign_in(OWNER);
+    // LP_SHIP_GOODS.valid.json: from OWNER to SUPPLIER.
+    let id = f.created(
+        &owner,
+        "lp",
+        "LP_SHIP_GOODS",
+        &example("LP_SHIP_GOODS.valid.json"),
+    );
+    assert_eq!(f.verdict(&owner, &id, "lp")["status"], "CHECKED_OK");
+    for cis in [a, b, sscc, "0104606123456708215Qa1Ws2Ed3Rf4"] {
+        let info = f.status_of(cis);
+        assert_eq!(info["statusEx"], "WAIT_SHIPMENT", "{cis}");
+        assert_eq!(info["ownerInn"], OWNER, "{cis}: ours until accepted");
+    }
+    let acceptance = |recipient: &str| {
+        json!({"request_type": "ACCEPTANCE", "acceptance_date": "2026-12-02T10:00:00.000Z",
+               "trade_sender_inn": OWNER, "trade_recipient_inn": recipient,
+               "turnover_type": "SELLING", "release_order_number": id,
+               "products": [{"uit_code": a, "accepted": true}, {"uit_code": b, "accepted": false},
+                            {"uitu_code": sscc, "accepted": true}]})
+    };
+    // A third participant cannot accept what was shipped to the supplier.
+    let other = f.sign_in(OTHER);
+    let (status, wrong) = f.create(&other, "lp", "LP_ACCEPT_GOODS", &acceptance(OTHER), OTHER);
+    assert_eq!(status, 200, "{wrong}");
+    let verdict = f.verdict(&other, &wrong, "lp");
+    assert_eq!(verdict["status"], "CHECKED_NOT_OK");
+    assert!(verdict["errors"].to_string().contains(a), "{verdict}");
+
+    let supplier = f.sign_in(SUPPLIER);
+    let (status, right) = f.create(
+        &supplier,
+        "lp",
+        "LP_ACCEPT_GOODS",
+        &acceptance(SUPPLIER),
+        SUPPLIER,
+    );
+    assert_eq!(status, 200, "{right}");
+    assert_eq!(f.verdict(&supplier, &right, "lp")["status"], "CHECKED_OK");
+    assert_eq!(f.status_of(a)["ownerInn"], SUPPLIER);
+    assert_eq!(
+        f.status_of("0104606123456708215Qa1Ws2Ed3Rf4")["ownerInn"],
+        SUPPLIER,
+        "inside the box"
+    );
+    let refused = f.status_of(b);
+    assert_eq!(refused["ownerInn"], OWNER);
+    assert!(refused.get("statusEx").is_none(), "{refused}");
+}
