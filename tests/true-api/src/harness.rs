@@ -204,5 +204,8 @@ impl Drop for Emulator {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+        // Killed, the emulator cannot remove its scratch directory (`server::run` names it).
+        let scratch = std::env::temp_dir().join(format!("true-api-emulator-{}", self.child.id()));
+        let _ = std::fs::remove_dir_all(scratch);
     }
 }
