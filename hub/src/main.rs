@@ -508,11 +508,9 @@ fn main() -> anyhow::Result<()> {
                 }
                 _ => Hub::bind(store, &listen)?.with_limits(limits),
             };
+            let linked_to = link.as_ref().map(|l| l.api.host().to_owned());
             let hub = match link {
-                Some(link) => {
-                    tracing::info!("linked to the True API at {}", link.api.host());
-                    hub.with_link(link)
-                }
+                Some(link) => hub.with_link(link),
                 None => hub,
             };
             if let Some(addr) = hub.local_addr() {
@@ -523,6 +521,9 @@ fn main() -> anyhow::Result<()> {
                     redacted(&db.location()?),
                     hub.scheme()
                 );
+            }
+            if let Some(host) = linked_to {
+                tracing::info!("linked to GIS MT through the True API at {host}");
             }
             hub.run_until_terminated();
             tracing::info!("stopped");
@@ -537,7 +538,12 @@ fn main() -> anyhow::Result<()> {
                 );
             };
             let store = std::sync::Arc::new(db.open()?);
-            let mut link = Link::new(config, std::sync::Arc::clone(&store));
+            let holder = format!(
+                "{}:cli:{}",
+                tally_hub::gismt::link::host_name(),
+                std::process::id()
+            );
+            let mut link = Link::new(config, std::sync::Arc::clone(&store), holder);
             let result = gismt_action(&mut link, &store, action);
             drop(link);
             drop(store);

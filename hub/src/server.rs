@@ -282,8 +282,15 @@ impl Hub {
         let router = router(app, limits);
         runtime.spawn(maintain(Arc::clone(&store)));
         let stop_link = Arc::new(AtomicBool::new(false));
+        let holder = format!(
+            "{}:{}",
+            crate::gismt::link::host_name(),
+            listener
+                .local_addr()
+                .map_or_else(|_| "?".into(), |a| a.to_string())
+        );
         let link = link.and_then(|config| {
-            let link = Link::new(config, Arc::clone(&store));
+            let link = Link::new(config, Arc::clone(&store), holder);
             match crate::gismt::link::spawn(link, Arc::clone(&stop_link)) {
                 Ok(thread) => Some(thread),
                 Err(e) => {

@@ -60,8 +60,29 @@ pub struct DocumentInfo {
     pub document_type: String,
     #[serde(default)]
     pub errors: Vec<String>,
+    /// The body as submitted (with `body=true`): a JSON text, its base64, or the parsed
+    /// object, depending on the API's version [U]; [`DocumentInfo::carries`] reads each.
     #[serde(default)]
-    pub content: Option<String>,
+    pub content: Option<Value>,
+}
+
+impl DocumentInfo {
+    /// Whether the document's content is this body.
+    pub fn carries(&self, body: &str) -> bool {
+        use base64::Engine;
+        match &self.content {
+            Some(Value::String(text)) => {
+                text.trim() == body.trim()
+                    || base64::engine::general_purpose::STANDARD
+                        .decode(text.trim())
+                        .is_ok_and(|bytes| bytes == body.as_bytes())
+            }
+            Some(parsed @ Value::Object(_)) => {
+                serde_json::from_str::<Value>(body).is_ok_and(|ours| &ours == parsed)
+            }
+            _ => false,
+        }
+    }
 }
 
 /// One element of a `doc/list` answer.
@@ -331,6 +352,7 @@ fn transport(error: ureq::Error) -> ApiError {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used)]
     use super::*;
 
     #[test]
@@ -341,6 +363,31 @@ mod tests {
         );
         assert_eq!(error_message(b"Bad gateway"), "Bad gateway");
         assert_eq!(query_value("a b/c"), "a%20b%2Fc");
+    }
+
+    #[test]
+    fn a_documents_content_is_recognised_in_each_form_the_api_gives_it() {
+        let body = r#"{"inn":"7707083893","products":[{"cis":"x"}]}"#;
+        let info = |content: Value| DocumentInfo {
+            number: "id".into(),
+            status: "CHECKED_OK".into(),
+            document_type: "LK_RECEIPT".into(),
+            errors: Vec::new(),
+            content: Some(content),
+        };
+        use base64::Engine;
+        let encoded = base64::engine::general_purpose::STANDARD.encode(body);
+        assert!(info(Value::String(body.into())).carries(body));
+        assert!(info(Value::String(encoded)).carries(body));
+        assert!(info(serde_json::from_str(body).unwrap()).carries(body));
+        assert!(!info(serde_json::json!({"inn": "other"})).carries(body));
+        assert!(
+            !DocumentInfo {
+                content: None,
+                ..info(Value::Null)
+            }
+            .carries(body)
+        );
     }
 
     #[test]

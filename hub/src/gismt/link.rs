@@ -107,8 +107,9 @@ pub struct Link {
 }
 
 impl Link {
-    pub fn new(config: LinkConfig, store: Arc<Store>) -> Link {
-        let holder = format!("{}:{}", std::process::id(), uuid::Uuid::new_v4());
+    /// `holder` names this hub instance across restarts (its host and address), so an instance
+    /// killed and started again takes its lease back at once instead of waiting it out.
+    pub fn new(config: LinkConfig, store: Arc<Store>, holder: String) -> Link {
         Link {
             config,
             store,
@@ -407,7 +408,6 @@ impl Link {
         let listed = self.with_token(&s.participant_inn, now, |api, token| {
             api.list(token, &s.pg, &s.doc_type, &from)
         })?;
-        let encoded = STANDARD.encode(s.body.as_bytes());
         for candidate in listed {
             if candidate.document_type != s.doc_type && !candidate.document_type.is_empty() {
                 continue;
@@ -418,8 +418,7 @@ impl Link {
             let info = self.with_token(&s.participant_inn, now, |api, token| {
                 api.info(token, &s.pg, &candidate.number, true)
             })?;
-            let content = info.content.as_deref().map(str::trim);
-            if content == Some(s.body.trim()) || content == Some(encoded.as_str()) {
+            if info.carries(&s.body) {
                 self.take_id(s, &candidate.number, now)?;
                 report.found += 1;
                 return Ok(());
@@ -902,6 +901,16 @@ pub fn spawn(link: Link, stop: Arc<AtomicBool>) -> std::io::Result<std::thread::
     std::thread::Builder::new()
         .name("gismt-link".into())
         .spawn(move || link.run(&stop, wall_clock))
+}
+
+/// This machine's name, for the lease's holder.
+pub fn host_name() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .or_else(|_| std::fs::read_to_string("/etc/hostname"))
+        .map(|name| name.trim().to_owned())
+        .ok()
+        .filter(|name| !name.is_empty())
+        .unwrap_or_else(|| "localhost".into())
 }
 
 /// The link's clock in production: the system's.
