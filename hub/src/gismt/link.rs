@@ -87,6 +87,15 @@ impl StepReport {
     }
 }
 
+/// A participant's failing sign-in: why, and when to try again (the wait doubles, so a
+/// signer that is down is not run every step).
+#[derive(Debug, Clone)]
+struct SignInFailure {
+    reason: String,
+    failures: u32,
+    next_at: i64,
+}
+
 #[derive(Debug, Clone)]
 struct Token {
     token: String,
@@ -101,9 +110,9 @@ pub struct Link {
     holder: String,
     tokens: HashMap<String, Token>,
     /// Participants whose last sign-in failed, with the reason (an alert while it lasts).
-    sign_in_failures: BTreeMap<String, String>,
+    sign_in_failures: BTreeMap<String, SignInFailure>,
     started_at: Option<i64>,
-    last_alerts_at: i64,
+    last_alerts_at: Option<i64>,
 }
 
 impl Link {
@@ -117,7 +126,7 @@ impl Link {
             tokens: HashMap::new(),
             sign_in_failures: BTreeMap::new(),
             started_at: None,
-            last_alerts_at: i64::MIN,
+            last_alerts_at: None,
         }
     }
 
@@ -128,7 +137,18 @@ impl Link {
     /// Runs steps until `stop` is set: at once again while there is work, else every second.
     pub fn run(mut self, stop: &AtomicBool, clock: impl Fn() -> Timestamp) {
         while !stop.load(Ordering::Relaxed) {
-            let report = self.step(clock());
+            // A bug met in one step is logged and the link goes on: the store holds where
+            // every document stands, so the next step starts from there.
+            let now = clock();
+            let report = match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                self.step(now)
+            })) {
+                Ok(report) => report,
+                Err(_) => StepReport {
+                    failures: vec!["a step of the GIS MT link failed; see the panic above".into()],
+                    ..StepReport::default()
+                },
+            };
             for failure in &report.failures {
                 tracing::warn!(target: "tally_hub::gismt", "{failure}");
             }
@@ -170,8 +190,11 @@ impl Link {
         if let Err(e) = self.refresh_passes(now, &mut report) {
             report.failures.push(format!("refresh pass: {e}"));
         }
-        if now.millis() - self.last_alerts_at >= 5_000 || report.busy() {
-            self.last_alerts_at = now.millis();
+        let alerts_due = self
+            .last_alerts_at
+            .is_none_or(|at| now.millis().saturating_sub(at) >= 5_000);
+        if alerts_due || report.busy() {
+            self.last_alerts_at = Some(now.millis());
             if let Err(e) = self.alerts(now, &mut report) {
                 report.failures.push(format!("alerts: {e}"));
             }
@@ -228,6 +251,11 @@ impl Link {
         {
             return Ok(token.token.clone());
         }
+        if let Some(failure) = self.sign_in_failures.get(inn)
+            && now.millis() < failure.next_at
+        {
+            return Err(LinkError::SignInWaits(failure.reason.clone()));
+        }
         self.sign_in(inn, now)
     }
 
@@ -255,7 +283,21 @@ impl Link {
                 Ok(token)
             }
             Err(e) => {
-                self.sign_in_failures.insert(inn.to_owned(), e.to_string());
+                let failures = self
+                    .sign_in_failures
+                    .get(inn)
+                    .map_or(1, |f| f.failures.saturating_add(1));
+                let wait = millis(self.config.retry_first)
+                    .saturating_mul(1_i64 << failures.min(16))
+                    .min(millis(self.config.poll_longest));
+                self.sign_in_failures.insert(
+                    inn.to_owned(),
+                    SignInFailure {
+                        reason: e.to_string(),
+                        failures,
+                        next_at: now.millis() + wait,
+                    },
+                );
                 Err(e)
             }
         }
@@ -712,7 +754,7 @@ impl Link {
                 open_keys.insert(key);
             }
         }
-        for (inn, reason) in &self.sign_in_failures {
+        for (inn, SignInFailure { reason, .. }) in &self.sign_in_failures {
             let key = format!("sign_in:{inn}");
             raised.push(Raised::new(
                 key.clone(),
@@ -766,6 +808,8 @@ pub enum LinkError {
     Store(#[from] crate::store::StoreError),
     #[error("{0}")]
     Conflict(String),
+    #[error("sign-in failed and is tried again later: {0}")]
+    SignInWaits(String),
     #[error("GIS MT's answer: {0}")]
     Answer(String),
 }

@@ -244,6 +244,9 @@ fn a_shift_linked_to_gis_mt_ends_with_every_document_checked_and_the_refusal_on_
         let lines = json_lines(&run_ok(&mut work(&tsd, "write-off", &trace, &write_off)).stdout);
         assert_eq!(lines.last().unwrap()["event"], "finished", "{lines:?}");
     }
+    // GIS MT revokes the hub's token meanwhile: the next call's 401 signs in again.
+    let sign_ins = emulator.stats().sign_ins;
+    emulator.expire_tokens();
     let summary = sync(&tsd);
     assert_eq!(summary["accepted"], 3, "{summary}");
 
@@ -274,6 +277,10 @@ fn a_shift_linked_to_gis_mt_ends_with_every_document_checked_and_the_refusal_on_
             .iter()
             .any(|e| e.as_str().unwrap().contains(&ki(12))),
         "{refused}"
+    );
+    assert!(
+        emulator.stats().sign_ins > sign_ins,
+        "signed in again after the 401"
     );
     // Every document is in GIS MT once.
     let documents = emulator.documents();
@@ -488,8 +495,10 @@ fn post(url: &str, token: Option<&str>, body: &Value) -> Value {
     let response = request
         .send(&serde_json::to_vec(body).unwrap()[..])
         .unwrap();
-    assert_eq!(response.status(), 200);
-    serde_json::from_str(&response.into_body().read_to_string().unwrap()).unwrap()
+    let status = response.status();
+    let text = response.into_body().read_to_string().unwrap();
+    assert_eq!(status, 200, "{text}");
+    serde_json::from_str(&text).unwrap()
 }
 
 #[cfg(tally_test_browser)]
@@ -521,7 +530,7 @@ fn the_journal_page_shows_the_documents_in_a_real_browser() {
     let enrolled = post(
         &format!("{}/v1/enroll", hub.url()),
         None,
-        &json!({"code": code, "name": "tsd-7", "app_version": "0.1.0"}),
+        &json!({"code": code, "device_name": "tsd-7", "app_version": "0.1.0"}),
     );
     let token = enrolled["token"].as_str().unwrap();
     let operations: Vec<Value> = (21..=23)
