@@ -881,10 +881,8 @@ const CODE_FIELDS: [&str; 11] = [
 pub fn codes_of(body: &Value) -> Vec<String> {
     fn walk(value: &Value, in_code_field: bool, out: &mut Vec<String>, seen: &mut HashSet<String>) {
         match value {
-            Value::String(text) if in_code_field => {
-                if seen.insert(text.clone()) {
-                    out.push(text.clone());
-                }
+            Value::String(text) if in_code_field && seen.insert(text.clone()) => {
+                out.push(text.clone());
             }
             Value::Array(items) => {
                 for item in items {
