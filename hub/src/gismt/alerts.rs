@@ -120,3 +120,102 @@ impl AlertSink {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use std::io::{BufRead, BufReader, Read};
+    use std::net::TcpListener;
+
+    use serde_json::Value;
+
+    use super::*;
+
+    fn alert() -> Alert {
+        Alert {
+            key: "refused:4:0".into(),
+            kind: "document_refused".into(),
+            message: "GIS MT refused LK_RECEIPT / ГИС МТ отклонила LK_RECEIPT".into(),
+            raised_at: 1_764_633_600_000,
+            sent_at: None,
+        }
+    }
+
+    #[test]
+    fn a_webhook_gets_the_alert_as_json_and_a_refusal_is_a_failure() {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}/hook", listener.local_addr().unwrap());
+        let server = std::thread::spawn(move || {
+            let mut bodies = Vec::new();
+            for status in ["200 OK", "500 Internal Server Error"] {
+                let (stream, _) = listener.accept().unwrap();
+                let mut reader = BufReader::new(stream.try_clone().unwrap());
+                let mut length = 0;
+                loop {
+                    let mut line = String::new();
+                    reader.read_line(&mut line).unwrap();
+                    if line == "\r\n" {
+                        break;
+                    }
+                    if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                        length = v.trim().parse().unwrap();
+                    }
+                }
+                let mut body = vec![0; length];
+                reader.read_exact(&mut body).unwrap();
+                bodies.push(String::from_utf8(body).unwrap());
+                let mut stream = stream;
+                Write::write_all(
+                    &mut stream,
+                    format!("HTTP/1.1 {status}\r\ncontent-length: 0\r\nconnection: close\r\n\r\n")
+                        .as_bytes(),
+                )
+                .unwrap();
+            }
+            bodies
+        });
+        let sink = AlertSink::parse(&url).unwrap();
+        assert!(matches!(sink, AlertSink::Webhook { .. }));
+        sink.send(&alert()).unwrap();
+        assert!(sink.send(&alert()).unwrap_err().contains("500"));
+        let bodies = server.join().unwrap();
+        let sent: Value = serde_json::from_str(&bodies[0]).unwrap();
+        assert_eq!(sent["key"], "refused:4:0");
+        assert_eq!(sent["kind"], "document_refused");
+        assert_eq!(sent["raised_at"], 1_764_633_600_000_i64);
+        assert!(sent["message"].as_str().unwrap().contains("ГИС МТ"));
+    }
+
+    #[test]
+    fn a_command_gets_the_alert_on_its_standard_input_and_its_failure_in_its_words() {
+        let dir = std::env::temp_dir().join(format!("tally-alerts-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let out = dir.join("got.jsonl");
+        let script = dir.join("alert.sh");
+        std::fs::write(
+            &script,
+            format!(
+                "#!/bin/sh\necho \"$TALLY_ALERT_KIND\" >> '{0}'\ncat >> '{0}'\n",
+                out.display()
+            ),
+        )
+        .unwrap();
+        std::fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755))
+            .unwrap();
+        let sink = AlertSink::parse(&script.display().to_string()).unwrap();
+        sink.send(&alert()).unwrap();
+        let got = std::fs::read_to_string(&out).unwrap();
+        let mut lines = got.lines();
+        assert_eq!(lines.next(), Some("document_refused"));
+        let sent: Value = serde_json::from_str(lines.next().unwrap()).unwrap();
+        assert_eq!(sent["key"], "refused:4:0");
+        let failing = AlertSink::parse("sh -c 'echo no route to the bot >&2; exit 2'").unwrap();
+        assert!(
+            failing
+                .send(&alert())
+                .unwrap_err()
+                .contains("no route to the bot")
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}

@@ -113,6 +113,8 @@ pub struct Link {
     sign_in_failures: BTreeMap<String, SignInFailure>,
     started_at: Option<i64>,
     last_alerts_at: Option<i64>,
+    /// After a failed refresh: when to try again, and how many failed in a row.
+    refresh_wait: Option<(i64, u32)>,
 }
 
 impl Link {
@@ -127,6 +129,7 @@ impl Link {
             sign_in_failures: BTreeMap::new(),
             started_at: None,
             last_alerts_at: None,
+            refresh_wait: None,
         }
     }
 
@@ -184,11 +187,27 @@ impl Link {
         if let Err(e) = self.documents(now, &mut report) {
             report.failures.push(format!("documents: {e}"));
         }
-        if let Err(e) = self.refresh_queued(now, &mut report) {
-            report.failures.push(format!("refresh: {e}"));
-        }
-        if let Err(e) = self.refresh_passes(now, &mut report) {
-            report.failures.push(format!("refresh pass: {e}"));
+        if self.refresh_wait.is_none_or(|(at, _)| now.millis() >= at) {
+            let refreshed = self
+                .refresh_queued(now, &mut report)
+                .and_then(|()| self.refresh_passes(now, &mut report));
+            match refreshed {
+                Ok(()) => self.refresh_wait = None,
+                Err(e) => {
+                    // 429 and 5xx back off (GIS MT's Retry-After when it gave one), doubling.
+                    let failures = self.refresh_wait.map_or(1, |(_, n)| n.saturating_add(1));
+                    let wait = match &e {
+                        LinkError::Api(ApiError::Throttled {
+                            retry_after: Some(after),
+                        }) => millis(*after),
+                        _ => millis(self.config.retry_first)
+                            .saturating_mul(1_i64 << failures.min(16))
+                            .min(millis(self.config.poll_longest)),
+                    };
+                    self.refresh_wait = Some((now.millis() + wait, failures));
+                    report.failures.push(format!("refreshing statuses: {e}"));
+                }
+            }
         }
         let alerts_due = self
             .last_alerts_at
@@ -207,7 +226,9 @@ impl Link {
         let mut report = StepReport::default();
         if !self.store.claim_lease(LEASE, &self.holder, now, LEASE_MS)? {
             return Err(LinkError::Conflict(
-                "another hub process runs the GIS MT link now".into(),
+                "link_busy: another hub process runs the GIS MT link now / \
+                 связь с ГИС МТ сейчас ведёт другой процесс хаба"
+                    .into(),
             ));
         }
         report.leader = true;

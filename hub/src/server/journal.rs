@@ -1,7 +1,6 @@
 //! The exchange journal: every GIS MT document the hub made, where it stands and what GIS MT
 //! said, for an administrator (`/v1/journal` as JSON or CSV, `/journal` as a page).
 
-use tally_domain::gs1::Gs1Date;
 use tally_domain::status::Timestamp;
 use tally_wire::{DocumentState, JournalEntry, JournalResponse};
 
@@ -42,9 +41,9 @@ impl JournalQuery {
             })?;
             states.push(state);
         }
-        let from =
-            day(self.from.as_deref(), "from")?.map(|d| Timestamp::at_moscow(d, 0, 0).millis());
-        let to = day(self.to.as_deref(), "to")?.map(|d| Timestamp::end_of_moscow_day(d).millis());
+        let from = day(self.from.as_deref(), "from")?;
+        // The last day named is included: the bound is the next day's Moscow midnight.
+        let to = day(self.to.as_deref(), "to")?.map(|d| d.saturating_add(86_400_000));
         let before = match self.before.as_deref().filter(|b| !b.is_empty()) {
             None => None,
             Some(text) => Some(cursor(text).ok_or_else(|| {
@@ -81,26 +80,57 @@ impl JournalQuery {
     }
 }
 
-fn day(text: Option<&str>, name: &str) -> Result<Option<Gs1Date>, Refused> {
+/// A `YYYY-MM-DD` day as the instant its Moscow midnight falls (ms since the epoch).
+fn day(text: Option<&str>, name: &str) -> Result<Option<i64>, Refused> {
     let Some(text) = text.filter(|t| !t.is_empty()) else {
         return Ok(None);
     };
-    let b = text.as_bytes();
-    let shaped = b.len() == 10 && b[4] == b'-' && b[7] == b'-' && b.starts_with(b"20");
-    let yymmdd = if shaped {
-        [&b[2..4], &b[5..7], &b[8..10]].concat()
-    } else {
-        Vec::new()
-    };
-    match shaped.then(|| Gs1Date::from_yymmdd(&yymmdd)).flatten() {
-        Some(date) if yymmdd[4..] != *b"00" => Ok(Some(date)),
-        _ => Err((
+    let refused = || {
+        (
             "bad_query",
             format!("\"{name}\" must be a date, YYYY-MM-DD."),
             format!("«{name}» должен быть датой ГГГГ-ММ-ДД."),
-        )),
+        )
+    };
+    let b = text.as_bytes();
+    if b.len() != 10 || b[4] != b'-' || b[7] != b'-' {
+        return Err(refused());
     }
+    let number = |range: std::ops::Range<usize>| -> Option<i64> {
+        let part = text.get(range)?;
+        part.bytes()
+            .all(|c| c.is_ascii_digit())
+            .then(|| part.parse().ok())
+            .flatten()
+    };
+    let (Some(year), Some(month), Some(day)) = (number(0..4), number(5..7), number(8..10)) else {
+        return Err(refused());
+    };
+    let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0);
+    let days_in_month = match month {
+        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+        4 | 6 | 9 | 11 => 30,
+        2 if leap => 29,
+        2 => 28,
+        _ => return Err(refused()),
+    };
+    if day < 1 || day > days_in_month {
+        return Err(refused());
+    }
+    // Days from the civil date (Howard Hinnant's algorithm), so any year reads, not only the
+    // 2000s a GS1 date holds.
+    let y = if month <= 2 { year - 1 } else { year };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (month + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    Ok(Some(days * 86_400_000 - MOSCOW_OFFSET_MS))
 }
+
+/// Moscow is UTC+3 all year.
+const MOSCOW_OFFSET_MS: i64 = 3 * 3_600_000;
 
 fn cursor(text: &str) -> Option<(i64, i64, i64)> {
     let mut parts = text.split('.').map(str::parse::<i64>);
@@ -365,6 +395,21 @@ mod tests {
         );
         assert_eq!(filter.to.unwrap() - filter.from.unwrap(), 86_400_000);
         assert_eq!(filter.before, Some((5, 4, 1)));
+        let far = JournalQuery {
+            from: Some("1999-02-28".into()),
+            to: Some("2400-02-29".into()),
+            ..JournalQuery::default()
+        }
+        .filter()
+        .unwrap();
+        assert_eq!(
+            crate::gismt::link::iso_time(far.from.unwrap()),
+            "1999-02-27T21:00:00.000Z"
+        );
+        assert_eq!(
+            crate::gismt::link::iso_time(far.to.unwrap()),
+            "2400-02-29T21:00:00.000Z"
+        );
         assert_eq!(filter.limit, 500);
         for bad in [
             JournalQuery {

@@ -339,6 +339,61 @@ fn a_shift_linked_to_gis_mt_ends_with_every_document_checked_and_the_refusal_on_
         std::thread::sleep(Duration::from_millis(300));
     }
 
+    // The support engineer's commands, with the hub's configuration.
+    let gismt = |args: &[&str]| {
+        let mut command = tally_hub();
+        command
+            .arg("gismt")
+            .args(args)
+            .args(["--config", &config, "--db"])
+            .arg(&hub_db);
+        command.stdin(std::process::Stdio::null()).output().unwrap()
+    };
+    let signed = gismt(&["sign-in", "--inn", OURS]);
+    assert!(
+        signed.status.success(),
+        "{}",
+        String::from_utf8_lossy(&signed.stderr)
+    );
+    assert_eq!(json_lines(&signed.stdout)[0]["inn"], OURS);
+    let status = gismt(&[
+        "status",
+        "--operation",
+        refused["operation"].as_str().unwrap(),
+    ]);
+    let status = json_lines(&status.stdout);
+    assert_eq!(status.len(), 1);
+    assert_eq!(
+        (&status[0]["type"], &status[0]["state"]),
+        (&json!("LK_RECEIPT"), &json!("checked_not_ok"))
+    );
+    let unknown = gismt(&[
+        "status",
+        "--operation",
+        "00000000-0000-4000-8000-000000000000",
+    ]);
+    assert!(!unknown.status.success());
+    assert!(String::from_utf8_lossy(&unknown.stderr).contains("operation_unknown"));
+    let refreshed = gismt(&["refresh", &ki(2)]);
+    assert!(
+        refreshed.status.success(),
+        "{}",
+        String::from_utf8_lossy(&refreshed.stderr)
+    );
+    assert_eq!(
+        json_lines(&refreshed.stdout)[0],
+        json!({"asked": 1, "stored": 1})
+    );
+    // Sending is the running hub's: a second sender is refused, not run beside it.
+    let second = gismt(&["submit", "--steps", "1"]);
+    assert!(!second.status.success());
+    assert!(
+        String::from_utf8_lossy(&second.stderr)
+            .contains("another hub process runs the GIS MT link"),
+        "{}",
+        String::from_utf8_lossy(&second.stderr)
+    );
+
     // The refused document was alerted once, however many steps saw it.
     std::thread::sleep(Duration::from_secs(2));
     let alerts: Vec<Value> = std::fs::read_to_string(dir.path("alerts.jsonl"))
