@@ -587,6 +587,8 @@ impl Link {
         let participants = self.store.participants()?;
         let mut remaining: Vec<String> = codes.to_vec();
         let mut answers: HashMap<String, Value> = HashMap::new();
+        let mut asked_any = false;
+        let mut first_failure = None;
         for inn in &participants {
             if remaining.is_empty() {
                 break;
@@ -594,8 +596,18 @@ impl Link {
             let mut unowned = Vec::new();
             for chunk in remaining.chunks(CISES_PER_CALL) {
                 let list = chunk.to_vec();
+                // A participant that cannot sign in now is passed over: the others may own
+                // these codes.
                 let answer =
-                    self.with_token(inn, now, |api, token| api.cises_info(token, &list))?;
+                    match self.with_token(inn, now, |api, token| api.cises_info(token, &list)) {
+                        Ok(answer) => answer,
+                        Err(e) => {
+                            unowned.extend(list);
+                            first_failure.get_or_insert(e);
+                            continue;
+                        }
+                    };
+                asked_any = true;
                 for entry in answer {
                     let Some(code) = requested(&entry) else {
                         continue;
@@ -613,6 +625,9 @@ impl Link {
             }
             remaining = unowned;
         }
+        if !asked_any && let Some(e) = first_failure {
+            return Err(e);
+        }
         let known: Vec<&Value> = answers
             .values()
             .filter(|entry| entry.get("errorCode").is_none_or(Value::is_null))
@@ -629,44 +644,56 @@ impl Link {
     /// Each participant's pass over the codes it owns, a call's worth per step; a pass that
     /// reaches the end dates the list.
     fn refresh_passes(&mut self, now: Timestamp, report: &mut StepReport) -> Result<(), LinkError> {
+        // One participant whose sign-in fails must not hold back the others' lists.
+        let mut first_failure = None;
         for inn in self.store.participants()? {
-            let mut pass = self.store.refresh_pass(&inn)?;
-            if pass.cursor.is_empty() {
-                let due = pass.pass_started_at.is_none_or(|started| {
-                    now.millis() - started >= millis(self.config.refresh_every)
-                });
-                if !due && pass.refreshed_at.is_some() {
-                    continue;
-                }
-                if due {
-                    pass.pass_started_at = Some(now.millis());
-                }
+            if let Err(e) = self.refresh_pass_of(&inn, now, report) {
+                first_failure.get_or_insert(e);
             }
-            let batch = self
-                .store
-                .owned_codes(&inn, &pass.cursor, CISES_PER_CALL as u32)?;
-            if !batch.is_empty() {
-                let codes: Vec<String> = batch.iter().map(|(_, code)| code.clone()).collect();
-                let answer =
-                    self.with_token(&inn, now, |api, token| api.cises_info(token, &codes))?;
-                let known: Vec<&Value> = answer
-                    .iter()
-                    .filter(|entry| entry.get("errorCode").is_none_or(Value::is_null))
-                    .collect();
-                let body =
-                    serde_json::to_vec(&known).map_err(|e| LinkError::Answer(e.to_string()))?;
-                let imported = crate::import::import(&self.store, Feed::Statuses, &body[..])
-                    .map_err(|e| LinkError::Answer(e.to_string()))?;
-                report.refreshed += usize::try_from(imported.imported).unwrap_or(usize::MAX);
-            }
-            if batch.len() < CISES_PER_CALL {
-                pass.cursor.clear();
-                pass.refreshed_at = pass.pass_started_at;
-            } else if let Some((key, _)) = batch.last() {
-                pass.cursor.clone_from(key);
-            }
-            self.store.save_refresh_pass(&pass)?;
         }
+        first_failure.map_or(Ok(()), Err)
+    }
+
+    fn refresh_pass_of(
+        &mut self,
+        inn: &str,
+        now: Timestamp,
+        report: &mut StepReport,
+    ) -> Result<(), LinkError> {
+        let mut pass = self.store.refresh_pass(inn)?;
+        if pass.cursor.is_empty() {
+            let due = pass
+                .pass_started_at
+                .is_none_or(|started| now.millis() - started >= millis(self.config.refresh_every));
+            if !due && pass.refreshed_at.is_some() {
+                return Ok(());
+            }
+            if due {
+                pass.pass_started_at = Some(now.millis());
+            }
+        }
+        let batch = self
+            .store
+            .owned_codes(inn, &pass.cursor, CISES_PER_CALL as u32)?;
+        if !batch.is_empty() {
+            let codes: Vec<String> = batch.iter().map(|(_, code)| code.clone()).collect();
+            let answer = self.with_token(inn, now, |api, token| api.cises_info(token, &codes))?;
+            let known: Vec<&Value> = answer
+                .iter()
+                .filter(|entry| entry.get("errorCode").is_none_or(Value::is_null))
+                .collect();
+            let body = serde_json::to_vec(&known).map_err(|e| LinkError::Answer(e.to_string()))?;
+            let imported = crate::import::import(&self.store, Feed::Statuses, &body[..])
+                .map_err(|e| LinkError::Answer(e.to_string()))?;
+            report.refreshed += usize::try_from(imported.imported).unwrap_or(usize::MAX);
+        }
+        if batch.len() < CISES_PER_CALL {
+            pass.cursor.clear();
+            pass.refreshed_at = pass.pass_started_at;
+        } else if let Some((key, _)) = batch.last() {
+            pass.cursor.clone_from(key);
+        }
+        self.store.save_refresh_pass(&pass)?;
         Ok(())
     }
 

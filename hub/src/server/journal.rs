@@ -18,10 +18,24 @@ pub struct JournalQuery {
     /// `YYYY-MM-DD`, Moscow days, both ends included.
     pub from: Option<String>,
     pub to: Option<String>,
-    pub before: Option<String>,
-    pub limit: Option<String>,
+    #[serde(default)]
+    pub before: Given,
+    #[serde(default)]
+    pub limit: Given,
     /// `csv` for a download.
     pub format: Option<String>,
+}
+
+/// A query value as sent, an empty one included: serde_html_form reads `?limit=` into `None`
+/// for an `Option`, and an empty cursor or limit is a mistake to refuse, not a default.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Given(pub Option<String>);
+
+impl<'de> serde::Deserialize<'de> for Given {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Given, D::Error> {
+        let text = std::borrow::Cow::<'de, str>::deserialize(deserializer)?;
+        Ok(Given(Some(text.into_owned())))
+    }
 }
 
 /// Why a query was refused: `(code, en, ru)`.
@@ -44,7 +58,7 @@ impl JournalQuery {
         let from = day(self.from.as_deref(), "from")?;
         // The last day named is included: the bound is the next day's Moscow midnight.
         let to = day(self.to.as_deref(), "to")?.map(|d| d.saturating_add(86_400_000));
-        let before = match self.before.as_deref().filter(|b| !b.is_empty()) {
+        let before = match self.before.0.as_deref() {
             None => None,
             Some(text) => Some(cursor(text).ok_or_else(|| {
                 (
@@ -54,9 +68,9 @@ impl JournalQuery {
                 )
             })?),
         };
-        let limit = match self.limit.as_deref().filter(|l| !l.is_empty()) {
+        let limit = match self.limit.0.as_deref() {
             None => 500,
-            Some(text) => text.parse::<u32>().map_err(|_| {
+            Some(text) => whole_number::<u32>(text).ok_or(()).map_err(|()| {
                 (
                     "bad_query",
                     "\"limit\" must be a whole number.".to_owned(),
@@ -132,14 +146,21 @@ fn day(text: Option<&str>, name: &str) -> Result<Option<i64>, Refused> {
 /// Moscow is UTC+3 all year.
 const MOSCOW_OFFSET_MS: i64 = 3 * 3_600_000;
 
+/// Digits with an optional minus, as written: no `+`, no blanks.
+fn whole_number<T: std::str::FromStr>(text: &str) -> Option<T> {
+    let digits = text.strip_prefix('-').unwrap_or(text);
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    text.parse().ok()
+}
+
 fn cursor(text: &str) -> Option<(i64, i64, i64)> {
-    let mut parts = text.split('.').map(str::parse::<i64>);
-    let cursor = (
-        parts.next()?.ok()?,
-        parts.next()?.ok()?,
-        parts.next()?.ok()?,
-    );
-    parts.next().is_none().then_some(cursor)
+    let parts: Vec<i64> = text.split('.').map(whole_number).collect::<Option<_>>()?;
+    match parts[..] {
+        [made_at, operation, position] => Some((made_at, operation, position)),
+        _ => None,
+    }
 }
 
 pub fn entry(s: Submission) -> JournalEntry {
@@ -383,7 +404,7 @@ mod tests {
             state: vec!["checked_not_ok".into(), "processing_error".into()],
             from: Some("2026-12-01".into()),
             to: Some("2026-12-01".into()),
-            before: Some("5.4.1".into()),
+            before: Given(Some("5.4.1".into())),
             ..JournalQuery::default()
         };
         let filter = query.filter().unwrap();
@@ -425,11 +446,31 @@ mod tests {
                 ..JournalQuery::default()
             },
             JournalQuery {
-                before: Some("x".into()),
+                before: Given(Some("x".into())),
                 ..JournalQuery::default()
             },
             JournalQuery {
-                limit: Some("-1".into()),
+                limit: Given(Some("-1".into())),
+                ..JournalQuery::default()
+            },
+            JournalQuery {
+                limit: Given(Some("+5".into())),
+                ..JournalQuery::default()
+            },
+            JournalQuery {
+                limit: Given(Some(String::new())),
+                ..JournalQuery::default()
+            },
+            JournalQuery {
+                before: Given(Some(String::new())),
+                ..JournalQuery::default()
+            },
+            JournalQuery {
+                before: Given(Some("1.2.3.4".into())),
+                ..JournalQuery::default()
+            },
+            JournalQuery {
+                to: Some("2025-02-29".into()),
                 ..JournalQuery::default()
             },
         ] {

@@ -354,3 +354,85 @@ fn the_journal_is_an_administrators_as_json_csv_and_a_page_and_pulls_carry_the_l
     let page: tally_wire::PullResponse = serde_json::from_str(&verdicts).unwrap();
     assert!(page.items.is_empty() && page.statuses_as_of.is_none());
 }
+
+#[test]
+fn the_link_alerts_once_per_silent_terminal_stale_list_and_failing_sign_in_until_each_clears() {
+    use std::sync::Arc;
+    use std::time::Duration;
+    use tally_hub::gismt::alerts::AlertSink;
+    use tally_hub::gismt::client::TrueApi;
+    use tally_hub::gismt::link::{Link, LinkConfig};
+    use tally_hub::gismt::signer::Signer;
+
+    let t = Linked::new();
+    let Linked { _db, store, w1, .. } = t;
+    let store = Arc::new(store);
+    let dir = std::env::temp_dir().join(format!("tally-link-alerts-{}", uuid::Uuid::new_v4()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let sent = dir.join("alerts.jsonl");
+    let script = dir.join("alert.sh");
+    std::fs::write(&script, format!("#!/bin/sh\ncat >> '{}'\n", sent.display())).unwrap();
+    std::fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    // Nothing listens on port 9: every sign-in fails before the signer is asked.
+    let api = TrueApi::new("http://127.0.0.1:9", Duration::from_secs(2), None).unwrap();
+    let mut config = LinkConfig::new(api, Signer::parse("/bin/false", Duration::from_secs(2)).unwrap());
+    config.silent_after = Duration::from_secs(60);
+    config.list_limit = Duration::from_secs(3600);
+    config.alerts = Some(AlertSink::parse(&script.display().to_string()).unwrap());
+    let mut link = Link::new(config, Arc::clone(&store), "test:1".into());
+    let alerts = || -> Vec<Value> {
+        std::fs::read_to_string(&sent)
+            .unwrap_or_default()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    };
+    let kinds = |alerts: &[Value]| -> Vec<String> {
+        let mut kinds: Vec<String> = alerts
+            .iter()
+            .map(|a| format!("{} {}", a["kind"].as_str().unwrap(), a["key"].as_str().unwrap()))
+            .collect();
+        kinds.sort();
+        kinds
+    };
+    let start = 600_000;
+    for step in 0..4 {
+        let report = link.step(Timestamp(start + step * 6_000));
+        assert!(report.leader);
+    }
+    let first = alerts();
+    let silent: Vec<String> = kinds(&first)
+        .into_iter()
+        .filter(|k| k.starts_with("terminal_silent"))
+        .collect();
+    assert_eq!(silent.len(), 3, "{first:#?}");
+    assert!(kinds(&first).contains(&format!("sign_in_failed sign_in:{P1}")), "{first:#?}");
+    // P2 owns nothing on the list and sent nothing, so it has had no reason to sign in.
+    assert!(!kinds(&first).contains(&format!("sign_in_failed sign_in:{P2}")), "{first:#?}");
+    let keys: std::collections::BTreeSet<&str> = first.iter().map(|a| a["key"].as_str().unwrap()).collect();
+    assert_eq!(keys.len(), first.len(), "each alert once over four steps: {first:#?}");
+
+    // W1's terminal syncs: its alert clears. Silent again later, it is a new alert, sent again;
+    // the list, never read, is stale once the link has run past the limit.
+    store.touch(w1.id, Timestamp(start + 30_000)).unwrap();
+    link.step(Timestamp(start + 31_000));
+    let open: Vec<String> = store.open_alerts().unwrap().into_iter().map(|a| a.key).collect();
+    assert!(!open.contains(&format!("silent:{}", w1.id)), "{open:?}");
+    let late = start + 31_000 + 3_600_000 + 1;
+    link.step(Timestamp(late));
+    link.step(Timestamp(late + 6_000));
+    let all = alerts();
+    let again = all
+        .iter()
+        .filter(|a| a["key"] == format!("silent:{}", w1.id).as_str())
+        .count();
+    assert_eq!(again, 2, "raised, cleared, raised again: {all:#?}");
+    let stale: Vec<&Value> = all.iter().filter(|a| a["kind"] == "list_stale").collect();
+    // P2 has nothing to read, so its pass ends at once and W3's list is fresh; P1's cannot
+    // sign in, so W1's and W2's are never read.
+    let mut stale_keys: Vec<&str> = stale.iter().map(|a| a["key"].as_str().unwrap()).collect();
+    stale_keys.sort_unstable();
+    assert_eq!(stale_keys, ["stale:W1", "stale:W2"], "once each: {all:#?}");
+    assert!(stale.iter().all(|a| a["message"].as_str().unwrap().contains("Список статусов")));
+    std::fs::remove_dir_all(&dir).unwrap();
+}

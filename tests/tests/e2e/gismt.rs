@@ -343,10 +343,9 @@ fn a_shift_linked_to_gis_mt_ends_with_every_document_checked_and_the_refusal_on_
     let gismt = |args: &[&str]| {
         let mut command = tally_hub();
         command
-            .arg("gismt")
-            .args(args)
-            .args(["--config", &config, "--db"])
-            .arg(&hub_db);
+            .args(["gismt", "--config", &config, "--db"])
+            .arg(&hub_db)
+            .args(args);
         command.stdin(std::process::Stdio::null()).output().unwrap()
     };
     let signed = gismt(&["sign-in", "--inn", OURS]);
