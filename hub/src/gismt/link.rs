@@ -32,6 +32,9 @@ pub const CISES_PER_CALL: usize = 1000;
 const LOOKUP_MARGIN_MS: i64 = 60_000;
 /// Documents handled per step: the rest wait for the next one.
 const DOCUMENTS_PER_STEP: u32 = 50;
+/// Unfinished documents read to decide which waiting ones must wait: a backlog deeper than
+/// this is sent in intake order as the earlier ones finish.
+const UNFINISHED_LOOKED_AT: u32 = 20_000;
 
 /// What the link is told (the `[gismt]` section of the configuration, or `serve` flags).
 #[derive(Debug, Clone)]
@@ -74,6 +77,8 @@ impl LinkConfig {
 pub struct StepReport {
     pub leader: bool,
     pub sent: usize,
+    /// Waiting for an earlier document that names the same codes.
+    pub held: usize,
     pub found: usize,
     pub finished: usize,
     pub refreshed: usize,
@@ -345,7 +350,21 @@ impl Link {
 
     fn documents(&mut self, now: Timestamp, report: &mut StepReport) -> crate::store::Result<()> {
         let due = self.store.due_submissions(now, DOCUMENTS_PER_STEP)?;
+        let held = if due.iter().any(|s| s.state == DocumentState::Waiting) {
+            held_back(&self.store.unfinished_submissions(UNFINISHED_LOOKED_AT)?)
+        } else {
+            HashSet::new()
+        };
         for submission in due {
+            if held.contains(&(submission.operation, submission.position)) {
+                // GIS MT checks documents in no promised order: an aggregation sent before the
+                // acceptance of its units is checked would be refused.
+                let later = Timestamp(now.millis() + millis(self.config.poll_first));
+                self.store
+                    .postpone(submission.operation, submission.position, later, None)?;
+                report.held += 1;
+                continue;
+            }
             let outcome = match submission.state {
                 DocumentState::Waiting => self.send(&submission, now, report),
                 DocumentState::Sending => self.find(&submission, now, report),
@@ -910,6 +929,24 @@ fn named_code(text: &str) -> Option<String> {
     .map(str::to_owned)
 }
 
+/// The waiting documents that must wait for an earlier one: a document of the same
+/// participant, made before it and not yet final, names one of its codes or labels.
+/// `unfinished` is in intake order.
+pub fn held_back(unfinished: &[Submission]) -> HashSet<(i64, i64)> {
+    let mut named: HashMap<&str, HashSet<String>> = HashMap::new();
+    let mut held = HashSet::new();
+    for s in unfinished {
+        let body: Value = serde_json::from_str(&s.body).unwrap_or(Value::Null);
+        let codes = codes_of(&body);
+        let earlier = named.entry(s.participant_inn.as_str()).or_default();
+        if s.state == DocumentState::Waiting && codes.iter().any(|c| earlier.contains(c)) {
+            held.insert((s.operation, s.position));
+        }
+        earlier.extend(codes);
+    }
+    held
+}
+
 /// The fields of the True API's documents that hold a code or a label.
 const CODE_FIELDS: [&str; 11] = [
     "uit_code",
@@ -1045,6 +1082,78 @@ mod tests {
         ] {
             assert!(!codes_of(&read(name)).is_empty(), "{name}");
         }
+    }
+
+    fn submission(operation: i64, state: DocumentState, inn: &str, body: Value) -> Submission {
+        Submission {
+            operation,
+            position: 0,
+            uuid: format!("u{operation}"),
+            kind: "k".into(),
+            device_id: 1,
+            device: "d".into(),
+            warehouse: "W1".into(),
+            participant_inn: inn.into(),
+            doc_type: "T".into(),
+            pg: "lp".into(),
+            body: body.to_string(),
+            state,
+            gis_id: None,
+            errors: Vec::new(),
+            made_at: 0,
+            sending_at: None,
+            state_at: 0,
+            next_at: 0,
+            tries: 0,
+            last_error: None,
+        }
+    }
+
+    #[test]
+    fn a_document_waits_for_an_earlier_unfinished_one_naming_its_codes() {
+        use serde_json::json;
+        let (a, b, c, sscc) = (
+            "010460123456789321A",
+            "010460123456789321B",
+            "010460123456789321C",
+            "046012345000000012",
+        );
+        let unfinished = [
+            submission(
+                1,
+                DocumentState::InProgress,
+                "1",
+                json!({"products": [{"uit_code": a}, {"uit_code": b}]}),
+            ),
+            submission(
+                2,
+                DocumentState::Waiting,
+                "1",
+                json!({"aggregationUnits": [{"unitSerialNumber": sscc, "sntins": [a, b]}]}),
+            ),
+            submission(
+                3,
+                DocumentState::Waiting,
+                "1",
+                json!({"products": [{"cis": c}]}),
+            ),
+            submission(
+                4,
+                DocumentState::Waiting,
+                "1",
+                json!({"products_list": [{"uitu": sscc}]}),
+            ),
+            submission(
+                5,
+                DocumentState::Waiting,
+                "2",
+                json!({"products": [{"cis": a}]}),
+            ),
+        ];
+        let held = held_back(&unfinished);
+        // The aggregation waits for the acceptance, the box's disaggregation for the
+        // aggregation; an unrelated write-off and another participant's document go.
+        assert_eq!(held, HashSet::from([(2, 0), (4, 0)]));
     }
 
     #[test]

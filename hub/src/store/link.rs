@@ -116,6 +116,12 @@ impl Store {
         both!(self, s => s.due_submissions(now.millis(), limit))
     }
 
+    /// Every document not yet final (waiting, sending, in progress), with its body, in intake
+    /// order: what a waiting document may have to wait for.
+    pub fn unfinished_submissions(&self, limit: u32) -> Result<Vec<Submission>> {
+        both!(self, s => s.unfinished_submissions(limit))
+    }
+
     /// The documents of an operation (by its UUID), every device's.
     pub fn submissions_of(&self, uuid: &str) -> Result<Vec<Submission>> {
         both!(self, s => s.submissions_of(uuid))

@@ -224,6 +224,30 @@ fn a_shift_linked_to_gis_mt_ends_with_every_document_checked_and_the_refusal_on_
     terminal.until("finished");
     assert!(terminal.finish().is_empty());
 
+    // Units 1 and 2 go into a box at once: its aggregation names codes GIS MT makes ours only
+    // when it has checked the acceptance, so the hub holds it back until then.
+    let pack = [
+        "--inn",
+        OURS,
+        "--box-units",
+        "2",
+        "--company-prefix",
+        "4600840",
+    ];
+    let boxes = wedge_trace(
+        &dir.path("box.trace"),
+        &[
+            "TALLY:OPEN-BOX",
+            &scan(1),
+            &scan(2),
+            "TALLY:CLOSE",
+            "TALLY:FINISH",
+        ],
+    );
+    let packed = json_lines(&run_ok(&mut work(&tsd, "aggregation", &boxes, &pack)).stdout);
+    assert_eq!(packed.last().unwrap()["event"], "finished", "{packed:?}");
+    let label = packed[1]["open"].as_str().unwrap().to_owned();
+
     // Two write-offs of our own units; GIS MT will refuse the one naming unit 12.
     emulator.refuse(&ki(12));
     let write_off = [
@@ -248,10 +272,10 @@ fn a_shift_linked_to_gis_mt_ends_with_every_document_checked_and_the_refusal_on_
     let sign_ins = emulator.stats().sign_ins;
     emulator.expire_tokens();
     let summary = sync(&tsd);
-    assert_eq!(summary["accepted"], 3, "{summary}");
+    assert_eq!(summary["accepted"], 4, "{summary}");
 
     // GIS MT checks them: every document final, the refused one with GIS MT's words.
-    let entries = all_final(&hub, &admin, 3, Duration::from_secs(90));
+    let entries = all_final(&hub, &admin, 4, Duration::from_secs(90));
     let by_type: BTreeMap<String, Vec<&Value>> =
         entries.iter().fold(BTreeMap::new(), |mut m, e| {
             m.entry(e["type"].as_str().unwrap().to_owned())
@@ -260,6 +284,10 @@ fn a_shift_linked_to_gis_mt_ends_with_every_document_checked_and_the_refusal_on_
             m
         });
     assert_eq!(by_type["LP_ACCEPT_GOODS"][0]["state"], "checked_ok");
+    assert_eq!(
+        by_type["AGGREGATION_DOCUMENT"][0]["state"], "checked_ok",
+        "{entries:#?}"
+    );
     let mut receipts: Vec<&str> = by_type["LK_RECEIPT"]
         .iter()
         .map(|e| e["state"].as_str().unwrap())
@@ -284,7 +312,7 @@ fn a_shift_linked_to_gis_mt_ends_with_every_document_checked_and_the_refusal_on_
     );
     // Every document is in GIS MT once.
     let documents = emulator.documents();
-    assert_eq!(documents.len(), 3);
+    assert_eq!(documents.len(), 4);
     let ids: BTreeSet<&str> = entries
         .iter()
         .map(|e| e["gis_id"].as_str().unwrap())
@@ -298,7 +326,10 @@ fn a_shift_linked_to_gis_mt_ends_with_every_document_checked_and_the_refusal_on_
         sync(&tsd);
         let accepted = on_terminal(&tsd, &ki(1));
         let retired = on_terminal(&tsd, &ki(11));
-        if accepted["cached"]["owner_inn"] == OURS && retired["cached"]["status"] == "RETIRED" {
+        if accepted["cached"]["owner_inn"] == OURS
+            && accepted["cached"]["parent"] == label.as_str()
+            && retired["cached"]["status"] == "RETIRED"
+        {
             assert_eq!(on_terminal(&tsd, &ki(12))["cached"]["status"], "INTRODUCED");
             break;
         }

@@ -77,6 +77,18 @@ impl Postgres {
         Ok(rows.iter().map(submission).collect())
     }
 
+    pub fn unfinished_submissions(&self, limit: u32) -> Result<Vec<Submission>> {
+        let rows = self.conn()?.query(
+            &format!(
+                "{SUBMISSION}
+                 WHERE s.state IN ('waiting', 'sending', 'in_progress')
+                 ORDER BY s.operation, s.position LIMIT $1"
+            ),
+            &[&i64::from(limit)],
+        )?;
+        Ok(rows.iter().map(submission).collect())
+    }
+
     pub fn submissions_of(&self, uuid: &str) -> Result<Vec<Submission>> {
         let rows = self.conn()?.query(
             &format!("{SUBMISSION} WHERE o.uuid = $1 ORDER BY s.operation, s.position"),

@@ -76,6 +76,17 @@ impl Sqlite {
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
+    pub fn unfinished_submissions(&self, limit: u32) -> Result<Vec<Submission>> {
+        let conn = self.conn();
+        let mut statement = conn.prepare_cached(&format!(
+            "{SUBMISSION}
+             WHERE s.state IN ('waiting', 'sending', 'in_progress')
+             ORDER BY s.operation, s.position LIMIT ?1"
+        ))?;
+        let rows = statement.query_map([limit], submission)?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
     pub fn submissions_of(&self, uuid: &str) -> Result<Vec<Submission>> {
         let conn = self.conn();
         let mut statement = conn.prepare_cached(&format!(
