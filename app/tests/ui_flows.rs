@@ -627,3 +627,81 @@ fn a_spoiled_label_is_replaced_by_a_new_code_in_the_write_off() {
         serde_json::json!([{"old": ki_of(&stock[0]), "new": new_ki}])
     );
 }
+
+#[test]
+fn gis_mt_refusals_and_the_status_list_age_show_on_the_sync_screen_in_both_languages() {
+    let scratch = Scratch::new("verdicts");
+    // Before the terminal starts: an operation finished here, GIS MT's refusal of its
+    // document and a hub's word on its status list, as a round would have stored them.
+    let finished = Timestamp(NOW.0 - 86_400_000);
+    let operation = {
+        let mut store = Store::open(scratch.0.join("tally.db")).unwrap();
+        let id = store
+            .begin_operation(&tally_sync::store::NewOperation {
+                kind: "write-off",
+                operator: "Иванова",
+                header: "{}",
+                started_at: finished,
+            })
+            .unwrap();
+        let operation = store
+            .finish_operation(id, finished, "{}", &Default::default())
+            .unwrap();
+        let verdict = serde_json::json!({"operation": operation.uuid, "type": "LK_RECEIPT",
+            "pg": "milk", "state": "checked_not_ok", "at": NOW.0,
+            "reasons": [{"code": "gis_mt_refused", "en": "The code is not yours",
+                         "ru": "Код не принадлежит участнику"}]});
+        let mut importer = store.importer().unwrap();
+        let report = importer
+            .import_pulled_page(
+                tally_wire::Feed::Verdicts,
+                tally_sync::store::PageKind::Delta,
+                format!("{verdict}\n").as_bytes(),
+                1,
+                true,
+                NOW,
+            )
+            .unwrap();
+        assert_eq!(report.imported, 1);
+        importer
+            .record_statuses_as_of(Timestamp(NOW.0 - 3 * 3_600_000))
+            .unwrap();
+        operation
+    };
+    let (ui, _inline) = terminal(&scratch);
+    sign_in(&ui, "9999");
+    tap(&ui, "Sync");
+    let row = format!(
+        "write-off № {} · {} · LK_RECEIPT",
+        operation.seq.0,
+        finished.date()
+    );
+    assert_eq!(value(&ui, "Refused by GIS MT"), "1");
+    assert_eq!(value(&ui, &row), "The code is not yours");
+    assert_eq!(
+        value(&ui, "Status list from GIS MT"),
+        "Status list from GIS MT: 3 h ago"
+    );
+
+    tap(&ui, "Home");
+    tap(&ui, "Settings");
+    tap(&ui, "Русский");
+    tap(&ui, "Главная");
+    tap(&ui, "Обмен");
+    assert_eq!(value(&ui, "Отклонено ГИС МТ"), "1");
+    assert_eq!(value(&ui, &row), "Код не принадлежит участнику");
+    assert_eq!(
+        value(&ui, "Список статусов из ГИС МТ"),
+        "Список статусов из ГИС МТ: 3 ч назад"
+    );
+}
+
+#[test]
+fn the_status_list_age_is_absent_while_no_hub_has_said() {
+    let scratch = Scratch::new("no-list-age");
+    let (ui, _inline) = terminal(&scratch);
+    sign_in(&ui, "9999");
+    tap(&ui, "Sync");
+    assert_eq!(value(&ui, "Refused by GIS MT"), "0");
+    assert!(!shown(&ui, "Status list from GIS MT"));
+}

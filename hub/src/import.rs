@@ -168,6 +168,11 @@ fn store_line(
         Ok(Checked::Item(key, item)) => {
             let warehouse = item.get("warehouse").and_then(Value::as_str);
             batch.item(feed, &key, &item, warehouse)?;
+            if feed == Feed::Tasks {
+                // A new task's codes are read from GIS MT at once, so the acceptance judges
+                // them against what GIS MT says now, not what the supplier's file said.
+                batch.queue_refresh(&task_codes(&item), clock())?;
+            }
         }
         Err(reason) => {
             report.rejected.push(RejectedLine { line, reason });
@@ -176,6 +181,44 @@ fn store_line(
     }
     report.imported += 1;
     Ok(())
+}
+
+/// The codes a task line names (loose units, boxes and their units), as `cises/info` takes them.
+fn task_codes(item: &Value) -> Vec<String> {
+    let texts = |list: Option<&Value>| -> Vec<String> {
+        list.and_then(Value::as_array)
+            .map(|l| {
+                l.iter()
+                    .filter_map(Value::as_str)
+                    .map(str::to_owned)
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let mut codes = texts(item.get("units"));
+    for task_box in item
+        .get("boxes")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        codes.extend(
+            task_box
+                .get("sscc")
+                .and_then(Value::as_str)
+                .map(str::to_owned),
+        );
+        codes.extend(texts(task_box.get("units")));
+    }
+    codes
+}
+
+/// The import's clock: only the refresh queue's order reads it.
+fn clock() -> tally_domain::status::Timestamp {
+    let millis = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
+    tally_domain::status::Timestamp(millis)
 }
 
 enum Checked {
@@ -248,6 +291,10 @@ fn check(feed: Feed, text: &[u8]) -> Result<Checked, String> {
             Ok(Checked::Item(record.id, item))
         }
         Feed::Operators => operator(item),
+        // The hub writes verdicts itself as GIS MT answers; a file cannot claim one.
+        Feed::Verdicts => {
+            Err("verdicts are made by the hub from GIS MT's answers, not imported".into())
+        }
     }
 }
 

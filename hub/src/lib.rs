@@ -8,6 +8,7 @@
 
 pub mod documents;
 pub mod enroll_qr;
+pub mod gismt;
 pub mod import;
 pub mod push;
 pub mod server;

@@ -13,6 +13,10 @@ use anyhow::{Context, bail};
 use clap::{Parser, Subcommand, ValueEnum};
 use tally_domain::status::{Inn, Timestamp};
 use tally_hub::documents::{self, DocType};
+use tally_hub::gismt::alerts::AlertSink;
+use tally_hub::gismt::client::TrueApi;
+use tally_hub::gismt::link::{Link, LinkConfig};
+use tally_hub::gismt::signer::Signer;
 use tally_hub::import::import;
 use tally_hub::server::{Hub, Limits};
 use tally_hub::store::Store;
@@ -45,6 +49,18 @@ enum Command {
         /// PEM private key of that certificate.
         #[arg(long, requires = "tls_cert")]
         tls_key: Option<PathBuf>,
+        #[command(flatten)]
+        gismt: GismtArgs,
+    },
+    /// Support commands for the link to GIS MT (the True API), with the hub's configuration:
+    /// sign in, read statuses, send what waits, show an operation's documents.
+    Gismt {
+        #[command(flatten)]
+        db: Database,
+        #[command(flatten)]
+        gismt: GismtArgs,
+        #[command(subcommand)]
+        action: GismtAction,
     },
     /// Print a new administrator's token for the fleet view (only its hash is kept).
     AdminToken {
@@ -120,6 +136,45 @@ enum Command {
     BenchIntake(bench_intake::Args),
 }
 
+/// The link to GIS MT, over the configuration file's `[gismt]` section.
+#[derive(clap::Args, Debug, Default)]
+struct GismtArgs {
+    /// The True API's host, such as https://markirovka.crpt.ru (the sandbox:
+    /// https://markirovka.sandbox.crptech.ru); the hub appends the documented paths.
+    #[arg(long, value_name = "URL")]
+    true_api: Option<String>,
+    /// The signing tool, `PROGRAM ARGS…`: bytes on standard input, base64 CMS on standard
+    /// output; `--attached` or `--detached` is appended, `{inn}` replaced by the participant.
+    #[arg(long, value_name = "COMMAND")]
+    signer: Option<String>,
+    /// Where alerts go: a command (the alert as JSON on its standard input) or an
+    /// http(s):// webhook.
+    #[arg(long, value_name = "COMMAND_OR_URL")]
+    alerts: Option<String>,
+}
+
+#[derive(Subcommand, Debug)]
+enum GismtAction {
+    /// Sign in for a participant and print the token's first characters.
+    SignIn {
+        #[arg(long)]
+        inn: String,
+    },
+    /// Read codes from GIS MT into the hub's list: the ones named, else the queue and a whole
+    /// pass over every participant's codes.
+    Refresh { codes: Vec<String> },
+    /// Send what waits and poll what GIS MT is checking, until nothing is due (or --steps).
+    Submit {
+        #[arg(long, default_value_t = 1000)]
+        steps: u32,
+    },
+    /// Print an operation's documents and where they stand, one JSON line each.
+    Status {
+        #[arg(long)]
+        operation: String,
+    },
+}
+
 /// Where the hub's data is. `--database` takes a PostgreSQL URL or a SQLite file; `--db` a
 /// SQLite file, as before there was a choice. Without either, the configuration file's
 /// `database` key, else `tally-hub.db` here.
@@ -147,6 +202,79 @@ struct HubConfig {
     /// How long clients may take and how many are served (`[limits]`); each key is optional.
     #[serde(default)]
     limits: LimitsConfig,
+    /// The link to GIS MT (`[gismt]`).
+    #[serde(default)]
+    gismt: GismtConfig,
+}
+
+/// The `[gismt]` section: the True API, the signer, the schedule and the alerts.
+#[derive(serde::Deserialize, Debug, Default)]
+#[serde(deny_unknown_fields)]
+struct GismtConfig {
+    true_api: Option<String>,
+    /// A PEM file of the root GIS MT's certificate chains to, when the bundled roots lack it.
+    true_api_ca: Option<PathBuf>,
+    signer: Option<String>,
+    signer_timeout_seconds: Option<f64>,
+    request_timeout_seconds: Option<f64>,
+    refresh_every_minutes: Option<f64>,
+    poll_first_seconds: Option<f64>,
+    poll_longest_seconds: Option<f64>,
+    retry_first_seconds: Option<f64>,
+    silent_after_minutes: Option<f64>,
+    list_limit_hours: Option<f64>,
+    stuck_after_minutes: Option<f64>,
+    alerts: Option<String>,
+}
+
+impl Database {
+    /// The link's configuration from the flags over the file; `None` when neither names a
+    /// True API.
+    fn link(&self, args: &GismtArgs) -> anyhow::Result<Option<LinkConfig>> {
+        let file = self.config()?.gismt;
+        let Some(host) = args.true_api.clone().or(file.true_api) else {
+            if args.signer.is_some() {
+                bail!("--signer needs --true-api (or true_api in [gismt])");
+            }
+            return Ok(None);
+        };
+        let Some(signer) = args.signer.clone().or(file.signer) else {
+            bail!("the True API needs a signer: --signer or signer in [gismt]");
+        };
+        let seconds = |value: Option<f64>, unit: f64, default: Duration| match value {
+            Some(v) if v.is_finite() && v > 0.0 => Duration::from_secs_f64(v * unit),
+            _ => default,
+        };
+        let ca = match &file.true_api_ca {
+            Some(path) => {
+                Some(std::fs::read(path).with_context(|| format!("reading {}", path.display()))?)
+            }
+            None => None,
+        };
+        let api = TrueApi::new(
+            &host,
+            seconds(file.request_timeout_seconds, 1.0, Duration::from_secs(60)),
+            ca.as_deref(),
+        )?;
+        let signer = Signer::parse(
+            &signer,
+            seconds(file.signer_timeout_seconds, 1.0, Duration::from_secs(60)),
+        )
+        .map_err(anyhow::Error::msg)?;
+        let mut config = LinkConfig::new(api, signer);
+        config.refresh_every = seconds(file.refresh_every_minutes, 60.0, config.refresh_every);
+        config.poll_first = seconds(file.poll_first_seconds, 1.0, config.poll_first);
+        config.poll_longest = seconds(file.poll_longest_seconds, 1.0, config.poll_longest);
+        config.retry_first = seconds(file.retry_first_seconds, 1.0, config.retry_first);
+        config.silent_after = seconds(file.silent_after_minutes, 60.0, config.silent_after);
+        config.list_limit = seconds(file.list_limit_hours, 3600.0, config.list_limit);
+        config.stuck_after = seconds(file.stuck_after_minutes, 60.0, config.stuck_after);
+        config.alerts = match args.alerts.clone().or(file.alerts) {
+            Some(target) => Some(AlertSink::parse(&target).map_err(anyhow::Error::msg)?),
+            None => None,
+        };
+        Ok(Some(config))
+    }
 }
 
 /// The `[limits]` of the configuration file, over `tally_hub::server::Limits`' defaults.
@@ -265,6 +393,73 @@ enum ImportKind {
     Operators,
 }
 
+fn gismt_action(link: &mut Link, store: &Store, action: GismtAction) -> anyhow::Result<()> {
+    match action {
+        GismtAction::SignIn { inn } => {
+            let token = link.sign_in(&inn, now())?;
+            let shown: String = token.chars().take(8).collect();
+            println!(
+                "{}",
+                serde_json::json!({"inn": inn, "token": format!("{shown}…")})
+            );
+        }
+        GismtAction::Refresh { codes } if !codes.is_empty() => {
+            for chunk in codes.chunks(tally_hub::gismt::link::CISES_PER_CALL) {
+                let stored = link.refresh(chunk, now())?;
+                println!(
+                    "{}",
+                    serde_json::json!({"asked": chunk.len(), "stored": stored})
+                );
+            }
+        }
+        GismtAction::Refresh { .. } => {
+            let report = link.refresh_all(now())?;
+            println!("{}", serde_json::json!({"stored": report}));
+        }
+        GismtAction::Submit { steps } => {
+            let mut total = tally_hub::gismt::link::StepReport::default();
+            for _ in 0..steps {
+                let report = link.documents_step(now())?;
+                for failure in &report.failures {
+                    eprintln!("{failure}");
+                }
+                total.sent += report.sent;
+                total.found += report.found;
+                total.finished += report.finished;
+                if store.due_submissions(now(), 1)?.is_empty() {
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(500));
+            }
+            println!(
+                "{}",
+                serde_json::json!({"sent": total.sent, "found": total.found,
+                                   "finished": total.finished})
+            );
+        }
+        GismtAction::Status { operation } => {
+            let documents = store.submissions_of(&operation)?;
+            if documents.is_empty() {
+                bail!(
+                    "operation_unknown: no documents of operation {operation} / \
+                     у операции {operation} нет документов"
+                );
+            }
+            for s in documents {
+                println!(
+                    "{}",
+                    serde_json::json!({
+                        "operation": s.uuid, "type": s.doc_type, "pg": s.pg,
+                        "state": s.state.code(), "gis_id": s.gis_id, "errors": s.errors,
+                        "tries": s.tries, "last_error": s.last_error,
+                    })
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
 fn now() -> Timestamp {
     let millis = SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -297,9 +492,11 @@ fn main() -> anyhow::Result<()> {
             listen,
             tls_cert,
             tls_key,
+            gismt,
         } => {
             log_to_stderr();
             let limits = db.config()?.limits.over(Limits::default());
+            let link = db.link(&gismt)?;
             let store = db.open()?;
             let hub = match (tls_cert, tls_key) {
                 (Some(cert), Some(key)) => {
@@ -311,6 +508,11 @@ fn main() -> anyhow::Result<()> {
                 }
                 _ => Hub::bind(store, &listen)?.with_limits(limits),
             };
+            let linked_to = link.as_ref().map(|l| l.api.host().to_owned());
+            let hub = match link {
+                Some(link) => hub.with_link(link),
+                None => hub,
+            };
             if let Some(addr) = hub.local_addr() {
                 // Plain, and first on standard error: scripts and tests wait for this line and
                 // take the URL from its end.
@@ -320,9 +522,32 @@ fn main() -> anyhow::Result<()> {
                     hub.scheme()
                 );
             }
+            if let Some(host) = linked_to {
+                tracing::info!("linked to GIS MT through the True API at {host}");
+            }
             hub.run_until_terminated();
             tracing::info!("stopped");
             Ok(())
+        }
+        Command::Gismt { db, gismt, action } => {
+            log_to_stderr();
+            let Some(config) = db.link(&gismt)? else {
+                bail!(
+                    "gismt_not_configured: no True API (--true-api or [gismt] true_api) / \
+                     не указан True API (--true-api или true_api в [gismt])"
+                );
+            };
+            let store = std::sync::Arc::new(db.open()?);
+            let holder = format!(
+                "{}:cli:{}",
+                tally_hub::gismt::link::host_name(),
+                std::process::id()
+            );
+            let mut link = Link::new(config, std::sync::Arc::clone(&store), holder);
+            let result = gismt_action(&mut link, &store, action);
+            drop(link);
+            drop(store);
+            result
         }
         Command::AdminToken { db, label } => {
             let store = db.open()?;

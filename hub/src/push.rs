@@ -109,6 +109,16 @@ pub struct Keys {
 }
 
 impl Keys {
+    /// The codes and labels to read again from GIS MT: every one a pushed operation names, as
+    /// `cises/info` takes them.
+    pub fn refresh_codes(&self) -> Vec<String> {
+        self.codes
+            .iter()
+            .map(Ki::to_string)
+            .chain(self.labels.iter().map(Sscc::to_string))
+            .collect()
+    }
+
     pub fn of(request: &PushRequest) -> Keys {
         let mut keys = Keys::default();
         for operation in &request.operations {

@@ -29,10 +29,12 @@
 mod answer;
 mod body;
 mod connection;
+mod journal;
 
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use axum::Router;
@@ -62,6 +64,7 @@ use tower_http::decompression::RequestDecompressionLayer;
 use tower_http::limit::RequestBodyLimitLayer;
 
 use crate::documents::{self, DocType};
+use crate::gismt::link::{Link, LinkConfig};
 use crate::push;
 use crate::store::{Device, Store, StoreError};
 use body::Upload;
@@ -74,6 +77,8 @@ pub const MAX_BODY_BYTES: u64 = 16 << 20;
 pub const GZIP_ABOVE: usize = 8 << 10;
 /// The first protocol version that understands snapshot pages (`"snapshot": true`).
 const SNAPSHOT_PROTOCOL: u32 = 2;
+/// The first protocol whose terminals read the `verdicts` feed and the list's age.
+const VERDICTS_PROTOCOL: u32 = 3;
 /// Threads serving sockets: the hub's work is the store's, on the blocking pool; two cores serve
 /// a dock of terminals with room to spare.
 const WORKER_THREADS: usize = 2;
@@ -142,6 +147,7 @@ pub struct Hub {
     tls: Option<TlsAcceptor>,
     app: App,
     limits: Limits,
+    link: Option<LinkConfig>,
 }
 
 impl std::fmt::Debug for Hub {
@@ -218,7 +224,15 @@ impl Hub {
                 policy: Arc::new(push::hub_policy()),
             },
             limits: Limits::default(),
+            link: None,
         })
+    }
+
+    /// The same hub, linked to GIS MT: while it serves, a thread of its own signs in, sends
+    /// documents, polls their results and reads statuses again ([`crate::gismt::link`]).
+    pub fn with_link(mut self, config: LinkConfig) -> Hub {
+        self.link = Some(config);
+        self
     }
 
     /// The same hub with other limits (tests use short timeouts).
@@ -262,11 +276,34 @@ impl Hub {
             tls,
             app,
             limits,
+            link,
         } = self;
         let store = Arc::clone(&app.store);
         let router = router(app, limits);
         runtime.spawn(maintain(Arc::clone(&store)));
+        let stop_link = Arc::new(AtomicBool::new(false));
+        let holder = format!(
+            "{}:{}",
+            crate::gismt::link::host_name(),
+            listener
+                .local_addr()
+                .map_or_else(|_| "?".into(), |a| a.to_string())
+        );
+        let link = link.and_then(|config| {
+            let link = Link::new(config, Arc::clone(&store), holder);
+            match crate::gismt::link::spawn(link, Arc::clone(&stop_link)) {
+                Ok(thread) => Some(thread),
+                Err(e) => {
+                    tracing::error!("the GIS MT link could not start: {e}");
+                    None
+                }
+            }
+        });
         runtime.block_on(connection::serve(listener, tls, router, limits, stop));
+        stop_link.store(true, Ordering::Relaxed);
+        if let Some(thread) = link {
+            let _ = thread.join();
+        }
         // The runtime and its tasks' handles on the store go first, so the last handle is
         // dropped here, outside the runtime: PostgreSQL's blocking client closes its
         // connections with a runtime of its own, which tokio refuses to start inside another.
@@ -313,6 +350,8 @@ routes! {
     get "/v1/documents" => documents,
     get "/v1/fleet" => fleet_json,
     get "/fleet" => fleet_html,
+    get "/v1/journal" => journal_json,
+    get "/journal" => journal_html,
     get "/healthz" => healthz,
     get "/readyz" => readyz,
 }
@@ -427,6 +466,7 @@ where
 enum Reply {
     Json(Vec<u8>),
     Html(String),
+    Csv(String),
 }
 
 impl IntoResponse for Reply {
@@ -442,6 +482,20 @@ impl IntoResponse for Reply {
                     CONTENT_TYPE,
                     HeaderValue::from_static("text/html; charset=utf-8"),
                 )],
+                text,
+            )
+                .into_response(),
+            Reply::Csv(text) => (
+                [
+                    (
+                        CONTENT_TYPE,
+                        HeaderValue::from_static("text/csv; charset=utf-8"),
+                    ),
+                    (
+                        axum::http::header::CONTENT_DISPOSITION,
+                        HeaderValue::from_static("attachment; filename=\"gismt-journal.csv\""),
+                    ),
+                ],
                 text,
             )
                 .into_response(),
@@ -756,21 +810,32 @@ async fn pull(
     let continuing = matches!(query.snapshot.as_deref(), Some("1" | "true"));
     let limit = query.limit.0.unwrap_or(1000).clamp(1, MAX_PULL_LIMIT);
     let mut after = query.after.0.unwrap_or(0);
-    let (items, more, snapshot, after) = with_store(&app, move |store| {
+    let (items, more, snapshot, after, statuses_as_of) = with_store(&app, move |store| {
         let mut snapshot = continuing && version >= SNAPSHOT_PROTOCOL;
         if !snapshot && version >= SNAPSHOT_PROTOCOL && after > 0 && after < store.horizon(feed)? {
             snapshot = true;
             after = 0;
         }
         let (items, more) = store.pull(feed, &device.warehouse, after, limit)?;
+        // The list's age rides on the statuses pages only: that is the feed it dates.
+        let statuses_as_of = if feed == Feed::Statuses && version >= VERDICTS_PROTOCOL {
+            store.statuses_as_of(&device.warehouse)?
+        } else {
+            None
+        };
         // Only a request that was answered counts as contact.
         store.touch(device.id, now())?;
-        Ok((items, more, snapshot, after))
+        Ok((items, more, snapshot, after, statuses_as_of))
     })
     .await?;
     let next_after = items.last().map_or(after, |(seq, _)| *seq);
     Ok(Reply::Json(pull_body(
-        feed, &items, next_after, more, snapshot,
+        feed,
+        &items,
+        next_after,
+        more,
+        snapshot,
+        statuses_as_of,
     )))
 }
 
@@ -782,6 +847,7 @@ fn pull_body(
     next_after: i64,
     more: bool,
     snapshot: bool,
+    statuses_as_of: Option<i64>,
 ) -> Vec<u8> {
     let size = items.iter().map(|(_, item)| item.len() + 32).sum::<usize>() + 96;
     let mut body = Vec::with_capacity(size);
@@ -799,6 +865,9 @@ fn pull_body(
     body.extend_from_slice(format!("],\"next_after\":{next_after},\"more\":{more}").as_bytes());
     if snapshot {
         body.extend_from_slice(b",\"snapshot\":true");
+    }
+    if let Some(at) = statuses_as_of {
+        body.extend_from_slice(format!(",\"statuses_as_of\":{at}").as_bytes());
     }
     body.push(b'}');
     body
@@ -896,7 +965,53 @@ async fn fleet_html(
 ) -> Result<Reply, Refusal> {
     authenticate_admin(&app, &headers).await?;
     let Query(query) = query.map_err(|e| bad_query(&e))?;
-    Ok(Reply::Html(fleet_page(&fleet(&app, query).await?, now())))
+    let ages = with_store(&app, |store| store.warehouse_ages()).await?;
+    Ok(Reply::Html(fleet_page(
+        &fleet(&app, query).await?,
+        &ages,
+        now(),
+    )))
+}
+
+/// The exchange journal as JSON, or CSV with `format=csv`.
+async fn journal_json(
+    State(app): State<App>,
+    headers: HeaderMap,
+    query: Result<Query<journal::JournalQuery>, QueryRejection>,
+) -> Result<Reply, Refusal> {
+    authenticate_admin(&app, &headers).await?;
+    let Query(query) = query.map_err(|e| bad_query(&e))?;
+    let filter = query
+        .filter()
+        .map_err(|(code, en, ru)| refuse(StatusCode::BAD_REQUEST, code, en, ru))?;
+    let limit = filter.limit;
+    let rows = with_store(&app, move |store| store.journal(&filter)).await?;
+    let page = journal::page(rows, limit, now());
+    if query.csv() {
+        return Ok(Reply::Csv(journal::csv(&page.entries)));
+    }
+    json(&page)
+}
+
+/// The exchange journal's page, for a browser.
+async fn journal_html(
+    State(app): State<App>,
+    headers: HeaderMap,
+    query: Result<Query<journal::JournalQuery>, QueryRejection>,
+) -> Result<Reply, Refusal> {
+    authenticate_admin(&app, &headers).await?;
+    let Query(query) = query.map_err(|e| bad_query(&e))?;
+    let filter = query
+        .filter()
+        .map_err(|(code, en, ru)| refuse(StatusCode::BAD_REQUEST, code, en, ru))?;
+    let limit = filter.limit;
+    let (rows, ages) = with_store(&app, move |store| {
+        Ok((store.journal(&filter)?, store.warehouse_ages()?))
+    })
+    .await?;
+    let warehouses: Vec<String> = ages.into_iter().map(|(w, _)| w).collect();
+    let page = journal::page(rows, limit, now());
+    Ok(Reply::Html(journal::html(&query, &page, &warehouses)))
 }
 
 /// Every terminal, or those of one warehouse (`?warehouse=W1`), for an administrator.
@@ -954,7 +1069,7 @@ fn age(now: Timestamp, then: Option<i64>) -> String {
     }
 }
 
-fn fleet_page(devices: &[FleetDevice], now: Timestamp) -> String {
+fn fleet_page(devices: &[FleetDevice], ages: &[(String, Option<i64>)], now: Timestamp) -> String {
     let rows: String = devices
         .iter()
         .map(|d| {
@@ -981,7 +1096,17 @@ fn fleet_page(devices: &[FleetDevice], now: Timestamp) -> String {
          <title>Tally fleet</title></head><body>\n<h1>Terminals</h1>\n\
          <table border=\"1\"><tr><th>id</th><th>warehouse</th><th>name</th>\
          <th>last contact</th><th>queue</th><th>status list synced</th><th>version</th></tr>\n\
-         {rows}</table></body></html>\n",
+         {rows}</table>\n<h2>Status lists read from GIS MT</h2>\n\
+         <table border=\"1\" id=\"lists\"><tr><th>warehouse</th><th>read whole</th></tr>\n\
+         {lists}</table>\n<p><a href=\"/journal\">GIS MT exchange journal</a></p></body></html>\n",
+        lists = ages
+            .iter()
+            .map(|(warehouse, at)| format!(
+                "<tr><td>{}</td><td>{}</td></tr>\n",
+                escape(warehouse),
+                age(now, *at)
+            ))
+            .collect::<String>(),
     )
 }
 
@@ -999,18 +1124,20 @@ mod tests {
             ),
             (7, r#"{"cis":"010469025752852321\u001dB"}"#.to_string()),
         ];
-        let body = pull_body(Feed::Statuses, &items, 7, true, false);
+        let body = pull_body(Feed::Statuses, &items, 7, true, false, Some(5));
         let page: PullResponse = serde_json::from_slice(&body).unwrap();
         assert_eq!(page.feed, Feed::Statuses);
         assert_eq!(page.items.len(), 2);
         assert_eq!(page.items[1].seq, 7);
         assert_eq!(page.items[1].item["cis"], "010469025752852321\u{1d}B");
         assert_eq!((page.next_after, page.more), (7, true));
+        assert_eq!(page.statuses_as_of, Some(5));
         let empty: PullResponse =
-            serde_json::from_slice(&pull_body(Feed::Tasks, &[], 0, false, false)).unwrap();
+            serde_json::from_slice(&pull_body(Feed::Tasks, &[], 0, false, false, None)).unwrap();
         assert!(empty.items.is_empty() && !empty.more && !empty.snapshot);
+        assert_eq!(empty.statuses_as_of, None);
         let snapshot: PullResponse =
-            serde_json::from_slice(&pull_body(Feed::Tasks, &[], 0, false, true)).unwrap();
+            serde_json::from_slice(&pull_body(Feed::Tasks, &[], 0, false, true, None)).unwrap();
         assert!(snapshot.snapshot);
     }
 

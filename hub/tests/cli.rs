@@ -184,6 +184,62 @@ fn the_configuration_file_names_the_database_and_a_flag_wins_over_it() {
         String::from_utf8_lossy(&out.stderr).contains("databse"),
         "{out:?}"
     );
+    // The shipped `[gismt]` reads (with no True API it links nothing); a misspelt key is
+    // named, and a True API without a signer, or a signer without a True API, is refused.
+    assert!(shipped.contains("[gismt]"));
+    std::fs::write(
+        &config,
+        shipped.replace("/var/lib/tally-hub/hub.db", configured.to_str().unwrap()),
+    )
+    .unwrap();
+    let gismt = |extra: &[&str]| {
+        hub()
+            .args(["gismt", "--config"])
+            .arg(&config)
+            .args(extra)
+            .args(["sign-in", "--inn", "7707083893"])
+            .output()
+            .unwrap()
+    };
+    let out = gismt(&[]);
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("gismt_not_configured"),
+        "{out:?}"
+    );
+    let out = gismt(&["--signer", "/bin/false"]);
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("--signer needs --true-api"),
+        "{out:?}"
+    );
+    let out = gismt(&["--true-api", "https://markirovka.sandbox.crptech.ru"]);
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("needs a signer"),
+        "{out:?}"
+    );
+    std::fs::write(&config, "[gismt]\nsignr = \"/bin/false\"\n").unwrap();
+    let out = gismt(&[]);
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("signr"),
+        "{out:?}"
+    );
+    // An unreachable True API is reported as such (the signer is not asked).
+    std::fs::write(
+        &config,
+        format!(
+            "database = \"{}\"\n[gismt]\ntrue_api = \"http://127.0.0.1:9\"\n\
+             signer = \"sh -c 'echo token unreadable >&2; exit 3'\"\n",
+            configured.display()
+        ),
+    )
+    .unwrap();
+    let out = gismt(&[]);
+    assert!(!out.status.success());
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(said.contains("GIS MT is unavailable"), "{said}");
+    assert!(!said.contains("token unreadable"), "{said}");
+
     // A configuration file named on the command line must exist.
     let missing = hub()
         .args([

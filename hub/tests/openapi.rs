@@ -574,6 +574,46 @@ fn a_real_hubs_answers_are_what_the_spec_declares() {
         Some(&json!([1, 2, 3])),
     );
 
+    // GIS MT answers one document (as the link would record it), so the verdicts feed and
+    // the journal have something to show.
+    let due = store.due_submissions(Timestamp(i64::MAX), 1).unwrap();
+    let s = &due[0];
+    assert!(
+        store
+            .mark_sending(s.operation, s.position, Timestamp(5), Timestamp(6))
+            .unwrap()
+    );
+    assert!(
+        store
+            .record_gis_id(
+                s.operation,
+                s.position,
+                "b1a2c3d4-0000-4000-8000-000000000001",
+                Timestamp(6),
+                Timestamp(7)
+            )
+            .unwrap()
+    );
+    let errors = vec!["Код не найден".to_owned()];
+    let verdict = json!({"operation": s.uuid, "type": s.doc_type, "pg": s.pg,
+                         "gis_id": "b1a2c3d4-0000-4000-8000-000000000001", "state": "checked_not_ok",
+                         "reasons": [{"code": "gis_mt_refused", "en": "GIS MT refused", "ru": "ГИС МТ отклонила"}],
+                         "at": 8});
+    store
+        .record_final(
+            &tally_hub::store::link::Final {
+                operation: s.operation,
+                position: s.position,
+                state: tally_wire::DocumentState::CheckedNotOk,
+                errors: &errors,
+                verdict: &verdict,
+                verdict_key: "1/u/0",
+                warehouse: &s.warehouse,
+            },
+            Timestamp(8),
+        )
+        .unwrap();
+
     // Every feed, a snapshot page, and the refusals of a pull.
     for feed in Feed::ALL {
         let path = format!("/v1/pull/{}", feed.name());
@@ -650,6 +690,49 @@ fn a_real_hubs_answers_are_what_the_spec_declares() {
     assert!(
         fleet["devices"][1]["revoked_at"].is_i64(),
         "a revoked device: {fleet}"
+    );
+
+    // The exchange journal: JSON, CSV and the page, filtered, paged, and its refusals.
+    for path in ["/v1/journal", "/journal"] {
+        for credentials in [&admin_bearer, &admin_basic] {
+            let auth = [("Authorization", credentials.as_str())];
+            c.check("GET", path, path, &auth, None);
+            let filtered = format!(
+                "{path}?state=checked_not_ok&state=waiting&warehouse=W1&from=2020-01-01&to=2099-12-31&limit=1"
+            );
+            c.check("GET", path, &filtered, &auth, None);
+            c.check("GET", path, &format!("{path}?state=done"), &auth, None);
+            c.check("GET", path, &format!("{path}?from=2026-02-30"), &auth, None);
+            c.check("GET", path, &format!("{path}?before=x"), &auth, None);
+        }
+        c.check("GET", path, path, &[], None);
+        c.check("GET", path, path, &device, None);
+    }
+    let auth = [("Authorization", admin_bearer.as_str())];
+    let refused = c.check(
+        "GET",
+        "/v1/journal",
+        "/v1/journal?state=checked_not_ok",
+        &auth,
+        None,
+    );
+    assert_eq!(
+        refused["entries"][0]["errors"][0], "Код не найден",
+        "{refused}"
+    );
+    let journal = c.check("GET", "/v1/journal", "/v1/journal?limit=1", &auth, None);
+    let older = journal["next_before"].as_str().unwrap().to_owned();
+    c.check(
+        "GET",
+        "/v1/journal",
+        &format!("/v1/journal?before={older}"),
+        &auth,
+        None,
+    );
+    let csv = c.check("GET", "/v1/journal", "/v1/journal?format=csv", &auth, None);
+    assert!(
+        csv.as_str().unwrap().starts_with("made_at,operation,kind"),
+        "{csv}"
     );
 
     // Probes, and protocol versions refused before anything else.

@@ -130,6 +130,10 @@ pub struct SyncView {
     pub result: String,
     pub result_tone: Tone,
     pub rejected: Vec<InfoRow>,
+    /// Documents GIS MT refused: the operation as label, GIS MT's reasons as value.
+    pub refused: Vec<InfoRow>,
+    /// The age of the hub's status list from GIS MT ("3 h"); empty while unknown.
+    pub status_list_age: String,
 }
 
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -292,6 +296,8 @@ impl Presenter {
             g.set_result(text(&s.result));
             g.set_result_tone(s.result_tone);
             g.set_rejected(model(&s.rejected));
+            g.set_refused(model(&s.refused));
+            g.set_status_list_age(text(&s.status_list_age));
         }
         if differs(&|o| o.settings == view.settings) {
             let g = window.global::<SettingsScreen>();

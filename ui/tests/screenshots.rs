@@ -252,6 +252,11 @@ fn screens() -> Vec<(&'static str, View)> {
                         "write_off #12",
                         "Already written off by another terminal",
                     )],
+                    refused: vec![info_row(
+                        "write-off № 9 · 2026-12-01 · LK_RECEIPT",
+                        "0104600840749372215XyZ1a: The code is not owned by the participant",
+                    )],
+                    status_list_age: "3 h".into(),
                     ..SyncView::default()
                 },
                 ..base.clone()

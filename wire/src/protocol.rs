@@ -25,8 +25,10 @@ use serde_json::Value;
 use crate::document::{OperationDocument, UnreadableDocument};
 
 /// The version this build speaks. 2 added snapshot pages ([`PullResponse::snapshot`]); the
-/// hub sends them only to terminals of version 2 or newer.
-pub const PROTOCOL_VERSION: u32 = 2;
+/// hub sends them only to terminals of version 2 or newer. 3 added the `verdicts` feed
+/// ([`Verdict`]) and [`PullResponse::statuses_as_of`]; a hub of version 2 answers the feed
+/// `404`, which a terminal of version 3 takes as an empty feed.
+pub const PROTOCOL_VERSION: u32 = 3;
 /// The oldest terminal version the hub still serves.
 pub const MIN_PROTOCOL_VERSION: u32 = 1;
 /// The request header that names the sender's protocol version.
@@ -262,15 +264,19 @@ pub enum Feed {
     /// Who may sign in: `{"id", "name", "pinSalt", "pinSha256", "badge"?, "supervisor"?}`
     /// lines. The hub hashes PINs on import; a plain PIN never travels.
     Operators,
+    /// What GIS MT made of the documents of the warehouse's operations: [`Verdict`] items, one
+    /// per document once it is final (protocol 3; made by the hub, never imported).
+    Verdicts,
 }
 
 impl Feed {
-    pub const ALL: [Feed; 5] = [
+    pub const ALL: [Feed; 6] = [
         Feed::Statuses,
         Feed::Blocks,
         Feed::Catalog,
         Feed::Tasks,
         Feed::Operators,
+        Feed::Verdicts,
     ];
 
     /// The path segment: `/v1/pull/{name}`.
@@ -281,6 +287,7 @@ impl Feed {
             Feed::Catalog => "catalog",
             Feed::Tasks => "tasks",
             Feed::Operators => "operators",
+            Feed::Verdicts => "verdicts",
         }
     }
 
@@ -322,6 +329,96 @@ pub struct PullResponse {
     /// the snapshot did not carry. Absent (false) on ordinary pages.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub snapshot: bool,
+    /// When the hub last read the statuses of the terminal's warehouse from GIS MT (ms since
+    /// the epoch), so the terminal can show how old its list is (protocol 3; on pages of the
+    /// statuses feed). Absent while the hub has no link to GIS MT or has not read them yet.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub statuses_as_of: Option<i64>,
+}
+
+/// Where one GIS MT document of an operation stands (`tally-hub` journal, [`Verdict`]).
+#[derive(Serialize, Deserialize, Clone, Copy, PartialEq, Eq, Hash, Debug)]
+#[serde(rename_all = "snake_case")]
+pub enum DocumentState {
+    /// Made at intake, not yet sent.
+    Waiting,
+    /// Being sent: the hub asked GIS MT to create it and has no id back yet.
+    Sending,
+    /// GIS MT holds it (its id is known) and has not finished checking it.
+    InProgress,
+    /// GIS MT accepted it (the codes' statuses are read again to prove the effect).
+    CheckedOk,
+    /// GIS MT refused it; the reasons say why.
+    CheckedNotOk,
+    /// GIS MT could not process it; the reasons say why.
+    ProcessingError,
+}
+
+impl DocumentState {
+    pub const ALL: [DocumentState; 6] = [
+        DocumentState::Waiting,
+        DocumentState::Sending,
+        DocumentState::InProgress,
+        DocumentState::CheckedOk,
+        DocumentState::CheckedNotOk,
+        DocumentState::ProcessingError,
+    ];
+
+    /// The JSON name, also how the hub stores the state.
+    pub fn code(self) -> &'static str {
+        match self {
+            DocumentState::Waiting => "waiting",
+            DocumentState::Sending => "sending",
+            DocumentState::InProgress => "in_progress",
+            DocumentState::CheckedOk => "checked_ok",
+            DocumentState::CheckedNotOk => "checked_not_ok",
+            DocumentState::ProcessingError => "processing_error",
+        }
+    }
+
+    pub fn from_code(code: &str) -> Option<DocumentState> {
+        DocumentState::ALL.into_iter().find(|s| s.code() == code)
+    }
+
+    /// GIS MT has finished with it: nothing more will change.
+    pub fn is_final(self) -> bool {
+        matches!(
+            self,
+            DocumentState::CheckedOk | DocumentState::CheckedNotOk | DocumentState::ProcessingError
+        )
+    }
+
+    /// GIS MT refused it or could not process it.
+    pub fn is_refused(self) -> bool {
+        matches!(
+            self,
+            DocumentState::CheckedNotOk | DocumentState::ProcessingError
+        )
+    }
+}
+
+/// One item of the `verdicts` feed: what GIS MT made of one document of an operation a
+/// terminal of the warehouse pushed. A terminal keeps those of its own operations (by
+/// `operation`) and shows the refused ones with their reasons.
+#[derive(Serialize, Deserialize, Clone, PartialEq, Eq, Debug)]
+pub struct Verdict {
+    /// The operation's UUID, as the terminal pushed it.
+    pub operation: String,
+    /// The document's True API type, such as `LP_ACCEPT_GOODS`.
+    #[serde(rename = "type")]
+    pub document_type: String,
+    /// Its product group's True API code, such as `lp`.
+    pub pg: String,
+    /// The id GIS MT gave the document.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gis_id: Option<String>,
+    /// Always final in the feed: `checked_ok`, `checked_not_ok` or `processing_error`.
+    pub state: DocumentState,
+    /// GIS MT's errors, in its words and in both languages; empty when checked OK.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub reasons: Vec<OperationReason>,
+    /// When the hub learned the state (ms since the epoch).
+    pub at: i64,
 }
 
 /// One terminal as the fleet page shows it.
@@ -346,6 +443,48 @@ pub struct FleetResponse {
     /// The hub's clock when it answered, to read `last_contact` and cache age against.
     pub now: i64,
     pub devices: Vec<FleetDevice>,
+}
+
+/// One document in the hub's exchange journal (`GET /v1/journal`, administrators only).
+#[derive(Serialize, Deserialize, Clone, PartialEq, Eq, Debug)]
+pub struct JournalEntry {
+    /// The operation's UUID and kind, and the terminal that made it.
+    pub operation: String,
+    pub kind: String,
+    pub device_id: i64,
+    pub device: String,
+    pub warehouse: String,
+    pub participant_inn: String,
+    /// The document's True API type and product group.
+    #[serde(rename = "type")]
+    pub document_type: String,
+    pub pg: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gis_id: Option<String>,
+    pub state: DocumentState,
+    /// GIS MT's errors, in its words.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<String>,
+    /// Made at intake, first sent, last changed state (ms since the epoch).
+    pub made_at: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sent_at: Option<i64>,
+    pub state_at: i64,
+    /// Times the hub sent it (a lost answer sends it again only after a lookup found nothing).
+    pub tries: i64,
+    /// The last failure on the way (GIS MT unavailable, the signer failing), while it waits.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_error: Option<String>,
+}
+
+/// A page of the journal, newest first.
+#[derive(Serialize, Deserialize, Clone, PartialEq, Eq, Debug)]
+pub struct JournalResponse {
+    pub now: i64,
+    pub entries: Vec<JournalEntry>,
+    /// Pass as `before` for the next page; absent on the last one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_before: Option<String>,
 }
 
 #[cfg(test)]

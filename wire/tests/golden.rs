@@ -15,8 +15,8 @@ use tally_wire::document::{
 };
 use tally_wire::feed::{self, Blocked, RejectReason, StatusRecord, Subject, TurnoverType};
 use tally_wire::{
-    DocumentKind, EnrollResponse, OperationAnswer, OperationDocument, PullResponse, PushRequest,
-    PushResult,
+    DocumentKind, DocumentState, EnrollResponse, Feed, OperationAnswer, OperationDocument,
+    OperationReason, PullResponse, PushRequest, PushResult, Verdict,
 };
 
 const KI_A: &str = "010460084074937221AAAAAAAAAAAA1";
@@ -199,6 +199,48 @@ fn envelopes_keep_their_released_shape() {
         serde_json::to_value(PushResult::Duplicate).unwrap(),
         json!("duplicate")
     );
+}
+
+#[test]
+fn protocol_3_verdicts_and_list_age_have_their_pinned_shape() {
+    let page: PullResponse = serde_json::from_value(json!({"feed": "verdicts", "items": [],
+        "next_after": 0, "more": false, "statuses_as_of": 1764633600000_i64}))
+    .unwrap();
+    assert_eq!(page.feed, Feed::Verdicts);
+    assert_eq!(page.statuses_as_of, Some(1_764_633_600_000));
+    let verdict = Verdict {
+        operation: "0b6d3f4e-1c2a-4f5b-9a8e-7d6c5b4a3f21".into(),
+        document_type: "LP_ACCEPT_GOODS".into(),
+        pg: "lp".into(),
+        gis_id: Some("b1a2c3d4-0000-4000-8000-000000000001".into()),
+        state: DocumentState::CheckedNotOk,
+        reasons: vec![OperationReason {
+            code: "gis_mt_refused".into(),
+            en: "GIS MT refused the document: code not owned".into(),
+            ru: "ГИС МТ отклонила документ: код не принадлежит".into(),
+            subject: Some(KI_A.into()),
+        }],
+        at: 1_764_633_600_500,
+    };
+    let written = serde_json::to_value(&verdict).unwrap();
+    assert_eq!(
+        written,
+        json!({"operation": "0b6d3f4e-1c2a-4f5b-9a8e-7d6c5b4a3f21", "type": "LP_ACCEPT_GOODS",
+               "pg": "lp", "gis_id": "b1a2c3d4-0000-4000-8000-000000000001",
+               "state": "checked_not_ok",
+               "reasons": [{"code": "gis_mt_refused",
+                            "en": "GIS MT refused the document: code not owned",
+                            "ru": "ГИС МТ отклонила документ: код не принадлежит",
+                            "subject": KI_A}],
+               "at": 1764633600500_i64})
+    );
+    assert_eq!(serde_json::from_value::<Verdict>(written).unwrap(), verdict);
+    for state in DocumentState::ALL {
+        assert_eq!(DocumentState::from_code(state.code()), Some(state));
+        assert_eq!(serde_json::to_value(state).unwrap(), json!(state.code()));
+    }
+    assert!(DocumentState::CheckedOk.is_final() && !DocumentState::CheckedOk.is_refused());
+    assert!(!DocumentState::Sending.is_final());
 }
 
 #[test]

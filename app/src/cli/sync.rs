@@ -1,6 +1,7 @@
 //! `tally enroll` and `tally sync`: joining a hub with a one-time code, and one sync round from
 //! the command line (progress on standard error, the summary as JSON on standard output);
-//! `tally sync --rejected` lists the operations the hub refused, with its reasons.
+//! `tally sync --rejected` lists the operations the hub refused, with its reasons, and the
+//! documents GIS MT refused afterwards, with GIS MT's.
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -32,7 +33,8 @@ pub struct EnrollArgs {
 #[derive(Debug, Args)]
 pub struct SyncArgs {
     /// Do not sync: list the operations the hub rejected, one JSON line each with the hub's
-    /// reasons (English and Russian), oldest first.
+    /// reasons (English and Russian), oldest first, then the documents GIS MT refused (with
+    /// `gis_mt`: the document's type, group, GIS MT id and state).
     #[arg(long)]
     rejected: bool,
     #[command(flatten)]
@@ -111,6 +113,21 @@ fn list_rejected(db: &std::path::Path, mut out: impl Write) -> anyhow::Result<()
             &json!({"seq": operation.seq.0, "uuid": operation.uuid, "kind": operation.kind,
                     "operator": operation.operator, "finished_at": operation.finished_at.0,
                     "answered_at": rejected.answered_at.0, "reasons": rejected.reasons}),
+        )?;
+        writeln!(out)?;
+    }
+    // Accepted by the hub, refused by GIS MT when the hub sent the document: the same line,
+    // with the document it was about.
+    for refused in store.refused_verdicts()? {
+        let operation = &refused.operation;
+        let verdict = &refused.verdict;
+        serde_json::to_writer(
+            &mut out,
+            &json!({"seq": operation.seq.0, "uuid": operation.uuid, "kind": operation.kind,
+                    "operator": operation.operator, "finished_at": operation.finished_at.0,
+                    "answered_at": verdict.at, "reasons": verdict.reasons,
+                    "gis_mt": {"type": verdict.document_type, "pg": verdict.pg,
+                               "gis_id": verdict.gis_id, "state": verdict.state}}),
         )?;
         writeln!(out)?;
     }

@@ -1127,7 +1127,7 @@ impl Controller {
             reaggregation: self.reaggregation_view(),
             write_off: self.write_off_view(),
             code_info: self.code_info.clone(),
-            sync: self.sync_view(),
+            sync: self.sync_view(now),
             settings: self.settings_view(),
         }
     }
@@ -1489,38 +1489,71 @@ impl Controller {
         }
     }
 
-    fn sync_view(&self) -> SyncView {
-        let rejected = self
-            .desk
-            .store()
+    fn sync_view(&self, now: Timestamp) -> SyncView {
+        let store = self.desk.store();
+        let rejected = store
             .rejected_operations()
             .unwrap_or_default()
             .iter()
             .map(|r| {
-                let reasons: Vec<String> = r
-                    .reasons
-                    .iter()
-                    .map(|reason| {
-                        let text = match self.lang {
-                            Lang::En => &reason.en,
-                            Lang::Ru => &reason.ru,
-                        };
-                        match &reason.subject {
-                            Some(subject) => format!("{subject}: {text}"),
-                            None => text.clone(),
-                        }
-                    })
-                    .collect();
                 info_row(
                     &format!("{} № {}", r.operation.kind, r.operation.seq.0),
-                    &reasons.join("\n"),
+                    &self.reasons_text(&r.reasons),
                 )
             })
             .collect();
+        let refused = store
+            .refused_verdicts()
+            .unwrap_or_default()
+            .iter()
+            .map(|r| {
+                // The operation as the operator knows it (kind, number, the day it was
+                // finished), and which of its GIS MT documents was refused.
+                let label = format!(
+                    "{} № {} · {} · {}",
+                    r.operation.kind,
+                    r.operation.seq.0,
+                    r.operation.finished_at.date(),
+                    r.verdict.document_type
+                );
+                let reasons = if r.verdict.reasons.is_empty() {
+                    self.say("GIS MT gave no reason", "ГИС МТ не указала причину")
+                } else {
+                    self.reasons_text(&r.verdict.reasons)
+                };
+                info_row(&label, &reasons)
+            })
+            .collect();
+        let status_list_age = store
+            .status_list_age_ms(now)
+            .ok()
+            .flatten()
+            .map(|age| format_age(age, self.lang))
+            .unwrap_or_default();
         SyncView {
             rejected,
+            refused,
+            status_list_age,
             ..self.sync.clone()
         }
+    }
+
+    /// Reasons in the UI's language, one a line, each after the code it is about.
+    fn reasons_text(&self, reasons: &[tally_wire::OperationReason]) -> String {
+        let lines: Vec<String> = reasons
+            .iter()
+            .map(|reason| {
+                let text = match self.lang {
+                    Lang::En => &reason.en,
+                    Lang::Ru => &reason.ru,
+                };
+                match &reason.subject {
+                    Some(subject) => format!("{subject}: {text}"),
+                    None => text.clone(),
+                }
+            })
+            .collect();
+        lines.join("\n")
     }
 
     fn settings_view(&self) -> SettingsView {

@@ -15,6 +15,7 @@
 //! a number above every number already visible, so a pull after cursor N returns every record
 //! whose current state a terminal holding N has not seen, once, in order.
 
+pub mod link;
 mod postgres;
 mod sqlite;
 
@@ -149,6 +150,17 @@ fn normalize_parent(parent: &str) -> String {
 }
 
 /// The change-log key of a status: the КИ in its GS1 text form.
+/// The code a stored `cisInfo` line is about, as `cises/info` takes it.
+fn code_of_info(info: &str) -> String {
+    let value: Value = serde_json::from_str(info).unwrap_or(Value::Null);
+    let value = value.get("cisInfo").unwrap_or(&value);
+    ["cis", "requestedCis"]
+        .iter()
+        .find_map(|k| value.get(k).and_then(Value::as_str))
+        .unwrap_or_default()
+        .to_owned()
+}
+
 fn status_key(ki: &Ki) -> String {
     ki.to_string()
 }
@@ -576,6 +588,17 @@ fn table_shape(table: &str) -> (&'static str, &'static str) {
             "operation, position",
         ),
         "discrepancies" => ("operation, body", "operation"),
+        "submissions" => (
+            "operation, position, state, gis_id, errors, made_at, sending_at, state_at, \
+             next_at, tries, last_error",
+            "operation, position",
+        ),
+        "refresh_queue" => ("code, queued_at", "code"),
+        "refreshes" => (
+            "participant_inn, cursor, pass_started_at, refreshed_at",
+            "participant_inn",
+        ),
+        "alerts" => ("key, kind, message, raised_at, sent_at, cleared_at", "key"),
         _ => ("sscc, device_id", "sscc"),
     }
 }
@@ -589,7 +612,8 @@ pub struct TableDigest {
 }
 
 /// The tables a hub holds, in the order `migrate` copies them (parents before children).
-pub const TABLES: [&str; 10] = [
+/// The link's lease is not among them: it names a process of the old hub.
+pub const TABLES: [&str; 14] = [
     "devices",
     "enrollment_codes",
     "admin_tokens",
@@ -600,6 +624,10 @@ pub const TABLES: [&str; 10] = [
     "gis_documents",
     "discrepancies",
     "labels",
+    "submissions",
+    "refresh_queue",
+    "refreshes",
+    "alerts",
 ];
 
 /// The transaction an import is written in; nothing of it is visible until
@@ -641,6 +669,14 @@ impl ImportBatch<'_> {
         match self {
             ImportBatch::Sqlite(b) => b.item(feed, key, item, warehouse),
             ImportBatch::Postgres(b) => b.item(feed, key, item, warehouse),
+        }
+    }
+
+    /// Codes to read from GIS MT at once, queued in the import's transaction (a new task's).
+    pub fn queue_refresh(&mut self, codes: &[String], now: Timestamp) -> Result<()> {
+        match self {
+            ImportBatch::Sqlite(b) => b.queue_refresh(codes, now),
+            ImportBatch::Postgres(b) => b.queue_refresh(codes, now),
         }
     }
 

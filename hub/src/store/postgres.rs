@@ -143,11 +143,14 @@ impl<C: GenericClient> Session<'_, C> {
 }
 
 /// The migrations, in order; `schema_migrations` holds the versions run.
-const MIGRATIONS: [&str; 3] = [
+const MIGRATIONS: [&str; 4] = [
     include_str!("../../migrations/postgres/0001_initial.sql"),
     include_str!("../../migrations/postgres/0002_box_contents.sql"),
     include_str!("../../migrations/postgres/0003_operations_per_device.sql"),
+    include_str!("../../migrations/postgres/0004_gismt.sql"),
 ];
+
+mod link;
 
 /// Advisory lock keys of the hub's own: instances migrating at once, and the sequencer.
 const MIGRATION_LOCK: i64 = 0x7461_6c6c_795f_6d67;
@@ -865,6 +868,7 @@ fn push_once(
     let mut snapshot = load(&mut db, device, keys)?;
     let outcome = push::judge(&mut snapshot, device, request, policy, now)?;
     write(&mut db, device, &outcome, now)?;
+    link::queue_refresh(&mut db, &keys.refresh_codes(), now.millis())?;
     tx.commit()?;
     Ok(outcome.answers)
 }
@@ -1049,6 +1053,11 @@ fn write(
                  SELECT * FROM unnest($1::int8[], $2::int8[], $3::text[], $4::text[], $5::text[])",
                 &[&doc_ops, &doc_positions, &doc_types, &doc_pgs, &doc_bodies],
             )?;
+            db.execute(
+                "INSERT INTO submissions (operation, position, state, made_at, state_at, next_at)
+                 SELECT o, p, 'waiting', $3, $3, $3 FROM unnest($1::int8[], $2::int8[]) AS t(o, p)",
+                &[&doc_ops, &doc_positions, &now.millis()],
+            )?;
         }
         if !disc_ops.is_empty() {
             db.execute(
@@ -1204,6 +1213,15 @@ impl ImportBatch {
             item: serde_json::to_string(item)?,
             warehouse: warehouse.map(str::to_owned),
         })
+    }
+
+    pub fn queue_refresh(&mut self, codes: &[String], now: Timestamp) -> Result<()> {
+        self.conn.execute(
+            "INSERT INTO refresh_queue (code, queued_at) SELECT unnest($1::text[]), $2
+             ON CONFLICT (code) DO NOTHING",
+            &[&codes, &now.millis()],
+        )?;
+        Ok(())
     }
 
     /// Sends the held lines: the last line of a key wins, as it would line by line.

@@ -23,13 +23,16 @@ use crate::documents::Selection;
 use crate::push::{self, Keys, LabelOwner, Outcome, Snapshot};
 
 /// The migrations, in order; a hub at `user_version` N has run the first N.
-const MIGRATIONS: [&str; 5] = [
+const MIGRATIONS: [&str; 6] = [
     include_str!("../../migrations/sqlite/0001_initial.sql"),
     include_str!("../../migrations/sqlite/0002_admin_tokens.sql"),
     include_str!("../../migrations/sqlite/0003_gis_documents.sql"),
     include_str!("../../migrations/sqlite/0004_box_contents.sql"),
     include_str!("../../migrations/sqlite/0005_operations_per_device.sql"),
+    include_str!("../../migrations/sqlite/0006_gismt.sql"),
 ];
+
+mod link;
 
 #[derive(Debug)]
 pub struct Sqlite {
@@ -242,9 +245,11 @@ impl Sqlite {
             device.id,
             now.millis(),
         ])?;
-        let mut snapshot = load(&tx, device, &Keys::of(request))?;
+        let keys = Keys::of(request);
+        let mut snapshot = load(&tx, device, &keys)?;
         let outcome = push::judge(&mut snapshot, device, request, policy, now)?;
         write(&tx, device, &outcome, now)?;
+        link::queue_refresh(&tx, &keys.refresh_codes(), now.millis())?;
         tx.commit()?;
         Ok(outcome.answers)
     }
@@ -589,6 +594,7 @@ fn write(
         for (position, (doc_type, pg, body)) in row.documents.iter().enumerate() {
             document.execute(params![rowid, position as i64, doc_type, pg, body])?;
         }
+        link::submit(tx, rowid, row.documents.len(), now.millis())?;
         if let Some(body) = &row.discrepancy {
             discrepancy.execute(params![rowid, body])?;
         }
@@ -692,6 +698,10 @@ impl ImportBatch<'_> {
         warehouse: Option<&str>,
     ) -> Result<()> {
         log_change(&self.conn, feed, key, item, warehouse)
+    }
+
+    pub fn queue_refresh(&mut self, codes: &[String], now: Timestamp) -> Result<()> {
+        link::queue_refresh(&self.conn, codes, now.millis())
     }
 
     pub fn commit(mut self) -> Result<()> {

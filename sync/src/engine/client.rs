@@ -35,6 +35,10 @@ pub struct PullPage {
     /// Part of a snapshot (`wire::PullResponse::snapshot`).
     #[serde(default)]
     pub snapshot: bool,
+    /// When the hub last read the warehouse's statuses from GIS MT
+    /// (`wire::PullResponse::statuses_as_of`); absent from hubs of protocol 2.
+    #[serde(default)]
+    pub statuses_as_of: Option<i64>,
 }
 
 /// One `wire::FeedItem`, its item unparsed.

@@ -233,6 +233,11 @@ impl SyncEngine {
                     let mut in_snapshot = resuming;
                     loop {
                         let page = client.pull_page(feed, after, limit, in_snapshot);
+                        if page.as_ref().is_err_and(|e| hub_lacks(feed, e)) {
+                            // Nothing to store: the cursor and a snapshot in progress stay as
+                            // they are for a hub that has the feed.
+                            return;
+                        }
                         let kind = match &page {
                             Ok(page) if page.snapshot && in_snapshot => PageKind::SnapshotMore,
                             Ok(page) if page.snapshot => PageKind::SnapshotStart,
@@ -265,6 +270,9 @@ impl SyncEngine {
                 for (after, kind, page) in pages {
                     let page = page?;
                     let report = store_page(&mut importer, feed, kind, &page, now())?;
+                    if let Some(at) = page.statuses_as_of {
+                        importer.record_statuses_as_of(Timestamp(at))?;
+                    }
                     feed_summary.snapshot |= kind != PageKind::Delta;
                     feed_summary.pages += 1;
                     feed_summary.items += page.items.len() as u64;
@@ -284,6 +292,14 @@ impl SyncEngine {
         }
         Ok(())
     }
+}
+
+/// A feed newer than the hub: a hub of protocol 2 has no `verdicts` and answers its path
+/// `404`. That answer, for that feed only, is an empty feed caught up, so the round goes on
+/// and the terminal works with an older hub as before. Any other refusal stays one: a `404`
+/// of a feed every hub has means a wrong address, which must not pass for an empty feed.
+fn hub_lacks(feed: Feed, error: &ClientError) -> bool {
+    feed == Feed::Verdicts && matches!(error, ClientError::Refused { status: 404, .. })
 }
 
 /// Stores one page (its items as import lines) with its cursor.

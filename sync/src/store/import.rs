@@ -21,6 +21,10 @@
 //! - tasks: `{"id", "number", "senderInn", "date", "productGroupId"?, "units": [cis...],
 //!   "boxes": [{"sscc", "units": [cis...]}]}` replaces the task with that id;
 //!   `{"id", "remove": true}` deletes it.
+//! - verdicts (hub protocol 3): `{"operation", "type", "pg", "gis_id"?, "state", "reasons"?,
+//!   "at"}` as `tally_wire::Verdict`, what GIS MT made of one document of an operation. Only
+//!   verdicts of operations in this terminal's queue are kept; the warehouse's other terminals'
+//!   are skipped (not rejected: the hub sends the whole warehouse's feed).
 
 use std::collections::{HashMap, HashSet};
 use std::fmt;
@@ -37,8 +41,8 @@ use tally_domain::status::{Inn, Parent, Timestamp};
 
 use super::codec::{Flags, ParentColumn, day_number, gtin_column, sscc_column};
 use super::{Result, Role, StoreError, checkpoint, connect, schema, set_meta};
-use tally_wire::Feed;
 use tally_wire::feed::{self, StatusRecord, Subject};
+use tally_wire::{Feed, Verdict};
 
 /// How many rejected lines a report names; the rest are only counted.
 pub const MAX_KEPT_REJECTIONS: usize = 100;
@@ -159,6 +163,12 @@ impl Importer {
         self.import_pulled_page(feed, PageKind::Delta, lines, next_after, caught_up, now)
     }
 
+    /// Keeps `at`, when a pull answer said the hub last read the warehouse's statuses from
+    /// GIS MT, unless an earlier answer already said later ([`crate::store::Reader::statuses_as_of`]).
+    pub fn record_statuses_as_of(&mut self, at: Timestamp) -> Result<()> {
+        super::verdicts::note_statuses_as_of(&self.conn, at)
+    }
+
     /// [`Importer::import_feed_page`] for any kind of page. A snapshot's pages are stored as
     /// any page and their records noted (`snapshot_keys`), while the old rows keep answering
     /// lookups; its last page deletes, in the same transaction, every row of the feed the
@@ -187,6 +197,7 @@ impl Importer {
             Feed::Catalog => run_page(conn, lines, &mut Catalog, page),
             Feed::Tasks => run_page(conn, lines, &mut Tasks { now }, page),
             Feed::Operators => run_page(conn, lines, &mut Operators, page),
+            Feed::Verdicts => run_page(conn, lines, &mut Verdicts, page),
         }
     }
 }
@@ -950,6 +961,106 @@ impl LineImport for Tasks {
             "DELETE FROM tasks WHERE NOT EXISTS
                  (SELECT 1 FROM snapshot_keys k WHERE k.feed = ?1 AND k.key = tasks.id)",
             [Feed::Tasks.name()],
+        )?;
+        Ok(())
+    }
+}
+
+// ---- verdicts ----
+
+/// Joins a verdict's key fields in `snapshot_keys` (schema v8): a character no UUID, True API
+/// document type or product group code holds, and lines holding it are rejected.
+const KEY_SEPARATOR: char = '\u{1f}';
+
+/// What GIS MT made of one document of an operation, ready to store.
+struct VerdictRow {
+    verdict: Verdict,
+    /// `verdict.reasons` as the JSON array the table keeps.
+    reasons: String,
+}
+
+impl VerdictRow {
+    fn key(&self) -> String {
+        let v = &self.verdict;
+        format!(
+            "{}{KEY_SEPARATOR}{}{KEY_SEPARATOR}{}",
+            v.operation, v.document_type, v.pg
+        )
+    }
+}
+
+struct Verdicts;
+
+impl LineImport for Verdicts {
+    type Row = VerdictRow;
+    const BATCH: usize = SMALL_BATCH;
+
+    fn parse(&mut self, line: &[u8]) -> Result<VerdictRow, RejectReason> {
+        let verdict: Verdict = serde_json::from_slice(line).map_err(|e| match e.classify() {
+            serde_json::error::Category::Data => RejectReason::WrongFields,
+            _ => RejectReason::NotJson,
+        })?;
+        let key_fields = [&verdict.operation, &verdict.document_type, &verdict.pg];
+        let bad_key = key_fields
+            .iter()
+            .any(|f| f.trim().is_empty() || f.contains(KEY_SEPARATOR));
+        // The feed carries final states only; a waiting or in-progress one would be the hub's
+        // bug, and showing it as GIS MT's answer would tell the operator something GIS MT never
+        // said. The wire has no closer reason than a field of the wrong value.
+        if bad_key || !verdict.state.is_final() {
+            return Err(RejectReason::WrongFields);
+        }
+        let reasons =
+            serde_json::to_string(&verdict.reasons).map_err(|_| RejectReason::WrongFields)?;
+        Ok(VerdictRow { verdict, reasons })
+    }
+
+    fn write(&mut self, tx: &Transaction<'_>, rows: &mut Vec<VerdictRow>) -> Result<()> {
+        // The feed is the whole warehouse's: a verdict of another terminal's operation is
+        // none of this one's business. Dropped from `rows`, so it counts as neither imported
+        // nor rejected, and a snapshot does not note it.
+        let mut own = tx.prepare_cached("SELECT 1 FROM queue WHERE uuid = ?1")?;
+        let mut kept = Vec::with_capacity(rows.len());
+        for row in rows.drain(..) {
+            if own.exists([&row.verdict.operation])? {
+                kept.push(row);
+            }
+        }
+        *rows = kept;
+        let mut upsert = tx.prepare_cached(
+            "INSERT OR REPLACE INTO verdicts (operation, type, pg, gis_id, state, reasons, at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        )?;
+        for row in rows.iter() {
+            let v = &row.verdict;
+            upsert.execute(params![
+                v.operation,
+                v.document_type,
+                v.pg,
+                v.gis_id,
+                v.state.code(),
+                row.reasons,
+                v.at
+            ])?;
+        }
+        Ok(())
+    }
+
+    fn mark(&mut self, tx: &Transaction<'_>, rows: &[VerdictRow]) -> Result<()> {
+        let mut note = note_key(tx)?;
+        for row in rows {
+            note.execute(params![Feed::Verdicts.name(), row.key()])?;
+        }
+        Ok(())
+    }
+
+    fn sweep(&mut self, tx: &Transaction<'_>) -> Result<()> {
+        tx.execute(
+            "DELETE FROM verdicts WHERE NOT EXISTS
+                 (SELECT 1 FROM snapshot_keys k WHERE k.feed = ?1
+                      AND k.key = verdicts.operation || char(31) || verdicts.type
+                                  || char(31) || verdicts.pg)",
+            [Feed::Verdicts.name()],
         )?;
         Ok(())
     }

@@ -23,6 +23,7 @@ mod journal;
 mod schema;
 #[cfg(test)]
 mod tests;
+mod verdicts;
 
 use std::fmt;
 use std::ops::Deref;
@@ -42,6 +43,7 @@ pub use journal::{
     OperationId, QueuedOperation, ScanEntry, ScanId,
 };
 pub use schema::CURRENT_VERSION;
+pub use verdicts::{RefusedVerdict, VerdictCounts};
 
 use tally_domain::status::Timestamp;
 

@@ -7,7 +7,7 @@ use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior};
 use super::{Result, StoreError, set_meta};
 
 /// The version this build writes.
-pub const CURRENT_VERSION: i64 = 7;
+pub const CURRENT_VERSION: i64 = 8;
 
 type Upgrade = fn(&Transaction<'_>) -> rusqlite::Result<()>;
 
@@ -21,6 +21,7 @@ const UPGRADES: &[(i64, Upgrade)] = &[
     (5, to_v5),
     (6, to_v6),
     (7, to_v7),
+    (8, to_v8),
 ];
 
 fn to_v1(tx: &Transaction<'_>) -> rusqlite::Result<()> {
@@ -49,6 +50,10 @@ fn to_v6(tx: &Transaction<'_>) -> rusqlite::Result<()> {
 
 fn to_v7(tx: &Transaction<'_>) -> rusqlite::Result<()> {
     tx.execute_batch(include_str!("schema/v7.sql"))
+}
+
+fn to_v8(tx: &Transaction<'_>) -> rusqlite::Result<()> {
+    tx.execute_batch(include_str!("schema/v8.sql"))
 }
 
 /// The schema version of the file; 0 for a new, empty one.

@@ -395,3 +395,62 @@ fn serve(
         _ => client.write_all(&answer),
     }
 }
+
+/// What a [`HubFront`] answers itself: a status and a JSON body, or `None` to pass the request
+/// to the real hub. Called with the request's path (query included).
+pub type FrontAnswer = dyn Fn(&str) -> Option<(u16, String)> + Send + Sync;
+
+/// A hub of another protocol, made of the real one: a front on 127.0.0.1 that answers the
+/// paths it is told to itself and passes every other request through unchanged.
+pub struct HubFront {
+    pub base: String,
+}
+
+impl HubFront {
+    pub fn start(hub: SocketAddr, answer: Box<FrontAnswer>) -> HubFront {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let answer: Arc<FrontAnswer> = Arc::from(answer);
+        thread::spawn(move || {
+            for client in listener.incoming() {
+                let Ok(client) = client else { continue };
+                let answer = Arc::clone(&answer);
+                thread::spawn(move || {
+                    let _ = front(client, hub, &*answer);
+                });
+            }
+        });
+        HubFront { base }
+    }
+}
+
+/// The hub's refusal of a path it does not serve, as a hub of protocol 2 answers
+/// `/v1/pull/verdicts`.
+pub fn not_found(path: &str) -> (u16, String) {
+    let body = json!({"code": "not_found", "en": format!("No such endpoint: {path}"),
+                      "ru": format!("Нет такого адреса: {path}")});
+    (404, body.to_string())
+}
+
+fn front(mut client: TcpStream, hub: SocketAddr, answer: &FrontAnswer) -> std::io::Result<()> {
+    client.set_read_timeout(Some(Duration::from_secs(10)))?;
+    let counts = FaultCounts::default();
+    let (head, body) = read_request(&mut client, &counts)?;
+    let text = String::from_utf8_lossy(&head).into_owned();
+    let path = text.split(' ').nth(1).unwrap_or("").to_owned();
+    if let Some((status, json)) = answer(&path) {
+        let reply = format!(
+            "HTTP/1.1 {status} X\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\
+             Connection: close\r\n\r\n{json}",
+            json.len()
+        );
+        return client.write_all(reply.as_bytes());
+    }
+    let mut upstream = TcpStream::connect(hub)?;
+    upstream.set_read_timeout(Some(Duration::from_secs(10)))?;
+    upstream.write_all(&head)?;
+    upstream.write_all(&body)?;
+    let mut reply = Vec::new();
+    upstream.read_to_end(&mut reply)?;
+    client.write_all(&reply)
+}

@@ -44,6 +44,8 @@ pub fn bin_dir() -> &'static Path {
                 "tally-app",
                 "-p",
                 "tally-hub",
+                "-p",
+                "tally-true-api-emulator",
                 "--bins",
             ])
             .args(["--profile", &profile, "--manifest-path"])
@@ -68,6 +70,11 @@ pub fn tally() -> Command {
 
 pub fn tally_hub() -> Command {
     Command::new(bin_dir().join("tally-hub"))
+}
+
+/// The True API emulator's executable (`tests/true-api`).
+pub fn true_api_emulator() -> PathBuf {
+    bin_dir().join("true-api-emulator")
 }
 
 /// Runs a command to its end and returns its output, failing the test when it failed.
@@ -131,14 +138,21 @@ pub struct HubProcess {
     db: PathBuf,
     pub addr: String,
     process: Option<Killed>,
+    /// More `serve` arguments (`--config FILE` with a `[gismt]` section).
+    extra: Vec<String>,
 }
 
 impl HubProcess {
     pub fn start(db: &Path) -> HubProcess {
+        HubProcess::start_with(db, &[])
+    }
+
+    pub fn start_with(db: &Path, extra: &[&str]) -> HubProcess {
         let mut hub = HubProcess {
             db: db.to_path_buf(),
             addr: "127.0.0.1:0".into(),
             process: None,
+            extra: extra.iter().map(|a| (*a).to_owned()).collect(),
         };
         hub.start_again();
         hub
@@ -160,6 +174,7 @@ impl HubProcess {
             let mut child = tally_hub()
                 .args(["serve", "--listen", &self.addr, "--db"])
                 .arg(&self.db)
+                .args(&self.extra)
                 .stdin(Stdio::null())
                 .stderr(Stdio::piped())
                 .spawn()
@@ -168,7 +183,13 @@ impl HubProcess {
             let mut line = String::new();
             stderr.read_line(&mut line).unwrap();
             // The hub reports errors on standard error; a closed pipe would make that fail.
-            std::thread::spawn(move || std::io::copy(&mut stderr, &mut std::io::sink()));
+            // They go to a log beside its database, for a failed test's look.
+            let mut log = std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(self.db.with_extension("log"))
+                .unwrap();
+            std::thread::spawn(move || std::io::copy(&mut stderr, &mut log));
             if let Some(url) = line.trim().rsplit(' ').next()
                 && let Some(addr) = url.strip_prefix("http://")
             {

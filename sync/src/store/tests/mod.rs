@@ -6,6 +6,7 @@ mod journal;
 mod lookups;
 mod power_loss;
 mod schema;
+mod verdicts;
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU32, Ordering};
