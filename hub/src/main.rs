@@ -221,6 +221,7 @@ struct GismtConfig {
     poll_first_seconds: Option<f64>,
     poll_longest_seconds: Option<f64>,
     retry_first_seconds: Option<f64>,
+    lookup_grace_seconds: Option<f64>,
     silent_after_minutes: Option<f64>,
     list_limit_hours: Option<f64>,
     stuck_after_minutes: Option<f64>,
@@ -266,6 +267,7 @@ impl Database {
         config.poll_first = seconds(file.poll_first_seconds, 1.0, config.poll_first);
         config.poll_longest = seconds(file.poll_longest_seconds, 1.0, config.poll_longest);
         config.retry_first = seconds(file.retry_first_seconds, 1.0, config.retry_first);
+        config.lookup_grace = seconds(file.lookup_grace_seconds, 1.0, config.lookup_grace);
         config.silent_after = seconds(file.silent_after_minutes, 60.0, config.silent_after);
         config.list_limit = seconds(file.list_limit_hours, 3600.0, config.list_limit);
         config.stuck_after = seconds(file.stuck_after_minutes, 60.0, config.stuck_after);

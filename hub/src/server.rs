@@ -973,17 +973,27 @@ async fn fleet_html(
     )))
 }
 
+/// An administrator's journal query, read whole before the store is asked.
+async fn journal_query(
+    app: &App,
+    headers: &HeaderMap,
+    query: Result<Query<journal::JournalQuery>, QueryRejection>,
+) -> Result<(journal::JournalQuery, crate::store::link::JournalFilter), Refusal> {
+    authenticate_admin(app, headers).await?;
+    let Query(query) = query.map_err(|e| bad_query(&e))?;
+    let filter = query
+        .filter()
+        .map_err(|(code, en, ru)| refuse(StatusCode::BAD_REQUEST, code, en, ru))?;
+    Ok((query, filter))
+}
+
 /// The exchange journal as JSON, or CSV with `format=csv`.
 async fn journal_json(
     State(app): State<App>,
     headers: HeaderMap,
     query: Result<Query<journal::JournalQuery>, QueryRejection>,
 ) -> Result<Reply, Refusal> {
-    authenticate_admin(&app, &headers).await?;
-    let Query(query) = query.map_err(|e| bad_query(&e))?;
-    let filter = query
-        .filter()
-        .map_err(|(code, en, ru)| refuse(StatusCode::BAD_REQUEST, code, en, ru))?;
+    let (query, filter) = journal_query(&app, &headers, query).await?;
     let limit = filter.limit;
     let rows = with_store(&app, move |store| store.journal(&filter)).await?;
     let page = journal::page(rows, limit, now());
@@ -999,11 +1009,7 @@ async fn journal_html(
     headers: HeaderMap,
     query: Result<Query<journal::JournalQuery>, QueryRejection>,
 ) -> Result<Reply, Refusal> {
-    authenticate_admin(&app, &headers).await?;
-    let Query(query) = query.map_err(|e| bad_query(&e))?;
-    let filter = query
-        .filter()
-        .map_err(|(code, en, ru)| refuse(StatusCode::BAD_REQUEST, code, en, ru))?;
+    let (query, filter) = journal_query(&app, &headers, query).await?;
     let limit = filter.limit;
     let (rows, ages) = with_store(&app, move |store| {
         Ok((store.journal(&filter)?, store.warehouse_ages()?))

@@ -273,7 +273,7 @@ impl TrueApi {
 
 /// Percent-encodes a query value (ids, groups and dates are plain, but an id comes from GIS
 /// MT and is not trusted to be).
-fn query_value(text: &str) -> String {
+pub(crate) fn query_value(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for b in text.bytes() {
         match b {

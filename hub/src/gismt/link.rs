@@ -48,6 +48,9 @@ pub struct LinkConfig {
     pub poll_longest: Duration,
     /// The first wait after a failed call; it doubles up to `poll_longest`.
     pub retry_first: Duration,
+    /// How long after sending a document whose answer was lost GIS MT may still not list it:
+    /// only a lookup this much later that finds nothing sends it again.
+    pub lookup_grace: Duration,
     /// Alert limits: a terminal silent, a list old, a document in processing, this long.
     pub silent_after: Duration,
     pub list_limit: Duration,
@@ -64,6 +67,7 @@ impl LinkConfig {
             poll_first: Duration::from_secs(2),
             poll_longest: Duration::from_secs(300),
             retry_first: Duration::from_secs(2),
+            lookup_grace: Duration::from_secs(120),
             silent_after: Duration::from_secs(4 * 3600),
             list_limit: Duration::from_secs(24 * 3600),
             stuck_after: Duration::from_secs(3600),
@@ -505,6 +509,13 @@ impl Link {
                 report.found += 1;
                 return Ok(());
             }
+        }
+        let sent_at = s.sending_at.unwrap_or(s.made_at);
+        if now.millis() - sent_at < millis(self.config.lookup_grace) {
+            // GIS MT lists a document a while after it takes it: look again before resending.
+            let again = Timestamp(now.millis() + millis(self.config.retry_first));
+            self.store.postpone(s.operation, s.position, again, None)?;
+            return Ok(());
         }
         self.store.mark_unsent(s.operation, s.position, now)?;
         Ok(())

@@ -4,6 +4,7 @@
 use tally_domain::status::Timestamp;
 use tally_wire::{DocumentState, JournalEntry, JournalResponse};
 
+use crate::gismt::client::query_value;
 use crate::store::link::{JournalFilter, Submission};
 
 /// Most entries one page holds.
@@ -265,19 +266,6 @@ fn escape(text: &str) -> String {
         .replace('<', "&lt;")
         .replace('>', "&gt;")
         .replace('"', "&quot;")
-}
-
-fn query_value(text: &str) -> String {
-    let mut out = String::new();
-    for b in text.bytes() {
-        match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                out.push(b as char)
-            }
-            _ => out.push_str(&format!("%{b:02X}")),
-        }
-    }
-    out
 }
 
 /// The journal page: the filter form, a CSV link for the same selection, the table.

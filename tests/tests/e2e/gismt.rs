@@ -15,8 +15,8 @@ use serde_json::{Value, json};
 use tally_true_api_emulator::{Emulator, FaultKind, TestPki};
 
 use crate::processes::{
-    HubProcess, Scratch, SerialScanner, Terminal, json_lines, run_ok, tally, tally_hub,
-    true_api_emulator, wedge_trace,
+    HubProcess, Scratch, SerialScanner, Terminal, enrollment_code, json_lines, run_ok, sync, tally,
+    tally_hub, true_api_emulator, wedge_trace, work, write_lines,
 };
 
 const OURS: &str = "7707083893";
@@ -42,11 +42,6 @@ fn unit(n: u32, owner: &str, status_ex: Option<&str>) -> Value {
     line
 }
 
-fn write_lines(path: &Path, lines: &[Value]) {
-    let text: String = lines.iter().map(|l| format!("{l}\n")).collect();
-    std::fs::write(path, text).unwrap();
-}
-
 fn schemas() -> std::path::PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../wire/schemas")
 }
@@ -68,6 +63,7 @@ fn hub_config(dir: &Scratch, emulator: &Emulator, pki: &TestPki, refresh_minutes
         format!(
             "[gismt]\ntrue_api = \"{}\"\nsigner = \"{}\"\nalerts = \"{}\"\n\
              poll_first_seconds = 0.2\npoll_longest_seconds = 1\nretry_first_seconds = 0.2\n\
+             lookup_grace_seconds = 1\n\
              refresh_every_minutes = {refresh_minutes}\nrequest_timeout_seconds = 5\n\
              silent_after_minutes = 600\nstuck_after_minutes = 600\n",
             emulator.url(),
@@ -139,20 +135,6 @@ fn all_final(hub: &HubProcess, admin: &str, count: usize, within: Duration) -> V
     }
 }
 
-fn sync(db: &Path) -> Value {
-    json_lines(&run_ok(tally().arg("sync").arg("--db").arg(db)).stdout).remove(0)
-}
-
-fn work(db: &Path, kind: &str, source: &str, extra: &[&str]) -> std::process::Command {
-    let mut command = tally();
-    command
-        .args(["work", kind, "--source", source, "--framing", "crlf"])
-        .args(extra)
-        .arg("--db")
-        .arg(db);
-    command
-}
-
 /// The terminal's replica's view of a code (`tally check --op info`).
 fn on_terminal(db: &Path, code: &str) -> Value {
     let out = run_ok(
@@ -199,12 +181,7 @@ fn a_shift_linked_to_gis_mt_ends_with_every_document_checked_and_the_refusal_on_
     let hub = HubProcess::start_with(&hub_db, &["--config", &config]);
 
     let tsd = dir.path("tsd.db");
-    let code = run_ok(
-        tally_hub()
-            .args(["enroll-code", "--warehouse", "W1", "--inn", OURS, "--db"])
-            .arg(&hub_db),
-    );
-    let code = String::from_utf8(code.stdout).unwrap().trim().to_owned();
+    let code = enrollment_code(&hub_db, "W1", OURS);
     run_ok(
         tally()
             .args(["enroll", &hub.url(), &code, "--name", "tsd-1", "--db"])
@@ -496,12 +473,7 @@ fn a_hub_killed_a_hundred_times_while_it_sends_and_polls_sends_no_document_twice
 
     // One terminal writes off every unit, one operation each.
     let tsd = dir.path("tsd.db");
-    let code = run_ok(
-        tally_hub()
-            .args(["enroll-code", "--warehouse", "W1", "--inn", OURS, "--db"])
-            .arg(&hub_db),
-    );
-    let code = String::from_utf8(code.stdout).unwrap().trim().to_owned();
+    let code = enrollment_code(&hub_db, "W1", OURS);
     run_ok(
         tally()
             .args(["enroll", &hub.url(), &code, "--name", "tsd-1", "--db"])
@@ -606,12 +578,7 @@ fn the_journal_page_shows_the_documents_in_a_real_browser() {
     let admin = admin_token(&hub_db);
     let config = hub_config(&dir, &emulator, &pki, 600.0);
     let hub = HubProcess::start_with(&hub_db, &["--config", &config]);
-    let code = run_ok(
-        tally_hub()
-            .args(["enroll-code", "--warehouse", "W1", "--inn", OURS, "--db"])
-            .arg(&hub_db),
-    );
-    let code = String::from_utf8(code.stdout).unwrap().trim().to_owned();
+    let code = enrollment_code(&hub_db, "W1", OURS);
     let enrolled = post(
         &format!("{}/v1/enroll", hub.url()),
         None,

@@ -77,6 +77,46 @@ pub fn true_api_emulator() -> PathBuf {
     bin_dir().join("true-api-emulator")
 }
 
+/// Writes JSON lines, as the hub and the terminal import them.
+pub fn write_lines(path: &Path, lines: &[Value]) {
+    let text: String = lines.iter().map(|l| format!("{l}\n")).collect();
+    std::fs::write(path, text).unwrap();
+}
+
+/// `tally work KIND` on a replica, scans from `source`.
+pub fn work(db: &Path, kind: &str, source: &str, extra: &[&str]) -> Command {
+    let mut command = tally();
+    command
+        .args(["work", kind, "--source", source, "--framing", "crlf"])
+        .args(extra)
+        .arg("--db")
+        .arg(db);
+    command
+}
+
+/// One `tally sync` round; its summary.
+pub fn sync(db: &Path) -> Value {
+    let output = run_ok(tally().arg("sync").arg("--db").arg(db));
+    json_lines(&output.stdout).remove(0)
+}
+
+/// A one-time code from the hub's database (`tally-hub enroll-code`).
+pub fn enrollment_code(hub_db: &Path, warehouse: &str, inn: &str) -> String {
+    let code = run_ok(
+        tally_hub()
+            .args([
+                "enroll-code",
+                "--warehouse",
+                warehouse,
+                "--inn",
+                inn,
+                "--db",
+            ])
+            .arg(hub_db),
+    );
+    String::from_utf8(code.stdout).unwrap().trim().to_owned()
+}
+
 /// Runs a command to its end and returns its output, failing the test when it failed.
 pub fn run_ok(command: &mut Command) -> Output {
     let output = command.stdin(Stdio::null()).output().unwrap();

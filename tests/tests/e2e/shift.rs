@@ -7,12 +7,13 @@
 
 use std::collections::BTreeSet;
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 
 use serde_json::{Value, json};
 
 use crate::processes::{
-    HubProcess, Scratch, SerialScanner, Terminal, json_lines, run_ok, tally, tally_hub, wedge_trace,
+    HubProcess, Scratch, SerialScanner, Terminal, enrollment_code, json_lines, run_ok, sync, tally,
+    tally_hub, wedge_trace, work, write_lines,
 };
 
 /// The warehouse's participant (ours) and the supplier of the delivery.
@@ -34,27 +35,6 @@ fn scan(n: u32) -> String {
 
 fn kis(units: &[u32]) -> Vec<String> {
     units.iter().map(|&n| ki(n)).collect()
-}
-
-fn write_lines(path: &Path, lines: &[Value]) {
-    let text: String = lines.iter().map(|l| format!("{l}\n")).collect();
-    std::fs::write(path, text).unwrap();
-}
-
-/// `tally work KIND` on a replica, scans from `source`.
-fn work(db: &Path, kind: &str, source: &str, extra: &[&str]) -> Command {
-    let mut command = tally();
-    command
-        .args(["work", kind, "--source", source, "--framing", "crlf"])
-        .args(extra)
-        .arg("--db")
-        .arg(db);
-    command
-}
-
-fn sync(db: &Path) -> Value {
-    let output = run_ok(tally().arg("sync").arg("--db").arg(db));
-    json_lines(&output.stdout).remove(0)
 }
 
 fn feed_items(summary: &Value, feed: &str) -> u64 {
@@ -135,12 +115,7 @@ fn a_shift_offline_then_docked_ends_in_exactly_the_expected_documents() {
     let a = dir.path("tsd-a.db");
     let b = dir.path("tsd-b.db");
     for (db, name) in [(&a, "tsd-a"), (&b, "tsd-b")] {
-        let code = run_ok(
-            tally_hub()
-                .args(["enroll-code", "--warehouse", "W1", "--inn", OURS, "--db"])
-                .arg(&hub_db),
-        );
-        let code = String::from_utf8(code.stdout).unwrap().trim().to_owned();
+        let code = enrollment_code(&hub_db, "W1", OURS);
         let enrolled = run_ok(
             tally()
                 .args(["enroll", &hub.url(), &code, "--name", name, "--db"])
