@@ -17,8 +17,8 @@ use std::collections::HashMap;
 use std::fmt;
 
 use encoding_rs::{DecoderResult, Encoding};
-use quick_xml::{Reader, XmlVersion};
 use quick_xml::events::{BytesRef, BytesStart, Event};
+use quick_xml::{Reader, XmlVersion};
 use serde_json::{Map, Value};
 use tally_domain::gs1::Gtin;
 use tally_domain::product_group::ProductGroup;
@@ -415,7 +415,9 @@ pub fn read_catalog(text: &str, options: &ReadOptions) -> Result<Catalog, Vec<Fa
         }
     }
     if !state.stack.is_empty() {
-        state.failures.push(not_xml(line, "the file ends inside an element"));
+        state
+            .failures
+            .push(not_xml(line, "the file ends inside an element"));
         return Err(state.failures);
     }
     if !saw_root {
@@ -508,7 +510,8 @@ impl State {
         match tag {
             Tag::Catalog | Tag::OfferPack => {
                 self.saw_catalog = true;
-                if let Some(value) = attribute(element, "СодержитТолькоИзменения") {
+                if let Some(value) = attribute(element, "СодержитТолькоИзменения")
+                {
                     self.only_changes |= is_true(&value);
                 }
             }
@@ -565,21 +568,17 @@ impl State {
             Tag::PropertyName => self.property.name = text.trim().to_owned(),
             Tag::VariantId => self.variant_id = text.trim().to_owned(),
             Tag::VariantValue => self.variant_value = text.trim().to_owned(),
-            Tag::Variant => {
-                if !self.variant_id.is_empty() {
-                    self.property.variants.insert(
-                        std::mem::take(&mut self.variant_id),
-                        std::mem::take(&mut self.variant_value),
-                    );
-                }
+            Tag::Variant if !self.variant_id.is_empty() => {
+                self.property.variants.insert(
+                    std::mem::take(&mut self.variant_id),
+                    std::mem::take(&mut self.variant_value),
+                );
             }
-            Tag::Property => {
-                if !self.property_id.is_empty() {
-                    self.properties.insert(
-                        std::mem::take(&mut self.property_id),
-                        std::mem::take(&mut self.property),
-                    );
-                }
+            Tag::Property if !self.property_id.is_empty() => {
+                self.properties.insert(
+                    std::mem::take(&mut self.property_id),
+                    std::mem::take(&mut self.property),
+                );
             }
             Tag::ItemId => self.item.id = text.trim().to_owned(),
             Tag::ItemName => self.item.name = text.trim().to_owned(),
@@ -617,11 +616,7 @@ impl State {
         };
         let name = fold(&property.name);
         let raw = std::mem::take(&mut self.prop_value);
-        let value = property
-            .variants
-            .get(raw.trim())
-            .cloned()
-            .unwrap_or(raw);
+        let value = property.variants.get(raw.trim()).cloned().unwrap_or(raw);
         if name == "штрихкод" {
             self.item.barcodes.push((value, self.prop_line));
         } else if self.group_fields.contains(&name) {
@@ -766,4 +761,263 @@ pub fn catalog_lines(catalog: &Catalog) -> Vec<Value> {
         }
     }
     lines
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    fn fixture(name: &str) -> Vec<u8> {
+        let path = format!(
+            "{}/tests/fixtures/commerceml/{name}",
+            env!("CARGO_MANIFEST_DIR")
+        );
+        std::fs::read(path).unwrap()
+    }
+
+    fn read(name: &str) -> Result<Catalog, Vec<Failure>> {
+        read_catalog(&decode(&fixture(name)).unwrap(), &ReadOptions::default())
+    }
+
+    fn gtin(digits: &str) -> Gtin {
+        Gtin::from_digits(digits.as_bytes()).unwrap()
+    }
+
+    #[test]
+    fn import_reads_items_gtins_units_and_groups() {
+        let catalog = read("import.xml").unwrap();
+        assert!(!catalog.only_changes);
+        assert_eq!(catalog.items.len(), 4);
+
+        let milk = &catalog.items[0];
+        assert_eq!(milk.id, "0f3a1b2c-2a3b-11e9-80d6-0050569e2b01");
+        // Not the manufacturer's or the tax's Наименование, which come later in the item.
+        assert_eq!(milk.name, "Молоко пастеризованное 3,2% 930 мл");
+        // The EAN-13 as GIS MT writes it: 14 digits, a leading zero.
+        assert_eq!(milk.gtins, vec![gtin("04600840749372")]);
+        assert_eq!(milk.gtins[0].to_string(), "04600840749372");
+        assert_eq!(milk.unit.as_deref(), Some("Штука"));
+        // By requisite, by the group's Russian name.
+        assert_eq!(milk.product_group, Some(ProductGroup::Milk));
+
+        let kefir = &catalog.items[1];
+        assert_eq!(kefir.name, "Кефир \"Домик в деревне\" 2,5% 900 г");
+        // An EAN-8 padded to 14; the GTIN-14 and its EAN-13 spelling are one GTIN.
+        assert_eq!(
+            kefir.gtins,
+            vec![gtin("00000096385074"), gtin("04612345678903")]
+        );
+        // By a reference property: the value's id through the classifier's variants.
+        assert_eq!(kefir.product_group, Some(ProductGroup::Milk));
+
+        let bag = &catalog.items[2];
+        assert!(bag.gtins.is_empty());
+        assert_eq!(bag.unit.as_deref(), Some("шт"));
+        assert_eq!(bag.product_group, None);
+
+        let water = &catalog.items[3];
+        // The barcode and the group (by code, in another case) as requisites.
+        assert_eq!(water.gtins, vec![gtin("4605550001116")]);
+        assert_eq!(water.product_group, Some(ProductGroup::Water));
+    }
+
+    #[test]
+    fn windows_1251_reads_as_the_utf8_file() {
+        let bytes = fixture("import-cp1251.xml");
+        // The fixture really is single-byte Cyrillic, not UTF-8.
+        assert!(std::str::from_utf8(&bytes).is_err());
+        assert_eq!(
+            read("import-cp1251.xml").unwrap(),
+            read("import.xml").unwrap()
+        );
+    }
+
+    #[test]
+    fn offers_read_with_only_changes() {
+        let catalog = read("offers.xml").unwrap();
+        assert!(catalog.only_changes);
+        let ids: Vec<&str> = catalog.items.iter().map(|i| i.id.as_str()).collect();
+        assert_eq!(
+            ids,
+            [
+                "0f3a1b2c-2a3b-11e9-80d6-0050569e2b05#5d1c2b3a-2a3b-11e9-80d6-0050569e2d01",
+                "0f3a1b2c-2a3b-11e9-80d6-0050569e2b05#5d1c2b3a-2a3b-11e9-80d6-0050569e2d02",
+            ]
+        );
+        assert_eq!(catalog.items[0].gtins, vec![gtin("04601234567893")]);
+        assert_eq!(catalog.items[0].unit.as_deref(), Some("Пара (2 шт.)"));
+        // By code and by id.
+        assert_eq!(catalog.items[0].product_group, Some(ProductGroup::Shoes));
+        assert_eq!(catalog.items[1].product_group, Some(ProductGroup::Shoes));
+    }
+
+    #[test]
+    fn unknown_elements_are_skipped() {
+        let catalog = read("unknown-elements.xml").unwrap();
+        assert_eq!(catalog.items.len(), 1);
+        let item = &catalog.items[0];
+        assert_eq!(item.id, "0f3a1b2c-2a3b-11e9-80d6-0050569e2b01");
+        assert_eq!(item.name, "Молоко \"Простоквашино\" 3,2%");
+        // Not the characteristic's 12345, nor the extension's elements.
+        assert_eq!(item.gtins, vec![gtin("04600840749372")]);
+        // An empty group value is no group, not an unknown one.
+        assert_eq!(item.product_group, None);
+        assert_eq!(item.unit, None);
+    }
+
+    #[test]
+    fn every_bad_barcode_is_reported_with_its_line() {
+        let failures = read("bad-check-digit.xml").unwrap_err();
+        let found: Vec<(u64, &str)> = failures.iter().map(|f| (f.line, f.code)).collect();
+        assert_eq!(
+            found,
+            [
+                (9, "bad_barcode"),
+                (19, "bad_barcode"),
+                (20, "bad_barcode"),
+                (21, "bad_barcode")
+            ]
+        );
+        let first = &failures[0];
+        assert!(first.en.contains("4600840749373"), "{}", first.en);
+        assert!(first.en.contains("0f3a1b2c-2a3b-11e9-80d6-0050569e2b01"));
+        assert!(first.en.contains("check digit"));
+        assert!(first.ru.contains("контрольную цифру"), "{}", first.ru);
+        assert!(first.ru.contains("0f3a1b2c-2a3b-11e9-80d6-0050569e2b01"));
+        assert!(failures[1].en.contains("other than digits"));
+        assert!(failures[3].ru.contains("не из 8, 12, 13 или 14 цифр"));
+    }
+
+    #[test]
+    fn an_unknown_marking_group_is_named() {
+        let failures = read("unknown-group.xml").unwrap_err();
+        assert_eq!(failures.len(), 1);
+        assert_eq!(failures[0].code, "unknown_marking_group");
+        assert_eq!(failures[0].line, 11);
+        assert!(failures[0].en.contains("\"Космические корабли\""));
+        assert!(failures[0].ru.contains("«Космические корабли»"));
+        assert!(
+            failures[0]
+                .ru
+                .contains("0f3a1b2c-2a3b-11e9-80d6-0050569e2b06")
+        );
+    }
+
+    #[test]
+    fn group_fields_are_the_callers() {
+        let text = decode(&fixture("unknown-group.xml")).unwrap();
+        let options = ReadOptions {
+            group_fields: vec!["ДругоеПоле".to_owned()],
+        };
+        let catalog = read_catalog(&text, &options).unwrap();
+        assert_eq!(catalog.items[0].product_group, None);
+    }
+
+    #[test]
+    fn broken_xml_is_not_xml_at_its_line() {
+        let failures = read("broken.xml").unwrap_err();
+        assert_eq!(failures.len(), 1);
+        assert_eq!(failures[0].code, "not_xml");
+        assert_eq!(failures[0].line, 14);
+        assert!(
+            failures[0]
+                .ru
+                .starts_with("файл не является корректным XML")
+        );
+    }
+
+    #[test]
+    fn a_file_without_goods_or_offers_is_empty() {
+        let failures = read("empty.xml").unwrap_err();
+        assert_eq!(failures.len(), 1);
+        assert_eq!(failures[0].code, "empty_exchange_file");
+        assert!(failures[0].ru.contains("ПакетПредложений"));
+    }
+
+    #[test]
+    fn other_roots_and_cut_files_are_refused() {
+        let options = ReadOptions::default();
+        let other = read_catalog("<?xml version=\"1.0\"?>\n<Документ/>", &options).unwrap_err();
+        assert_eq!((other[0].line, other[0].code), (2, "not_commerceml"));
+        assert!(other[0].en.contains("<Документ>"));
+        let cut = read_catalog("<КоммерческаяИнформация>\n<Каталог>", &options).unwrap_err();
+        assert_eq!(cut[0].code, "not_xml");
+        assert_eq!(read_catalog("", &options).unwrap_err()[0].code, "not_xml");
+        let entity = "<КоммерческаяИнформация><Каталог><Товары><Товар><Наименование>&nbsp;";
+        assert_eq!(
+            read_catalog(entity, &options).unwrap_err()[0].code,
+            "not_xml"
+        );
+    }
+
+    #[test]
+    fn the_old_only_changes_element_is_read() {
+        let text = "<КоммерческаяИнформация><Каталог>\
+            <СодержитТолькоИзменения>true</СодержитТолькоИзменения><Товары/></Каталог>\
+            </КоммерческаяИнформация>";
+        let catalog = read_catalog(text, &ReadOptions::default()).unwrap();
+        assert!(catalog.only_changes);
+        assert!(catalog.items.is_empty());
+    }
+
+    #[test]
+    fn decode_refuses_bytes_the_encoding_does_not_have() {
+        // Windows-1251 bytes in a file that says nothing, so is UTF-8.
+        let bytes = b"<?xml version=\"1.0\"?>\n<\xcc\xee\xeb\xee\xea\xee/>";
+        let failure = decode(bytes).unwrap_err();
+        assert_eq!((failure.line, failure.code), (2, "bad_encoding"));
+        assert!(failure.en.contains("UTF-8"));
+        let failure = decode(b"<?xml version='1.0' encoding='koi-9'?><a/>").unwrap_err();
+        assert_eq!(failure.code, "bad_encoding");
+        assert!(failure.ru.contains("koi-9"));
+        // The declaration's name in any case; a BOM outranks it.
+        let text = decode(b"<?xml version=\"1.0\" encoding=\"WINDOWS-1251\"?><\xc0/>").unwrap();
+        assert!(text.ends_with("<А/>"));
+        let text = decode("\u{feff}<?xml encoding=\"windows-1251\"?><А/>".as_bytes()).unwrap();
+        assert!(text.ends_with("<А/>") && !text.starts_with('\u{feff}'));
+    }
+
+    #[test]
+    fn catalog_lines_pass_the_hubs_parser() {
+        let catalog = read("import.xml").unwrap();
+        let lines = catalog_lines(&catalog);
+        // Four GTINs of three items; the bag without a barcode has no line.
+        assert_eq!(lines.len(), 4);
+        assert_eq!(
+            lines[0],
+            serde_json::json!({
+                "gtin": "04600840749372",
+                "name": "Молоко пастеризованное 3,2% 930 мл",
+                "productGroupId": 8,
+                "unit": "Штука",
+            })
+        );
+        for line in &lines {
+            let bytes = serde_json::to_vec(line).unwrap();
+            let record = tally_wire::feed::parse_catalog(&bytes).unwrap();
+            assert_eq!(record.gtin.to_string(), line["gtin"]);
+        }
+        let water = tally_wire::feed::parse_catalog(&serde_json::to_vec(&lines[3]).unwrap());
+        assert_eq!(water.unwrap().product_group, Some(ProductGroup::Water));
+    }
+
+    #[test]
+    fn a_large_catalog_reads_every_item() {
+        let mut text = String::from("<КоммерческаяИнформация><Каталог><Товары>\n");
+        for n in 0..20_000u64 {
+            let body = format!("{:012}", 460_000_000_000u64 + n);
+            let check = tally_domain::gs1::check_digit(body.as_bytes());
+            text.push_str(&format!(
+                "<Товар><Ид>{n}</Ид><Наименование>Товар {n}</Наименование>\
+                 <Штрихкод>{body}{check}</Штрихкод></Товар>\n"
+            ));
+        }
+        text.push_str("</Товары></Каталог></КоммерческаяИнформация>\n");
+        let catalog = read_catalog(&text, &ReadOptions::default()).unwrap();
+        assert_eq!(catalog.items.len(), 20_000);
+        assert_eq!(catalog.items[19_999].id, "19999");
+        assert_eq!(catalog_lines(&catalog).len(), 20_000);
+    }
 }
