@@ -298,6 +298,8 @@ struct ItemState {
 struct State {
     /// Lowercased `group_fields`, compared with lowercased names.
     group_fields: Vec<String>,
+    /// Every product group's folded Russian name, folded once per file rather than per item.
+    group_names: Vec<(String, ProductGroup)>,
     stack: Vec<Tag>,
     text: String,
     only_changes: bool,
@@ -324,6 +326,10 @@ struct State {
 pub fn read_catalog(text: &str, options: &ReadOptions) -> Result<Catalog, Vec<Failure>> {
     let mut state = State {
         group_fields: options.group_fields.iter().map(|f| fold(f)).collect(),
+        group_names: ProductGroup::ALL
+            .iter()
+            .map(|&group| (fold(group.name_ru()), group))
+            .collect(),
         stack: Vec::with_capacity(16),
         text: String::new(),
         only_changes: false,
@@ -664,7 +670,7 @@ impl State {
             if value.is_empty() {
                 continue;
             }
-            match group_of(value) {
+            match group_of(value, &self.group_names) {
                 Some(group) => {
                     if product_group.is_none() {
                         product_group = Some(group);
@@ -715,16 +721,16 @@ fn bad_barcode(line: u64, id: &str, barcode: &str) -> Failure {
     )
 }
 
-/// A product group by its code, id or Russian name.
-fn group_of(value: &str) -> Option<ProductGroup> {
+/// A product group by its code, id or Russian name (`names`: the folded names).
+fn group_of(value: &str, names: &[(String, ProductGroup)]) -> Option<ProductGroup> {
     let folded = fold(value);
     if let Ok(id) = folded.parse::<u8>() {
         return ProductGroup::from_id(id);
     }
-    ProductGroup::ALL
+    names
         .iter()
-        .copied()
-        .find(|group| group.code() == folded || fold(group.name_ru()) == folded)
+        .find(|(name, group)| group.code() == folded || *name == folded)
+        .map(|&(_, group)| group)
 }
 
 fn attribute(element: &BytesStart<'_>, name: &str) -> Option<String> {
@@ -903,6 +909,24 @@ mod tests {
                 .ru
                 .contains("0f3a1b2c-2a3b-11e9-80d6-0050569e2b06")
         );
+    }
+
+    #[test]
+    fn groups_match_by_code_id_or_russian_name() {
+        let names: Vec<(String, ProductGroup)> = ProductGroup::ALL
+            .iter()
+            .map(|&group| (fold(group.name_ru()), group))
+            .collect();
+        let of = |value: &str| group_of(value, &names);
+        assert_eq!(of("MILK"), Some(ProductGroup::Milk));
+        assert_eq!(of(" 8 "), Some(ProductGroup::Milk));
+        // 1C writes "легкой" where GIS MT writes "лёгкой".
+        assert_eq!(
+            of("ТОВАРЫ ЛЕГКОЙ ПРОМЫШЛЕННОСТИ"),
+            Some(ProductGroup::LightIndustry)
+        );
+        assert_eq!(of("18"), None);
+        assert_eq!(of("Dairy"), None);
     }
 
     #[test]
