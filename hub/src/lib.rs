@@ -10,6 +10,7 @@ pub mod documents;
 pub mod enroll_qr;
 pub mod gismt;
 pub mod import;
+pub mod onec;
 pub mod push;
 pub mod server;
 pub mod store;
