@@ -607,11 +607,12 @@ fn main() -> anyhow::Result<()> {
                         keep_existing,
                     };
                     let Some(password) = store.onec_add_node(&node, now())? else {
-                        bail!(
-                            "node_exists: a node {name} exists already / узел {name} уже есть"
-                        );
+                        bail!("node_exists: a node {name} exists already / узел {name} уже есть");
                     };
-                    println!("{}", serde_json::json!({"node": name, "password": password}));
+                    println!(
+                        "{}",
+                        serde_json::json!({"node": name, "password": password})
+                    );
                 }
                 OnecAction::Log { name, limit } => {
                     for line in store.onec_log_of(&name, limit)? {

@@ -769,8 +769,17 @@ fn a_real_hubs_answers_are_what_the_spec_declares() {
         Some(&json!("<КоммерческаяИнформация/>")),
     );
     assert_eq!(sent.as_str().unwrap().trim(), "success");
-    let refused = c.check("GET", "/1c/exchange", "/1c/exchange?type=catalog&mode=init", &[], None);
-    assert!(refused.as_str().unwrap().starts_with("failure\n"), "{refused}");
+    let refused = c.check(
+        "GET",
+        "/1c/exchange",
+        "/1c/exchange?type=catalog&mode=init",
+        &[],
+        None,
+    );
+    assert!(
+        refused.as_str().unwrap().starts_with("failure\n"),
+        "{refused}"
+    );
 
     // Probes, and protocol versions refused before anything else.
     for path in ["/healthz", "/readyz"] {

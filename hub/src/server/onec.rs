@@ -124,7 +124,10 @@ pub(super) async fn exchange(
     upload: Upload,
 ) -> Answer {
     let Ok(Query(query)) = query else {
-        return failure("The request's query does not read.", "Строка запроса не читается.");
+        return failure(
+            "The request's query does not read.",
+            "Строка запроса не читается.",
+        );
     };
     let kind = query.kind.unwrap_or_default();
     let mode = query.mode.unwrap_or_default();
@@ -151,7 +154,12 @@ pub(super) async fn exchange(
                     "Неверный логин или пароль узла обмена.",
                 );
             }
-            Err(_) => return failure("The hub's database is unavailable.", "База хаба недоступна."),
+            Err(_) => {
+                return failure(
+                    "The hub's database is unavailable.",
+                    "База хаба недоступна.",
+                );
+            }
         }
     } else {
         let Some(value) = cookie(&headers) else {
@@ -160,7 +168,11 @@ pub(super) async fn exchange(
                 "Нет сеанса: сначала mode=checkauth.",
             );
         };
-        match with_store(&app, move |store| store.onec_session(&value, now(), SESSION_MS)).await {
+        match with_store(&app, move |store| {
+            store.onec_session(&value, now(), SESSION_MS)
+        })
+        .await
+        {
             Ok(Some(node)) => node,
             Ok(None) => {
                 return failure(
@@ -168,13 +180,22 @@ pub(super) async fn exchange(
                     "Сеанс неизвестен или истёк: войдите снова.",
                 );
             }
-            Err(_) => return failure("The hub's database is unavailable.", "База хаба недоступна."),
+            Err(_) => {
+                return failure(
+                    "The hub's database is unavailable.",
+                    "База хаба недоступна.",
+                );
+            }
         }
     };
     if !allowed(&node.allow, peer.ip()) {
         return failure(
             &format!("Address {} may not exchange as {}.", peer.ip(), node.name),
-            &format!("С адреса {} нельзя обмениваться как {}.", peer.ip(), node.name),
+            &format!(
+                "С адреса {} нельзя обмениваться как {}.",
+                peer.ip(),
+                node.name
+            ),
         );
     }
     let filename = query.filename.clone();
@@ -212,7 +233,10 @@ async fn check_auth(app: &App, node: &OnecNode) -> Answer {
     let stored = value.clone();
     match with_store(app, move |store| store.onec_start(&name, &stored, now())).await {
         Ok(()) => Answer(format!("success\n{COOKIE_NAME}\n{value}\n")),
-        Err(_) => failure("The hub's database is unavailable.", "База хаба недоступна."),
+        Err(_) => failure(
+            "The hub's database is unavailable.",
+            "База хаба недоступна.",
+        ),
     }
 }
 
@@ -234,9 +258,16 @@ async fn file(app: &App, node: &OnecNode, filename: Option<&str>, upload: Upload
         );
     }
     let name = node.name.clone();
-    match with_store(app, move |store| store.onec_append(&name, &filename, &bytes)).await {
+    match with_store(app, move |store| {
+        store.onec_append(&name, &filename, &bytes)
+    })
+    .await
+    {
         Ok(()) => Answer("success\n".into()),
-        Err(_) => failure("The hub's database is unavailable.", "База хаба недоступна."),
+        Err(_) => failure(
+            "The hub's database is unavailable.",
+            "База хаба недоступна.",
+        ),
     }
 }
 
@@ -261,7 +292,10 @@ async fn import(app: &App, node: &OnecNode, filename: Option<&str>) -> Answer {
     match outcome {
         Ok(Ok(report)) => Answer(format!("success\n{report}\n")),
         Ok(Err(reasons)) => Answer(format!("failure\n{reasons}\n")),
-        Err(_) => failure("The hub's database is unavailable.", "База хаба недоступна."),
+        Err(_) => failure(
+            "The hub's database is unavailable.",
+            "База хаба недоступна.",
+        ),
     }
 }
 
@@ -276,9 +310,15 @@ mod tests {
         assert!(allowed("10.0.0.0/8, 192.168.1.5", ip("10.20.30.40")));
         assert!(allowed("10.0.0.0/8, 192.168.1.5", ip("192.168.1.5")));
         assert!(!allowed("10.0.0.0/8, 192.168.1.5", ip("192.168.1.6")));
-        assert!(allowed("10.0.0.0/8", ip("::ffff:10.1.2.3")), "a v4 peer on a v6 socket");
+        assert!(
+            allowed("10.0.0.0/8", ip("::ffff:10.1.2.3")),
+            "a v4 peer on a v6 socket"
+        );
         assert!(allowed("0.0.0.0/0", ip("8.8.8.8")));
-        assert!(!allowed("bogus, 10.0.0.0/40", ip("10.0.0.1")), "rules that do not read allow nothing");
+        assert!(
+            !allowed("bogus, 10.0.0.0/40", ip("10.0.0.1")),
+            "rules that do not read allow nothing"
+        );
     }
 
     #[test]
