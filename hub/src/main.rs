@@ -62,6 +62,13 @@ enum Command {
         #[command(subcommand)]
         action: GismtAction,
     },
+    /// 1C's site exchange (`/1c/exchange`): the nodes 1C signs in as.
+    Onec {
+        #[command(flatten)]
+        db: Database,
+        #[command(subcommand)]
+        action: OnecAction,
+    },
     /// Print a new administrator's token for the fleet view (only its hash is kept).
     AdminToken {
         #[command(flatten)]
@@ -172,6 +179,30 @@ enum GismtAction {
     Status {
         #[arg(long)]
         operation: String,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum OnecAction {
+    /// Add a node and print its password once (only its digest is kept); 1C's login is NAME.
+    AddNode {
+        name: String,
+        /// The warehouse whose catalog and tasks the node's exchange feeds.
+        #[arg(long)]
+        warehouse: String,
+        /// Addresses 1C may call from, comma-separated (`10.0.0.0/8,192.168.1.5`); any when
+        /// absent.
+        #[arg(long, default_value = "")]
+        allow: String,
+        /// Do not overwrite goods already in the catalog ("не перезаписывать созданные").
+        #[arg(long)]
+        keep_existing: bool,
+    },
+    /// Print a node's exchange log, newest first, one JSON line each.
+    Log {
+        name: String,
+        #[arg(long, default_value_t = 100)]
+        limit: u32,
     },
 }
 
@@ -550,6 +581,53 @@ fn main() -> anyhow::Result<()> {
             drop(link);
             drop(store);
             result
+        }
+        Command::Onec { db, action } => {
+            let store = db.open()?;
+            match action {
+                OnecAction::AddNode {
+                    name,
+                    warehouse,
+                    allow,
+                    keep_existing,
+                } => {
+                    for rule in allow.split(',').map(str::trim).filter(|r| !r.is_empty()) {
+                        let net = rule.split_once('/').map_or(rule, |(net, _)| net);
+                        if net.parse::<std::net::IpAddr>().is_err() {
+                            bail!(
+                                "bad_allow: {rule:?} is not an address or a CIDR / \
+                                 {rule:?} не адрес и не подсеть"
+                            );
+                        }
+                    }
+                    let node = tally_hub::store::onec::OnecNode {
+                        name: name.clone(),
+                        warehouse,
+                        allow,
+                        keep_existing,
+                    };
+                    let Some(password) = store.onec_add_node(&node, now())? else {
+                        bail!("node_exists: a node {name} exists already / узел {name} уже есть");
+                    };
+                    println!(
+                        "{}",
+                        serde_json::json!({"node": name, "password": password})
+                    );
+                }
+                OnecAction::Log { name, limit } => {
+                    for line in store.onec_log_of(&name, limit)? {
+                        println!(
+                            "{}",
+                            serde_json::json!({
+                                "at": line.at, "type": line.exchange, "mode": line.mode,
+                                "filename": line.filename, "outcome": line.outcome,
+                                "message": line.message,
+                            })
+                        );
+                    }
+                }
+            }
+            Ok(())
         }
         Command::AdminToken { db, label } => {
             let store = db.open()?;

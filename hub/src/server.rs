@@ -30,6 +30,7 @@ mod answer;
 mod body;
 mod connection;
 mod journal;
+mod onec;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -352,6 +353,8 @@ routes! {
     get "/fleet" => fleet_html,
     get "/v1/journal" => journal_json,
     get "/journal" => journal_html,
+    get "/1c/exchange" => onec_exchange,
+    post "/1c/exchange" => onec_exchange_post,
     get "/healthz" => healthz,
     get "/readyz" => readyz,
 }
@@ -971,6 +974,27 @@ async fn fleet_html(
         &ages,
         now(),
     )))
+}
+
+/// 1C's site exchange (`server/onec.rs`); 1C sends some modes as GET and others as POST.
+async fn onec_exchange(
+    state: State<App>,
+    peer: axum::extract::ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    query: Result<Query<onec::ExchangeQuery>, QueryRejection>,
+    upload: Upload,
+) -> onec::Answer {
+    onec::exchange(state, peer, headers, query, upload).await
+}
+
+async fn onec_exchange_post(
+    state: State<App>,
+    peer: axum::extract::ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    query: Result<Query<onec::ExchangeQuery>, QueryRejection>,
+    upload: Upload,
+) -> onec::Answer {
+    onec::exchange(state, peer, headers, query, upload).await
 }
 
 /// An administrator's journal query, read whole before the store is asked.

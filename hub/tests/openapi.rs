@@ -735,6 +735,52 @@ fn a_real_hubs_answers_are_what_the_spec_declares() {
         "{csv}"
     );
 
+    // 1C's site exchange: checkauth by Basic, a fragment by cookie, and its refusals.
+    let onec = store
+        .onec_add_node(
+            &tally_hub::store::onec::OnecNode {
+                name: "ut11".into(),
+                warehouse: "W1".into(),
+                allow: String::new(),
+                keep_existing: false,
+            },
+            Timestamp(9),
+        )
+        .unwrap()
+        .unwrap();
+    let mut onec_basic = axum::http::HeaderMap::new();
+    onec_basic.typed_insert(Authorization::basic("ut11", &onec));
+    let onec_basic = onec_basic["authorization"].to_str().unwrap().to_owned();
+    let signed = c.check(
+        "GET",
+        "/1c/exchange",
+        "/1c/exchange?type=catalog&mode=checkauth",
+        &[("Authorization", onec_basic.as_str())],
+        None,
+    );
+    let lines: Vec<&str> = signed.as_str().unwrap().lines().collect();
+    assert_eq!(lines[0], "success", "{signed}");
+    let session = format!("{}={}", lines[1], lines[2]);
+    let sent = c.check(
+        "POST",
+        "/1c/exchange",
+        "/1c/exchange?type=catalog&mode=file&filename=import.xml",
+        &[("Cookie", session.as_str())],
+        Some(&json!("<КоммерческаяИнформация/>")),
+    );
+    assert_eq!(sent.as_str().unwrap().trim(), "success");
+    let refused = c.check(
+        "GET",
+        "/1c/exchange",
+        "/1c/exchange?type=catalog&mode=init",
+        &[],
+        None,
+    );
+    assert!(
+        refused.as_str().unwrap().starts_with("failure\n"),
+        "{refused}"
+    );
+
     // Probes, and protocol versions refused before anything else.
     for path in ["/healthz", "/readyz"] {
         c.check("GET", path, path, &[], None);

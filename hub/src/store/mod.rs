@@ -16,6 +16,7 @@
 //! whose current state a terminal holding N has not seen, once, in order.
 
 pub mod link;
+pub mod onec;
 mod postgres;
 mod sqlite;
 

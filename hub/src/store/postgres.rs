@@ -143,14 +143,16 @@ impl<C: GenericClient> Session<'_, C> {
 }
 
 /// The migrations, in order; `schema_migrations` holds the versions run.
-const MIGRATIONS: [&str; 4] = [
+const MIGRATIONS: [&str; 5] = [
     include_str!("../../migrations/postgres/0001_initial.sql"),
     include_str!("../../migrations/postgres/0002_box_contents.sql"),
     include_str!("../../migrations/postgres/0003_operations_per_device.sql"),
     include_str!("../../migrations/postgres/0004_gismt.sql"),
+    include_str!("../../migrations/postgres/0005_onec.sql"),
 ];
 
 mod link;
+mod onec;
 
 /// Advisory lock keys of the hub's own: instances migrating at once, and the sequencer.
 const MIGRATION_LOCK: i64 = 0x7461_6c6c_795f_6d67;

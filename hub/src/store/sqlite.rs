@@ -23,16 +23,18 @@ use crate::documents::Selection;
 use crate::push::{self, Keys, LabelOwner, Outcome, Snapshot};
 
 /// The migrations, in order; a hub at `user_version` N has run the first N.
-const MIGRATIONS: [&str; 6] = [
+const MIGRATIONS: [&str; 7] = [
     include_str!("../../migrations/sqlite/0001_initial.sql"),
     include_str!("../../migrations/sqlite/0002_admin_tokens.sql"),
     include_str!("../../migrations/sqlite/0003_gis_documents.sql"),
     include_str!("../../migrations/sqlite/0004_box_contents.sql"),
     include_str!("../../migrations/sqlite/0005_operations_per_device.sql"),
     include_str!("../../migrations/sqlite/0006_gismt.sql"),
+    include_str!("../../migrations/sqlite/0007_onec.sql"),
 ];
 
 mod link;
+mod onec;
 
 #[derive(Debug)]
 pub struct Sqlite {
