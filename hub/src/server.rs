@@ -354,7 +354,7 @@ routes! {
     get "/v1/journal" => journal_json,
     get "/journal" => journal_html,
     get "/1c/exchange" => onec_exchange,
-    post "/1c/exchange" => onec_exchange_post,
+    post "/1c/exchange" => onec_exchange,
     get "/healthz" => healthz,
     get "/readyz" => readyz,
 }
@@ -976,18 +976,9 @@ async fn fleet_html(
     )))
 }
 
-/// 1C's site exchange (`server/onec.rs`); 1C sends some modes as GET and others as POST.
+/// 1C's site exchange (`server/onec.rs`), for GET and POST alike: 1C sends some modes one way
+/// and some the other.
 async fn onec_exchange(
-    state: State<App>,
-    peer: axum::extract::ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
-    query: Result<Query<onec::ExchangeQuery>, QueryRejection>,
-    upload: Upload,
-) -> onec::Answer {
-    onec::exchange(state, peer, headers, query, upload).await
-}
-
-async fn onec_exchange_post(
     state: State<App>,
     peer: axum::extract::ConnectInfo<SocketAddr>,
     headers: HeaderMap,

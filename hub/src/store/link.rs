@@ -84,15 +84,6 @@ pub struct Final<'a> {
     pub warehouse: &'a str,
 }
 
-macro_rules! both {
-    ($store:expr, $s:ident => $call:expr) => {
-        match $store {
-            Store::Sqlite($s) => $call,
-            Store::Postgres($s) => $call,
-        }
-    };
-}
-
 impl Store {
     /// The INNs of the participants the hub's active terminals work for.
     pub fn participants(&self) -> Result<Vec<String>> {

@@ -15,6 +15,16 @@
 //! a number above every number already visible, so a pull after cursor N returns every record
 //! whose current state a terminal holding N has not seen, once, in order.
 
+/// One call on whichever backend the store is; defined before the modules that use it.
+macro_rules! both {
+    ($store:expr, $s:ident => $call:expr) => {
+        match $store {
+            Store::Sqlite($s) => $call,
+            Store::Postgres($s) => $call,
+        }
+    };
+}
+
 pub mod link;
 pub mod onec;
 mod postgres;

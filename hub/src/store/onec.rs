@@ -31,15 +31,6 @@ pub struct OnecLogLine {
 
 const PASSWORD_ALPHABET: &[u8] = b"ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789";
 
-macro_rules! both {
-    ($store:expr, $s:ident => $call:expr) => {
-        match $store {
-            Store::Sqlite($s) => $call,
-            Store::Postgres($s) => $call,
-        }
-    };
-}
-
 impl Store {
     /// Adds a node and answers its password (only its digest is kept); `None` when a node of
     /// that name exists.
