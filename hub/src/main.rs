@@ -3,6 +3,7 @@
 //! GIS MT documents, and measure intake.
 
 mod bench_intake;
+mod bench_onec;
 
 use std::fs::File;
 use std::io::{self, BufWriter, IsTerminal, Read, Write};
@@ -141,6 +142,9 @@ enum Command {
     /// Measure intake: terminals pushing write-offs at once to a hub on a throwaway database,
     /// over loopback.
     BenchIntake(bench_intake::Args),
+    /// Measure a 1C catalog of --goods goods read from CommerceML and imported, beside the
+    /// hub's JSON-lines import of the same goods, each into a throwaway SQLite hub.
+    BenchOnec(bench_onec::Args),
 }
 
 /// The link to GIS MT, over the configuration file's `[gismt]` section.
@@ -755,6 +759,7 @@ fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Command::BenchIntake(args) => bench_intake::run(&args),
+        Command::BenchOnec(args) => bench_onec::run(&args),
     }
 }
 
