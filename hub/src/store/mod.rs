@@ -610,6 +610,14 @@ fn table_shape(table: &str) -> (&'static str, &'static str) {
             "participant_inn",
         ),
         "alerts" => ("key, kind, message, raised_at, sent_at, cleared_at", "key"),
+        "onec_nodes" => (
+            "name, password_hash, warehouse, allow, keep_existing, created_at",
+            "name",
+        ),
+        "onec_log" => (
+            "id, node, at, exchange, mode, filename, outcome, message",
+            "id",
+        ),
         _ => ("sscc, device_id", "sscc"),
     }
 }
@@ -623,8 +631,9 @@ pub struct TableDigest {
 }
 
 /// The tables a hub holds, in the order `migrate` copies them (parents before children).
-/// The link's lease is not among them: it names a process of the old hub.
-pub const TABLES: [&str; 14] = [
+/// Not among them: the link's lease (it names a process of the old hub) and 1C's sessions and
+/// half-uploaded files (an exchange in flight starts again with checkauth).
+pub const TABLES: [&str; 16] = [
     "devices",
     "enrollment_codes",
     "admin_tokens",
@@ -639,6 +648,8 @@ pub const TABLES: [&str; 14] = [
     "refresh_queue",
     "refreshes",
     "alerts",
+    "onec_nodes",
+    "onec_log",
 ];
 
 /// The transaction an import is written in; nothing of it is visible until

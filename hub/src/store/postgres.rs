@@ -665,7 +665,9 @@ impl Postgres {
              SELECT setval(pg_get_serial_sequence('devices', 'id'),
                            greatest((SELECT max(id) FROM devices), 1));
              SELECT setval(pg_get_serial_sequence('operations', 'id'),
-                           greatest((SELECT max(id) FROM operations), 1));",
+                           greatest((SELECT max(id) FROM operations), 1));
+             SELECT setval(pg_get_serial_sequence('onec_log', 'id'),
+                           greatest((SELECT max(id) FROM onec_log), 1));",
         )?;
         tx.commit()?;
         Ok(())
