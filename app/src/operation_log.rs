@@ -6,18 +6,18 @@
 use anyhow::{Context as _, anyhow, bail};
 use serde_json::{Value, json};
 use tally_domain::code::Ki;
-use tally_domain::gs1::{Gs1Date, Sscc};
+use tally_domain::gs1::{Gs1Date, Gtin, Sscc};
 use tally_domain::operation::{
     Acceptance, AcceptanceEvent, AcceptanceTask, Aggregation, AggregationEvent, Capacity, Child,
-    Disaggregation, ExpectedBox, Level, Reaggregation, ReaggregationEvent, ReaggregationMode,
-    Refusal, WriteOff, WriteOffEvent, WriteOffHeader, WriteOffReason,
+    Disaggregation, ExpectedBox, Level, QuantityLine, Reaggregation, ReaggregationEvent,
+    ReaggregationMode, Refusal, WriteOff, WriteOffEvent, WriteOffHeader, WriteOffReason,
 };
 use tally_domain::status::{CisStatus, Inn};
 use tally_domain::validate::OperationKind;
 use tally_domain::{ProductGroup, Timestamp};
 use tally_wire::document::{
-    AcceptanceDocument, AggregationDocument, DisaggregationDocument, PackedAggregate, PackedChild,
-    ReaggregationDocument, ReaggregationType, Replacement, WriteOffDocument,
+    AcceptanceDocument, AcceptedLine, AggregationDocument, DisaggregationDocument, PackedAggregate,
+    PackedChild, ReaggregationDocument, ReaggregationType, Replacement, WriteOffDocument,
 };
 use tally_wire::{DocumentKind, OperationDocument};
 
@@ -95,6 +95,10 @@ pub fn task_json(task: &AcceptanceTask) -> Value {
             "sscc": b.sscc.to_string(),
             "children": b.children.iter().map(ki_text).collect::<Vec<_>>(),
         })).collect::<Vec<_>>(),
+        "lines": task.lines.iter().map(|l| json!({
+            "gtin": l.gtin.to_string(),
+            "quantity": l.quantity,
+        })).collect::<Vec<_>>(),
     })
 }
 
@@ -117,6 +121,22 @@ pub fn task_from_json(value: &Value) -> anyhow::Result<AcceptanceTask> {
             })
         })
         .collect::<anyhow::Result<Vec<_>>>()?;
+    // Journals written before tasks had quantity lines carry none.
+    let lines = value["lines"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|l| {
+            Ok(QuantityLine {
+                gtin: Gtin::from_digits(str_field(l, "gtin")?.as_bytes())
+                    .ok_or_else(|| anyhow!("not a GTIN: {l}"))?,
+                quantity: l["quantity"]
+                    .as_u64()
+                    .and_then(|q| u32::try_from(q).ok())
+                    .ok_or_else(|| anyhow!("not a quantity: {l}"))?,
+            })
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
     Ok(AcceptanceTask {
         id: str_field(value, "id")?.to_string(),
         number: value["number"].as_str().unwrap_or_default().to_string(),
@@ -126,6 +146,7 @@ pub fn task_from_json(value: &Value) -> anyhow::Result<AcceptanceTask> {
             .and_then(ProductGroup::from_code),
         units: kis(&value["units"])?,
         boxes,
+        lines,
     })
 }
 
@@ -412,6 +433,16 @@ impl OperationState {
                     surplus: s.surplus,
                     missing: s.missing,
                     acceptance_date: finished_at.date(),
+                    lines: s
+                        .lines
+                        .iter()
+                        .map(|l| AcceptedLine {
+                            gtin: l.gtin,
+                            expected: l.expected,
+                            accepted: u32::try_from(l.filled.len()).unwrap_or(u32::MAX),
+                            over: u32::try_from(l.over.len()).unwrap_or(u32::MAX),
+                        })
+                        .collect(),
                 })
             }
             OperationState::Aggregation(g) => {
@@ -525,6 +556,10 @@ mod tests {
             boxes: vec![ExpectedBox {
                 sscc: sscc(1),
                 children: vec![ki("5b1"), ki("5b2")],
+            }],
+            lines: vec![QuantityLine {
+                gtin: ki("x").gtin(),
+                quantity: 2,
             }],
         };
         let events = [

@@ -8,7 +8,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use tally_domain::code::Ki;
-use tally_domain::gs1::{Gs1Date, Sscc};
+use tally_domain::gs1::{Gs1Date, Gtin, Sscc};
 use tally_domain::operation::{Child, Level, WriteOffReason};
 use tally_domain::status::CisStatus;
 
@@ -159,6 +159,24 @@ pub struct AcceptanceDocument {
     /// The day the acceptance was finished (the instant is the operation's `finished_at`).
     #[serde(with = "text::one")]
     pub acceptance_date: Gs1Date,
+    /// The task's lines by quantity and what was accepted on each (the codes past a line's
+    /// quantity are in `surplus`); empty for a task by codes and a free acceptance.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub lines: Vec<AcceptedLine>,
+}
+
+/// A task line by quantity as it came out: under when `accepted` < `expected`, over when
+/// more codes of its GTIN were scanned (those are the document's surplus).
+#[derive(Serialize, Deserialize, Clone, PartialEq, Eq, Debug)]
+pub struct AcceptedLine {
+    #[serde(with = "text::one")]
+    pub gtin: Gtin,
+    pub expected: u32,
+    /// Units counted on the line, at most `expected`.
+    pub accepted: u32,
+    /// Units of the GTIN past the quantity.
+    #[serde(default)]
+    pub over: u32,
 }
 
 /// Boxes and pallets packed and closed.

@@ -18,7 +18,10 @@
 //!   `{"kind": "series", "gtin", "batch"}`, each with `"remove": true` to lift the block.
 //! - tasks (the supplier's shipments to accept): `{"id", "number", "senderInn", "date",
 //!   "productGroupId"?, "releaseOrderNumber"?, "turnoverType"?, "warehouse"?, "units": [cis...],
-//!   "boxes": [{"sscc", "units": [cis...]}]}`; `{"id", "remove": true}` deletes it.
+//!   "boxes": [{"sscc", "units": [cis...]}], "lines": [{"gtin", "quantity", "name"?, "ref"?}]}`;
+//!   `{"id", "remove": true}` deletes it. A line is goods the books know by count only (1C's
+//!   delivery): any code of its GTIN fills it; `ref` is the books' id of the goods, echoed
+//!   back in results.
 //! - operators: `{"id", "name", "pinSalt", "pinSha256", "badge"?, "supervisor"?}`.
 
 use std::borrow::Cow;
@@ -29,6 +32,7 @@ use serde::{Deserialize, Serialize};
 use tally_domain::code::Ki;
 use tally_domain::gs1::{Gs1Date, Gtin, Sscc};
 use tally_domain::lang::Lang;
+use tally_domain::operation::QuantityLine;
 use tally_domain::product_group::ProductGroup;
 use tally_domain::reason::Reason;
 use tally_domain::status::{CisStatus, CodeStatus, Inn, PackageType, Parent, StatusEx};
@@ -77,6 +81,8 @@ pub enum RejectReason {
     BadReleaseOrderNumber,
     /// `GROUP` in a product group that has no group packages (a tobacco block is `LEVEL1`).
     GroupPackageNotAllowed,
+    /// A task's quantity line asks for no units, or for more than a delivery holds.
+    BadQuantity,
 }
 
 impl RejectReason {
@@ -109,6 +115,7 @@ impl RejectReason {
             RejectReason::UnknownTurnoverType => "unknown_turnover_type",
             RejectReason::BadReleaseOrderNumber => "bad_release_order_number",
             RejectReason::GroupPackageNotAllowed => "group_package_not_allowed",
+            RejectReason::BadQuantity => "bad_quantity",
         }
     }
 
@@ -200,6 +207,10 @@ impl RejectReason {
             RejectReason::BadReleaseOrderNumber => (
                 "releaseOrderNumber is not a GIS MT document id (a UUID)",
                 "releaseOrderNumber не является идентификатором документа ГИС МТ (UUID)",
+            ),
+            RejectReason::BadQuantity => (
+                "a task line's quantity is not a whole number from 1 to 1000000",
+                "количество в строке задания не целое число от 1 до 1000000",
             ),
         }
     }
@@ -683,9 +694,21 @@ struct TaskLine<'a> {
     units: Vec<Text<'a>>,
     #[serde(borrow, default)]
     boxes: Vec<TaskBoxLine<'a>>,
+    #[serde(borrow, default)]
+    lines: Vec<TaskQuantityLine<'a>>,
     #[serde(default)]
     remove: bool,
 }
+
+#[derive(Deserialize)]
+struct TaskQuantityLine<'a> {
+    #[serde(borrow)]
+    gtin: Text<'a>,
+    quantity: serde_json::Value,
+}
+
+/// The most units one quantity line may ask for: more is a typing error in the books.
+pub const MAX_LINE_QUANTITY: u32 = 1_000_000;
 
 #[derive(Deserialize)]
 struct TaskBoxLine<'a> {
@@ -710,6 +733,8 @@ pub struct Task {
     /// Loose units.
     pub units: Vec<Ki>,
     pub boxes: Vec<(Sscc, Vec<Ki>)>,
+    /// Goods by count: GTIN and quantity, in the task's order.
+    pub lines: Vec<QuantityLine>,
 }
 
 /// A task line: the task, or `None` when the line removes it.
@@ -778,6 +803,20 @@ pub fn parse_task(line: &[u8]) -> Result<TaskRecord, RejectReason> {
             .collect::<Result<_, _>>()?;
         boxes.push((sscc, children));
     }
+    let lines = task
+        .lines
+        .iter()
+        .map(|line| {
+            let gtin = gtin_of(line.gtin.as_str())?;
+            let quantity = line
+                .quantity
+                .as_u64()
+                .and_then(|q| u32::try_from(q).ok())
+                .filter(|q| (1..=MAX_LINE_QUANTITY).contains(q))
+                .ok_or(RejectReason::BadQuantity)?;
+            Ok(QuantityLine { gtin, quantity })
+        })
+        .collect::<Result<Vec<_>, RejectReason>>()?;
     Ok(TaskRecord {
         id: id.to_owned(),
         task: Some(Task {
@@ -795,6 +834,7 @@ pub fn parse_task(line: &[u8]) -> Result<TaskRecord, RejectReason> {
             turnover_type,
             units,
             boxes,
+            lines,
         }),
     })
 }

@@ -10,7 +10,7 @@ use serde::Deserialize;
 use serde::de::{self, Deserializer};
 use serde::ser::Serializer;
 use tally_domain::code::Ki;
-use tally_domain::gs1::{Gs1Date, Sscc};
+use tally_domain::gs1::{Gs1Date, Gtin, Sscc};
 use tally_domain::operation::WriteOffReason;
 use tally_domain::status::{CisStatus, Inn};
 
@@ -39,6 +39,16 @@ impl TextForm for Sscc {
     }
     fn from_text(text: &str) -> Option<Sscc> {
         sscc_of(text)
+    }
+}
+
+impl TextForm for Gtin {
+    const WHAT: &'static str = "a GTIN (14 digits)";
+    fn to_text(&self) -> String {
+        self.to_string()
+    }
+    fn from_text(text: &str) -> Option<Gtin> {
+        Gtin::from_digits(text.as_bytes())
     }
 }
 

@@ -320,7 +320,42 @@ fn feed_lines_are_judged_alike_on_both_sides() {
         Some("0f8fad5b-d9cb-469f-a165-70867728950e")
     );
     assert_eq!((task.units.len(), task.boxes[0].1.len()), (1, 1));
+    assert!(task.lines.is_empty(), "no lines: a task by codes");
+    let by_quantity = json!({"id": "T-2", "number": "N-2", "senderInn": "7702070139",
+        "date": "2026-11-21", "lines": [{"gtin": "4600840749372", "quantity": 12,
+        "name": "Молоко", "ref": "a1"}, {"gtin": "04601234567893", "quantity": 1}]})
+    .to_string();
+    let lines = feed::parse_task(by_quantity.as_bytes())
+        .unwrap()
+        .task
+        .unwrap()
+        .lines;
+    assert_eq!(
+        lines
+            .iter()
+            .map(|l| (l.gtin.to_string(), l.quantity))
+            .collect::<Vec<_>>(),
+        [
+            ("04600840749372".to_owned(), 12),
+            ("04601234567893".to_owned(), 1)
+        ]
+    );
     for (line, reason) in [
+        (
+            json!({"id": "T", "number": "1", "senderInn": "7702070139", "date": "2026-11-21",
+                "lines": [{"gtin": "04600840749372", "quantity": 0}]}),
+            RejectReason::BadQuantity,
+        ),
+        (
+            json!({"id": "T", "number": "1", "senderInn": "7702070139", "date": "2026-11-21",
+                "lines": [{"gtin": "04600840749372", "quantity": 2.5}]}),
+            RejectReason::BadQuantity,
+        ),
+        (
+            json!({"id": "T", "number": "1", "senderInn": "7702070139", "date": "2026-11-21",
+                "lines": [{"gtin": "04600840749373", "quantity": 2}]}),
+            RejectReason::BadGtin,
+        ),
         (
             json!({"id": "T", "senderInn": "7702070139", "date": "2026-11-21"}),
             RejectReason::EmptyTaskNumber,
@@ -397,6 +432,7 @@ fn documents() -> impl Strategy<Value = OperationDocument> {
                         surplus,
                         missing,
                         acceptance_date,
+                        lines: Vec::new(),
                     })
                 }
             ),

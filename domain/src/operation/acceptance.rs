@@ -1,10 +1,11 @@
-//! Acceptance of a delivery: against a task from the hub (expected codes and boxes) or free.
+//! Acceptance of a delivery: against a task from the hub (expected codes, boxes, or GTIN ×
+//! quantity lines when the books know no codes) or free.
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::Refusal;
 use crate::code::Ki;
-use crate::gs1::Sscc;
+use crate::gs1::{Gtin, Sscc};
 use crate::product_group::ProductGroup;
 use crate::status::Inn;
 use crate::validate::Expectation;
@@ -14,6 +15,14 @@ use crate::validate::Expectation;
 pub struct ExpectedBox {
     pub sscc: Sscc,
     pub children: Vec<Ki>,
+}
+
+/// A task line the books know by quantity only (1C's delivery: GTIN × quantity): any code
+/// of that GTIN fills it, up to its quantity; more is a surplus, fewer is missing.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct QuantityLine {
+    pub gtin: Gtin,
+    pub quantity: u32,
 }
 
 /// The acceptance document the hub assigned: what the supplier says it shipped.
@@ -26,6 +35,28 @@ pub struct AcceptanceTask {
     /// Units shipped loose.
     pub units: Vec<Ki>,
     pub boxes: Vec<ExpectedBox>,
+    /// Goods expected by count, their codes unknown until scanned.
+    pub lines: Vec<QuantityLine>,
+}
+
+/// How one quantity line came out.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct LineOutcome {
+    pub gtin: Gtin,
+    /// What the task asked for.
+    pub expected: u32,
+    /// The codes that fill the line, in the order they were accepted (at most `expected`).
+    pub filled: Vec<Ki>,
+    /// Codes of the line's GTIN past its quantity: surplus.
+    pub over: Vec<Ki>,
+}
+
+impl LineOutcome {
+    /// Units the line still lacks.
+    pub fn short(&self) -> u32 {
+        self.expected
+            .saturating_sub(u32::try_from(self.filled.len()).unwrap_or(u32::MAX))
+    }
 }
 
 /// One thing the operator did.
@@ -79,6 +110,9 @@ pub struct AcceptanceSummary {
     pub surplus: Vec<Ki>,
     /// In the task, but not accepted.
     pub missing: Vec<Ki>,
+    /// The task's quantity lines, each with what filled it and what went over; the over
+    /// units are in `surplus` too.
+    pub lines: Vec<LineOutcome>,
 }
 
 impl Acceptance {
@@ -127,8 +161,46 @@ impl Acceptance {
         match &self.task {
             None => Expectation::NoList,
             Some(_) if self.expected.contains(ki) => Expectation::Expected,
+            Some(_) if self.line_has_room(ki.gtin()) => Expectation::Expected,
             Some(_) => Expectation::NotExpected,
         }
+    }
+
+    /// The quantity a task's lines ask of a GTIN (lines of one GTIN add up).
+    fn quantity_of(&self, gtin: Gtin) -> u32 {
+        self.task.as_ref().map_or(0, |t| {
+            t.lines
+                .iter()
+                .filter(|l| l.gtin == gtin)
+                .map(|l| l.quantity)
+                .sum()
+        })
+    }
+
+    /// Accepted units that count toward quantity lines: not a listed code, of that GTIN.
+    fn by_quantity(&self, gtin: Gtin) -> usize {
+        self.accepted
+            .keys()
+            .filter(|ki| {
+                ki.gtin() == gtin && !self.expected.contains(ki) && !self.excluded.contains(ki)
+            })
+            .count()
+    }
+
+    fn line_has_room(&self, gtin: Gtin) -> bool {
+        let quantity = self.quantity_of(gtin) as usize;
+        quantity > 0 && self.by_quantity(gtin) < quantity
+    }
+
+    /// The task's GTINs by quantity, each once, in the task's order.
+    fn line_gtins(&self) -> Vec<Gtin> {
+        let mut gtins: Vec<Gtin> = Vec::new();
+        for line in self.task.iter().flat_map(|t| t.lines.iter()) {
+            if !gtins.contains(&line.gtin) {
+                gtins.push(line.gtin);
+            }
+        }
+        gtins
     }
 
     /// Whether the unit is accepted in this document already.
@@ -191,16 +263,24 @@ impl Acceptance {
 
     pub fn counters(&self) -> Counters {
         let scanned = self.accepted.len() - self.excluded.len();
-        let surplus = self
+        let unlisted = self
             .accepted
             .keys()
             .filter(|ki| !self.expected.contains(ki) && !self.excluded.contains(ki))
             .count();
-        let missing = self.expected.iter().filter(|ki| !self.contains(ki)).count();
+        let mut missing = self.expected.iter().filter(|ki| !self.contains(ki)).count();
+        let (mut by_quantity, mut filled) = (0usize, 0usize);
+        for gtin in self.line_gtins() {
+            let quantity = self.quantity_of(gtin) as usize;
+            let count = self.by_quantity(gtin);
+            by_quantity += quantity;
+            filled += count.min(quantity);
+            missing += quantity.saturating_sub(count);
+        }
         Counters {
-            expected: self.expected.len(),
+            expected: self.expected.len() + by_quantity,
             scanned,
-            surplus,
+            surplus: unlisted - filled,
             missing,
         }
     }
@@ -231,11 +311,31 @@ impl Acceptance {
                 }
             }
         }
-        let surplus = accepted
+        // A quantity line is filled by the first codes of its GTIN, in the order accepted.
+        let mut lines: Vec<LineOutcome> = self
+            .line_gtins()
+            .into_iter()
+            .map(|gtin| LineOutcome {
+                gtin,
+                expected: self.quantity_of(gtin),
+                filled: Vec::new(),
+                over: Vec::new(),
+            })
+            .collect();
+        let mut surplus = Vec::new();
+        for ki in accepted
             .iter()
             .filter(|ki| self.task.is_some() && !self.expected.contains(ki))
-            .copied()
-            .collect();
+        {
+            match lines.iter_mut().find(|l| l.gtin == ki.gtin()) {
+                Some(line) if line.filled.len() < line.expected as usize => line.filled.push(*ki),
+                Some(line) => {
+                    line.over.push(*ki);
+                    surplus.push(*ki);
+                }
+                None => surplus.push(*ki),
+            }
+        }
         let missing = self
             .expected
             .iter()
@@ -249,6 +349,7 @@ impl Acceptance {
             rejected: self.excluded.iter().copied().collect(),
             surplus,
             missing,
+            lines,
         }
     }
 }
@@ -281,7 +382,77 @@ mod tests {
                 sscc: sscc(1),
                 children: vec![ki("5bbbb1"), ki("5bbbb2"), ki("5bbbb3")],
             }],
+            lines: Vec::new(),
         }
+    }
+
+    fn ki_of(gtin: &str, serial: &str) -> Ki {
+        Ki::new(
+            Gtin::from_digits(gtin.as_bytes()).unwrap(),
+            serial.as_bytes(),
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn quantity_lines_are_filled_by_any_code_of_their_gtin() {
+        let cheese = Gtin::from_digits(b"04607004650048").unwrap();
+        let kefir = Gtin::from_digits(b"04600840749365").unwrap();
+        let mut task = task();
+        task.lines = vec![
+            QuantityLine {
+                gtin: cheese,
+                quantity: 2,
+            },
+            QuantityLine {
+                gtin: kefir,
+                quantity: 3,
+            },
+        ];
+        let mut a = Acceptance::new(Some(task));
+        assert_eq!(a.counters().expected, 10, "5 codes and 2 + 3 by quantity");
+        let c = |s| ki_of("04607004650048", s);
+        let k = |s| ki_of("04600840749365", s);
+        assert_eq!(a.expectation(&c("c1")), Expectation::Expected);
+        for ki in [c("c1"), c("c2"), k("k1")] {
+            a.apply(AcceptanceEvent::Unit(ki)).unwrap();
+        }
+        assert_eq!(
+            a.expectation(&c("c3")),
+            Expectation::NotExpected,
+            "the cheese line is full"
+        );
+        a.apply(AcceptanceEvent::Unit(c("c3"))).unwrap();
+        a.apply(AcceptanceEvent::Unit(ki("5aaaa1"))).unwrap();
+        assert_eq!(
+            a.counters(),
+            Counters {
+                expected: 10,
+                scanned: 5,
+                surplus: 1,
+                missing: 4 + 2
+            }
+        );
+        let s = a.summary();
+        assert_eq!(s.surplus, vec![c("c3")]);
+        assert_eq!(s.lines.len(), 2);
+        assert_eq!(
+            (s.lines[0].filled.clone(), s.lines[0].over.clone()),
+            (vec![c("c1"), c("c2")], vec![c("c3")])
+        );
+        assert_eq!(s.lines[0].short(), 0);
+        assert_eq!(
+            (s.lines[1].filled.clone(), s.lines[1].short()),
+            (vec![k("k1")], 2)
+        );
+        // Taking a unit out frees its place on the line.
+        a.apply(AcceptanceEvent::Exclude(c("c1"))).unwrap();
+        let s = a.summary();
+        assert_eq!(s.lines[0].filled, vec![c("c2"), c("c3")]);
+        assert!(s.surplus.is_empty());
+        assert_eq!(a.counters().surplus, 0);
+        let replayed = Acceptance::replay(a.task().cloned(), a.events()).unwrap();
+        assert_eq!(replayed.summary(), s);
     }
 
     #[test]

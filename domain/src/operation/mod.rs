@@ -14,7 +14,10 @@ use crate::gs1::{Gtin, Sscc};
 use crate::lang::Lang;
 use crate::reason::Reason;
 
-pub use acceptance::{Acceptance, AcceptanceEvent, AcceptanceSummary, AcceptanceTask, ExpectedBox};
+pub use acceptance::{
+    Acceptance, AcceptanceEvent, AcceptanceSummary, AcceptanceTask, ExpectedBox, LineOutcome,
+    QuantityLine,
+};
 pub use aggregation::{
     Aggregate, Aggregation, AggregationEvent, Capacity, Child, Disaggregation, Level,
 };

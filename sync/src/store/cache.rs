@@ -4,7 +4,7 @@
 use rusqlite::OptionalExtension;
 use tally_domain::code::Ki;
 use tally_domain::gs1::{Gs1Date, Gtin, Sscc};
-use tally_domain::operation::{AcceptanceTask, ExpectedBox};
+use tally_domain::operation::{AcceptanceTask, ExpectedBox, QuantityLine};
 use tally_domain::product_group::ProductGroup;
 use tally_domain::status::{BlockHit, CisStatus, CodeStatus, Inn, Timestamp};
 
@@ -55,6 +55,8 @@ pub struct Task {
     /// Unit codes expected outside any box.
     pub loose_units: Vec<Ki>,
     pub boxes: Vec<TaskBox>,
+    /// Goods expected by count (1C's deliveries), in the task's order.
+    pub lines: Vec<QuantityLine>,
 }
 
 impl Task {
@@ -74,6 +76,7 @@ impl Task {
                     children: b.units.clone(),
                 })
                 .collect(),
+            lines: self.lines.clone(),
         }
     }
 }
@@ -92,7 +95,7 @@ pub struct TaskSummary {
     pub number: String,
     pub sender_inn: Inn,
     pub date: Gs1Date,
-    /// Every expected unit, loose or boxed.
+    /// Every expected unit, loose, boxed or by quantity.
     pub units: u64,
     pub boxes: u64,
 }
@@ -378,6 +381,20 @@ impl Reader {
                 }
             }
         }
+        let mut lines = Vec::new();
+        let mut statement = self.conn.prepare_cached(
+            "SELECT gtin, quantity FROM task_lines WHERE task_id = ?1 ORDER BY position",
+        )?;
+        let mut rows = statement.query([id])?;
+        while let Some(row) = rows.next()? {
+            let gtin = u64::try_from(row.get::<_, i64>(0)?)
+                .ok()
+                .and_then(Gtin::from_value)
+                .ok_or_else(|| corrupt("task_lines", "not a GTIN".to_owned()))?;
+            let quantity = u32::try_from(row.get::<_, i64>(1)?)
+                .map_err(|_| corrupt("task_lines", "not a quantity".to_owned()))?;
+            lines.push(QuantityLine { gtin, quantity });
+        }
         Ok(Some(Task {
             id: id.to_owned(),
             number,
@@ -387,6 +404,7 @@ impl Reader {
             received_at: Timestamp(received_at),
             loose_units,
             boxes,
+            lines,
         }))
     }
 
@@ -394,7 +412,9 @@ impl Reader {
     pub fn tasks(&self) -> Result<Vec<TaskSummary>> {
         let mut statement = self.conn.prepare_cached(
             "SELECT t.id, t.number, t.sender_inn, t.date,
-                    (SELECT count(*) FROM task_units AS u WHERE u.task_id = t.id),
+                    (SELECT count(*) FROM task_units AS u WHERE u.task_id = t.id)
+                    + (SELECT coalesce(sum(quantity), 0) FROM task_lines AS l
+                       WHERE l.task_id = t.id),
                     (SELECT count(*) FROM task_boxes AS b WHERE b.task_id = t.id)
              FROM tasks AS t ORDER BY t.date, t.id",
         )?;

@@ -874,6 +874,8 @@ struct TaskContent {
     /// `(unit key, the box it is expected in)`.
     units: Vec<(KiKey, Option<i64>)>,
     boxes: Vec<i64>,
+    /// `(GTIN value, quantity)` in the task's order.
+    lines: Vec<(i64, u32)>,
 }
 
 struct Tasks {
@@ -909,6 +911,11 @@ impl LineImport for Tasks {
                     .iter()
                     .map(|(sscc, _)| sscc_column(*sscc))
                     .collect(),
+                lines: task
+                    .lines
+                    .iter()
+                    .map(|l| (gtin_column(l.gtin), l.quantity))
+                    .collect(),
             }),
         ))
     }
@@ -940,6 +947,12 @@ impl LineImport for Tasks {
                 .prepare_cached("INSERT INTO task_units (task_id, ki, sscc) VALUES (?1, ?2, ?3)")?;
             for (key, sscc) in &task.units {
                 add_unit.execute(params![id, key.as_bytes(), sscc])?;
+            }
+            let mut add_line = tx.prepare_cached(
+                "INSERT INTO task_lines (task_id, position, gtin, quantity) VALUES (?1, ?2, ?3, ?4)",
+            )?;
+            for (position, (gtin, quantity)) in task.lines.iter().enumerate() {
+                add_line.execute(params![id, position as i64, gtin, quantity])?;
             }
         }
         Ok(())

@@ -7,7 +7,7 @@ use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior};
 use super::{Result, StoreError, set_meta};
 
 /// The version this build writes.
-pub const CURRENT_VERSION: i64 = 8;
+pub const CURRENT_VERSION: i64 = 9;
 
 type Upgrade = fn(&Transaction<'_>) -> rusqlite::Result<()>;
 
@@ -22,6 +22,7 @@ const UPGRADES: &[(i64, Upgrade)] = &[
     (6, to_v6),
     (7, to_v7),
     (8, to_v8),
+    (9, to_v9),
 ];
 
 fn to_v1(tx: &Transaction<'_>) -> rusqlite::Result<()> {
@@ -54,6 +55,10 @@ fn to_v7(tx: &Transaction<'_>) -> rusqlite::Result<()> {
 
 fn to_v8(tx: &Transaction<'_>) -> rusqlite::Result<()> {
     tx.execute_batch(include_str!("schema/v8.sql"))
+}
+
+fn to_v9(tx: &Transaction<'_>) -> rusqlite::Result<()> {
+    tx.execute_batch(include_str!("schema/v9.sql"))
 }
 
 /// The schema version of the file; 0 for a new, empty one.

@@ -404,7 +404,7 @@ fn catalog_block_lists_and_tasks_import_and_report_their_bad_lines() {
 
     let tasks = [
         r#"{"id":"T-1","number":"УПД-1","senderInn":"7707083893","date":"2026-11-20","productGroupId":1,"units":["0104600840749372215XyZ1a"],"boxes":[{"sscc":"146000000000000012","units":["0104690257528523215ABCDEFGHIJKL","0104690257528523215ABCDEFGHIJKM"]}]}"#,
-        r#"{"id":"T-2","number":"2","senderInn":"500100732259","date":"2026-11-21"}"#,
+        r#"{"id":"T-2","number":"2","senderInn":"500100732259","date":"2026-11-21","lines":[{"gtin":"04690257528523","quantity":3},{"gtin":"4600840749372","quantity":12,"ref":"a1"}]}"#,
         r#"{"id":"T-3","number":"3","senderInn":"1234567890","date":"2026-11-21"}"#,
         r#"{"id":"T-4","number":"4","senderInn":"7707083893","date":"2026-11-31"}"#,
         r#"{"id":"T-5","number":"5","senderInn":"7707083893","date":"2026-11-21","units":["0104600840749372215XyZ1a","0104600840749372215XyZ1a"]}"#,
@@ -468,6 +468,17 @@ fn catalog_block_lists_and_tasks_import_and_report_their_bad_lines() {
     assert_eq!(task.boxes[0].units.len(), 2);
     let acceptance = task.acceptance_task();
     assert_eq!(acceptance.sender, Some(task.sender_inn));
+    assert!(acceptance.lines.is_empty());
+    let by_quantity = store.task("T-2").unwrap().unwrap().acceptance_task();
+    assert_eq!(
+        by_quantity
+            .lines
+            .iter()
+            .map(|l| (l.gtin, l.quantity))
+            .collect::<Vec<_>>(),
+        [(shirt, 3), (kefir, 12)],
+        "the lines in the books' order"
+    );
     assert_eq!(acceptance.units, task.loose_units);
     assert_eq!(acceptance.boxes[0].children, task.boxes[0].units);
     assert_eq!(store.task("T-2").unwrap().unwrap().product_group, None);
@@ -476,7 +487,7 @@ fn catalog_block_lists_and_tasks_import_and_report_their_bad_lines() {
         .iter()
         .map(|t| (t.id.as_str(), t.units, t.boxes))
         .collect();
-    assert_eq!(summary, [("T-1", 3, 1), ("T-2", 0, 0)]);
+    assert_eq!(summary, [("T-1", 3, 1), ("T-2", 15, 0)]);
     assert_eq!(store.task("T-3").unwrap(), None);
 
     // A task sent again replaces the old one; a removal line deletes it with its contents.
