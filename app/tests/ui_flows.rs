@@ -271,6 +271,57 @@ fn accept_a_task_with_a_surplus_and_missing_codes() {
 }
 
 #[test]
+fn accept_a_delivery_by_quantity_with_one_unit_over() {
+    let scratch = Scratch::new("accept-quantity");
+    let (ui, inline) = terminal(&scratch);
+    sign_in(&ui, "1111");
+    tap(&ui, "Acceptance");
+    tap_starting(&ui, "Поступление 55");
+    assert_eq!(value(&ui, "Expected"), "3");
+    assert_eq!(value(&ui, "Missing"), "3");
+    let units = codes("delivery by quantity");
+    // Any code of the line's GTIN fills it, no list needed.
+    for code in &units[..2] {
+        inline.scan(code);
+        assert_eq!(value(&ui, "Verdict"), "Accepted");
+    }
+    assert_eq!(value(&ui, "Missing"), "1");
+    let summary_short = {
+        tap(&ui, "Finish acceptance");
+        let text = value(&ui, "Discrepancy summary");
+        tap(&ui, "Back to scanning");
+        text
+    };
+    assert!(summary_short.contains(": 2/3, short 1"), "{summary_short}");
+    inline.scan(&units[2]);
+    assert_eq!(value(&ui, "Verdict"), "Accepted");
+    // The fourth is past the line's quantity: a surplus, confirmed by a tap like any other.
+    inline.scan(&units[3]);
+    assert_eq!(value(&ui, "Verdict"), "Check this code");
+    tap(&ui, "Accept anyway");
+    assert_eq!(value(&ui, "Scanned"), "4");
+    assert_eq!(value(&ui, "Surplus"), "1");
+    assert_eq!(value(&ui, "Missing"), "0");
+    tap(&ui, "Finish acceptance");
+    let summary = value(&ui, "Discrepancy summary");
+    assert!(
+        summary.contains("Молоко 3,2% 1 л: 3/3, over 1"),
+        "{summary}"
+    );
+    assert!(
+        summary.contains("Surplus (not in the task): 1"),
+        "{summary}"
+    );
+    tap(&ui, "Close acceptance");
+    let queue = pending_kinds(&inline);
+    let payload = &queue[0].1;
+    assert_eq!(payload["task_id"], "DEMO-2", "{payload}");
+    assert_eq!(payload["lines"][0]["accepted"], 3, "{payload}");
+    assert_eq!(payload["lines"][0]["over"], 1, "{payload}");
+    assert_eq!(payload["surplus"].as_array().map(Vec::len), Some(1));
+}
+
+#[test]
 fn pack_a_box_under_a_generated_label() {
     let scratch = Scratch::new("pack");
     let (ui, inline) = terminal(&scratch);

@@ -10,8 +10,9 @@ use tally_domain::Lang;
 use tally_domain::code::{CodeKind, Ki, MarkingCode};
 use tally_domain::gs1::Gtin;
 use tally_domain::operation::{
-    Acceptance, AcceptanceEvent, Aggregation, Child, Disaggregation, Level, Reaggregation,
-    ReaggregationMode, Refusal, WriteOff, WriteOffEvent, WriteOffHeader, WriteOffReason,
+    Acceptance, AcceptanceEvent, AcceptanceSummary, Aggregation, Child, Disaggregation, Level,
+    Reaggregation, ReaggregationMode, Refusal, WriteOff, WriteOffEvent, WriteOffHeader,
+    WriteOffReason,
 };
 use tally_domain::reason::Reason;
 use tally_domain::status::{Parent, Timestamp};
@@ -1207,15 +1208,18 @@ impl Controller {
         let summary = a.summary();
         let events: Vec<AcceptanceEvent> =
             a.events().iter().rev().take(LIST_ROWS).copied().collect();
+        // Judged on the finished picture: a unit that filled a quantity line is expected even
+        // once the line is full, and only the units past it are surplus.
         let expectations: Vec<Expectation> = events
             .iter()
             .map(|e| match e {
-                AcceptanceEvent::Unit(ki) => a.expectation(ki),
+                AcceptanceEvent::Unit(ki) if summary.surplus.contains(ki) => {
+                    Expectation::NotExpected
+                }
                 _ => Expectation::Expected,
             })
             .collect();
-        let summary_text =
-            self.summary_text(&summary.surplus, &summary.missing, summary.accepted.len());
+        let summary_text = self.summary_text(&summary);
         let rows = events
             .iter()
             .zip(expectations)
@@ -1260,11 +1264,33 @@ impl Controller {
         }
     }
 
-    fn summary_text(&mut self, surplus: &[Ki], missing: &[Ki], accepted: usize) -> String {
+    fn summary_text(&mut self, summary: &AcceptanceSummary) -> String {
+        let (surplus, missing) = (&summary.surplus, &summary.missing);
+        let accepted = summary.accepted.len();
         let mut lines = vec![match self.lang {
             Lang::En => format!("Accepted: {accepted}."),
             Lang::Ru => format!("Принято: {accepted}."),
         }];
+        // Goods the task asks for by count: each line's count, and how far off it is.
+        let mut off_by_quantity = false;
+        for line in &summary.lines {
+            let name = self.name_of(line.gtin);
+            let (filled, over, short) = (line.filled.len(), line.over.len(), line.short());
+            off_by_quantity |= over > 0 || short > 0;
+            let off = match (self.lang, over, short) {
+                (_, 0, 0) => String::new(),
+                (Lang::En, 0, short) => format!(", short {short}"),
+                (Lang::Ru, 0, short) => format!(", недостача {short}"),
+                (Lang::En, over, _) => format!(", over {over}"),
+                (Lang::Ru, over, _) => format!(", излишек {over}"),
+            };
+            let label = if name.is_empty() {
+                line.gtin.to_string()
+            } else {
+                format!("{} {name}", line.gtin)
+            };
+            lines.push(format!("{label}: {filled}/{}{off}", line.expected));
+        }
         for (label, codes) in [
             (
                 self.say("Surplus (not in the task)", "Излишек (нет в задании)"),
@@ -1287,7 +1313,7 @@ impl Controller {
                 lines.push(format!("  … +{}", codes.len() - 20));
             }
         }
-        if surplus.is_empty() && missing.is_empty() {
+        if surplus.is_empty() && missing.is_empty() && !off_by_quantity {
             lines.push(self.say("No discrepancies.", "Расхождений нет."));
         }
         lines.join("\n")

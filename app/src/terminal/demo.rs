@@ -73,7 +73,8 @@ fn serial(prefix: char, n: usize) -> String {
 
 /// The demo: a delivery (task `DEMO-1`: two boxes of 6 and 6 loose units, of which 2 will be
 /// missing), 2 surplus units the supplier sent without the task, 24 units of our own stock to
-/// pack and write off, a written-off code and a blocked one.
+/// pack and write off, a delivery by quantity (task `DEMO-2`, as 1C sends one), a written-off
+/// code and a blocked one.
 pub fn dataset() -> Dataset {
     let mut data = Dataset::default();
     for (i, (_, name, group)) in PRODUCTS.iter().enumerate() {
@@ -134,6 +135,20 @@ pub fn dataset() -> Dataset {
         loose.join(","),
         task_boxes.join(",")
     );
+    // A delivery 1C knows by count only (task `DEMO-2`): three units of milk; four came.
+    for i in 0..4 {
+        let (ki, code) = unit(2, &serial('Q', i));
+        data.statuses
+            .push_str(&status_line(&ki, "INTRODUCED", SUPPLIER_INN, 8, None));
+        data.codes.push((
+            "delivery by quantity".into(),
+            code.replace('\u{1d}', "<GS>"),
+        ));
+    }
+    data.tasks.push_str(&format!(
+        "{{\"id\":\"DEMO-2\",\"number\":\"Поступление 55\",\"senderInn\":\"{SUPPLIER_INN}\",\"date\":\"2026-11-21\",\"lines\":[{{\"gtin\":\"{}\",\"quantity\":3}}]}}\n",
+        gtin(2)
+    ));
     for i in 0..24 {
         let (ki, code) = unit(2, &serial('W', i));
         data.statuses
@@ -328,7 +343,8 @@ mod tests {
                 assert!(parsed.ki().is_some(), "{what}");
             }
         }
-        assert_eq!(data.statuses.lines().count(), 12 + 6 + 2 + 24 + 2);
+        assert_eq!(data.statuses.lines().count(), 12 + 6 + 2 + 4 + 24 + 2);
         assert!(data.tasks.contains("DEMO-1"));
+        assert!(data.tasks.contains("DEMO-2"), "the delivery by quantity");
     }
 }
