@@ -92,7 +92,8 @@ fn measure(args: &Args, dir: &std::path::Path) -> anyhow::Result<()> {
 
     let store = Store::open(dir.join("commerceml.db"))?;
     let started = Instant::now();
-    let said = import_catalog(&store, &file, false).map_err(anyhow::Error::msg)?;
+    let said =
+        import_catalog(&store, &file, false, &Default::default()).map_err(anyhow::Error::msg)?;
     let commerceml = started.elapsed();
 
     let store = Store::open(dir.join("json.db"))?;

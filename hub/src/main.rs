@@ -19,6 +19,7 @@ use tally_hub::gismt::client::TrueApi;
 use tally_hub::gismt::link::{Link, LinkConfig};
 use tally_hub::gismt::signer::Signer;
 use tally_hub::import::import;
+use tally_hub::server::onec::OnecConfig;
 use tally_hub::server::{Hub, Limits};
 use tally_hub::store::Store;
 use tally_wire::{DocumentKind, Feed};
@@ -240,6 +241,52 @@ struct HubConfig {
     /// The link to GIS MT (`[gismt]`).
     #[serde(default)]
     gismt: GismtConfig,
+    /// 1C's site exchange (`[onec]`).
+    #[serde(default)]
+    onec: OnecSection,
+}
+
+/// The `[onec]` section, over `tally_hub::server::onec::OnecConfig`'s defaults.
+#[derive(serde::Deserialize, Debug, Default)]
+#[serde(deny_unknown_fields)]
+struct OnecSection {
+    /// Offer 1C `zip=yes` (default true).
+    zip: Option<bool>,
+    /// The largest fragment 1C may send, bytes (default 8 MiB).
+    file_limit: Option<usize>,
+    /// The most a zip archive may unpack to, bytes (default 512 MiB).
+    unpacked_limit: Option<u64>,
+    /// How long an import waits before answering `progress` (default 20 s).
+    progress_after_seconds: Option<f64>,
+    /// The most results one query answers (default 10,000).
+    results_per_query: Option<u32>,
+    /// The names of the requisites or properties that carry an item's marking group.
+    marking_group_fields: Option<Vec<String>>,
+    /// Every answer whole in the exchange log (default false).
+    debug: Option<bool>,
+}
+
+impl OnecSection {
+    fn over(&self, defaults: OnecConfig) -> OnecConfig {
+        let mut read = defaults.read.clone();
+        if let Some(fields) = &self.marking_group_fields {
+            read.group_fields = fields.clone();
+        }
+        OnecConfig {
+            zip: self.zip.unwrap_or(defaults.zip),
+            file_limit: self.file_limit.unwrap_or(defaults.file_limit),
+            unpacked_limit: self.unpacked_limit.unwrap_or(defaults.unpacked_limit),
+            progress_after: self
+                .progress_after_seconds
+                .filter(|s| s.is_finite() && *s >= 0.0)
+                .map_or(defaults.progress_after, Duration::from_secs_f64),
+            results_per_query: self
+                .results_per_query
+                .map_or(defaults.results_per_query, |n| n.max(1)),
+            debug: self.debug.unwrap_or(defaults.debug),
+            read,
+        }
+    }
 }
 
 /// The `[gismt]` section: the True API, the signer, the schedule and the alerts.
@@ -533,6 +580,7 @@ fn main() -> anyhow::Result<()> {
         } => {
             log_to_stderr();
             let limits = db.config()?.limits.over(Limits::default());
+            let onec = db.config()?.onec.over(OnecConfig::default());
             let link = db.link(&gismt)?;
             let store = db.open()?;
             let hub = match (tls_cert, tls_key) {
@@ -544,7 +592,8 @@ fn main() -> anyhow::Result<()> {
                     Hub::bind_tls(store, &listen, config)?.with_limits(limits)
                 }
                 _ => Hub::bind(store, &listen)?.with_limits(limits),
-            };
+            }
+            .with_onec(onec);
             let linked_to = link.as_ref().map(|l| l.api.host().to_owned());
             let hub = match link {
                 Some(link) => hub.with_link(link),

@@ -30,7 +30,7 @@ mod answer;
 mod body;
 mod connection;
 mod journal;
-mod onec;
+pub mod onec;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -166,6 +166,8 @@ impl std::fmt::Debug for Hub {
 struct App {
     store: Arc<Store>,
     policy: Arc<Policy>,
+    onec: Arc<onec::OnecConfig>,
+    imports: Arc<onec::Imports>,
 }
 
 impl Hub {
@@ -223,6 +225,8 @@ impl Hub {
             app: App {
                 store: Arc::new(store),
                 policy: Arc::new(push::hub_policy()),
+                onec: Arc::new(onec::OnecConfig::default()),
+                imports: Arc::new(onec::Imports::default()),
             },
             limits: Limits::default(),
             link: None,
@@ -233,6 +237,18 @@ impl Hub {
     /// documents, polls their results and reads statuses again ([`crate::gismt::link`]).
     pub fn with_link(mut self, config: LinkConfig) -> Hub {
         self.link = Some(config);
+        self
+    }
+
+    /// The same hub serving 1C's exchange this way.
+    pub fn with_onec(mut self, config: onec::OnecConfig) -> Hub {
+        if config.debug {
+            tracing::warn!(
+                "THE 1C EXCHANGE IS IN DEBUG MODE: every answer is written whole to the \
+                 exchange log. Turn [onec] debug off once the node is set up."
+            );
+        }
+        self.app.onec = Arc::new(config);
         self
     }
 
@@ -352,6 +368,7 @@ routes! {
     get "/v1/fleet" => fleet_json,
     get "/fleet" => fleet_html,
     get "/v1/journal" => journal_json,
+    get "/v1/results" => results_json,
     get "/journal" => journal_html,
     get "/1c/exchange" => onec_exchange,
     post "/1c/exchange" => onec_exchange,
@@ -974,6 +991,37 @@ async fn fleet_html(
         &ages,
         now(),
     )))
+}
+
+#[derive(Debug, serde::Deserialize)]
+struct ResultsQuery {
+    warehouse: Option<String>,
+    after: Option<i64>,
+    limit: Option<u32>,
+}
+
+/// The most results one page of `/v1/results` answers.
+const RESULTS_PAGE_MAX: u32 = 10_000;
+
+/// What the warehouse did, for integrators' own processing: the results 1C's sale exchange
+/// sends, as JSON, oldest first after the cursor `after` (the `next` of the page before).
+async fn results_json(
+    State(app): State<App>,
+    headers: HeaderMap,
+    query: Result<Query<ResultsQuery>, QueryRejection>,
+) -> Result<Reply, Refusal> {
+    authenticate_admin(&app, &headers).await?;
+    let Query(query) = query.map_err(|e| bad_query(&e))?;
+    let after = query.after.unwrap_or(0);
+    let limit = query.limit.unwrap_or(1000).clamp(1, RESULTS_PAGE_MAX);
+    let warehouse = query.warehouse.filter(|w| !w.is_empty());
+    let results = with_store(&app, move |store| {
+        let rows = store.results_page(warehouse.as_deref(), after, limit)?;
+        let next = rows.last().map_or(after, |r| r.id);
+        Ok((crate::onec::results::load(store, &rows)?, next))
+    })
+    .await?;
+    json(&serde_json::json!({"results": results.0, "next": results.1}))
 }
 
 /// 1C's site exchange (`server/onec.rs`), for GET and POST alike: 1C sends some modes one way

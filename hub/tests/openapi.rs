@@ -735,6 +735,26 @@ fn a_real_hubs_answers_are_what_the_spec_declares() {
         "{csv}"
     );
 
+    // The results, as integrators page through them, and their refusals.
+    let results = c.check(
+        "GET",
+        "/v1/results",
+        "/v1/results?warehouse=W1&limit=2",
+        &auth,
+        None,
+    );
+    let next = results["next"].as_i64().unwrap();
+    c.check(
+        "GET",
+        "/v1/results",
+        &format!("/v1/results?after={next}"),
+        &auth,
+        None,
+    );
+    c.check("GET", "/v1/results", "/v1/results?after=x", &auth, None);
+    c.check("GET", "/v1/results", "/v1/results", &[], None);
+    c.check("GET", "/v1/results", "/v1/results", &device, None);
+
     // 1C's site exchange: checkauth by Basic, a fragment by cookie, and its refusals.
     let onec = store
         .onec_add_node(

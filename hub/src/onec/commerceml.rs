@@ -35,7 +35,7 @@ pub struct Failure {
 }
 
 impl Failure {
-    fn new(line: u64, code: &'static str, en: String, ru: String) -> Failure {
+    pub(super) fn new(line: u64, code: &'static str, en: String, ru: String) -> Failure {
         Failure { line, code, en, ru }
     }
 }
@@ -451,7 +451,7 @@ pub fn read_catalog(text: &str, options: &ReadOptions) -> Result<Catalog, Vec<Fa
     }
 }
 
-fn count_lines(bytes: &[u8], from: usize, to: usize) -> u64 {
+pub(super) fn count_lines(bytes: &[u8], from: usize, to: usize) -> u64 {
     let to = to.min(bytes.len());
     if to <= from {
         return 0;
@@ -461,7 +461,7 @@ fn count_lines(bytes: &[u8], from: usize, to: usize) -> u64 {
 
 /// `&amp;` and the other four entities XML predefines, and character references; 1C uses no
 /// others (its files have no DTD).
-fn resolve(reference: &BytesRef<'_>) -> Option<char> {
+pub(super) fn resolve(reference: &BytesRef<'_>) -> Option<char> {
     if reference.is_char_ref() {
         return reference.resolve_char_ref().ok().flatten();
     }
@@ -475,7 +475,7 @@ fn resolve(reference: &BytesRef<'_>) -> Option<char> {
     }
 }
 
-fn not_xml(line: u64, detail: &str) -> Failure {
+pub(super) fn not_xml(line: u64, detail: &str) -> Failure {
     Failure::new(
         line,
         "not_xml",
@@ -484,7 +484,7 @@ fn not_xml(line: u64, detail: &str) -> Failure {
     )
 }
 
-fn not_commerceml(line: u64, element: &BytesStart<'_>) -> Failure {
+pub(super) fn not_commerceml(line: u64, element: &BytesStart<'_>) -> Failure {
     let name = element.local_name().as_ref().to_owned();
     Failure::new(
         line,
@@ -495,11 +495,11 @@ fn not_commerceml(line: u64, element: &BytesStart<'_>) -> Failure {
 }
 
 /// Case folded, `ё` as `е` (1C's own names write both), outer spaces dropped.
-fn fold(text: &str) -> String {
+pub(super) fn fold(text: &str) -> String {
     text.trim().to_lowercase().replace('ё', "е")
 }
 
-fn is_true(text: &str) -> bool {
+pub(super) fn is_true(text: &str) -> bool {
     matches!(fold(text).as_str(), "true" | "1" | "истина")
 }
 
@@ -700,7 +700,7 @@ impl State {
     }
 }
 
-fn bad_barcode(line: u64, id: &str, barcode: &str) -> Failure {
+pub(super) fn bad_barcode(line: u64, id: &str, barcode: &str) -> Failure {
     let why_en;
     let why_ru;
     if !barcode.bytes().all(|b| b.is_ascii_digit()) {
@@ -733,7 +733,7 @@ fn group_of(value: &str, names: &[(String, ProductGroup)]) -> Option<ProductGrou
         .map(|&(_, group)| group)
 }
 
-fn attribute(element: &BytesStart<'_>, name: &str) -> Option<String> {
+pub(super) fn attribute(element: &BytesStart<'_>, name: &str) -> Option<String> {
     element
         .attributes()
         .flatten()

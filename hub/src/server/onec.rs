@@ -1,10 +1,15 @@
 //! 1C's site exchange at `/1c/exchange` ("Обмен с сайтом", CommerceML 2 over HTTP), as 1C
 //! drives it: `checkauth` (Basic, a cookie back), `init`, `file` (fragments appended in
-//! order), `import` (the file read into the hub). Every answer is plain text; a refusal is
-//! `failure` and its reason on the next lines, never an HTML page or a JSON body, because 1C
-//! shows the text as it came.
+//! order; with `zip=yes` a zip archive of the exchange's files), `import` (the file read into
+//! the hub: `progress` while a large one is still being read), and for `type=sale` `query`
+//! (the warehouse's results as CommerceML) and `success` (1C confirms them). Every answer but
+//! `query`'s is plain text; a refusal is `failure` and its reason on the next lines, never an
+//! HTML page or a JSON body, because 1C shows the text as it came.
 
+use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use axum::extract::{ConnectInfo, State};
 use axum::http::header::{CONTENT_TYPE, COOKIE};
@@ -15,15 +20,78 @@ use axum_extra::headers::authorization::Basic;
 use axum_extra::headers::{Authorization, HeaderMapExt};
 
 use super::body::Upload;
-use super::{App, now, with_store};
+use super::{App, MAX_BODY_BYTES, now, with_store};
+use crate::onec::commerceml::ReadOptions;
 use crate::store::onec::{OnecLogLine, OnecNode, new_cookie};
 
 /// The cookie `checkauth` names: 1C sends it back on every later request.
 pub const COOKIE_NAME: &str = "tally_1c";
-/// The largest fragment 1C is told to send (`file_limit`), below the hub's body limit.
+/// The largest fragment 1C is told to send (`file_limit`) unless configured otherwise.
 pub const FILE_LIMIT: usize = 8 << 20;
 /// How long a session's cookie holds: an exchange, however large, is over well within it.
 const SESSION_MS: i64 = 6 * 3_600_000;
+
+/// How the exchange is served (`[onec]` of the hub's configuration).
+#[derive(Clone, Debug)]
+pub struct OnecConfig {
+    /// Offer `zip=yes`: 1C then sends one zip archive of its files.
+    pub zip: bool,
+    /// The largest fragment 1C may send (`file_limit`); at most the hub's body limit.
+    pub file_limit: usize,
+    /// The most a zip archive may unpack to.
+    pub unpacked_limit: u64,
+    /// How long an `import` waits for the file to be read before answering `progress` (1C
+    /// asks again until `success` or `failure`).
+    pub progress_after: Duration,
+    /// The most results one `query` answers; the rest wait for the next exchange.
+    pub results_per_query: u32,
+    /// Writes every answer whole (a query's CommerceML too, up to 64 KiB) to the node's log:
+    /// for setting up a node, not for production (the hub warns at start, and every log line
+    /// says `[DEBUG]`).
+    pub debug: bool,
+    /// Which requisites and properties carry the marking group.
+    pub read: ReadOptions,
+}
+
+impl Default for OnecConfig {
+    fn default() -> OnecConfig {
+        OnecConfig {
+            zip: true,
+            file_limit: FILE_LIMIT,
+            unpacked_limit: 512 << 20,
+            progress_after: Duration::from_secs(20),
+            results_per_query: 10_000,
+            debug: false,
+            read: ReadOptions::default(),
+        }
+    }
+}
+
+impl OnecConfig {
+    /// `file_limit` held below the hub's body limit, so a fragment 1C was allowed is never
+    /// refused by the layer underneath.
+    pub fn file_limit(&self) -> usize {
+        self.file_limit.clamp(1024, MAX_BODY_BYTES as usize - 4096)
+    }
+}
+
+/// Imports being read, by (node, file name): 1C's repeated `import` finds its own.
+#[derive(Debug, Default)]
+pub struct Imports {
+    running: Mutex<HashMap<(String, String), (Instant, tokio::task::JoinHandle<String>)>>,
+}
+
+impl Imports {
+    fn take(&self, key: &(String, String)) -> Option<(Instant, tokio::task::JoinHandle<String>)> {
+        self.running.lock().ok()?.remove(key)
+    }
+
+    fn put(&self, key: (String, String), job: (Instant, tokio::task::JoinHandle<String>)) {
+        if let Ok(mut running) = self.running.lock() {
+            running.insert(key, job);
+        }
+    }
+}
 
 #[derive(Debug, Default, serde::Deserialize)]
 pub(super) struct ExchangeQuery {
@@ -33,25 +101,24 @@ pub(super) struct ExchangeQuery {
     filename: Option<String>,
 }
 
-/// An exchange's plain-text answer.
+/// An exchange's answer: plain text, or the CommerceML of a `query`.
 #[derive(Debug)]
-pub(super) struct Answer(String);
+pub(super) struct Answer(String, &'static str);
+
+impl Answer {
+    fn text(text: String) -> Answer {
+        Answer(text, "text/plain; charset=utf-8")
+    }
+}
 
 impl IntoResponse for Answer {
     fn into_response(self) -> Response {
-        (
-            [(
-                CONTENT_TYPE,
-                HeaderValue::from_static("text/plain; charset=utf-8"),
-            )],
-            self.0,
-        )
-            .into_response()
+        ([(CONTENT_TYPE, HeaderValue::from_static(self.1))], self.0).into_response()
     }
 }
 
 fn failure(en: &str, ru: &str) -> Answer {
-    Answer(format!("failure\n{en}\n{ru}\n"))
+    Answer::text(format!("failure\n{en}\n{ru}\n"))
 }
 
 /// Whether `peer` is one of the node's allowed addresses (`10.0.0.0/8, 192.168.1.5`).
@@ -201,28 +268,53 @@ pub(super) async fn exchange(
     let filename = query.filename.clone();
     let answer = match mode.as_str() {
         "checkauth" => check_auth(&app, &node).await,
-        "init" => Answer(format!("zip=no\nfile_limit={FILE_LIMIT}\n")),
-        "file" => file(&app, &node, filename.as_deref(), upload).await,
-        "import" if kind == "catalog" => import(&app, &node, filename.as_deref()).await,
+        "init" => Answer::text(format!(
+            "zip={}\nfile_limit={}\n",
+            if app.onec.zip { "yes" } else { "no" },
+            app.onec.file_limit()
+        )),
+        "file" => file(&app, &node, &kind, filename.as_deref(), upload).await,
+        "import" => import(&app, &node, &kind, filename.as_deref()).await,
+        "query" if kind == "sale" => results_query(&app, &node).await,
+        "success" if kind == "sale" => confirm(&app, &node).await,
         _ => failure(
             &format!("mode={mode} is not served for type={kind}."),
             &format!("mode={mode} не поддерживается для type={kind}."),
         ),
     };
     let outcome = answer.0.lines().next().unwrap_or("").to_owned();
+    let message = if app.onec.debug {
+        format!(
+            "[DEBUG] {}",
+            answer.0.chars().take(64 << 10).collect::<String>()
+        )
+    } else if mode == "query" && outcome != "failure" {
+        format!("{} documents", answer.0.matches("<Документ>").count())
+    } else {
+        answer.0.lines().nth(1).unwrap_or("").to_owned()
+    };
     let line = OnecLogLine {
         node: node.name.clone(),
         at: now().millis(),
         exchange: kind,
         mode,
         filename,
-        message: answer.0.lines().nth(1).unwrap_or("").to_owned(),
-        outcome,
+        message,
+        outcome: if mode_is_query(&outcome) {
+            "success".to_owned()
+        } else {
+            outcome
+        },
     };
     if let Err(e) = with_store(&app, move |store| store.onec_log(&line)).await {
         tracing::warn!("the 1C exchange log: {e:?}");
     }
     answer
+}
+
+/// A `query`'s answer starts with the XML declaration, not an outcome word.
+fn mode_is_query(first_line: &str) -> bool {
+    first_line.starts_with("<?xml")
 }
 
 async fn check_auth(app: &App, node: &OnecNode) -> Answer {
@@ -232,7 +324,7 @@ async fn check_auth(app: &App, node: &OnecNode) -> Answer {
     let name = node.name.clone();
     let stored = value.clone();
     match with_store(app, move |store| store.onec_start(&name, &stored, now())).await {
-        Ok(()) => Answer(format!("success\n{COOKIE_NAME}\n{value}\n")),
+        Ok(()) => Answer::text(format!("success\n{COOKIE_NAME}\n{value}\n")),
         Err(_) => failure(
             "The hub's database is unavailable.",
             "База хаба недоступна.",
@@ -240,7 +332,13 @@ async fn check_auth(app: &App, node: &OnecNode) -> Answer {
     }
 }
 
-async fn file(app: &App, node: &OnecNode, filename: Option<&str>, upload: Upload) -> Answer {
+async fn file(
+    app: &App,
+    node: &OnecNode,
+    kind: &str,
+    filename: Option<&str>,
+    upload: Upload,
+) -> Answer {
     let Some(filename) = filename.filter(|f| plain_file_name(f)).map(str::to_owned) else {
         return failure(
             "filename must be a plain file name.",
@@ -251,19 +349,169 @@ async fn file(app: &App, node: &OnecNode, filename: Option<&str>, upload: Upload
         Ok(bytes) => bytes,
         Err(_) => return failure("The file did not arrive whole.", "Файл пришёл не целиком."),
     };
-    if bytes.len() > FILE_LIMIT {
+    let limit = app.onec.file_limit();
+    if bytes.len() > limit {
         return failure(
-            &format!("A fragment may be at most {FILE_LIMIT} bytes (file_limit)."),
-            &format!("Фрагмент не больше {FILE_LIMIT} байт (file_limit)."),
+            &format!("A fragment may be at most {limit} bytes (file_limit)."),
+            &format!("Фрагмент не больше {limit} байт (file_limit)."),
         );
     }
+    // Some configurations send the sale exchange's documents with `file` alone and never ask
+    // to import them: a documents file whose last fragment closes the root is read now.
+    let complete =
+        kind == "sale" && !filename.to_ascii_lowercase().ends_with(".zip") && closes_root(&bytes);
     let name = node.name.clone();
-    match with_store(app, move |store| {
-        store.onec_append(&name, &filename, &bytes)
-    })
-    .await
+    let stored = filename.clone();
+    if with_store(app, move |store| store.onec_append(&name, &stored, &bytes))
+        .await
+        .is_err()
     {
-        Ok(()) => Answer("success\n".into()),
+        return failure(
+            "The hub's database is unavailable.",
+            "База хаба недоступна.",
+        );
+    }
+    if complete {
+        return import(app, node, kind, Some(&filename)).await;
+    }
+    Answer::text("success\n".into())
+}
+
+/// Whether a fragment ends with the root's closing tag, in UTF-8 or windows-1251.
+fn closes_root(bytes: &[u8]) -> bool {
+    const ROOT_END: &str = "</КоммерческаяИнформация>";
+    let tail = bytes.trim_ascii_end();
+    let (in_1251, _, _) = encoding_rs::WINDOWS_1251.encode(ROOT_END);
+    tail.ends_with(ROOT_END.as_bytes()) || tail.ends_with(&in_1251)
+}
+
+/// Reads an uploaded file into the hub. A file still being read after
+/// [`OnecConfig::progress_after`] is answered `progress`; 1C asks again and gets the outcome
+/// once it is there. An import the hub lost (it restarted) is started again: a refused file
+/// wrote nothing and a taken one is taken alike a second time.
+async fn import(app: &App, node: &OnecNode, kind: &str, filename: Option<&str>) -> Answer {
+    let Some(filename) = filename.filter(|f| plain_file_name(f)).map(str::to_owned) else {
+        return failure(
+            "filename must be a plain file name.",
+            "filename должен быть простым именем файла.",
+        );
+    };
+    let key = (node.name.clone(), filename.clone());
+    let (started, mut job) = match app.imports.take(&key) {
+        Some(job) => job,
+        None => {
+            let store = Arc::clone(&app.store);
+            let config = Arc::clone(&app.onec);
+            let node = node.clone();
+            let kind = kind.to_owned();
+            let filename = filename.clone();
+            let job = tokio::task::spawn_blocking(move || {
+                read_file(&store, &config, &node, &kind, &filename)
+            });
+            (Instant::now(), job)
+        }
+    };
+    match tokio::time::timeout(app.onec.progress_after, &mut job).await {
+        Ok(Ok(answer)) => Answer::text(answer),
+        Ok(Err(_)) => failure(
+            "The import stopped unexpectedly; see the hub's log.",
+            "Загрузка неожиданно прервалась; см. журнал хаба.",
+        ),
+        Err(_) => {
+            let seconds = started.elapsed().as_secs();
+            app.imports.put(key, (started, job));
+            Answer::text(format!(
+                "progress\nReading {filename}: {seconds} s so far.\nЧтение {filename}: уже {seconds} с.\n"
+            ))
+        }
+    }
+}
+
+/// The import itself, off the async threads: the file (from a zip archive of this exchange
+/// when it was not uploaded plain), then the catalog or the documents in it.
+fn read_file(
+    store: &crate::store::Store,
+    config: &OnecConfig,
+    node: &OnecNode,
+    kind: &str,
+    filename: &str,
+) -> String {
+    let unavailable = "failure\nThe hub's database is unavailable.\nБаза хаба недоступна.\n";
+    let bytes = match store.onec_file(&node.name, filename) {
+        Ok(Some(bytes)) => bytes,
+        Ok(None) => match unpack_archives(store, config, node) {
+            Err(reasons) => return format!("failure\n{reasons}\n"),
+            Ok(()) => match store.onec_file(&node.name, filename) {
+                Ok(Some(bytes)) => bytes,
+                Ok(None) => {
+                    return format!(
+                        "failure\n{filename} was not uploaded in this exchange.\n{filename} не загружен в этом обмене.\n"
+                    );
+                }
+                Err(_) => return unavailable.to_owned(),
+            },
+        },
+        Err(_) => return unavailable.to_owned(),
+    };
+    let outcome = if kind == "sale" {
+        crate::onec::site::import_documents(store, &bytes, &node.name, &node.warehouse)
+    } else {
+        crate::onec::site::import_catalog(store, &bytes, node.keep_existing, &config.read)
+    };
+    match outcome {
+        Ok(report) => format!("success\n{report}\n"),
+        Err(reasons) => format!("failure\n{reasons}\n"),
+    }
+}
+
+/// Unpacks the zip archives uploaded in this exchange into its files.
+fn unpack_archives(
+    store: &crate::store::Store,
+    config: &OnecConfig,
+    node: &OnecNode,
+) -> Result<(), String> {
+    let unavailable = || "The hub's database is unavailable.\nБаза хаба недоступна.".to_owned();
+    let names = store
+        .onec_file_names(&node.name)
+        .map_err(|_| unavailable())?;
+    for archive in names
+        .iter()
+        .filter(|n| n.to_ascii_lowercase().ends_with(".zip"))
+    {
+        let Some(bytes) = store
+            .onec_file(&node.name, archive)
+            .map_err(|_| unavailable())?
+        else {
+            continue;
+        };
+        for (name, content) in crate::onec::site::unpack(&bytes, config.unpacked_limit)? {
+            // Only the exchange files themselves; 1C's images (import_files/…) are not kept.
+            if name.contains('/') {
+                continue;
+            }
+            store
+                .onec_replace_file(&node.name, &name, &content)
+                .map_err(|_| unavailable())?;
+        }
+    }
+    Ok(())
+}
+
+/// `type=sale&mode=query`: the warehouse's results 1C has not confirmed, as CommerceML.
+async fn results_query(app: &App, node: &OnecNode) -> Answer {
+    let name = node.name.clone();
+    let limit = app.onec.results_per_query;
+    let at = now();
+    let built = with_store(app, move |store| {
+        let rows = store.onec_query(&name, limit, at)?;
+        crate::onec::results::load(store, &rows)
+    })
+    .await;
+    match built {
+        Ok(results) => Answer(
+            crate::onec::results::commerceml(&results, at),
+            "application/xml; charset=utf-8",
+        ),
         Err(_) => failure(
             "The hub's database is unavailable.",
             "База хаба недоступна.",
@@ -271,27 +519,13 @@ async fn file(app: &App, node: &OnecNode, filename: Option<&str>, upload: Upload
     }
 }
 
-async fn import(app: &App, node: &OnecNode, filename: Option<&str>) -> Answer {
-    let Some(filename) = filename.filter(|f| plain_file_name(f)).map(str::to_owned) else {
-        return failure(
-            "filename must be a plain file name.",
-            "filename должен быть простым именем файла.",
-        );
-    };
+/// `type=sale&mode=success`: 1C took the last query's documents.
+async fn confirm(app: &App, node: &OnecNode) -> Answer {
     let name = node.name.clone();
-    let keep_existing = node.keep_existing;
-    let outcome = with_store(app, move |store| {
-        let Some(bytes) = store.onec_file(&name, &filename)? else {
-            return Ok(Err(format!(
-                "{filename} was not uploaded in this exchange.\n{filename} не загружен в этом обмене."
-            )));
-        };
-        Ok(crate::onec::site::import_catalog(store, &bytes, keep_existing))
-    })
-    .await;
-    match outcome {
-        Ok(Ok(report)) => Answer(format!("success\n{report}\n")),
-        Ok(Err(reasons)) => Answer(format!("failure\n{reasons}\n")),
+    match with_store(app, move |store| store.onec_confirm(&name, now())).await {
+        Ok(count) => Answer::text(format!(
+            "success\n{count} results confirmed / подтверждено результатов: {count}\n"
+        )),
         Err(_) => failure(
             "The hub's database is unavailable.",
             "База хаба недоступна.",

@@ -618,6 +618,10 @@ fn table_shape(table: &str) -> (&'static str, &'static str) {
             "id, node, at, exchange, mode, filename, outcome, message",
             "id",
         ),
+        "onec_results" => (
+            "node, operation, batch, sent_at, confirmed_at",
+            "node, operation",
+        ),
         _ => ("sscc, device_id", "sscc"),
     }
 }
@@ -633,7 +637,7 @@ pub struct TableDigest {
 /// The tables a hub holds, in the order `migrate` copies them (parents before children).
 /// Not among them: the link's lease (it names a process of the old hub) and 1C's sessions and
 /// half-uploaded files (an exchange in flight starts again with checkauth).
-pub const TABLES: [&str; 16] = [
+pub const TABLES: [&str; 17] = [
     "devices",
     "enrollment_codes",
     "admin_tokens",
@@ -650,6 +654,7 @@ pub const TABLES: [&str; 16] = [
     "alerts",
     "onec_nodes",
     "onec_log",
+    "onec_results",
 ];
 
 /// The transaction an import is written in; nothing of it is visible until

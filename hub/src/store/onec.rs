@@ -66,6 +66,16 @@ impl Store {
         both!(self, s => s.onec_append(node, filename, bytes))
     }
 
+    /// The names of the files of the node's exchange.
+    pub fn onec_file_names(&self, node: &str) -> Result<Vec<String>> {
+        both!(self, s => s.onec_file_names(node))
+    }
+
+    /// Writes a file of the node's exchange whole (one unpacked from its zip archive).
+    pub fn onec_replace_file(&self, node: &str, filename: &str, bytes: &[u8]) -> Result<()> {
+        both!(self, s => s.onec_replace_file(node, filename, bytes))
+    }
+
     /// The whole file, its fragments in order; `None` when none arrived.
     pub fn onec_file(&self, node: &str, filename: &str) -> Result<Option<Vec<u8>>> {
         both!(self, s => s.onec_file(node, filename))
@@ -89,6 +99,81 @@ impl Store {
     /// The node's log, newest first.
     pub fn onec_log_of(&self, node: &str, limit: u32) -> Result<Vec<OnecLogLine>> {
         both!(self, s => s.onec_log_of(node, limit))
+    }
+}
+
+/// An applied operation of a warehouse, as a result for the books.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ResultRow {
+    /// The hub's number of the operation: the cursor of `/v1/results`.
+    pub id: i64,
+    pub uuid: String,
+    pub kind: String,
+    pub device: String,
+    pub warehouse: String,
+    pub operator: String,
+    pub started_at: i64,
+    pub finished_at: i64,
+    /// The pushed document's JSON (`payload` of the operation).
+    pub payload: String,
+}
+
+/// A GIS MT document an operation made, and how far it got.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ResultSubmission {
+    pub operation: i64,
+    pub document_type: String,
+    pub pg: String,
+    pub state: String,
+    pub gis_id: Option<String>,
+}
+
+/// The operation kinds that are results for the books: what changed the warehouse's stock.
+pub const RESULT_KINDS: [&str; 2] = ["acceptance", "write-off"];
+
+impl Store {
+    /// Applied operations of a warehouse (every warehouse when `None`) after the cursor
+    /// `after`, oldest first.
+    pub fn results_page(
+        &self,
+        warehouse: Option<&str>,
+        after: i64,
+        limit: u32,
+    ) -> Result<Vec<ResultRow>> {
+        both!(self, s => s.results_page(warehouse, after, limit))
+    }
+
+    /// The results 1C has not confirmed, at most `limit`, sent as a new batch of the node: of
+    /// its warehouse, received since the node was added. A result of an earlier batch that
+    /// 1C never confirmed is in this one again.
+    pub fn onec_query(&self, node: &str, limit: u32, now: Timestamp) -> Result<Vec<ResultRow>> {
+        both!(self, s => s.onec_query(node, limit, now.millis()))
+    }
+
+    /// 1C's `success`: the node's last batch is confirmed and never sent again. Answers how
+    /// many results it held (0 when nothing was waiting for confirmation).
+    pub fn onec_confirm(&self, node: &str, now: Timestamp) -> Result<u64> {
+        both!(self, s => s.onec_confirm(node, now.millis()))
+    }
+
+    /// The GIS MT documents of these operations.
+    pub fn result_submissions(&self, operations: &[i64]) -> Result<Vec<ResultSubmission>> {
+        if operations.is_empty() {
+            return Ok(Vec::new());
+        }
+        both!(self, s => s.result_submissions(operations))
+    }
+
+    /// Feed items by key (tasks by id, catalog lines by GTIN), in one read.
+    pub fn items_of(
+        &self,
+        feed: tally_wire::Feed,
+        keys: &[String],
+    ) -> Result<std::collections::HashMap<String, String>> {
+        if keys.is_empty() {
+            return Ok(std::collections::HashMap::new());
+        }
+        both!(self, s => s.items_of(feed.name(), keys))
     }
 }
 

@@ -143,12 +143,13 @@ impl<C: GenericClient> Session<'_, C> {
 }
 
 /// The migrations, in order; `schema_migrations` holds the versions run.
-const MIGRATIONS: [&str; 5] = [
+const MIGRATIONS: [&str; 6] = [
     include_str!("../../migrations/postgres/0001_initial.sql"),
     include_str!("../../migrations/postgres/0002_box_contents.sql"),
     include_str!("../../migrations/postgres/0003_operations_per_device.sql"),
     include_str!("../../migrations/postgres/0004_gismt.sql"),
     include_str!("../../migrations/postgres/0005_onec.sql"),
+    include_str!("../../migrations/postgres/0006_onec_results.sql"),
 ];
 
 mod link;

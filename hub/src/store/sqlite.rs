@@ -23,7 +23,7 @@ use crate::documents::Selection;
 use crate::push::{self, Keys, LabelOwner, Outcome, Snapshot};
 
 /// The migrations, in order; a hub at `user_version` N has run the first N.
-const MIGRATIONS: [&str; 7] = [
+const MIGRATIONS: [&str; 8] = [
     include_str!("../../migrations/sqlite/0001_initial.sql"),
     include_str!("../../migrations/sqlite/0002_admin_tokens.sql"),
     include_str!("../../migrations/sqlite/0003_gis_documents.sql"),
@@ -31,6 +31,7 @@ const MIGRATIONS: [&str; 7] = [
     include_str!("../../migrations/sqlite/0005_operations_per_device.sql"),
     include_str!("../../migrations/sqlite/0006_gismt.sql"),
     include_str!("../../migrations/sqlite/0007_onec.sql"),
+    include_str!("../../migrations/sqlite/0008_onec_results.sql"),
 ];
 
 mod link;

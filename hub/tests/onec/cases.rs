@@ -2,6 +2,7 @@ use std::thread;
 
 use tally_domain::status::Timestamp;
 use tally_hub::server::Hub;
+use tally_hub::server::onec::OnecConfig;
 use tally_hub::store::onec::OnecNode;
 use tally_wire::Feed;
 
@@ -44,6 +45,10 @@ struct Exchange {
 
 impl Exchange {
     fn new(allow: &str, keep_existing: bool) -> Exchange {
+        Exchange::with(allow, keep_existing, OnecConfig::default())
+    }
+
+    fn with(allow: &str, keep_existing: bool, config: OnecConfig) -> Exchange {
         let db = Database::new(BACKEND);
         let store = db.store();
         let password = store
@@ -58,7 +63,7 @@ impl Exchange {
             )
             .unwrap()
             .unwrap();
-        let hub = Hub::bind(db.store(), "127.0.0.1:0").unwrap();
+        let hub = Hub::bind(db.store(), "127.0.0.1:0").unwrap().with_onec(config);
         let base = format!("http://{}/1c/exchange", hub.local_addr().unwrap());
         thread::spawn(move || hub.run());
         Exchange {
@@ -118,7 +123,7 @@ fn a_catalog_in_fragments_is_imported_as_1c_drives_the_exchange() {
     let x = Exchange::new("", false);
     let cookie = x.sign_in();
     let init = x.call("type=catalog&mode=init", None, Some(&cookie), None);
-    assert_eq!(init[0], "zip=no");
+    assert_eq!(init[0], "zip=yes");
     assert!(init[1].starts_with("file_limit="), "{init:?}");
     let limit: usize = init[1]["file_limit=".len()..].parse().unwrap();
     let file = import_xml("Вода питьевая 0,5 л").into_bytes();
@@ -207,4 +212,223 @@ fn a_node_is_served_only_from_its_addresses_and_keeps_goods_when_told() {
     assert_eq!(answer[0], "success", "{answer:?}");
     assert!(x.catalog().iter().any(|l| l["name"] == "Вода питьевая 0,5 л"));
     assert!(!x.catalog().iter().any(|l| l["name"] == "Вода переименованная"));
+}
+
+/// A zip archive of these files, as 1C packs an exchange with zip=yes.
+fn zipped(files: &[(&str, &[u8])]) -> Vec<u8> {
+    use std::io::Write;
+    let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    for (name, bytes) in files {
+        zip.start_file(*name, zip::write::SimpleFileOptions::default()).unwrap();
+        zip.write_all(bytes).unwrap();
+    }
+    zip.finish().unwrap().into_inner()
+}
+
+#[test]
+fn a_zip_of_the_exchange_is_unpacked_safely_and_a_slow_import_answers_progress() {
+    let config = OnecConfig {
+        file_limit: 2048,
+        unpacked_limit: 64 << 10,
+        progress_after: std::time::Duration::ZERO,
+        ..OnecConfig::default()
+    };
+    let x = Exchange::with("", false, config);
+    let cookie = x.sign_in();
+    let init = x.call("type=catalog&mode=init", None, Some(&cookie), None);
+    assert_eq!(init, ["zip=yes", "file_limit=2048"]);
+    let catalog = import_xml("Вода питьевая 0,5 л");
+    let archive = zipped(&[
+        ("import.xml", catalog.as_bytes()),
+        ("import_files/a1/photo.jpg", &[0xFF, 0xD8, 0xFF][..]),
+    ]);
+    let too_big = vec![b'x'; 4096];
+    assert_eq!(x.call("type=catalog&mode=file&filename=1c.zip", None, Some(&cookie), Some(&too_big))[0], "failure");
+    for part in archive.chunks(1000) {
+        assert_eq!(x.call("type=catalog&mode=file&filename=1c.zip", None, Some(&cookie), Some(part)), ["success"]);
+    }
+    // With no wait allowed, the first answer is progress; 1C asks again until it is done.
+    let mut answers = Vec::new();
+    for _ in 0..200 {
+        let answer = x.call("type=catalog&mode=import&filename=import.xml", None, Some(&cookie), None);
+        let done = answer[0] != "progress";
+        answers.push(answer);
+        if done {
+            break;
+        }
+        thread::sleep(std::time::Duration::from_millis(20));
+    }
+    assert_eq!(answers[0][0], "progress", "{answers:?}");
+    assert!(answers[0][1].starts_with("Reading import.xml"), "{answers:?}");
+    assert_eq!(answers.last().unwrap()[0], "success", "{answers:?}");
+    assert_eq!(x.catalog().len(), 2);
+
+    // An archive that climbs out of the exchange's folder, or unpacks past the limit: refused.
+    for (name, archive) in [
+        ("evil.zip", zipped(&[("../offers.xml", catalog.as_bytes())])),
+        ("bomb.zip", zipped(&[("offers.xml", &vec![b' '; 200 << 10][..])])),
+    ] {
+        let cookie = x.sign_in();
+        for part in archive.chunks(1000) {
+            x.call(&format!("type=catalog&mode=file&filename={name}"), None, Some(&cookie), Some(part));
+        }
+        let mut answer = x.call("type=catalog&mode=import&filename=offers.xml", None, Some(&cookie), None);
+        while answer[0] == "progress" {
+            thread::sleep(std::time::Duration::from_millis(20));
+            answer = x.call("type=catalog&mode=import&filename=offers.xml", None, Some(&cookie), None);
+        }
+        assert_eq!(answer[0], "failure", "{name}: {answer:?}");
+        assert!(answer[1].contains("outside the exchange") || answer[1].contains("more than"), "{name}: {answer:?}");
+    }
+}
+
+const SUPPLIER: &str = "7736207543";
+
+/// Deliveries and an order as 1C writes its documents: one by quantity, one with the codes
+/// 1C knows, one order to pick.
+fn documents_xml(encoding: &str) -> String {
+    format!(
+        r#"<?xml version="1.0" encoding="{encoding}"?>
+<КоммерческаяИнформация xmlns="urn:1C.ru:commerceml_2" ВерсияСхемы="2.10" ДатаФормирования="2026-12-02T10:00:00">
+  <Документ>
+    <Ид>d-55</Ид><Номер>ПТ-55</Номер><Дата>2026-12-02</Дата><ХозОперация>Заказ товара</ХозОперация><Роль>Покупатель</Роль>
+    <Валюта>руб</Валюта><Курс>1</Курс><Сумма>1200</Сумма>
+    <Контрагенты><Контрагент><Ид>s1</Ид><Наименование>ООО Молоко</Наименование><Роль>Продавец</Роль><ИНН>{SUPPLIER}</ИНН></Контрагент></Контрагенты>
+    <Товары>
+      <Товар><Ид>a1</Ид><Наименование>Молоко 3,2% 1 л</Наименование><Штрихкод>4600840749372</Штрихкод><Количество>3.000</Количество><НеизвестныйЭлемент/></Товар>
+      <Товар><Ид>a2</Ид><Наименование>Футболка</Наименование><Штрихкод>04690257528523</Штрихкод><Количество>2</Количество>
+        <КодыМаркировки><КодМаркировки>010469025752852321KNOWN0001</КодМаркировки></КодыМаркировки></Товар>
+    </Товары>
+  </Документ>
+  <Документ>
+    <Ид>o-7</Ид><Номер>ЗК-7</Номер><Дата>2026-12-02</Дата><ХозОперация>Заказ товара</ХозОперация><Роль>Продавец</Роль>
+    <Товары><Товар><Ид>a1</Ид><Штрихкод>4600840749372</Штрихкод><Количество>1</Количество></Товар></Товары>
+  </Документ>
+</КоммерческаяИнформация>
+"#
+    )
+}
+
+fn tasks(store: &tally_hub::store::Store) -> Vec<serde_json::Value> {
+    let (items, _) = store.pull(Feed::Tasks, "W1", 0, 100).unwrap();
+    items.iter().map(|(_, i)| serde_json::from_str(i).unwrap()).collect()
+}
+
+#[test]
+fn deliveries_from_1c_become_tasks_in_both_encodings_and_bad_documents_change_nothing() {
+    let x = Exchange::new("", false);
+    let cookie = x.sign_in();
+    let in_1251 = documents_xml("windows-1251");
+    let (cp1251, _, unmappable) = encoding_rs::WINDOWS_1251.encode(&in_1251);
+    assert!(!unmappable);
+    // Broken or wrong documents first: each refused with its reason, no task made.
+    let good = documents_xml("UTF-8");
+    for (name, body, code) in [
+        ("broken.xml", good[..good.len() / 2].to_owned(), "not_xml"),
+        ("check.xml", good.replace("4600840749372", "4600840749373"), "bad_barcode"),
+        ("empty.xml", "<КоммерческаяИнформация ВерсияСхемы=\"2.10\"/>".to_owned(), "empty_exchange_file"),
+        ("nogoods.xml", good.replace("<Товары>\n      <Товар><Ид>a1", "<Прочее>\n      <Товар><Ид>a1").replace("</Товар>\n    </Товары>", "</Товар>\n    </Прочее>"), "empty_document"),
+        ("fraction.xml", good.replace("3.000", "2.5"), "bad_quantity"),
+        ("toomany.xml", good.replace("<Количество>2</Количество>", "<Количество>0,000</Количество>"), "bad_quantity"),
+    ] {
+        let answer = x.call(&format!("type=sale&mode=file&filename={name}"), None, Some(&cookie), Some(body.as_bytes()));
+        let answer = if answer == ["success"] {
+            x.call(&format!("type=sale&mode=import&filename={name}"), None, Some(&cookie), None)
+        } else {
+            answer
+        };
+        assert_eq!(answer[0], "failure", "{name}: {answer:?}");
+        assert!(answer[1..].iter().any(|l| l.contains(code)), "{name}: {code}: {answer:?}");
+    }
+    assert!(tasks(&x.store).is_empty(), "a refused file makes no task");
+
+    for bytes in [good.as_bytes().to_vec(), cp1251.into_owned()] {
+        // A complete documents file is read as it arrives, as 1C sends sale files with `file` alone.
+        let answer = x.call("type=sale&mode=file&filename=orders.xml", None, Some(&x.sign_in()), Some(&bytes));
+        assert_eq!(answer[0], "success", "{answer:?}");
+        assert!(answer[1].contains("1 deliveries to accept") && answer[1].contains("1 orders to pick"), "{answer:?}");
+        let tasks = tasks(&x.store);
+        assert_eq!(tasks.len(), 1, "{tasks:?}");
+        let task = &tasks[0];
+        assert_eq!(task["id"], "d-55");
+        assert_eq!(task["senderInn"], SUPPLIER);
+        assert_eq!(task["units"], serde_json::json!(["010469025752852321KNOWN0001"]));
+        assert_eq!(
+            task["lines"],
+            serde_json::json!([
+                {"gtin": "04600840749372", "quantity": 3, "name": "Молоко 3,2% 1 л", "ref": "a1"},
+                {"gtin": "04690257528523", "quantity": 1, "name": "Футболка", "ref": "a2"}
+            ])
+        );
+        tally_wire::feed::parse_task(task.to_string().as_bytes()).unwrap();
+    }
+    // 1C marks the delivery deleted: the task is withdrawn.
+    let deleted = good.replace("<Ид>d-55</Ид>", "<Ид>d-55</Ид><ПометкаУдаления>true</ПометкаУдаления>");
+    let answer = x.call("type=sale&mode=file&filename=orders.xml", None, Some(&x.sign_in()), Some(deleted.as_bytes()));
+    assert_eq!(answer[0], "success", "{answer:?}");
+    assert!(answer[1].contains("1 withdrawn"), "{answer:?}");
+    assert_eq!(tasks(&x.store), [serde_json::json!({"id": "d-55", "remove": true})], "the terminals drop it");
+}
+
+#[test]
+fn results_are_sent_until_1c_confirms_them_and_never_after() {
+    use tally_domain::status::Inn;
+    use tally_hub::push::hub_policy;
+    use tally_wire::{PushRequest, PushResult};
+    let x = Exchange::new("", false);
+    let cookie = x.sign_in();
+    let file = documents_xml("UTF-8");
+    assert_eq!(x.call("type=sale&mode=file&filename=orders.xml", None, Some(&cookie), Some(file.as_bytes()))[0], "success");
+    let milk = |n: u32| format!("0104600840749372215Q{n:05}");
+    let lines: String = (1..=5)
+        .map(|n| serde_json::json!({"cis": milk(n), "status": "INTRODUCED", "ownerInn": SUPPLIER, "productGroupId": 8}).to_string() + "\n")
+        .collect();
+    assert!(tally_hub::import::import(&x.store, Feed::Statuses, lines.as_bytes()).unwrap().rejected.is_empty());
+    let code = x.store.create_enrollment_code("W1", &Inn::parse("7707083893").unwrap(), Timestamp(0)).unwrap();
+    let device = x.store.enroll(&code, "W1", "0.1.0", Timestamp(0)).unwrap().unwrap().device;
+    let push = |seq: u64, payload: serde_json::Value| {
+        let request: PushRequest = serde_json::from_value(serde_json::json!({
+            "device": {"app_version": "0.1.0", "queue_depth": 0, "cache_synced_at": null},
+            "operations": [{"uuid": uuid::Uuid::new_v4().to_string(), "seq": seq, "kind": "acceptance",
+                "operator": "Анна", "started_at": 1_796_160_000_000i64, "finished_at": 1_796_160_600_000i64,
+                "payload": payload}],
+        })).unwrap();
+        let answers = x.store.push(&device, &request, &hub_policy(), Timestamp(1_796_160_700_000)).unwrap();
+        assert_eq!(answers[0].result, PushResult::Accepted, "{answers:?}");
+    };
+    // The delivery accepted by quantity: two of three milk, one over on nothing; the T-shirt code missing.
+    push(1, serde_json::json!({"task_id": "d-55", "accepted": [milk(1), milk(2)],
+        "missing": ["010469025752852321KNOWN0001"], "acceptance_date": "2026-12-02",
+        "lines": [{"gtin": "04600840749372", "expected": 3, "accepted": 2, "over": 0}]}));
+    let query = |x: &Exchange| -> String {
+        x.call("type=sale&mode=query", None, Some(&x.sign_in()), None).join("\n")
+    };
+    let first = query(&x);
+    assert!(first.starts_with("<?xml"), "{first}");
+    assert_eq!(first.matches("<Документ>").count(), 1, "{first}");
+    assert!(first.contains("<Номер>ПТ-55</Номер>") && first.contains("<Основание>d-55</Основание>"), "{first}");
+    assert!(first.contains(&format!("<КодМаркировки>{}</КодМаркировки>", milk(1))), "{first}");
+    assert!(first.contains("<Количество>2</Количество>"), "{first}");
+    assert!(first.replace(' ', "").contains("<Наименование>Недостача</Наименование>\n<Значение>1</Значение>"), "{first}");
+    // 1C dies before success: the next query sends the same document again, with a new one.
+    push(2, serde_json::json!({"accepted": [milk(3)], "acceptance_date": "2026-12-02"}));
+    let again = query(&x);
+    assert_eq!(again.matches("<Документ>").count(), 2, "{again}");
+    let cookie = x.sign_in();
+    let confirmed = x.call("type=sale&mode=success", None, Some(&cookie), None);
+    assert_eq!(confirmed[0], "success");
+    assert!(confirmed[1].starts_with("2 results confirmed"), "{confirmed:?}");
+    // Never again: the next query is empty, a second success confirms nothing.
+    assert_eq!(query(&x).matches("<Документ>").count(), 0);
+    assert!(x.call("type=sale&mode=success", None, Some(&x.sign_in()), None)[1].starts_with("0 results"));
+    // The JSON twin holds both, for integrators with a cursor of their own.
+    let results = x.store.results_page(Some("W1"), 0, 10).unwrap();
+    let built = tally_hub::onec::results::load(&x.store, &results).unwrap();
+    assert_eq!(built.len(), 2);
+    let milk_line = built[0].lines.iter().find(|l| l.gtin == "04600840749372").unwrap();
+    assert_eq!((milk_line.expected, milk_line.quantity, milk_line.short), (Some(3), 2, 1));
+    assert_eq!(milk_line.reference.as_deref(), Some("a1"));
+    let shirt = built[0].lines.iter().find(|l| l.gtin == "04690257528523").unwrap();
+    assert_eq!((shirt.expected, shirt.quantity, shirt.short), (Some(2), 0, 2));
+    assert_eq!(built[1].number, format!("ТСД-{}", built[1].cursor));
 }

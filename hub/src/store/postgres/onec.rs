@@ -2,7 +2,7 @@
 
 use super::Postgres;
 use crate::store::Result;
-use crate::store::onec::{OnecLogLine, OnecNode};
+use crate::store::onec::{OnecLogLine, OnecNode, ResultRow, ResultSubmission};
 
 fn node(r: &::postgres::Row) -> OnecNode {
     OnecNode {
@@ -131,5 +131,145 @@ impl Postgres {
                 message: r.get(6),
             })
             .collect())
+    }
+
+    pub fn onec_file_names(&self, node: &str) -> Result<Vec<String>> {
+        let rows = self.conn()?.query(
+            "SELECT DISTINCT filename FROM onec_files WHERE node = $1 ORDER BY filename",
+            &[&node],
+        )?;
+        Ok(rows.iter().map(|r| r.get(0)).collect())
+    }
+
+    pub fn onec_replace_file(&self, node: &str, filename: &str, bytes: &[u8]) -> Result<()> {
+        let mut conn = self.conn()?;
+        let mut tx = conn.transaction()?;
+        tx.execute(
+            "DELETE FROM onec_files WHERE node = $1 AND filename = $2",
+            &[&node, &filename],
+        )?;
+        tx.execute(
+            "INSERT INTO onec_files (node, filename, part, bytes) VALUES ($1, $2, 1, $3)",
+            &[&node, &filename, &bytes],
+        )?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    pub fn results_page(
+        &self,
+        warehouse: Option<&str>,
+        after: i64,
+        limit: u32,
+    ) -> Result<Vec<ResultRow>> {
+        let rows = self.conn()?.query(
+            &format!(
+                "{RESULT} WHERE o.id > $1 AND ($2::text IS NULL OR d.warehouse = $2)
+                 AND {RESULT_FILTER} ORDER BY o.id LIMIT $3"
+            ),
+            &[&after, &warehouse, &i64::from(limit)],
+        )?;
+        Ok(rows.iter().map(result_row).collect())
+    }
+
+    pub fn onec_query(&self, node: &str, limit: u32, now: i64) -> Result<Vec<ResultRow>> {
+        let mut conn = self.conn()?;
+        let mut tx = conn.transaction()?;
+        // One exchange of a node at a time: two would number their batches alike.
+        tx.execute(
+            "SELECT pg_advisory_xact_lock(hashtext('onec_query/' || $1))",
+            &[&node],
+        )?;
+        let batch: i64 = tx
+            .query_one(
+                "SELECT coalesce(max(batch), 0) + 1 FROM onec_results WHERE node = $1",
+                &[&node],
+            )?
+            .get(0);
+        tx.execute(
+            &format!(
+                "INSERT INTO onec_results (node, operation, batch, sent_at)
+                 SELECT n.name, o.id, $2, $3
+                 FROM onec_nodes n JOIN devices d ON d.warehouse = n.warehouse
+                 JOIN operations o ON o.device_id = d.id
+                 WHERE n.name = $1 AND o.received_at >= n.created_at AND {RESULT_FILTER}
+                   AND NOT EXISTS (SELECT 1 FROM onec_results r WHERE r.node = n.name
+                                   AND r.operation = o.id AND r.confirmed_at IS NOT NULL)
+                 ORDER BY o.id LIMIT $4
+                 ON CONFLICT (node, operation) DO UPDATE SET batch = excluded.batch,
+                     sent_at = excluded.sent_at"
+            ),
+            &[&node, &batch, &now, &i64::from(limit)],
+        )?;
+        let rows = tx.query(
+            &format!(
+                "{RESULT} JOIN onec_results r ON r.operation = o.id
+                 WHERE r.node = $1 AND r.batch = $2 ORDER BY o.id"
+            ),
+            &[&node, &batch],
+        )?;
+        tx.commit()?;
+        Ok(rows.iter().map(result_row).collect())
+    }
+
+    pub fn onec_confirm(&self, node: &str, now: i64) -> Result<u64> {
+        Ok(self.conn()?.execute(
+            "UPDATE onec_results SET confirmed_at = $2
+             WHERE node = $1 AND confirmed_at IS NULL
+               AND batch = (SELECT max(batch) FROM onec_results WHERE node = $1)",
+            &[&node, &now],
+        )?)
+    }
+
+    pub fn result_submissions(&self, operations: &[i64]) -> Result<Vec<ResultSubmission>> {
+        let rows = self.conn()?.query(
+            "SELECT s.operation, g.doc_type, g.pg, s.state, s.gis_id FROM submissions s
+             JOIN gis_documents g ON g.operation = s.operation AND g.position = s.position
+             WHERE s.operation = ANY($1) ORDER BY s.operation, s.position",
+            &[&operations],
+        )?;
+        Ok(rows
+            .iter()
+            .map(|r| ResultSubmission {
+                operation: r.get(0),
+                document_type: r.get(1),
+                pg: r.get(2),
+                state: r.get(3),
+                gis_id: r.get(4),
+            })
+            .collect())
+    }
+
+    pub fn items_of(
+        &self,
+        feed: &str,
+        keys: &[String],
+    ) -> Result<std::collections::HashMap<String, String>> {
+        let rows = self.conn()?.query(
+            "SELECT key, item FROM changes WHERE feed = $1 AND key = ANY($2)",
+            &[&feed, &keys],
+        )?;
+        Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
+    }
+}
+
+const RESULT: &str = "SELECT o.id, o.uuid, o.kind, d.name, d.warehouse, o.operator, o.started_at,
+        o.finished_at, o.payload
+    FROM operations o JOIN devices d ON d.id = o.device_id";
+
+/// Applied operations of the kinds that are results (`store::onec::RESULT_KINDS`).
+const RESULT_FILTER: &str = "o.result = 'accepted' AND o.kind IN ('acceptance', 'write-off')";
+
+fn result_row(r: &postgres::Row) -> ResultRow {
+    ResultRow {
+        id: r.get(0),
+        uuid: r.get(1),
+        kind: r.get(2),
+        device: r.get(3),
+        warehouse: r.get(4),
+        operator: r.get(5),
+        started_at: r.get(6),
+        finished_at: r.get(7),
+        payload: r.get(8),
     }
 }

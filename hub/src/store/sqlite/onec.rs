@@ -4,7 +4,7 @@ use rusqlite::{OptionalExtension, params};
 
 use super::Sqlite;
 use crate::store::Result;
-use crate::store::onec::{OnecLogLine, OnecNode};
+use crate::store::onec::{OnecLogLine, OnecNode, RESULT_KINDS, ResultRow, ResultSubmission};
 
 const NODE: &str = "SELECT name, warehouse, allow, keep_existing FROM onec_nodes";
 
@@ -121,4 +121,147 @@ impl Sqlite {
         })?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
+
+    pub fn onec_file_names(&self, node: &str) -> Result<Vec<String>> {
+        let conn = self.conn();
+        let mut statement = conn.prepare_cached(
+            "SELECT DISTINCT filename FROM onec_files WHERE node = ?1 ORDER BY filename",
+        )?;
+        let rows = statement.query_map([node], |r| r.get(0))?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    pub fn onec_replace_file(&self, node: &str, filename: &str, bytes: &[u8]) -> Result<()> {
+        let mut conn = self.conn();
+        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        tx.execute(
+            "DELETE FROM onec_files WHERE node = ?1 AND filename = ?2",
+            params![node, filename],
+        )?;
+        tx.execute(
+            "INSERT INTO onec_files (node, filename, part, bytes) VALUES (?1, ?2, 1, ?3)",
+            params![node, filename, bytes],
+        )?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    pub fn results_page(
+        &self,
+        warehouse: Option<&str>,
+        after: i64,
+        limit: u32,
+    ) -> Result<Vec<ResultRow>> {
+        let conn = self.conn();
+        let mut statement = conn.prepare_cached(&format!(
+            "{RESULT} WHERE o.id > ?1 AND (?2 IS NULL OR d.warehouse = ?2) AND {RESULT_FILTER}
+             ORDER BY o.id LIMIT ?3"
+        ))?;
+        let rows = statement.query_map(params![after, warehouse, i64::from(limit)], result_row)?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    pub fn onec_query(&self, node: &str, limit: u32, now: i64) -> Result<Vec<ResultRow>> {
+        let mut conn = self.conn();
+        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let batch: i64 = tx.query_row(
+            "SELECT coalesce(max(batch), 0) + 1 FROM onec_results WHERE node = ?1",
+            [node],
+            |r| r.get(0),
+        )?;
+        tx.execute(
+            &format!(
+                "INSERT INTO onec_results (node, operation, batch, sent_at)
+                 SELECT n.name, o.id, ?2, ?3
+                 FROM onec_nodes n JOIN devices d ON d.warehouse = n.warehouse
+                 JOIN operations o ON o.device_id = d.id
+                 WHERE n.name = ?1 AND o.received_at >= n.created_at AND {RESULT_FILTER}
+                   AND NOT EXISTS (SELECT 1 FROM onec_results r WHERE r.node = n.name
+                                   AND r.operation = o.id AND r.confirmed_at IS NOT NULL)
+                 ORDER BY o.id LIMIT ?4
+                 ON CONFLICT (node, operation) DO UPDATE SET batch = excluded.batch,
+                     sent_at = excluded.sent_at"
+            ),
+            params![node, batch, now, i64::from(limit)],
+        )?;
+        let rows = {
+            let mut statement = tx.prepare_cached(&format!(
+                "{RESULT} JOIN onec_results r ON r.operation = o.id
+                 WHERE r.node = ?1 AND r.batch = ?2 ORDER BY o.id"
+            ))?;
+            let rows = statement.query_map(params![node, batch], result_row)?;
+            rows.collect::<rusqlite::Result<Vec<_>>>()?
+        };
+        tx.commit()?;
+        Ok(rows)
+    }
+
+    pub fn onec_confirm(&self, node: &str, now: i64) -> Result<u64> {
+        let confirmed = self.conn().execute(
+            "UPDATE onec_results SET confirmed_at = ?2
+             WHERE node = ?1 AND confirmed_at IS NULL
+               AND batch = (SELECT max(batch) FROM onec_results WHERE node = ?1)",
+            params![node, now],
+        )?;
+        Ok(confirmed as u64)
+    }
+
+    pub fn result_submissions(&self, operations: &[i64]) -> Result<Vec<ResultSubmission>> {
+        let conn = self.conn();
+        let list = serde_json::to_string(operations).unwrap_or_default();
+        let mut statement = conn.prepare_cached(
+            "SELECT s.operation, g.doc_type, g.pg, s.state, s.gis_id FROM submissions s
+             JOIN gis_documents g ON g.operation = s.operation AND g.position = s.position
+             WHERE s.operation IN (SELECT value FROM json_each(?1))
+             ORDER BY s.operation, s.position",
+        )?;
+        let rows = statement.query_map([list], |r| {
+            Ok(ResultSubmission {
+                operation: r.get(0)?,
+                document_type: r.get(1)?,
+                pg: r.get(2)?,
+                state: r.get(3)?,
+                gis_id: r.get(4)?,
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    pub fn items_of(
+        &self,
+        feed: &str,
+        keys: &[String],
+    ) -> Result<std::collections::HashMap<String, String>> {
+        let conn = self.conn();
+        let list = serde_json::to_string(keys).unwrap_or_default();
+        let mut statement = conn.prepare_cached(
+            "SELECT key, item FROM changes
+             WHERE feed = ?1 AND key IN (SELECT value FROM json_each(?2))",
+        )?;
+        let rows = statement.query_map(params![feed, list], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+}
+
+const RESULT: &str = "SELECT o.id, o.uuid, o.kind, d.name, d.warehouse, o.operator, o.started_at,
+        o.finished_at, o.payload
+    FROM operations o JOIN devices d ON d.id = o.device_id";
+
+/// Applied operations of the kinds that are results ([`RESULT_KINDS`]).
+const RESULT_FILTER: &str = "o.result = 'accepted' AND o.kind IN ('acceptance', 'write-off')";
+
+const _: () = assert!(RESULT_KINDS.len() == 2);
+
+fn result_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ResultRow> {
+    Ok(ResultRow {
+        id: r.get(0)?,
+        uuid: r.get(1)?,
+        kind: r.get(2)?,
+        device: r.get(3)?,
+        warehouse: r.get(4)?,
+        operator: r.get(5)?,
+        started_at: r.get(6)?,
+        finished_at: r.get(7)?,
+        payload: r.get(8)?,
+    })
 }
