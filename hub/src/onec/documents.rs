@@ -396,16 +396,16 @@ fn document(node: &Node) -> Result<WorkDocument, Vec<Failure>> {
 }
 
 fn work_kind(node: &Node) -> Option<WorkKind> {
-    for (value, _) in node.requisites("ВидЗадания") {
-        match fold(&value).as_str() {
+    if let Some((value, _)) = node.requisites("ВидЗадания").into_iter().next() {
+        return match fold(&value).as_str() {
             "приемка" | "поступление" | "acceptance" | "delivery" => {
-                return Some(WorkKind::Delivery);
+                Some(WorkKind::Delivery)
             }
             "отгрузка" | "отбор" | "сборка" | "shipment" | "pick" => {
-                return Some(WorkKind::Pick);
+                Some(WorkKind::Pick)
             }
-            _ => return None,
-        }
+            _ => None,
+        };
     }
     match fold(&node.text_of("Роль")).as_str() {
         "покупатель" => Some(WorkKind::Delivery),

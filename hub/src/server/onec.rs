@@ -75,18 +75,21 @@ impl OnecConfig {
     }
 }
 
+/// An import being read: when it started, and the task reading it (its answer when done).
+type ImportJob = (Instant, tokio::task::JoinHandle<String>);
+
 /// Imports being read, by (node, file name): 1C's repeated `import` finds its own.
 #[derive(Debug, Default)]
 pub struct Imports {
-    running: Mutex<HashMap<(String, String), (Instant, tokio::task::JoinHandle<String>)>>,
+    running: Mutex<HashMap<(String, String), ImportJob>>,
 }
 
 impl Imports {
-    fn take(&self, key: &(String, String)) -> Option<(Instant, tokio::task::JoinHandle<String>)> {
+    fn take(&self, key: &(String, String)) -> Option<ImportJob> {
         self.running.lock().ok()?.remove(key)
     }
 
-    fn put(&self, key: (String, String), job: (Instant, tokio::task::JoinHandle<String>)) {
+    fn put(&self, key: (String, String), job: ImportJob) {
         if let Ok(mut running) = self.running.lock() {
             running.insert(key, job);
         }
