@@ -56,7 +56,7 @@ fn demo_terminal_syncs_scans_and_uploads_through_its_threads() {
         let reader = Reader::open(&db).unwrap();
         // The terminal syncs on start: the demo hub's statuses arrive in the replica.
         wait_for("the startup sync", || {
-            reader.stats(tally_app::cli::now()).unwrap().status_rows == 46
+            reader.stats(tally_app::cli::now()).unwrap().status_rows == 50
                 && reader.operators().unwrap().len() == 2
         });
         let act = |action| {
