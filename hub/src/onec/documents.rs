@@ -559,31 +559,17 @@ pub fn task_line(document: &WorkDocument, warehouse: &str, source: &str) -> Valu
         .iter()
         .flat_map(|l| l.codes.iter().map(Ki::to_string))
         .collect();
+    let line = |l: &WorkLine, quantity: u32| {
+        json!({"gtin": l.gtin.to_string(), "quantity": quantity, "name": l.name,
+               "ref": l.reference})
+    };
     let lines: Vec<Value> = document
         .lines
         .iter()
         .filter(|l| l.codes.len() < l.quantity as usize)
-        .map(|l| {
-            json!({
-                "gtin": l.gtin.to_string(),
-                "quantity": l.quantity - l.codes.len() as u32,
-                "name": l.name,
-                "ref": l.reference,
-            })
-        })
+        .map(|l| line(l, l.quantity - l.codes.len() as u32))
         .collect();
-    let all_lines: Vec<Value> = document
-        .lines
-        .iter()
-        .map(|l| {
-            json!({
-                "gtin": l.gtin.to_string(),
-                "quantity": l.quantity,
-                "name": l.name,
-                "ref": l.reference,
-            })
-        })
-        .collect();
+    let all_lines: Vec<Value> = document.lines.iter().map(|l| line(l, l.quantity)).collect();
     json!({
         "id": document.id,
         "number": document.number,

@@ -375,7 +375,22 @@ async fn file(
         );
     }
     if complete {
-        return import(app, node, kind, Some(&filename)).await;
+        // No `import` follows, so this answer is the outcome itself, never `progress`.
+        let store = Arc::clone(&app.store);
+        let config = Arc::clone(&app.onec);
+        let node = node.clone();
+        let kind = kind.to_owned();
+        return match tokio::task::spawn_blocking(move || {
+            read_file(&store, &config, &node, &kind, &filename)
+        })
+        .await
+        {
+            Ok(answer) => Answer::text(answer),
+            Err(_) => failure(
+                "The import stopped unexpectedly; see the hub's log.",
+                "Загрузка неожиданно прервалась; см. журнал хаба.",
+            ),
+        };
     }
     Answer::text("success\n".into())
 }

@@ -4,7 +4,7 @@ use rusqlite::{OptionalExtension, params};
 
 use super::Sqlite;
 use crate::store::Result;
-use crate::store::onec::{OnecLogLine, OnecNode, RESULT_KINDS, ResultRow, ResultSubmission};
+use crate::store::onec::{OnecLogLine, OnecNode, ResultRow, ResultSubmission};
 
 const NODE: &str = "SELECT name, warehouse, allow, keep_existing FROM onec_nodes";
 
@@ -247,10 +247,8 @@ const RESULT: &str = "SELECT o.id, o.uuid, o.kind, d.name, d.warehouse, o.operat
         o.finished_at, o.payload
     FROM operations o JOIN devices d ON d.id = o.device_id";
 
-/// Applied operations of the kinds that are results ([`RESULT_KINDS`]).
+/// Applied operations of the kinds that are results (`store::onec::RESULT_KINDS`).
 const RESULT_FILTER: &str = "o.result = 'accepted' AND o.kind IN ('acceptance', 'write-off')";
-
-const _: () = assert!(RESULT_KINDS.len() == 2);
 
 fn result_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ResultRow> {
     Ok(ResultRow {
