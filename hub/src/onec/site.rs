@@ -185,6 +185,12 @@ pub fn unpack(archive: &[u8], limit: u64) -> Result<Vec<(String, Vec<u8>)>, Stri
     Ok(files)
 }
 
+/// Whether an upload is a whole zip archive: its end-of-central-directory record, written
+/// last, is there and the directory it points at reads.
+pub fn whole_archive(bytes: &[u8]) -> bool {
+    zip::ZipArchive::new(std::io::Cursor::new(bytes)).is_ok()
+}
+
 /// A relative path that stays inside the folder it is unpacked in.
 fn safe_path(name: &str) -> bool {
     !name.is_empty()

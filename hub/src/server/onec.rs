@@ -361,8 +361,10 @@ async fn file(
     }
     // Some configurations send the sale exchange's documents with `file` alone and never ask
     // to import them: a documents file whose last fragment closes the root is read now.
-    let complete =
-        kind == "sale" && !filename.to_ascii_lowercase().ends_with(".zip") && closes_root(&bytes);
+    // A zipped one (`zip=yes`) is read once the archive is whole: its central directory, at
+    // the end, reads.
+    let archive = filename.to_ascii_lowercase().ends_with(".zip");
+    let complete = kind == "sale" && (archive || closes_root(&bytes));
     let name = node.name.clone();
     let stored = filename.clone();
     if with_store(app, move |store| store.onec_append(&name, &stored, &bytes))
@@ -381,11 +383,16 @@ async fn file(
         let node = node.clone();
         let kind = kind.to_owned();
         return match tokio::task::spawn_blocking(move || {
-            read_file(&store, &config, &node, &kind, &filename)
+            if archive {
+                read_sale_archive(&store, &config, &node, &filename)
+            } else {
+                Some(read_file(&store, &config, &node, &kind, &filename))
+            }
         })
         .await
         {
-            Ok(answer) => Answer::text(answer),
+            Ok(Some(answer)) => Answer::text(answer),
+            Ok(None) => Answer::text("success\n".into()),
             Err(_) => failure(
                 "The import stopped unexpectedly; see the hub's log.",
                 "Загрузка неожиданно прервалась; см. журнал хаба.",
@@ -480,6 +487,52 @@ fn read_file(
         Ok(report) => format!("success\n{report}\n"),
         Err(reasons) => format!("failure\n{reasons}\n"),
     }
+}
+
+/// The sale documents of a zip archive uploaded with `file` alone, once it is whole (`None`
+/// while fragments are still to come): each documents file in it is read as a plain one is.
+fn read_sale_archive(
+    store: &crate::store::Store,
+    config: &OnecConfig,
+    node: &OnecNode,
+    archive: &str,
+) -> Option<String> {
+    let unavailable = "failure\nThe hub's database is unavailable.\nБаза хаба недоступна.\n";
+    let bytes = match store.onec_file(&node.name, archive) {
+        Ok(Some(bytes)) => bytes,
+        Ok(None) => return None,
+        Err(_) => return Some(unavailable.to_owned()),
+    };
+    if !crate::onec::site::whole_archive(&bytes) {
+        return None;
+    }
+    let files = match crate::onec::site::unpack(&bytes, config.unpacked_limit) {
+        Ok(files) => files,
+        Err(reasons) => return Some(format!("failure\n{reasons}\n")),
+    };
+    let mut taken = Vec::new();
+    let mut refused = Vec::new();
+    for (name, content) in files
+        .iter()
+        .filter(|(name, _)| !name.contains('/') && name.to_ascii_lowercase().ends_with(".xml"))
+    {
+        if store.onec_replace_file(&node.name, name, content).is_err() {
+            return Some(unavailable.to_owned());
+        }
+        match crate::onec::site::import_documents(store, content, &node.name, &node.warehouse) {
+            Ok(report) => taken.push(format!("{name}: {report}")),
+            Err(reasons) => refused.push(format!("{name}:\n{reasons}")),
+        }
+    }
+    Some(match (taken.is_empty(), refused.is_empty()) {
+        (true, true) => format!(
+            "failure\n{archive} holds no documents file.\nВ {archive} нет файла документов.\n"
+        ),
+        // Each file is taken or refused whole; 1C is told of every refusal and of what was
+        // taken all the same (taken again alike when 1C sends the archive again).
+        (_, false) => format!("failure\n{}\n", [refused, taken].concat().join("\n")),
+        (false, true) => format!("success\n{}\n", taken.join("\n")),
+    })
 }
 
 /// Unpacks the zip archives uploaded in this exchange into its files.

@@ -362,6 +362,28 @@ fn deliveries_from_1c_become_tasks_in_both_encodings_and_bad_documents_change_no
         );
         tally_wire::feed::parse_task(task.to_string().as_bytes()).unwrap();
     }
+    // Zipped (`zip=yes`) and in fragments: read the moment the archive is whole.
+    let cookie = x.sign_in();
+    let archive = zipped(&[("orders.xml", good.as_bytes())]);
+    let parts: Vec<&[u8]> = archive.chunks(300).collect();
+    assert!(parts.len() > 2);
+    for (i, part) in parts.iter().enumerate() {
+        let answer = x.call("type=sale&mode=file&filename=sale.zip", None, Some(&cookie), Some(part));
+        if i + 1 < parts.len() {
+            assert_eq!(answer, ["success"], "fragment {i}");
+        } else {
+            assert_eq!(answer[0], "success", "{answer:?}");
+            assert!(answer[1].starts_with("orders.xml: 1 deliveries to accept"), "{answer:?}");
+        }
+    }
+    assert_eq!(tasks(&x.store).len(), 1);
+    let bad = good.replace("4600840749372", "4600840749373");
+    let archive = zipped(&[("orders.xml", bad.as_bytes())]);
+    let answer = x.call("type=sale&mode=file&filename=bad.zip", None, Some(&x.sign_in()), Some(&archive));
+    assert_eq!(answer[0], "failure", "{answer:?}");
+    assert!(answer.iter().any(|l| l.contains("bad_barcode")), "{answer:?}");
+    assert_eq!(tasks(&x.store)[0]["lines"][0]["gtin"], "04600840749372", "the refused archive changed nothing");
+
     // 1C marks the delivery deleted: the task is withdrawn.
     let deleted = good.replace("<Ид>d-55</Ид>", "<Ид>d-55</Ид><ПометкаУдаления>true</ПометкаУдаления>");
     let answer = x.call("type=sale&mode=file&filename=orders.xml", None, Some(&x.sign_in()), Some(deleted.as_bytes()));
