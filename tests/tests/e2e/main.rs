@@ -2,6 +2,7 @@
 
 mod gismt;
 mod layering;
+mod onec;
 mod packaging;
 mod processes;
 mod shift;
