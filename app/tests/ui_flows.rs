@@ -8,6 +8,7 @@
 mod common;
 
 use common::Scratch;
+use slint::ComponentHandle as _;
 use i_slint_backend_testing::{AccessibleRole, ElementHandle, ElementQuery};
 use tally_app::desk::{Desk, DeskSettings};
 use tally_app::terminal::controller::{Controller, CueTone, Setup};
@@ -268,6 +269,60 @@ fn accept_a_task_with_a_surplus_and_missing_codes() {
     let cues = inline.cues();
     assert!(cues.iter().any(|c| c.tone == CueTone::Warning));
     assert!(cues.iter().all(|c| c.sound && !c.vibrate));
+}
+
+/// Types a code into the window as a keyboard wedge does: Shift held around each capital, GS
+/// as Ctrl+], Enter at the end; every key pressed and released.
+fn type_into_window(ui: &Ui, code: &str) {
+    use slint::platform::{Key, WindowEvent};
+    let window = app(ui).window();
+    let key = |text: slint::SharedString| {
+        window.dispatch_event(WindowEvent::KeyPressed { text: text.clone() });
+        window.dispatch_event(WindowEvent::KeyReleased { text });
+    };
+    let held = |modifier: Key, text: slint::SharedString| {
+        window.dispatch_event(WindowEvent::KeyPressed {
+            text: modifier.into(),
+        });
+        key(text);
+        window.dispatch_event(WindowEvent::KeyReleased {
+            text: modifier.into(),
+        });
+    };
+    for c in code.chars() {
+        match c {
+            '\u{1d}' => held(Key::Control, "]".into()),
+            c if c.is_ascii_uppercase() => held(Key::Shift, c.to_string().into()),
+            c => key(c.to_string().into()),
+        }
+    }
+    key(Key::Return.into());
+}
+
+#[test]
+fn codes_typed_into_the_window_with_shift_and_ctrl_are_read_whole() {
+    let scratch = Scratch::new("typed");
+    let (ui, inline) = terminal(&scratch);
+    sign_in(&ui, "1111");
+    tap(&ui, "Acceptance");
+    tap_starting(&ui, "УПД 117");
+    let units = codes("delivery unit");
+    assert!(units[0].chars().any(|c| c.is_ascii_uppercase()) && units[0].contains('\u{1d}'));
+    for code in &units[..2] {
+        type_into_window(&ui, code);
+        assert_eq!(value(&ui, "Verdict"), "Accepted", "{code:?}");
+    }
+    assert_eq!(value(&ui, "Scanned"), "2");
+    // A modifier alone, then Enter: nothing typed, nothing scanned.
+    app(&ui)
+        .window()
+        .dispatch_event(slint::platform::WindowEvent::KeyPressed {
+            text: slint::platform::Key::Shift.into(),
+        });
+    type_into_window(&ui, "");
+    assert_eq!(value(&ui, "Scanned"), "2");
+    let queue = inline.with_controller(|c| c.desk().store().pending_queue().unwrap().len());
+    assert_eq!(queue, 0, "the acceptance is still open");
 }
 
 #[test]

@@ -52,6 +52,19 @@ pub enum Action {
     SetVibration(bool),
 }
 
+/// What a keyboard wedge typed, without the text of keys that type nothing. Slint gives every
+/// key press a text: Shift, Control, Alt, Caps Lock and the like are control characters
+/// (`Key.Shift` is U+0010), arrows and function keys are in the private use area from U+F700.
+/// A scanner emulating Shift before each capital would otherwise put U+0010 into the code.
+/// GS (Ctrl+], the window's own translation) is the one control character a code carries.
+fn wedge_text(typed: &str) -> String {
+    const GS: char = '\u{1d}';
+    typed
+        .chars()
+        .filter(|&c| c == GS || !(c.is_control() || ('\u{F700}'..='\u{F8FF}').contains(&c)))
+        .collect()
+}
+
 /// Routes every callback of the window to `handler`.
 pub fn bind(window: &AppWindow, handler: impl Fn(Action) + 'static) {
     let handler = std::rc::Rc::new(handler);
@@ -67,9 +80,15 @@ pub fn bind(window: &AppWindow, handler: impl Fn(Action) + 'static) {
     }
     on!(Terminal, on_navigate, |screen| Action::Navigate(screen));
     on!(Terminal, on_sign_out, || Action::SignOut);
-    on!(Terminal, on_keyboard_scan, |text| Action::KeyboardScan(
-        text.into()
-    ));
+    {
+        let h = handler.clone();
+        window.global::<Terminal>().on_keyboard_scan(move |typed| {
+            let text = wedge_text(&typed);
+            if !text.is_empty() {
+                h(Action::KeyboardScan(text));
+            }
+        });
+    }
     on!(Verdict, on_confirm, || Action::ConfirmWarning);
     on!(Verdict, on_acknowledge, || Action::Acknowledge);
     on!(SignIn, on_submit, |pin| Action::SignIn { pin: pin.into() });
@@ -124,4 +143,18 @@ pub fn bind(window: &AppWindow, handler: impl Fn(Action) + 'static) {
     on!(SettingsScreen, on_set_vibration, |on| Action::SetVibration(
         on
     ));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::wedge_text;
+
+    #[test]
+    fn keys_that_type_nothing_leave_no_text() {
+        // Shift (U+0010) before a capital, Control, an arrow key, a tab; GS stays.
+        let typed =
+            "0104600840749372\u{10}21\u{10}S\u{10}D\u{10}E\u{10}M\u{10}O\u{1d}\u{11}93\u{F700}\tAb";
+        assert_eq!(wedge_text(typed), "010460084074937221SDEMO\u{1d}93Ab");
+        assert_eq!(wedge_text("\u{10}\u{14}"), "");
+    }
 }
