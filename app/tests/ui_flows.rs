@@ -8,8 +8,8 @@
 mod common;
 
 use common::Scratch;
-use slint::ComponentHandle as _;
 use i_slint_backend_testing::{AccessibleRole, ElementHandle, ElementQuery};
+use slint::ComponentHandle as _;
 use tally_app::desk::{Desk, DeskSettings};
 use tally_app::terminal::controller::{Controller, CueTone, Setup};
 use tally_app::terminal::demo;

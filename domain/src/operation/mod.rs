@@ -7,6 +7,7 @@
 pub mod acceptance;
 pub mod aggregation;
 pub mod reaggregation;
+pub mod shipment;
 pub mod write_off;
 
 use crate::code::Ki;
@@ -23,6 +24,9 @@ pub use aggregation::{
 };
 pub use reaggregation::{
     Reaggregation, ReaggregationEvent, ReaggregationMode, ReaggregationSummary,
+};
+pub use shipment::{
+    PackedLabel, Shipment, ShipmentCounters, ShipmentEvent, ShipmentOrder, ShipmentSummary,
 };
 pub use write_off::{WriteOff, WriteOffEvent, WriteOffHeader, WriteOffReason, WriteOffSummary};
 
@@ -98,6 +102,18 @@ pub enum Refusal {
     OtherProduct {
         gtin: Gtin,
     },
+    /// Shipment: the unit ships already, with that label.
+    ShippedWith {
+        sscc: Sscc,
+    },
+    /// Shipment: a unit of this label ships already on its own.
+    ShippedLoose {
+        ki: Ki,
+    },
+    /// Shipment: the label was opened; its units ship one by one.
+    Opened {
+        sscc: Sscc,
+    },
 }
 
 impl Reason for Refusal {
@@ -129,6 +145,9 @@ impl Reason for Refusal {
             Refusal::NoRemarking => "no_remarking",
             Refusal::NotANewCode { .. } => "not_a_new_code",
             Refusal::OtherProduct { .. } => "other_product",
+            Refusal::ShippedWith { .. } => "shipped_with",
+            Refusal::ShippedLoose { .. } => "shipped_loose",
+            Refusal::Opened { .. } => "opened",
         }
     }
 
@@ -233,6 +252,18 @@ impl Reason for Refusal {
                 format!("The new code is for another product: it must carry GTIN {gtin}."),
                 format!("Новый код от другого товара: нужен код с GTIN {gtin}."),
             ),
+            Refusal::ShippedWith { sscc } => (
+                format!("Already on this shipment with {sscc}: open that label to ship its items one by one."),
+                format!("Уже в этой отгрузке в составе {sscc}: вскройте упаковку, чтобы отгружать её товары поштучно."),
+            ),
+            Refusal::ShippedLoose { ki } => (
+                format!("{ki} of this label is already on the shipment on its own: take it off first."),
+                format!("{ki} из этой упаковки уже в отгрузке отдельно: сначала уберите его из отгрузки."),
+            ),
+            Refusal::Opened { sscc } => (
+                format!("{sscc} was opened in this shipment: scan its items one by one."),
+                format!("{sscc} вскрыта в этой отгрузке: сканируйте её товары поштучно."),
+            ),
         };
         match lang {
             Lang::En => en,
@@ -292,6 +323,9 @@ mod tests {
                 "not_a_new_code",
             ),
             (Refusal::OtherProduct { gtin }, "other_product"),
+            (Refusal::ShippedWith { sscc }, "shipped_with"),
+            (Refusal::ShippedLoose { ki }, "shipped_loose"),
+            (Refusal::Opened { sscc }, "opened"),
         ];
         let mut codes = std::collections::BTreeSet::new();
         for (refusal, code) in all {

@@ -24,14 +24,18 @@ pub enum OperationKind {
     WriteOff,
     /// Looking a code up: nothing is changed, so nothing is refused, only explained.
     Info,
+    /// Picking and shipping our goods in circulation. After `Info`: the policy table's rows
+    /// are indexed by kind, and configurations written before keep their meaning.
+    Shipment,
 }
 
 impl OperationKind {
-    pub const ALL: [OperationKind; 4] = [
+    pub const ALL: [OperationKind; 5] = [
         OperationKind::Acceptance,
         OperationKind::Aggregation,
         OperationKind::WriteOff,
         OperationKind::Info,
+        OperationKind::Shipment,
     ];
 
     pub fn code(self) -> &'static str {
@@ -40,6 +44,7 @@ impl OperationKind {
             OperationKind::Aggregation => "aggregation",
             OperationKind::WriteOff => "write-off",
             OperationKind::Info => "info",
+            OperationKind::Shipment => "shipment",
         }
     }
 
@@ -295,7 +300,7 @@ impl fmt::Display for Finding {
 /// What weighs how much, per operation, and how old the status cache may get.
 #[derive(Clone, PartialEq, Eq, Debug)]
 pub struct Policy {
-    severities: [[Severity; Finding::CODES.len()]; 4],
+    severities: [[Severity; Finding::CODES.len()]; OperationKind::ALL.len()],
     /// CRPT's local module refuses to answer after 72 hours without a sync; so do we.
     pub max_cache_age_hours: i64,
 }
@@ -309,8 +314,11 @@ impl Default for Policy {
         let aggregation = [R, W, R, R, R, I, R, W, R, R, I, R, W, W, W, R, W, R];
         let write_off = [R, W, R, R, R, I, W, I, R, R, I, I, W, W, W, R, W, R];
         let info = [I, W, W, W, W, I, I, W, W, I, I, I, W, W, W, W, W, I];
+        // A unit packed in a box ships with the box; scanned alone it is a warning (the operator
+        // takes it out, the hub unpacks it). Past the order is a warning, as a surplus is.
+        let shipment = [R, W, R, R, R, I, W, R, R, R, W, I, W, W, W, R, W, R];
         Policy {
-            severities: [acceptance, aggregation, write_off, info],
+            severities: [acceptance, aggregation, write_off, info, shipment],
             max_cache_age_hours: 72,
         }
     }
@@ -557,6 +565,10 @@ fn status_findings(status: &CodeStatus, context: &Context, found: &mut Vec<Findi
                 S::Emitted | S::Applied | S::Introduced | S::IntroducedReturned | S::AppliedNotPaid
             ),
             OperationKind::Info => true,
+            // Only goods in circulation leave the warehouse.
+            OperationKind::Shipment => {
+                matches!(status.status, S::Introduced | S::IntroducedReturned)
+            }
         };
         if !allowed {
             found.push(Finding::WrongStatus {
@@ -583,14 +595,17 @@ fn status_findings(status: &CodeStatus, context: &Context, found: &mut Vec<Findi
         // The supplier is the shipment document's (supplier_inn), and an owner we are not is
         // not told to us: an ownerless code is what a delivery looks like.
         (OperationKind::Acceptance, None) => {}
-        (OperationKind::Aggregation | OperationKind::WriteOff, Some(owner)) => {
+        (
+            OperationKind::Aggregation | OperationKind::WriteOff | OperationKind::Shipment,
+            Some(owner),
+        ) => {
             if context.own_inn.is_some_and(|own| own != owner) {
                 found.push(Finding::ForeignOwner);
             }
         }
         // `ownerInn` comes back only to the owner (marking-codes.md §5): without one, the
         // code is someone else's. Without our own INN there is nothing to compare.
-        (OperationKind::Aggregation | OperationKind::WriteOff, None) => {
+        (OperationKind::Aggregation | OperationKind::WriteOff | OperationKind::Shipment, None) => {
             if context.own_inn.is_some() {
                 found.push(Finding::NotOurs);
             }

@@ -407,6 +407,65 @@ fn verdicts() {
             want: "accept",
         },
         Case {
+            name: "shipment of our code in circulation",
+            code: MILK,
+            operation: Op::Shipment,
+            status: Some(status(S::Introduced, ours())),
+            tweak: no_tweak,
+            want: "accept",
+        },
+        Case {
+            name: "shipment of a code not yet in circulation",
+            code: MILK,
+            operation: Op::Shipment,
+            status: Some(status(S::Applied, ours())),
+            tweak: no_tweak,
+            want: "reject wrong_status:reject",
+        },
+        Case {
+            name: "shipment of a code sold at retail",
+            code: MILK,
+            operation: Op::Shipment,
+            status: Some(status(S::Retired, ours())),
+            tweak: no_tweak,
+            want: "reject out_of_circulation:reject",
+        },
+        Case {
+            name: "shipment of someone else's code",
+            code: MILK,
+            operation: Op::Shipment,
+            status: Some(ownerless(S::Introduced)),
+            tweak: no_tweak,
+            want: "reject not_ours:reject",
+        },
+        Case {
+            name: "shipment of an expired item",
+            code: MILK_EXPIRED,
+            operation: Op::Shipment,
+            status: Some(status(S::Introduced, ours())),
+            tweak: no_tweak,
+            want: "reject expired:reject",
+        },
+        Case {
+            name: "shipment of a unit packed in a box, scanned alone",
+            code: MILK,
+            operation: Op::Shipment,
+            status: Some(CodeStatus {
+                parent: Some(Parent::Sscc(Sscc::compose(0, "4600840", 7).unwrap())),
+                ..status(S::Introduced, ours())
+            }),
+            tweak: no_tweak,
+            want: "warn in_aggregate:warn",
+        },
+        Case {
+            name: "shipment past the order",
+            code: MILK,
+            operation: Op::Shipment,
+            status: Some(status(S::Introduced, ours())),
+            tweak: |f, _| f.expectation = Expectation::NotExpected,
+            want: "warn not_expected:warn",
+        },
+        Case {
             name: "reasons are ordered by weight",
             code: MILK_NO_GS,
             operation: Op::Aggregation,
@@ -431,26 +490,31 @@ fn status_ex_per_operation() {
     const UNKNOWN: &str = "warn unknown_status_ex:warn";
     #[rustfmt::skip]
     let table = [
-        //                         acceptance  aggregation  write-off  info
-        (X::Empty,               [OK,         OK,          OK,        OK]),
-        (X::WaitShipment,        [OK,         NO,          NO,        OK]),
-        (X::WaitTransferToOwner, [OK,         OK,          OK,        OK]),
-        (X::WaitRemark,          [NO,         NO,          NO,        EXPLAINED]),
-        (X::ReservedNotUsed,     [NO,         NO,          NO,        EXPLAINED]),
-        (X::InGrayZone,          [NO,         NO,          NO,        EXPLAINED]),
-        (X::LostInventory,       [NO,         NO,          NO,        EXPLAINED]),
-        (X::Exported,            [NO,         NO,          NO,        EXPLAINED]),
-        (X::ConnectTap,          [NO,         NO,          OK,        OK]),
-        (X::MovingByUd,          [NO,         NO,          NO,        EXPLAINED]),
-        (X::LoanRetired,         [NO,         NO,          NO,        EXPLAINED]),
-        (X::RemarkRetired,       [NO,         NO,          NO,        EXPLAINED]),
-        (X::FtsRespondNotOk,     [NO,         NO,          NO,        EXPLAINED]),
-        (X::FtsRespondWaiting,   [NO,         NO,          NO,        EXPLAINED]),
-        (X::FtsControl,          [NO,         NO,          NO,        EXPLAINED]),
-        (X::Other,               [UNKNOWN,    UNKNOWN,     UNKNOWN,   UNKNOWN]),
-        (X::RetiredCancellation, [NO,         NO,          NO,        EXPLAINED]),
-        (X::PrimResponseWaiting, [NO,         NO,          NO,        EXPLAINED]),
+        //                         acceptance  aggregation  write-off  info       shipment
+        (X::Empty,               [OK,         OK,          OK,        OK,         OK]),
+        (X::WaitShipment,        [OK,         NO,          NO,        OK,         NO]),
+        (X::WaitTransferToOwner, [OK,         OK,          OK,        OK,         OK]),
+        (X::WaitRemark,          [NO,         NO,          NO,        EXPLAINED,  NO]),
+        (X::ReservedNotUsed,     [NO,         NO,          NO,        EXPLAINED,  NO]),
+        (X::InGrayZone,          [NO,         NO,          NO,        EXPLAINED,  NO]),
+        (X::LostInventory,       [NO,         NO,          NO,        EXPLAINED,  NO]),
+        (X::Exported,            [NO,         NO,          NO,        EXPLAINED,  NO]),
+        (X::ConnectTap,          [NO,         NO,          OK,        OK,         NO]),
+        (X::MovingByUd,          [NO,         NO,          NO,        EXPLAINED,  NO]),
+        (X::LoanRetired,         [NO,         NO,          NO,        EXPLAINED,  NO]),
+        (X::RemarkRetired,       [NO,         NO,          NO,        EXPLAINED,  NO]),
+        (X::FtsRespondNotOk,     [NO,         NO,          NO,        EXPLAINED,  NO]),
+        (X::FtsRespondWaiting,   [NO,         NO,          NO,        EXPLAINED,  NO]),
+        (X::FtsControl,          [NO,         NO,          NO,        EXPLAINED,  NO]),
+        (X::Other,               [UNKNOWN,    UNKNOWN,     UNKNOWN,   UNKNOWN,    UNKNOWN]),
+        (X::RetiredCancellation, [NO,         NO,          NO,        EXPLAINED,  NO]),
+        (X::PrimResponseWaiting, [NO,         NO,          NO,        EXPLAINED,  NO]),
     ];
+    assert!(
+        table
+            .iter()
+            .all(|(_, wants)| wants.len() == OperationKind::ALL.len())
+    );
     let listed: Vec<StatusEx> = table.iter().map(|(x, _)| *x).collect();
     assert_eq!(listed, StatusEx::ALL, "one row per statusEx, in order");
     for (status_ex, wants) in table {
