@@ -22,6 +22,11 @@
 //!   re-aggregation → `REAGGREGATION_DOCUMENT` (`ADDING` / `REMOVING`).
 //! - write-off → [`WRITE_OFF_ROUTES`]: `LK_RECEIPT`, `LK_KM_CANCELLATION`,
 //!   `LK_APPLIED_KM_CANCELLATION` or `LK_REMARK`, by the code's status and the reason.
+//! - shipment → `DISAGGREGATION_DOCUMENT` for the boxes the operator opened, then
+//!   `LP_SHIP_GOODS` per product group: `document_num`, `document_date` and `transfer_date`
+//!   (`yyyy-MM-dd`: the UPD's date, the day the operation finished), `sender_inn` (us),
+//!   `receiver_inn`, `turnover_type`, and every shipped code: a loose unit as `uit_code`, a
+//!   box shipped whole as `uitu_code`, each with its `product_description` from the catalog.
 //!
 //! One document carries one product group: an operation over several groups makes one
 //! document per group; a single box of mixed groups is refused. Codes are written as GIS MT
@@ -33,13 +38,13 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use tally_domain::code::Ki;
-use tally_domain::gs1::{Gs1Date, Sscc};
+use tally_domain::gs1::{Gs1Date, Gtin, Sscc};
 use tally_domain::operation::WriteOffReason;
 use tally_domain::product_group::ProductGroup;
 use tally_domain::status::{CisStatus, CodeStatus, Inn, PackageType, Timestamp};
 use tally_wire::document::{
     AcceptanceDocument, AggregationDocument, DisaggregationDocument, OperationDocument,
-    PackedChild, ReaggregationDocument, ReaggregationType, WriteOffDocument,
+    PackedChild, ReaggregationDocument, ReaggregationType, ShipmentDocument, WriteOffDocument,
 };
 use tally_wire::feed::Task;
 use tally_wire::{DocumentKind, OperationReason};
@@ -58,10 +63,11 @@ pub enum DocType {
     LkKmCancellation,
     LkAppliedKmCancellation,
     LkRemark,
+    LpShipGoods,
 }
 
 impl DocType {
-    pub const ALL: [DocType; 8] = [
+    pub const ALL: [DocType; 9] = [
         DocType::LpAcceptGoods,
         DocType::AggregationDocument,
         DocType::DisaggregationDocument,
@@ -70,6 +76,7 @@ impl DocType {
         DocType::LkKmCancellation,
         DocType::LkAppliedKmCancellation,
         DocType::LkRemark,
+        DocType::LpShipGoods,
     ];
 
     /// The `type` of `lk/documents/create`.
@@ -83,6 +90,7 @@ impl DocType {
             DocType::LkKmCancellation => "LK_KM_CANCELLATION",
             DocType::LkAppliedKmCancellation => "LK_APPLIED_KM_CANCELLATION",
             DocType::LkRemark => "LK_REMARK",
+            DocType::LpShipGoods => "LP_SHIP_GOODS",
         }
     }
 
@@ -103,6 +111,7 @@ impl DocType {
                 DocType::LkAppliedKmCancellation,
                 DocType::LkRemark,
             ],
+            DocumentKind::Shipment => &[DocType::DisaggregationDocument, DocType::LpShipGoods],
         }
     }
 }
@@ -143,6 +152,8 @@ pub trait Facts {
     /// The units whose parent on the list is this box.
     fn children(&self, sscc: &Sscc) -> Result<Vec<Ki>, StoreError>;
     fn catalog_group(&self, ki: &Ki) -> Result<Option<ProductGroup>, StoreError>;
+    /// The product's name in the catalog, for the documents that describe what they carry.
+    fn product_name(&self, gtin: &Gtin) -> Result<Option<String>, StoreError>;
 }
 
 /// A refusal or notice with its stable code and both messages.
@@ -176,6 +187,7 @@ pub fn make(
         OperationDocument::Disaggregation(d) => disaggregation(d, participant, facts),
         OperationDocument::Reaggregation(d) => reaggregation(d, participant, facts),
         OperationDocument::WriteOff(d) => write_off(d, participant, finished_at, facts),
+        OperationDocument::Shipment(d) => shipment(d, participant, finished_at, facts),
     }
 }
 
@@ -553,6 +565,88 @@ fn disaggregation(d: &DisaggregationDocument, participant: &Inn, facts: &impl Fa
             .collect(),
         ..Made::default()
     }))
+}
+
+/// A shipment: the opened boxes are unpacked first (GIS MT ships a packed unit only with its
+/// box), then one `LP_SHIP_GOODS` per product group.
+fn shipment(
+    d: &ShipmentDocument,
+    participant: &Inn,
+    finished_at: Timestamp,
+    facts: &impl Facts,
+) -> Making {
+    let mut made = if d.opened.is_empty() {
+        Made::default()
+    } else {
+        let opened = DisaggregationDocument {
+            labels: d.opened.clone(),
+        };
+        match disaggregation(&opened, participant, facts)? {
+            Ok(made) => made,
+            Err(reasons) => return Ok(Err(reasons)),
+        }
+    };
+    let description = |gtin: &Gtin| -> Result<String, StoreError> {
+        Ok(facts
+            .product_name(gtin)?
+            .filter(|n| !n.trim().is_empty())
+            .unwrap_or_else(|| format!("GTIN {gtin}")))
+    };
+    let mut products: BTreeMap<u8, (ProductGroup, Vec<Value>)> = BTreeMap::new();
+    let mut reasons = Vec::new();
+    for ki in &d.units {
+        match unit(ki, facts, None)? {
+            Ok(u) => products
+                .entry(u.pg.id())
+                .or_insert_with(|| (u.pg, Vec::new()))
+                .1
+                .push(json!({"uit_code": u.cis, "product_description": description(&ki.gtin())?})),
+            Err(r) => reasons.push(r),
+        }
+    }
+    for sscc in &d.labels {
+        let children = facts.children(sscc)?;
+        let pg = match listed_box_group(sscc, facts)? {
+            Ok(pg) => pg,
+            Err(r) => {
+                reasons.push(r);
+                continue;
+            }
+        };
+        // What the box holds, in words: one product, or several.
+        let gtins: BTreeSet<Gtin> = children.iter().map(Ki::gtin).collect();
+        let what = match gtins.iter().next() {
+            Some(gtin) if gtins.len() == 1 => description(gtin)?,
+            _ => "разные товары".to_owned(),
+        };
+        products
+            .entry(pg.id())
+            .or_insert_with(|| (pg, Vec::new()))
+            .1
+            .push(json!({
+                "uitu_code": sscc.to_string(),
+                "product_description": format!("Короб: {what}, {} шт.", children.len()),
+            }));
+    }
+    if !reasons.is_empty() {
+        return Ok(Err(reasons));
+    }
+    for (_, (pg, products)) in products {
+        made.documents.push(GisDocument {
+            doc_type: DocType::LpShipGoods,
+            pg,
+            body: json!({
+                "document_num": d.document_number,
+                "document_date": d.document_date.to_string(),
+                "transfer_date": finished_at.moscow_date().to_string(),
+                "sender_inn": participant.as_str(),
+                "receiver_inn": d.receiver_inn.as_str(),
+                "turnover_type": d.turnover_type.api_name(),
+                "products": products,
+            }),
+        });
+    }
+    Ok(Ok(made))
 }
 
 fn reaggregation(d: &ReaggregationDocument, participant: &Inn, facts: &impl Facts) -> Making {

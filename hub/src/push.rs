@@ -49,6 +49,7 @@ pub fn hub_policy() -> Policy {
         OperationKind::Acceptance,
         OperationKind::Aggregation,
         OperationKind::WriteOff,
+        OperationKind::Shipment,
     ] {
         policy.set(kind, "unknown_code", Severity::Reject);
     }
@@ -59,7 +60,7 @@ pub fn hub_policy() -> Policy {
 /// take a code its task lists (the supplier's shipment vouches for it): it is accepted and
 /// held as not yet known to GIS MT, the terminal is told so, and the next status import
 /// brings it onto the list. Anything else about a code the hub has never heard of is refused.
-pub const UNKNOWN_CODES: [(DocumentKind, UnknownCode); 5] = [
+pub const UNKNOWN_CODES: [(DocumentKind, UnknownCode); 6] = [
     (
         DocumentKind::Acceptance,
         UnknownCode::HeldWhenTheTaskListsIt,
@@ -68,6 +69,7 @@ pub const UNKNOWN_CODES: [(DocumentKind, UnknownCode); 5] = [
     (DocumentKind::Disaggregation, UnknownCode::Refused),
     (DocumentKind::Reaggregation, UnknownCode::Refused),
     (DocumentKind::WriteOff, UnknownCode::Refused),
+    (DocumentKind::Shipment, UnknownCode::Refused),
 ];
 
 /// See [`UNKNOWN_CODES`].
@@ -161,6 +163,10 @@ impl Keys {
                         keys.codes.insert(replacement.new);
                     }
                 }
+                OperationDocument::Shipment(d) => {
+                    keys.codes.extend(d.units.iter().copied());
+                    keys.labels.extend(d.labels.iter().chain(d.opened.iter()));
+                }
             }
         }
         keys
@@ -194,6 +200,8 @@ pub struct Snapshot {
     /// The warehouse of each task that is one warehouse's.
     task_warehouses: HashMap<String, String>,
     catalog: HashMap<Gtin, ProductGroup>,
+    /// Product names of the catalog, for the documents that describe their goods.
+    names: HashMap<Gtin, String>,
     /// Codes whose line the push changed, in the order first changed.
     changed: Vec<Ki>,
 }
@@ -274,12 +282,13 @@ impl Snapshot {
     }
 
     pub fn hold_catalog(&mut self, gtin: Gtin, line: &str) {
-        if let Some(pg) = feed::parse_catalog(line.as_bytes())
-            .ok()
-            .and_then(|c| c.product_group)
-        {
+        let Ok(item) = feed::parse_catalog(line.as_bytes()) else {
+            return;
+        };
+        if let Some(pg) = item.product_group {
             self.catalog.insert(gtin, pg);
         }
+        self.names.insert(gtin, item.name);
     }
 
     /// The codes held (named by the push, or inside a box it names).
@@ -345,6 +354,11 @@ impl Snapshot {
                 StatusChange::Parent(None) => {
                     fields.insert("parent".into(), Value::Null);
                 }
+                // Still ours until the receiver accepts; on its way meanwhile, so it cannot
+                // ship twice (GIS MT says the same after LP_SHIP_GOODS).
+                StatusChange::Shipped => {
+                    fields.insert("statusEx".into(), "WAIT_SHIPMENT".into());
+                }
             }
         }
         held.status = status_of_line(&serde_json::to_vec(&held.info)?);
@@ -371,6 +385,10 @@ impl documents::Facts for Snapshot {
     fn catalog_group(&self, ki: &Ki) -> Result<Option<ProductGroup>, StoreError> {
         Ok(self.catalog.get(&ki.gtin()).copied())
     }
+
+    fn product_name(&self, gtin: &Gtin) -> Result<Option<String>, StoreError> {
+        Ok(self.names.get(gtin).cloned())
+    }
 }
 
 /// A change to one code's authoritative status made by an accepted operation.
@@ -379,6 +397,8 @@ pub enum StatusChange<'a> {
     WrittenOff,
     Owner(&'a str),
     Parent(Option<Sscc>),
+    /// Shipped, waiting for the receiver's acceptance.
+    Shipped,
 }
 
 /// One operation of a push to store, with its answer and, when accepted, what it made.
@@ -721,6 +741,56 @@ fn judge_one<'d>(
                     StatusChange::WrittenOff,
                     &mut reasons,
                 )?;
+            }
+        }
+        OperationDocument::Shipment(d) => {
+            if d.receiver_inn.as_str() == own {
+                reasons.push(reason(
+                    "ship_to_self",
+                    "A shipment goes to another participant, not to ourselves.".into(),
+                    "Отгрузка оформляется другому участнику, а не самим себе.".into(),
+                    Some(d.receiver_inn.as_str().to_owned()),
+                ));
+            }
+            let context = Context {
+                operation: OperationKind::Shipment,
+                own_inn: Inn::parse(own),
+                supplier_inn: None,
+                product_group: None,
+            };
+            // Opened boxes are unpacked first: what they held is loose from then on.
+            let mut unpacked = Vec::new();
+            for sscc in &d.opened {
+                match box_not_ours(snapshot, device, sscc) {
+                    Some(refusal) => reasons.push(refusal),
+                    None => unpacked.extend(snapshot.children_of(sscc)),
+                }
+            }
+            for ki in &d.units {
+                check(
+                    Code::moved(ki, OperationKind::Shipment),
+                    StatusChange::Shipped,
+                    &mut reasons,
+                )?;
+            }
+            for sscc in &d.labels {
+                if let Some(refusal) = box_not_ours(snapshot, device, sscc) {
+                    reasons.push(refusal);
+                    continue;
+                }
+                let verdict = validate_label(snapshot.label_statuses.get(sscc), &context, policy);
+                reasons.extend(refusals(&verdict, &sscc.to_string()));
+                // A box ships what it holds: each unit judged as if scanned alone.
+                for ki in snapshot.children_of(sscc) {
+                    check(
+                        Code::moved(&ki, OperationKind::Shipment),
+                        StatusChange::Shipped,
+                        &mut reasons,
+                    )?;
+                }
+            }
+            for ki in unpacked {
+                changes.push((ki, StatusChange::Parent(None)));
             }
         }
     }

@@ -10,8 +10,9 @@ use serde_json::Value;
 use tally_domain::code::Ki;
 use tally_domain::gs1::{Gs1Date, Gtin, Sscc};
 use tally_domain::operation::{Child, Level, WriteOffReason};
-use tally_domain::status::CisStatus;
+use tally_domain::status::{CisStatus, Inn};
 
+use crate::feed::TurnoverType;
 use crate::text;
 
 /// What kind of operation a document records. The wire name is `kind` of a pushed operation
@@ -25,15 +26,18 @@ pub enum DocumentKind {
     /// A unit added to, or taken out of, a box that already exists.
     Reaggregation,
     WriteOff,
+    /// Goods picked and shipped to a customer (or back to a supplier).
+    Shipment,
 }
 
 impl DocumentKind {
-    pub const ALL: [DocumentKind; 5] = [
+    pub const ALL: [DocumentKind; 6] = [
         DocumentKind::Acceptance,
         DocumentKind::Aggregation,
         DocumentKind::Disaggregation,
         DocumentKind::Reaggregation,
         DocumentKind::WriteOff,
+        DocumentKind::Shipment,
     ];
 
     pub fn name(self) -> &'static str {
@@ -43,6 +47,7 @@ impl DocumentKind {
             DocumentKind::Disaggregation => "disaggregation",
             DocumentKind::Reaggregation => "reaggregation",
             DocumentKind::WriteOff => "write-off",
+            DocumentKind::Shipment => "shipment",
         }
     }
 
@@ -66,6 +71,7 @@ pub enum OperationDocument {
     Disaggregation(DisaggregationDocument),
     Reaggregation(ReaggregationDocument),
     WriteOff(WriteOffDocument),
+    Shipment(ShipmentDocument),
 }
 
 /// A document whose kind or payload this build cannot read: kept whole, so the hub can refuse
@@ -85,6 +91,7 @@ impl OperationDocument {
             OperationDocument::Disaggregation(_) => DocumentKind::Disaggregation,
             OperationDocument::Reaggregation(_) => DocumentKind::Reaggregation,
             OperationDocument::WriteOff(_) => DocumentKind::WriteOff,
+            OperationDocument::Shipment(_) => DocumentKind::Shipment,
         }
     }
 
@@ -116,6 +123,9 @@ impl OperationDocument {
                 DocumentKind::WriteOff => {
                     WriteOffDocument::deserialize(&payload).map(OperationDocument::WriteOff)
                 }
+                DocumentKind::Shipment => {
+                    ShipmentDocument::deserialize(&payload).map(OperationDocument::Shipment)
+                }
             };
         read.map_err(|e| unreadable(payload, e.to_string()))
     }
@@ -128,6 +138,7 @@ impl OperationDocument {
             OperationDocument::Disaggregation(d) => serde_json::to_value(d),
             OperationDocument::Reaggregation(d) => serde_json::to_value(d),
             OperationDocument::WriteOff(d) => serde_json::to_value(d),
+            OperationDocument::Shipment(d) => serde_json::to_value(d),
         };
         // Every field is a string, a number, a list or a map with string keys: writing to a
         // `Value` cannot fail.
@@ -275,6 +286,57 @@ pub struct WriteOffDocument {
     /// in circulation is re-marked (`LK_REMARK`), not written off.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub replacements: Vec<Replacement>,
+}
+
+/// Goods picked and shipped: to a customer, or back to the supplier (a supplier return is a
+/// shipment to the supplier). The hub makes `LP_SHIP_GOODS` of it, after unpacking the opened
+/// labels.
+#[derive(Serialize, Deserialize, Clone, PartialEq, Eq, Debug)]
+pub struct ShipmentDocument {
+    /// The order picked against; `None` for a free shipment.
+    #[serde(default)]
+    pub order_id: Option<String>,
+    /// Whom the goods go to.
+    #[serde(with = "text::one")]
+    pub receiver_inn: Inn,
+    /// The outgoing document's number and date (the UPD's), as the books write them.
+    pub document_number: String,
+    #[serde(with = "text::one")]
+    pub document_date: Gs1Date,
+    /// On what terms the goods change hands.
+    #[serde(default)]
+    pub turnover_type: TurnoverType,
+    /// Units shipped on their own, in the order scanned.
+    #[serde(default, with = "text::list")]
+    pub units: Vec<Ki>,
+    /// Box and pallet labels shipped whole.
+    #[serde(default, with = "text::list")]
+    pub labels: Vec<Sscc>,
+    /// Labels the operator opened to ship part of them: unpacked before the shipment.
+    #[serde(default, with = "text::list")]
+    pub opened: Vec<Sscc>,
+    /// The order's lines by quantity and how they came out.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub lines: Vec<ShippedLine>,
+    /// Shipped past the order: neither named by it nor with room on a line.
+    #[serde(default, with = "text::list")]
+    pub over: Vec<Ki>,
+    /// Codes the order names that were not shipped.
+    #[serde(default, with = "text::list")]
+    pub missing: Vec<Ki>,
+}
+
+/// An order line by quantity as it came out.
+#[derive(Serialize, Deserialize, Clone, PartialEq, Eq, Debug)]
+pub struct ShippedLine {
+    #[serde(with = "text::one")]
+    pub gtin: Gtin,
+    pub ordered: u32,
+    /// Units counted on the line, at most `ordered`.
+    pub shipped: u32,
+    /// Units of the GTIN past the quantity (in `over`).
+    #[serde(default)]
+    pub over: u32,
 }
 
 /// A code that replaces a damaged one on goods that stay.

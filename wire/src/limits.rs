@@ -53,6 +53,9 @@ impl OperationDocument {
             OperationDocument::Disaggregation(d) => d.labels.len(),
             OperationDocument::Reaggregation(d) => 1 + d.units.len(),
             OperationDocument::WriteOff(d) => d.codes.len() + 2 * d.replacements.len(),
+            OperationDocument::Shipment(d) => {
+                d.units.len() + d.labels.len() + d.opened.len() + d.over.len() + d.missing.len()
+            }
         }
     }
 
@@ -71,6 +74,13 @@ impl OperationDocument {
                 }
                 for value in [&d.gis_mt_document, &d.gis_mt_reason].into_iter().flatten() {
                     check("gis_mt_document", value, MAX_FIELD_CHARS)?;
+                }
+                Ok(())
+            }
+            OperationDocument::Shipment(d) => {
+                check("document_number", &d.document_number, MAX_FIELD_CHARS)?;
+                if let Some(order) = &d.order_id {
+                    check("order_id", order, MAX_FIELD_CHARS)?;
                 }
                 Ok(())
             }

@@ -11,7 +11,8 @@ use tally_domain::operation::{Level, WriteOffReason};
 use tally_domain::status::{CisStatus, PackageType, StatusEx};
 use tally_wire::document::{
     AcceptanceDocument, AggregationDocument, DisaggregationDocument, PackedAggregate, PackedChild,
-    ReaggregationDocument, ReaggregationType, Replacement, WriteOffDocument,
+    ReaggregationDocument, ReaggregationType, Replacement, ShipmentDocument, ShippedLine,
+    WriteOffDocument,
 };
 use tally_wire::feed::{self, Blocked, RejectReason, StatusRecord, Subject, TurnoverType};
 use tally_wire::{
@@ -36,6 +37,41 @@ fn check(kind: &str, payload: Value, written: Value) -> OperationDocument {
         document
     );
     document
+}
+
+#[test]
+fn a_shipment_reads_and_writes_back_with_its_defaults() {
+    let shipment = json!({"order_id": "O-7", "receiver_inn": "7736207543",
+        "document_number": "РН-17", "document_date": "2026-12-02", "turnover_type": "SELLING",
+        "units": [KI_A], "labels": [SSCC], "opened": [], "over": [KI_B], "missing": [],
+        "lines": [{"gtin": "04600840749372", "ordered": 3, "shipped": 2, "over": 0}]});
+    let OperationDocument::Shipment(d) = check("shipment", shipment.clone(), shipment) else {
+        panic!()
+    };
+    assert_eq!(d.receiver_inn.as_str(), "7736207543");
+    assert_eq!(d.lines[0].shipped, 2);
+    // A free shipment says only what it must; the rest reads as empty and SELLING.
+    let free = json!({"receiver_inn": "7736207543", "document_number": "РН-18",
+        "document_date": "2026-12-02", "units": [KI_A]});
+    let read = OperationDocument::from_parts("shipment", free).unwrap();
+    assert_eq!(
+        read.payload(),
+        json!({"order_id": null, "receiver_inn": "7736207543", "document_number": "РН-18",
+            "document_date": "2026-12-02", "turnover_type": "SELLING", "units": [KI_A],
+            "labels": [], "opened": [], "over": [], "missing": []})
+    );
+    for (field, bad) in [
+        ("receiver_inn", json!("7736207544")),
+        ("labels", json!(["046008400000000016"])),
+        ("turnover_type", json!("GIFT")),
+    ] {
+        let mut payload = json!({"receiver_inn": "7736207543", "document_number": "РН-18",
+            "document_date": "2026-12-02", "units": [KI_A]});
+        payload[field] = bad;
+        let error = OperationDocument::from_parts("shipment", payload).unwrap_err();
+        assert_eq!(error.kind, "shipment");
+        assert!(!error.error.is_empty(), "{field}");
+    }
 }
 
 #[test]
@@ -500,6 +536,56 @@ fn documents() -> impl Strategy<Value = OperationDocument> {
                             .into_iter()
                             .map(|(old, new)| Replacement { old, new })
                             .collect(),
+                    })
+                }
+            ),
+        (
+            prop::option::of("[A-Z0-9-]{1,8}"),
+            prop::sample::select(vec!["7736207543", "7707083893", "500100732259"]),
+            "[^\u{0}]{1,12}",
+            dates(),
+            prop::sample::select(TurnoverType::ALL.to_vec()),
+            (
+                list(),
+                prop::collection::vec(ssccs(), 0..3),
+                prop::collection::vec(ssccs(), 0..2)
+            ),
+            (
+                prop::collection::vec((gtins(), 0u32..9, 0u32..9, 0u32..3), 0..3),
+                list(),
+                list()
+            ),
+        )
+            .prop_map(
+                |(
+                    order_id,
+                    inn,
+                    document_number,
+                    document_date,
+                    turnover_type,
+                    (units, labels, opened),
+                    (lines, over, missing),
+                )| {
+                    OperationDocument::Shipment(ShipmentDocument {
+                        order_id,
+                        receiver_inn: tally_domain::status::Inn::parse(inn).unwrap(),
+                        document_number,
+                        document_date,
+                        turnover_type,
+                        units,
+                        labels,
+                        opened,
+                        lines: lines
+                            .into_iter()
+                            .map(|(gtin, ordered, shipped, over)| ShippedLine {
+                                gtin,
+                                ordered,
+                                shipped,
+                                over,
+                            })
+                            .collect(),
+                        over,
+                        missing,
                     })
                 }
             ),

@@ -713,10 +713,87 @@ fn integrators_page_through_their_warehouse_s_documents_over_http() {
         "a token of another warehouse sees none of W1's documents"
     );
 
-    let (status, body) = s.hub.get("/v1/documents?kind=shipment", &s.token);
+    let (status, body) = s.hub.get("/v1/documents?kind=inventory", &s.token);
     assert_eq!((status, &body["code"]), (400, &json!("bad_query")));
     let (status, body) = s.hub.get("/v1/documents?type=WRITE_OFF", &s.token);
     assert_eq!((status, &body["code"]), (400, &json!("bad_query")));
     let (status, body) = s.hub.get("/v1/documents", "not-a-token");
     assert_eq!((status, &body["code"]), (401, &json!("token_invalid")));
+}
+
+#[test]
+fn a_shipment_unpacks_its_opened_boxes_and_ships_units_and_whole_boxes_once() {
+    let ours = |tag| status(MILK, tag, "INTRODUCED", OURS);
+    let mut on_its_way = ours("X1");
+    on_its_way["statusEx"] = json!("WAIT_SHIPMENT");
+    let statuses = [
+        ours("U1"),
+        ours("U2"),
+        boxed(ours("B1"), &sscc(20)),
+        boxed(ours("B2"), &sscc(20)),
+        boxed(ours("C1"), &sscc(21)),
+        boxed(ours("C2"), &sscc(21)),
+        status(MILK, "R1", "RETIRED", OURS),
+        on_its_way,
+    ];
+    let hub = start(&statuses, &[]);
+    let catalog = format!(
+        "{}\n",
+        json!({"gtin": MILK.gtin, "name": "Молоко 2,5% 0,9 л", "productGroupId": 8})
+    );
+    assert!(import(&hub.db.store(), Feed::Catalog, catalog.as_bytes()).unwrap().rejected.is_empty());
+    let token = hub.enroll("W1", OURS);
+    let shipment = |units: &[String], labels: &[String], opened: &[String], receiver: &str| {
+        operation(
+            "shipment",
+            json!({"order_id": "O-7", "receiver_inn": receiver, "document_number": "РН-17",
+                   "document_date": "2026-12-02", "units": units, "labels": labels,
+                   "opened": opened}),
+        )
+    };
+    // Box 21 opened for one unit of it; box 20 whole; two loose units.
+    let good = shipment(&[cis(MILK, "U1"), cis(MILK, "U2"), cis(MILK, "C1")], &[sscc(20)], &[sscc(21)], SUPPLIER);
+    let answers = hub.push(&token, std::slice::from_ref(&good));
+    assert_eq!(answers[0].result, PushResult::Accepted, "{answers:?}");
+
+    let schemas = schemas();
+    let exported = hub.export(&[DocType::DisaggregationDocument, DocType::LpShipGoods]);
+    let types: Vec<&str> = exported.iter().map(|d| d.doc_type.api_name()).collect();
+    assert_eq!(types, ["DISAGGREGATION_DOCUMENT", "LP_SHIP_GOODS"], "unpacked before shipped");
+    for document in &exported {
+        let wrong = violations(&schemas[document.doc_type.api_name()], &document.document);
+        assert!(wrong.is_empty(), "{wrong:?}\n{:#}", document.document);
+    }
+    assert_eq!(exported[0].document["products_list"], json!([{"uitu": sscc(21)}]));
+    let ship = &exported[1].document;
+    assert_eq!(
+        (&ship["sender_inn"], &ship["receiver_inn"], &ship["turnover_type"], &ship["document_num"]),
+        (&json!(OURS), &json!(SUPPLIER), &json!("SELLING"), &json!("РН-17"))
+    );
+    assert_eq!(ship["document_date"], "2026-12-02");
+    assert_eq!(ship["transfer_date"], "2023-11-15", "the day it finished, Moscow time");
+    assert_eq!(
+        ship["products"],
+        json!([
+            {"uit_code": cis(MILK, "U1"), "product_description": "Молоко 2,5% 0,9 л"},
+            {"uit_code": cis(MILK, "U2"), "product_description": "Молоко 2,5% 0,9 л"},
+            {"uit_code": cis(MILK, "C1"), "product_description": "Молоко 2,5% 0,9 л"},
+            {"uitu_code": sscc(20), "product_description": "Короб: Молоко 2,5% 0,9 л, 2 шт."},
+        ])
+    );
+
+    // What shipped is on its way: a second shipment of it is refused, as are a sold code, a
+    // code already on its way and a shipment to ourselves; nothing of those is made.
+    for (units, labels, receiver, code) in [
+        (vec![cis(MILK, "U1")], vec![], SUPPLIER, "status_ex_forbids"),
+        (vec![], vec![sscc(20)], SUPPLIER, "status_ex_forbids"),
+        (vec![cis(MILK, "R1")], vec![], SUPPLIER, "out_of_circulation"),
+        (vec![cis(MILK, "X1")], vec![], SUPPLIER, "status_ex_forbids"),
+        (vec![cis(MILK, "C2")], vec![], OURS, "ship_to_self"),
+    ] {
+        let answers = hub.push(&token, &[shipment(&units, &labels, &[], receiver)]);
+        assert_eq!(answers[0].result, PushResult::Rejected, "{code}: {answers:?}");
+        assert!(answers[0].reasons.iter().any(|r| r.code == code), "{code}: {answers:?}");
+    }
+    assert_eq!(hub.export(&[DocType::LpShipGoods]).len(), 1);
 }
