@@ -9,8 +9,8 @@ use serde_json::{Value, json};
 use tally_domain::code::{CodeKind, Ki, MarkingCode, ParseOptions, Rejection, parse};
 use tally_domain::gs1::{Ai, Sscc};
 use tally_domain::operation::{
-    AcceptanceEvent, AggregationEvent, Capacity, Child, Level, ReaggregationEvent,
-    ReaggregationMode, Refusal, WriteOffEvent,
+    AcceptanceEvent, AggregationEvent, Capacity, Child, Level, PackedLabel, ReaggregationEvent,
+    ReaggregationMode, Refusal, ShipmentEvent, WriteOffEvent,
 };
 use tally_domain::product_group::ProductGroup;
 use tally_domain::reason::Reason;
@@ -219,6 +219,14 @@ impl Desk {
             (OperationState::Reaggregation(_), Some(sscc)) => self.store.aggregate_items(sscc)?,
             _ => None,
         };
+        // A label in a shipment ships what it holds, as this terminal knows it now; the
+        // journal keeps that list, so a restart ships the same units.
+        let label_units = match (&open.state, code.sscc()) {
+            (OperationState::Shipment(_), Some(sscc)) if code.kind() == CodeKind::Sscc => {
+                Some(self.store.label_units(sscc)?)
+            }
+            _ => None,
+        };
         let (verdict, status) = match code.sscc() {
             Some(sscc) if code.kind() == CodeKind::Sscc => {
                 (self.judge_label(sscc, &open.state)?, None)
@@ -244,6 +252,7 @@ impl Desk {
             status: status.as_ref(),
             parent,
             contents: contents.as_deref(),
+            label_units: label_units.as_deref(),
         };
         let applied = match self.open.as_mut() {
             Some(open) => apply_scan(&mut open.state, &code, &scanned),
@@ -398,6 +407,9 @@ impl Desk {
             (Some(OperationState::WriteOff(w)), Some(ki)) => {
                 (w.contains(ki), Expectation::NoList, None, None)
             }
+            (Some(OperationState::Shipment(s)), Some(ki)) => {
+                (s.contains(ki), s.expectation(ki), None, None)
+            }
             (Some(OperationState::Reaggregation(r)), Some(ki)) => {
                 // What goes into a box joins its product group: the first unit added, else
                 // the first this terminal packed into it.
@@ -449,6 +461,15 @@ impl Desk {
         let judged = match state {
             Some(OperationState::Reaggregation(_)) => status.map(|mut s| {
                 if matches!(s.parent, Some(Parent::Sscc(_))) {
+                    s.parent = None;
+                }
+                s
+            }),
+            // A unit of a box the operator opened in this shipment is out of it already.
+            Some(OperationState::Shipment(shipment)) => status.map(|mut s| {
+                if let Some(Parent::Sscc(sscc)) = s.parent
+                    && shipment.is_opened(sscc)
+                {
                     s.parent = None;
                 }
                 s
@@ -577,6 +598,13 @@ impl Desk {
             }
             (OperationState::Reaggregation(r), Command::Mode(mode)) => {
                 r.apply(ReaggregationEvent::Mode(mode))
+            }
+            // Opening a label in a shipment breaks it up: its units ship one by one.
+            (OperationState::Shipment(s), Command::Open { sscc, .. }) => {
+                s.apply(ShipmentEvent::Open(sscc))
+            }
+            (OperationState::Shipment(s), Command::Remove(Child::Unit(ki))) => {
+                s.apply(ShipmentEvent::Remove(ki))
             }
             _ => Err(Refusal::WrongChild),
         };
@@ -732,6 +760,15 @@ impl Desk {
                     });
                 }
             }
+            // Opened boxes are unpacked here at once. What shipped stays ours and in
+            // circulation until the receiver accepts; the hub refuses shipping it twice.
+            OperationState::Shipment(s) => {
+                let opened = s.summary().opened;
+                for sscc in &opened {
+                    effects.unboxed.extend(self.store.label_units(*sscc)?);
+                }
+                effects.unpacked = opened;
+            }
         }
         let queued = self
             .store
@@ -748,6 +785,8 @@ struct Scanned<'a> {
     parent: Option<Sscc>,
     /// Re-aggregation: what a box built here holds.
     contents: Option<&'a [AggregateItem]>,
+    /// Shipment: the units a scanned label holds.
+    label_units: Option<&'a [Ki]>,
 }
 
 /// Turns a scanned code into the open operation's event and applies it.
@@ -808,6 +847,13 @@ fn apply_scan(
                 w.apply(WriteOffEvent::Unit(ki))
             }
         }
+        (OperationState::Shipment(s), Some(ki), _) => s.apply(ShipmentEvent::Unit(ki)),
+        (OperationState::Shipment(s), None, Some(sscc)) => {
+            s.apply(ShipmentEvent::Label(PackedLabel {
+                sscc,
+                units: scanned.label_units.unwrap_or_default().to_vec(),
+            }))
+        }
         _ => Err(Refusal::WrongChild),
     }
 }
@@ -817,8 +863,8 @@ mod tests {
     use super::*;
     use tally_domain::gs1::Gs1Date;
     use tally_domain::operation::{
-        Acceptance, Aggregation, Disaggregation, Reaggregation, WriteOff, WriteOffHeader,
-        WriteOffReason,
+        Acceptance, Aggregation, Disaggregation, Reaggregation, Shipment, ShipmentHeader, WriteOff,
+        WriteOffHeader, WriteOffReason,
     };
 
     const NOW: Timestamp = Timestamp(1_795_305_600_000);
@@ -1107,6 +1153,83 @@ mod tests {
                 .unwrap(),
             Some(pallet)
         );
+        let _ = std::fs::remove_dir_all(path.parent().unwrap());
+    }
+
+    #[test]
+    fn a_shipment_ships_whole_boxes_as_the_replica_knows_them_and_survives_a_restart() {
+        let path = scratch("shipment");
+        let store = replica(&path);
+        let whole = Sscc::compose(0, "4600840", 81).unwrap();
+        let opened = Sscc::compose(0, "4600840", 82).unwrap();
+        let mut lines = Vec::new();
+        for (sscc, prefix) in [(whole, "XyZ3"), (opened, "XyZ4")] {
+            lines.push(format!(r#"{{"cis":"{sscc}","status":"INTRODUCED","ownerInn":"{OURS}","packageType":"LEVEL1"}}"#));
+            for s in ["a", "b"] {
+                lines.push(format!(
+                    r#"{{"cis":"01046008407493722159{prefix}{s}","status":"INTRODUCED","ownerInn":"{OURS}","productGroupId":8,"parent":"{sscc}"}}"#
+                ));
+            }
+        }
+        import(&store, &lines);
+        assert_eq!(
+            store.label_units(whole).unwrap(),
+            vec![ki("9XyZ3a"), ki("9XyZ3b")]
+        );
+        let mut desk = Desk::open(store, settings()).unwrap();
+        let header = ShipmentHeader {
+            receiver: Inn::parse(SUPPLIER).unwrap(),
+            document_number: "РН-17".into(),
+            document_date: Gs1Date {
+                year: 2026,
+                month: 12,
+                day: 2,
+            },
+        };
+        desk.begin(OperationState::Shipment(Shipment::new(header, None)), NOW)
+            .unwrap();
+        scan_all(
+            &mut desk,
+            &[
+                (&code("9XyZ2a"), "recorded"),
+                (&code("9XyZ1a"), "refused foreign_owner"),
+                (&label(whole), "recorded"),
+                (&code("9XyZ3a"), "refused duplicate_in_document"),
+                // A unit of a packed box alone: the operator confirms taking it out.
+                (&code("9XyZ4a"), "confirm in_aggregate"),
+            ],
+        );
+        // Opened, the box ships unit by unit with no warning.
+        let open = Command::Open {
+            sscc: opened,
+            level: Level::Box,
+        };
+        assert!(desk.command(open, NOW).unwrap().is_ok());
+        scan_all(
+            &mut desk,
+            &[
+                (&code("9XyZ4a"), "recorded"),
+                (&label(opened), "not taken opened"),
+            ],
+        );
+        drop(desk);
+
+        let mut desk = Desk::open(Store::open(&path).unwrap(), settings()).unwrap();
+        let Some(OperationState::Shipment(s)) = desk.operation() else {
+            panic!("the shipment is rebuilt from its journal");
+        };
+        assert_eq!(s.label_of(&ki("9XyZ3b")), Some(whole));
+        let queued = desk.finish(NOW).unwrap().unwrap();
+        let payload: Value = serde_json::from_str(&queued.payload).unwrap();
+        assert_eq!(
+            payload["units"],
+            serde_json::json!([ki("9XyZ2a").to_string(), ki("9XyZ4a").to_string()])
+        );
+        assert_eq!(payload["labels"], serde_json::json!([whole.to_string()]));
+        assert_eq!(payload["opened"], serde_json::json!([opened.to_string()]));
+        assert_eq!(payload["receiver_inn"], SUPPLIER);
+        // Unpacked here at once: the other unit of the opened box is loose on this terminal.
+        assert!(desk.store().local_unboxed(&ki("9XyZ4b")).unwrap().is_some());
         let _ = std::fs::remove_dir_all(path.parent().unwrap());
     }
 

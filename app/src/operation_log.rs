@@ -9,16 +9,19 @@ use tally_domain::code::Ki;
 use tally_domain::gs1::{Gs1Date, Gtin, Sscc};
 use tally_domain::operation::{
     Acceptance, AcceptanceEvent, AcceptanceTask, Aggregation, AggregationEvent, Capacity, Child,
-    Disaggregation, ExpectedBox, Level, QuantityLine, Reaggregation, ReaggregationEvent,
-    ReaggregationMode, Refusal, WriteOff, WriteOffEvent, WriteOffHeader, WriteOffReason,
+    Disaggregation, ExpectedBox, Level, PackedLabel, QuantityLine, Reaggregation,
+    ReaggregationEvent, ReaggregationMode, Refusal, Shipment, ShipmentEvent, ShipmentHeader,
+    WriteOff, WriteOffEvent, WriteOffHeader, WriteOffReason,
 };
 use tally_domain::status::{CisStatus, Inn};
 use tally_domain::validate::OperationKind;
 use tally_domain::{ProductGroup, Timestamp};
 use tally_wire::document::{
     AcceptanceDocument, AcceptedLine, AggregationDocument, DisaggregationDocument, PackedAggregate,
-    PackedChild, ReaggregationDocument, ReaggregationType, Replacement, WriteOffDocument,
+    PackedChild, ReaggregationDocument, ReaggregationType, Replacement, ShipmentDocument,
+    ShippedLine, WriteOffDocument,
 };
+use tally_wire::feed::TurnoverType;
 use tally_wire::{DocumentKind, OperationDocument};
 
 /// One journal entry as the store keeps it.
@@ -38,6 +41,7 @@ pub enum OperationState {
     Disaggregation(Disaggregation),
     Reaggregation(Reaggregation),
     WriteOff(WriteOff),
+    Shipment(Shipment),
 }
 
 fn ki_text(ki: &Ki) -> String {
@@ -159,6 +163,7 @@ impl OperationState {
             | OperationState::Disaggregation(_)
             | OperationState::Reaggregation(_) => OperationKind::Aggregation,
             OperationState::WriteOff(_) => OperationKind::WriteOff,
+            OperationState::Shipment(_) => OperationKind::Shipment,
         }
     }
 
@@ -170,6 +175,7 @@ impl OperationState {
             OperationState::Disaggregation(_) => DocumentKind::Disaggregation,
             OperationState::Reaggregation(_) => DocumentKind::Reaggregation,
             OperationState::WriteOff(_) => DocumentKind::WriteOff,
+            OperationState::Shipment(_) => DocumentKind::Shipment,
         }
     }
 
@@ -193,6 +199,15 @@ impl OperationState {
                     "document_number": h.document_number,
                     "document_date": date_text(h.document_date),
                     "needs_supervisor": h.needs_supervisor,
+                })
+            }
+            // Orders to pick reach the terminal in a later feed; a shipment is free until then.
+            OperationState::Shipment(s) => {
+                let h = s.header();
+                json!({
+                    "receiver_inn": h.receiver.as_str(),
+                    "document_number": h.document_number,
+                    "document_date": date_text(h.document_date),
                 })
             }
         }
@@ -238,6 +253,14 @@ impl OperationState {
                     needs_supervisor: header["needs_supervisor"].as_bool().unwrap_or(false),
                 }))
             }
+            "shipment" => OperationState::Shipment(Shipment::new(
+                ShipmentHeader {
+                    receiver: opt_inn(&header["receiver_inn"])?.context("receiver_inn")?,
+                    document_number: str_field(header, "document_number")?.to_string(),
+                    document_date: parse_date(str_field(header, "document_date")?)?,
+                },
+                None,
+            )),
             other => bail!("unknown operation kind {other:?}"),
         };
         for entry in entries {
@@ -337,6 +360,25 @@ impl OperationState {
                 };
                 w.apply(event).map_err(refused)
             }
+            OperationState::Shipment(s) => {
+                let event = match entry.action.as_str() {
+                    "unit" => ShipmentEvent::Unit(parse_ki(&entry.code)?),
+                    // The label's content as it was when scanned, not as the replica says now.
+                    "label" => ShipmentEvent::Label(PackedLabel {
+                        sscc: parse_sscc(&entry.code)?,
+                        units: entry.detail["units"]
+                            .as_array()
+                            .context("units")?
+                            .iter()
+                            .map(|u| parse_ki(u.as_str().unwrap_or_default()))
+                            .collect::<anyhow::Result<_>>()?,
+                    }),
+                    "open" => ShipmentEvent::Open(parse_sscc(&entry.code)?),
+                    "remove" => ShipmentEvent::Remove(parse_ki(&entry.code)?),
+                    other => bail!("unknown shipment action {other:?}"),
+                };
+                s.apply(event).map_err(refused)
+            }
         }
     }
 
@@ -403,6 +445,16 @@ impl OperationState {
                     entry("confirm", String::new(), json!({"supervisor": supervisor}))
                 }
             },
+            OperationState::Shipment(s) => match s.events().last()? {
+                ShipmentEvent::Unit(ki) => entry("unit", ki_text(ki), json!({})),
+                ShipmentEvent::Label(label) => entry(
+                    "label",
+                    label.sscc.to_string(),
+                    json!({"units": label.units.iter().map(ki_text).collect::<Vec<_>>()}),
+                ),
+                ShipmentEvent::Open(sscc) => entry("open", sscc.to_string(), json!({})),
+                ShipmentEvent::Remove(ki) => entry("remove", ki_text(ki), json!({})),
+            },
         })
     }
 
@@ -414,6 +466,7 @@ impl OperationState {
             OperationState::Disaggregation(d) => d.undo().map(drop),
             OperationState::Reaggregation(r) => r.undo().map(drop),
             OperationState::WriteOff(w) => w.undo().map(drop),
+            OperationState::Shipment(s) => s.undo().map(drop),
         }
     }
 
@@ -501,6 +554,35 @@ impl OperationState {
                         .into_iter()
                         .map(|(old, new)| Replacement { old, new })
                         .collect(),
+                })
+            }
+            OperationState::Shipment(s) => {
+                let summary = s.summary();
+                if summary.units.is_empty() && summary.labels.is_empty() {
+                    return Err(Refusal::Empty);
+                }
+                let h = s.header();
+                OperationDocument::Shipment(ShipmentDocument {
+                    order_id: summary.order_id,
+                    receiver_inn: h.receiver,
+                    document_number: h.document_number.clone(),
+                    document_date: h.document_date,
+                    turnover_type: TurnoverType::Selling,
+                    units: summary.units,
+                    labels: summary.labels.iter().map(|l| l.sscc).collect(),
+                    opened: summary.opened,
+                    lines: summary
+                        .lines
+                        .iter()
+                        .map(|l| ShippedLine {
+                            gtin: l.gtin,
+                            ordered: l.expected,
+                            shipped: u32::try_from(l.filled.len()).unwrap_or(u32::MAX),
+                            over: u32::try_from(l.over.len()).unwrap_or(u32::MAX),
+                        })
+                        .collect(),
+                    over: summary.over,
+                    missing: summary.missing,
                 })
             }
         })

@@ -6,7 +6,8 @@
 //! as the screen would: run the same command again and the open operation is rebuilt from it.
 //! The operator's taps arrive as command barcodes (a printed sheet next to the terminal):
 //! `TALLY:FINISH`, `TALLY:UNDO`, `TALLY:CLOSE`, `TALLY:OPEN-BOX`, `TALLY:OPEN-PALLET`,
-//! `TALLY:CONFIRM:<supervisor>`, and for re-aggregation `TALLY:ADDING` and `TALLY:REMOVING`
+//! `TALLY:CONFIRM:<supervisor>`, for a shipment `TALLY:OPEN:<sscc>` (ship a box in part) and
+//! `TALLY:REMOVE:<КИ>`, and for re-aggregation `TALLY:ADDING` and `TALLY:REMOVING`
 //! (the box's label, then the choice, then its units). A warning is confirmed by scanning the
 //! same code again, as on the handheld. A write-off under a code reason of a code in
 //! circulation re-marks it: its line says `awaiting_replacement`, and the next scan is the new
@@ -21,11 +22,11 @@ use anyhow::{Context as _, anyhow, bail};
 use clap::{Args, ValueEnum};
 use serde_json::{Value, json};
 use tally_domain::Lang;
-use tally_domain::code::MarkingCode;
+use tally_domain::code::{Ki, MarkingCode};
 use tally_domain::gs1::{Gs1Date, Sscc};
 use tally_domain::operation::{
-    Acceptance, Aggregation, Capacity, Level, Reaggregation, ReaggregationMode, WriteOff,
-    WriteOffHeader, WriteOffReason,
+    Acceptance, Aggregation, Capacity, Child, Level, Reaggregation, ReaggregationMode, Shipment,
+    ShipmentHeader, WriteOff, WriteOffHeader, WriteOffReason,
 };
 use tally_domain::reason::Reason;
 use tally_domain::status::Inn;
@@ -49,6 +50,8 @@ pub enum WorkKind {
     /// Units added to, or taken out of, a box that exists.
     Reaggregation,
     WriteOff,
+    /// Goods picked and shipped to a receiver (`--receiver`), whole labels or units.
+    Shipment,
 }
 
 impl WorkKind {
@@ -58,6 +61,7 @@ impl WorkKind {
             WorkKind::Aggregation => "aggregation",
             WorkKind::Reaggregation => "reaggregation",
             WorkKind::WriteOff => "write-off",
+            WorkKind::Shipment => "shipment",
         }
     }
 }
@@ -89,10 +93,13 @@ pub struct WorkArgs {
     /// Write-off: the reason (damage_loss, destruction, expiry, code_spoiled, ...).
     #[arg(long, value_name = "REASON", default_value = "damage_loss")]
     reason: String,
-    /// Write-off: the number of the act.
+    /// Write-off: the number of the act; shipment: of the outgoing document (UPD).
     #[arg(long, value_name = "NUMBER", default_value = "")]
     document: String,
-    /// Write-off: the date of the act, YYYY-MM-DD (default: today).
+    /// Shipment: whom the goods go to (the customer, or the supplier for a return).
+    #[arg(long, value_name = "INN", value_parser = parse_inn)]
+    receiver: Option<Inn>,
+    /// Write-off and shipment: the document's date, YYYY-MM-DD (default: today).
     #[arg(long, value_name = "DATE")]
     date: Option<String>,
     /// Write-off: a supervisor must confirm (`TALLY:CONFIRM:<name>`) before it finishes.
@@ -150,6 +157,25 @@ fn new_operation(args: &WorkArgs, store: &Store) -> anyhow::Result<OperationStat
                 document_date,
                 needs_supervisor: args.supervisor_required,
             }))
+        }
+        WorkKind::Shipment => {
+            let receiver = args
+                .receiver
+                .ok_or_else(|| anyhow!("a shipment needs --receiver INN"))?;
+            if args.document.trim().is_empty() {
+                bail!("a shipment needs --document NUMBER (the outgoing document's number)");
+            }
+            OperationState::Shipment(Shipment::new(
+                ShipmentHeader {
+                    receiver,
+                    document_number: args.document.clone(),
+                    document_date: match &args.date {
+                        Some(text) => parse_date(text)?,
+                        None => now().moscow_date(),
+                    },
+                },
+                None,
+            ))
         }
     })
 }
@@ -240,12 +266,30 @@ fn command_of(text: &str) -> anyhow::Result<Option<Command>> {
         "OPEN-PALLET" => Some(Command::OpenGenerated(Level::Pallet)),
         "ADDING" => Some(Command::Mode(ReaggregationMode::Adding)),
         "REMOVING" => Some(Command::Mode(ReaggregationMode::Removing)),
-        other => match other.strip_prefix("CONFIRM:") {
-            Some(supervisor) if !supervisor.is_empty() => Some(Command::Confirm {
-                supervisor: supervisor.to_owned(),
-            }),
-            _ => bail!("unknown command barcode {COMMAND_PREFIX}{other}"),
-        },
+        other => {
+            if let Some(supervisor) = other.strip_prefix("CONFIRM:")
+                && !supervisor.is_empty()
+            {
+                Some(Command::Confirm {
+                    supervisor: supervisor.to_owned(),
+                })
+            } else if let Some(label) = other.strip_prefix("OPEN:") {
+                // Shipment: break a box or pallet up, to ship part of it.
+                let digits = label.strip_prefix("00").unwrap_or(label);
+                let sscc = Sscc::from_digits(digits.as_bytes())
+                    .ok_or_else(|| anyhow!("{COMMAND_PREFIX}OPEN: needs an SSCC, not {label:?}"))?;
+                Some(Command::Open {
+                    sscc,
+                    level: Level::Box,
+                })
+            } else if let Some(code) = other.strip_prefix("REMOVE:") {
+                let ki = Ki::from_cis(code)
+                    .ok_or_else(|| anyhow!("{COMMAND_PREFIX}REMOVE: needs a КИ, not {code:?}"))?;
+                Some(Command::Remove(Child::Unit(ki)))
+            } else {
+                bail!("unknown command barcode {COMMAND_PREFIX}{other}")
+            }
+        }
     })
 }
 

@@ -420,15 +420,17 @@ impl Controller {
         }
     }
 
-    /// The screen of the operation that is open, if one is.
+    /// The screen of the operation that is open, if one is. A shipment has no touch screen
+    /// yet (issue 16): it is worked with `tally work shipment` and left to it.
     fn open_screen(&self) -> Option<Screen> {
-        self.desk.operation().map(|op| match op {
-            OperationState::Acceptance(_) => Screen::Acceptance,
+        self.desk.operation().and_then(|op| match op {
+            OperationState::Acceptance(_) => Some(Screen::Acceptance),
             OperationState::Aggregation(_) | OperationState::Disaggregation(_) => {
-                Screen::Aggregation
+                Some(Screen::Aggregation)
             }
-            OperationState::Reaggregation(_) => Screen::Reaggregation,
-            OperationState::WriteOff(_) => Screen::WriteOff,
+            OperationState::Reaggregation(_) => Some(Screen::Reaggregation),
+            OperationState::WriteOff(_) => Some(Screen::WriteOff),
+            OperationState::Shipment(_) => None,
         })
     }
 
@@ -712,6 +714,20 @@ impl Controller {
         if let Some(open) = self.open_screen() {
             self.screen = open;
             return Ok(None);
+        }
+        if let Some(open) = self.desk.operation() {
+            // Open with no screen of its own (a shipment, worked headless): left to it.
+            let kind = open.kind_name();
+            self.show_verdict(
+                Tone::Warning,
+                self.say("Finish this first", "Сначала завершите это"),
+                match self.lang {
+                    Lang::En => format!("A {kind} is open on this terminal: finish it with `tally work {kind}`."),
+                    Lang::Ru => format!("На терминале открыта операция {kind}: завершите её командой `tally work {kind}`."),
+                },
+                String::new(),
+            );
+            return Ok(Some(CueTone::Warning));
         }
         self.desk.begin(state, now)?;
         self.reviewing = false;

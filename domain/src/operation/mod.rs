@@ -26,7 +26,8 @@ pub use reaggregation::{
     Reaggregation, ReaggregationEvent, ReaggregationMode, ReaggregationSummary,
 };
 pub use shipment::{
-    PackedLabel, Shipment, ShipmentCounters, ShipmentEvent, ShipmentOrder, ShipmentSummary,
+    PackedLabel, Shipment, ShipmentCounters, ShipmentEvent, ShipmentHeader, ShipmentOrder,
+    ShipmentSummary,
 };
 pub use write_off::{WriteOff, WriteOffEvent, WriteOffHeader, WriteOffReason, WriteOffSummary};
 

@@ -11,9 +11,18 @@ use std::collections::{BTreeMap, BTreeSet};
 use super::Refusal;
 use super::acceptance::{LineOutcome, QuantityLine};
 use crate::code::Ki;
-use crate::gs1::{Gtin, Sscc};
+use crate::gs1::{Gs1Date, Gtin, Sscc};
 use crate::status::Inn;
 use crate::validate::Expectation;
+
+/// What the outgoing document says whatever was picked: to whom, under which number and date
+/// (the UPD's, as the books write it).
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct ShipmentHeader {
+    pub receiver: Inn,
+    pub document_number: String,
+    pub document_date: Gs1Date,
+}
 
 /// The order to pick, from the hub or 1C.
 #[derive(Clone, PartialEq, Eq, Debug)]
@@ -83,6 +92,7 @@ pub struct ShipmentSummary {
 /// A shipment in progress.
 #[derive(Clone, Debug)]
 pub struct Shipment {
+    header: ShipmentHeader,
     order: Option<ShipmentOrder>,
     named: BTreeSet<Ki>,
     events: Vec<ShipmentEvent>,
@@ -96,9 +106,10 @@ pub struct Shipment {
 }
 
 impl Shipment {
-    pub fn new(order: Option<ShipmentOrder>) -> Shipment {
+    pub fn new(header: ShipmentHeader, order: Option<ShipmentOrder>) -> Shipment {
         let named = order.iter().flat_map(|o| o.units.iter()).copied().collect();
         Shipment {
+            header,
             order,
             named,
             events: Vec::new(),
@@ -111,14 +122,19 @@ impl Shipment {
 
     /// Rebuilds a shipment from its journal, as after a restart.
     pub fn replay(
+        header: ShipmentHeader,
         order: Option<ShipmentOrder>,
         events: &[ShipmentEvent],
     ) -> Result<Shipment, Refusal> {
-        let mut shipment = Shipment::new(order);
+        let mut shipment = Shipment::new(header, order);
         for event in events {
             shipment.apply(event.clone())?;
         }
         Ok(shipment)
+    }
+
+    pub fn header(&self) -> &ShipmentHeader {
+        &self.header
     }
 
     pub fn order(&self) -> Option<&ShipmentOrder> {
@@ -259,7 +275,7 @@ impl Shipment {
         let mut events = std::mem::take(&mut self.events);
         let last = events.pop().ok_or(Refusal::NothingToUndo)?;
         // Replaying what was taken before cannot be refused.
-        *self = Shipment::replay(self.order.take(), &events)?;
+        *self = Shipment::replay(self.header.clone(), self.order.take(), &events)?;
         Ok(last)
     }
 
@@ -383,6 +399,18 @@ mod tests {
         })
     }
 
+    fn header() -> ShipmentHeader {
+        ShipmentHeader {
+            receiver: Inn::parse("7736207543").unwrap(),
+            document_number: "РН-17".into(),
+            document_date: Gs1Date {
+                year: 2026,
+                month: 12,
+                day: 2,
+            },
+        }
+    }
+
     fn order() -> ShipmentOrder {
         ShipmentOrder {
             id: "O-7".into(),
@@ -398,7 +426,7 @@ mod tests {
 
     #[test]
     fn a_label_ships_its_content_and_lines_fill_short_and_over() {
-        let mut s = Shipment::new(Some(order()));
+        let mut s = Shipment::new(header(), Some(order()));
         s.apply(label(1, &[milk(1), milk(2), milk(3)])).unwrap();
         assert_eq!(s.label_of(&milk(2)), Some(sscc(1)));
         assert_eq!(s.expectation(&milk(4)), Expectation::Expected);
@@ -430,7 +458,7 @@ mod tests {
 
     #[test]
     fn a_unit_ships_once_and_an_opened_label_ships_unit_by_unit() {
-        let mut s = Shipment::new(None);
+        let mut s = Shipment::new(header(), None);
         s.apply(label(1, &[milk(1), milk(2)])).unwrap();
         assert_eq!(s.expectation(&milk(1)), Expectation::NoList);
         assert_eq!(
@@ -491,7 +519,7 @@ mod tests {
             ShipmentEvent::Open(sscc(1)),
             ShipmentEvent::Unit(milk(2)),
         ];
-        let mut s = Shipment::replay(Some(order()), &events).unwrap();
+        let mut s = Shipment::replay(header(), Some(order()), &events).unwrap();
         assert_eq!(s.events(), &events[..]);
         assert_eq!(s.undo().unwrap(), ShipmentEvent::Unit(milk(2)));
         assert_eq!(s.undo().unwrap(), ShipmentEvent::Open(sscc(1)));
@@ -499,7 +527,7 @@ mod tests {
         assert_eq!(s.label_of(&milk(1)), Some(sscc(1)));
         assert!(!s.is_opened(sscc(1)));
         assert_eq!(s.summary().missing, Vec::<Ki>::new());
-        let mut empty = Shipment::new(None);
+        let mut empty = Shipment::new(header(), None);
         assert_eq!(empty.undo(), Err(Refusal::NothingToUndo));
     }
 }

@@ -244,6 +244,52 @@ impl Reader {
         .transpose()
     }
 
+    /// The units a box or pallet label holds: by the status list (a unit's `parent`, a
+    /// pallet's boxes one level down) and by the aggregates built here, less the units this
+    /// terminal took out of a box. Sorted; empty when nothing is known of the label.
+    pub fn label_units(&self, sscc: Sscc) -> Result<Vec<Ki>> {
+        let mut boxes = vec![sscc];
+        let mut inner = self
+            .conn
+            .prepare_cached("SELECT sscc FROM label_statuses WHERE parent = ?1")?;
+        for row in inner.query_map([sscc_column(sscc)], |row| row.get::<_, i64>(0))? {
+            if let Some(b) = u64::try_from(row?).ok().and_then(Sscc::from_value) {
+                boxes.push(b);
+            }
+        }
+        let mut units = std::collections::BTreeSet::new();
+        let mut listed = self
+            .conn
+            .prepare_cached("SELECT ki FROM statuses WHERE parent = ?1")?;
+        let mut at = 0;
+        while let Some(&label) = boxes.get(at) {
+            at += 1;
+            for row in listed.query_map([sscc_column(label)], |row| row.get::<_, Vec<u8>>(0))? {
+                units.extend(Ki::from_key(&row?));
+            }
+            for item in self.aggregate_items(label)?.unwrap_or_default() {
+                match item {
+                    AggregateItem::Code(ki) => {
+                        units.insert(ki);
+                    }
+                    // A pallet built here: its boxes' units too.
+                    AggregateItem::Box(b) if !boxes.contains(&b) => boxes.push(b),
+                    AggregateItem::Box(_) => {}
+                }
+            }
+        }
+        let mut unboxed = self
+            .conn
+            .prepare_cached("SELECT 1 FROM local_unboxed WHERE ki = ?1")?;
+        let mut out = Vec::with_capacity(units.len());
+        for ki in units {
+            if !unboxed.exists([ki.key().as_bytes()])? {
+                out.push(ki);
+            }
+        }
+        Ok(out)
+    }
+
     /// What a box or pallet built here holds; `None` when there is no such aggregate.
     pub fn aggregate_items(&self, sscc: Sscc) -> Result<Option<Vec<AggregateItem>>> {
         let exists = self

@@ -7,7 +7,7 @@ use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior};
 use super::{Result, StoreError, set_meta};
 
 /// The version this build writes.
-pub const CURRENT_VERSION: i64 = 9;
+pub const CURRENT_VERSION: i64 = 10;
 
 type Upgrade = fn(&Transaction<'_>) -> rusqlite::Result<()>;
 
@@ -23,6 +23,7 @@ const UPGRADES: &[(i64, Upgrade)] = &[
     (7, to_v7),
     (8, to_v8),
     (9, to_v9),
+    (10, to_v10),
 ];
 
 fn to_v1(tx: &Transaction<'_>) -> rusqlite::Result<()> {
@@ -59,6 +60,10 @@ fn to_v8(tx: &Transaction<'_>) -> rusqlite::Result<()> {
 
 fn to_v9(tx: &Transaction<'_>) -> rusqlite::Result<()> {
     tx.execute_batch(include_str!("schema/v9.sql"))
+}
+
+fn to_v10(tx: &Transaction<'_>) -> rusqlite::Result<()> {
+    tx.execute_batch(include_str!("schema/v10.sql"))
 }
 
 /// The schema version of the file; 0 for a new, empty one.
