@@ -6,3 +6,4 @@ mod onec;
 mod packaging;
 mod processes;
 mod shift;
+mod shipment;
