@@ -15,7 +15,7 @@ use serde_json::{Value, json};
 use tally_true_api_emulator::{Emulator, FaultKind, TestPki};
 
 use crate::processes::{
-    HubProcess, Scratch, SerialScanner, Terminal, enrollment_code, json_lines, run_ok, sync, tally,
+    HubProcess, Scratch, SerialScanner, Terminal, enroll, json_lines, run_ok, sync, tally,
     tally_hub, true_api_emulator, wedge_trace, work, write_lines,
 };
 
@@ -181,12 +181,7 @@ fn a_shift_linked_to_gis_mt_ends_with_every_document_checked_and_the_refusal_on_
     let hub = HubProcess::start_with(&hub_db, &["--config", &config]);
 
     let tsd = dir.path("tsd.db");
-    let code = enrollment_code(&hub_db, "W1", OURS);
-    run_ok(
-        tally()
-            .args(["enroll", &hub.url(), &code, "--name", "tsd-1", "--db"])
-            .arg(&tsd),
-    );
+    enroll(&hub.url(), &hub_db, &tsd, "W1", OURS, "tsd-1");
     sync(&tsd);
 
     // The acceptance of the delivery, from a serial scanner.
@@ -473,12 +468,7 @@ fn a_hub_killed_a_hundred_times_while_it_sends_and_polls_sends_no_document_twice
 
     // One terminal writes off every unit, one operation each.
     let tsd = dir.path("tsd.db");
-    let code = enrollment_code(&hub_db, "W1", OURS);
-    run_ok(
-        tally()
-            .args(["enroll", &hub.url(), &code, "--name", "tsd-1", "--db"])
-            .arg(&tsd),
-    );
+    enroll(&hub.url(), &hub_db, &tsd, "W1", OURS, "tsd-1");
     sync(&tsd);
     let write_off = [
         "--inn",

@@ -10,7 +10,7 @@ use std::io::Write as _;
 use serde_json::{Value, json};
 
 use crate::processes::{
-    HubProcess, Scratch, enrollment_code, json_lines, run_ok, sync, tally, tally_hub, wedge_trace,
+    HubProcess, Scratch, enroll, feed_items, json_lines, run_ok, sync, tally_hub, wedge_trace,
     work, write_lines,
 };
 
@@ -260,22 +260,9 @@ fn a_delivery_from_1c_is_accepted_by_quantity_on_a_terminal_and_its_codes_go_bac
 
     // A terminal of the warehouse enrolls and pulls the catalog and the task.
     let tsd = dir.path("tsd.db");
-    let code = enrollment_code(&hub_db, "W1", OURS);
-    run_ok(
-        tally()
-            .args(["enroll", &hub.url(), &code, "--name", "tsd-1", "--db"])
-            .arg(&tsd),
-    );
+    enroll(&hub.url(), &hub_db, &tsd, "W1", OURS, "tsd-1");
     let summary = sync(&tsd);
-    let items = |feed: &str| {
-        summary["feeds"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|f| f["feed"] == feed)
-            .and_then(|f| f["items"].as_u64())
-            .unwrap()
-    };
+    let items = |feed: &str| feed_items(&summary, feed);
     assert_eq!(
         (items("statuses"), items("catalog"), items("tasks")),
         (5, 2, 1),

@@ -117,6 +117,53 @@ pub fn enrollment_code(hub_db: &Path, warehouse: &str, inn: &str) -> String {
     String::from_utf8(code.stdout).unwrap().trim().to_owned()
 }
 
+/// `tally enroll` of a replica with the hub at `url`, with a fresh one-time code of
+/// `warehouse` and `inn`; what enroll printed.
+pub fn enroll(
+    url: &str,
+    hub_db: &Path,
+    db: &Path,
+    warehouse: &str,
+    inn: &str,
+    name: &str,
+) -> Value {
+    let code = enrollment_code(hub_db, warehouse, inn);
+    let enrolled = run_ok(
+        tally()
+            .args(["enroll", url, &code, "--name", name, "--db"])
+            .arg(db),
+    );
+    json_lines(&enrolled.stdout).remove(0)
+}
+
+/// How many items a sync summary says it pulled of `feed`.
+pub fn feed_items(summary: &Value, feed: &str) -> u64 {
+    summary["feeds"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["feed"] == feed)
+        .and_then(|f| f["items"].as_u64())
+        .unwrap_or_else(|| panic!("no {feed} feed in {summary}"))
+}
+
+/// Fails unless every exported document (`tally-hub export` lines) passes its type's schema
+/// in `wire/schemas/`: a document GIS MT takes.
+pub fn assert_valid_documents(documents: &[Value]) {
+    let schemas = Path::new(env!("CARGO_MANIFEST_DIR")).join("../wire/schemas");
+    for document in documents {
+        let doc_type = document["type"].as_str().unwrap();
+        let path = schemas.join(format!("{doc_type}.schema.json"));
+        let schema: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        let validator = jsonschema::validator_for(&schema).unwrap();
+        let wrong: Vec<String> = validator
+            .iter_errors(&document["document"])
+            .map(|e| format!("{e} at {}", e.instance_path()))
+            .collect();
+        assert!(wrong.is_empty(), "{doc_type}: {wrong:?}");
+    }
+}
+
 /// Runs a command to its end and returns its output, failing the test when it failed.
 pub fn run_ok(command: &mut Command) -> Output {
     let output = command.stdin(Stdio::null()).output().unwrap();

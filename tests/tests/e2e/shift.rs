@@ -6,14 +6,13 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::collections::BTreeSet;
-use std::path::Path;
 use std::process::Stdio;
 
 use serde_json::{Value, json};
 
 use crate::processes::{
-    HubProcess, Scratch, SerialScanner, Terminal, enrollment_code, json_lines, run_ok, sync, tally,
-    tally_hub, wedge_trace, work, write_lines,
+    HubProcess, Scratch, SerialScanner, Terminal, assert_valid_documents, enroll, feed_items,
+    json_lines, run_ok, sync, tally, tally_hub, wedge_trace, work, write_lines,
 };
 
 /// The warehouse's participant (ours) and the supplier of the delivery.
@@ -35,16 +34,6 @@ fn scan(n: u32) -> String {
 
 fn kis(units: &[u32]) -> Vec<String> {
     units.iter().map(|&n| ki(n)).collect()
-}
-
-fn feed_items(summary: &Value, feed: &str) -> u64 {
-    summary["feeds"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|f| f["feed"] == feed)
-        .and_then(|f| f["items"].as_u64())
-        .unwrap_or_else(|| panic!("no {feed} feed in {summary}"))
 }
 
 /// Each line's `outcome` (scans) or `command` + `done` (commands), for comparing a run at once.
@@ -115,13 +104,8 @@ fn a_shift_offline_then_docked_ends_in_exactly_the_expected_documents() {
     let a = dir.path("tsd-a.db");
     let b = dir.path("tsd-b.db");
     for (db, name) in [(&a, "tsd-a"), (&b, "tsd-b")] {
-        let code = enrollment_code(&hub_db, "W1", OURS);
-        let enrolled = run_ok(
-            tally()
-                .args(["enroll", &hub.url(), &code, "--name", name, "--db"])
-                .arg(db),
-        );
-        assert_eq!(json_lines(&enrolled.stdout)[0]["participant_inn"], OURS);
+        let enrolled = enroll(&hub.url(), &hub_db, db, "W1", OURS, name);
+        assert_eq!(enrolled["participant_inn"], OURS);
         let summary = sync(db);
         assert_eq!(
             (
@@ -431,18 +415,7 @@ fn a_shift_offline_then_docked_ends_in_exactly_the_expected_documents() {
     let export = run_ok(tally_hub().args(["export", "--db"]).arg(&hub_db));
     let documents = json_lines(&export.stdout);
     // Each one is a document GIS MT takes: it passes its type's schema.
-    let schemas = Path::new(env!("CARGO_MANIFEST_DIR")).join("../wire/schemas");
-    for document in &documents {
-        let doc_type = document["type"].as_str().unwrap();
-        let path = schemas.join(format!("{doc_type}.schema.json"));
-        let schema: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
-        let validator = jsonschema::validator_for(&schema).unwrap();
-        let wrong: Vec<String> = validator
-            .iter_errors(&document["document"])
-            .map(|e| format!("{e} at {}", e.instance_path()))
-            .collect();
-        assert!(wrong.is_empty(), "{doc_type}: {wrong:?}");
-    }
+    assert_valid_documents(&documents);
     let types: Vec<&str> = documents
         .iter()
         .map(|d| d["type"].as_str().unwrap())

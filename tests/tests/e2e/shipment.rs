@@ -5,13 +5,11 @@
 // Test code: a failed step is a failed test.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::path::Path;
-
-use serde_json::{Value, json};
+use serde_json::json;
 
 use crate::processes::{
-    HubProcess, Scratch, enrollment_code, json_lines, run_ok, sync, tally, tally_hub, wedge_trace,
-    work, write_lines,
+    HubProcess, Scratch, assert_valid_documents, enroll, json_lines, run_ok, sync, tally_hub,
+    wedge_trace, work, write_lines,
 };
 
 const OURS: &str = "7707083893";
@@ -66,21 +64,11 @@ fn a_shipment_from_a_terminal_becomes_lp_ship_goods_and_ships_nothing_twice() {
     }
     let hub = HubProcess::start(&hub_db);
     let tsd = dir.path("tsd.db");
-    let code = enrollment_code(&hub_db, "W1", OURS);
-    run_ok(
-        tally()
-            .args(["enroll", &hub.url(), &code, "--name", "tsd-1", "--db"])
-            .arg(&tsd),
-    );
+    enroll(&hub.url(), &hub_db, &tsd, "W1", OURS, "tsd-1");
     sync(&tsd);
     // A second terminal, synced now and not again before it ships.
     let stale = dir.path("tsd-stale.db");
-    let code = enrollment_code(&hub_db, "W1", OURS);
-    run_ok(
-        tally()
-            .args(["enroll", &hub.url(), &code, "--name", "tsd-2", "--db"])
-            .arg(&stale),
-    );
+    enroll(&hub.url(), &hub_db, &stale, "W1", OURS, "tsd-2");
     sync(&stale);
 
     let ship = [
@@ -121,18 +109,7 @@ fn a_shipment_from_a_terminal_becomes_lp_ship_goods_and_ships_nothing_twice() {
     // The books: the opened box unpacked, then the shipment, each valid for GIS MT.
     let export = run_ok(tally_hub().args(["export", "--db"]).arg(&hub_db));
     let documents = json_lines(&export.stdout);
-    let schemas = Path::new(env!("CARGO_MANIFEST_DIR")).join("../wire/schemas");
-    for document in &documents {
-        let doc_type = document["type"].as_str().unwrap();
-        let path = schemas.join(format!("{doc_type}.schema.json"));
-        let schema: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
-        let validator = jsonschema::validator_for(&schema).unwrap();
-        let wrong: Vec<String> = validator
-            .iter_errors(&document["document"])
-            .map(|e| format!("{e} at {}", e.instance_path()))
-            .collect();
-        assert!(wrong.is_empty(), "{doc_type}: {wrong:?}");
-    }
+    assert_valid_documents(&documents);
     let types: Vec<&str> = documents
         .iter()
         .map(|d| d["type"].as_str().unwrap())
