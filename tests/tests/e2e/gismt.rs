@@ -18,6 +18,9 @@ use crate::processes::{
     HubProcess, Scratch, SerialScanner, Terminal, enroll, json_lines, run_ok, sync, tally,
     tally_hub, true_api_emulator, wedge_trace, work, write_lines,
 };
+// The browser half enrolls over HTTP itself (`cfg(tally_test_browser)`, tests/build.rs).
+#[cfg(tally_test_browser)]
+use crate::processes::enrollment_code;
 
 const OURS: &str = "7707083893";
 const SUPPLIER: &str = "7736207543";
