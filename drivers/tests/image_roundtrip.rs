@@ -190,19 +190,20 @@ fn a_tobacco_pack_is_plain_data_matrix() {
 }
 
 #[test]
-fn png_and_jpeg_files_read_back_exactly() {
+fn png_jpeg_and_webp_files_read_back_exactly() {
     let dir = std::env::temp_dir().join(format!("tally-image-files-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let code = shoes();
     let frame = shoot(&code, Scene::default());
     std::fs::write(dir.join("a.png"), synthetic::png(&frame).unwrap()).unwrap();
     std::fs::write(dir.join("b.jpg"), synthetic::jpeg(&frame, 80).unwrap()).unwrap();
+    std::fs::write(dir.join("c.webp"), synthetic::webp(&frame).unwrap()).unwrap();
 
     // The directory stands for its files, in name order.
     let mut source = FileSource::new([&dir]);
     let mut decoder = decoder();
     let far = std::time::Instant::now() + Duration::from_secs(1);
-    for name in ["a.png", "b.jpg"] {
+    for name in ["a.png", "b.jpg", "c.webp"] {
         let frame = source.next_frame(far).unwrap().unwrap();
         assert_eq!(source.current(), Some(dir.join(name).as_path()));
         assert_eq!((frame.width(), frame.height()), (1280, 720));

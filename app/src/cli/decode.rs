@@ -17,7 +17,7 @@ use tally_drivers::image::{
 
 #[derive(Debug, Args)]
 pub struct DecodeArgs {
-    /// PNG or JPEG files; a directory stands for the files in it, in name order.
+    /// PNG, JPEG or WebP files; a directory stands for the files in it, in name order.
     #[arg(required = true, value_name = "FILE")]
     files: Vec<PathBuf>,
     /// Which symbols to look for: `goods` is what the terminal does during an operation.

@@ -1,5 +1,6 @@
 //! The command line of `tally`: one subcommand per tool a support engineer or a script needs.
 
+mod bench_decode;
 mod check;
 mod db;
 mod decode;
@@ -73,9 +74,12 @@ enum Command {
     /// Read scans from a scanner (serial:PATH[,BAUD], evdev:PATH), a recorded key trace
     /// (trace:FILE) or standard input, and print each as a JSON line: the technician's test.
     Scan(scan::ScanArgs),
-    /// Read marking codes (Data Matrix) and badges (QR) from PNG or JPEG images as the
+    /// Read marking codes (Data Matrix) and badges (QR) from PNG, JPEG or WebP images as the
     /// terminal's camera would, and print one JSON object per file.
     Decode(decode::DecodeArgs),
+    /// Measure the camera path on a folder of test images with expected texts, side by side
+    /// with a reference decoder's results (BENCHMARKS.md, "Data Matrix images side by side").
+    BenchDecode(bench_decode::BenchDecodeArgs),
     /// The terminal's local replica: import hub exports, show its figures, benchmark it.
     Db(db::DbArgs),
     /// Print the finished operations waiting for upload, one JSON object per line.
@@ -173,6 +177,10 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> anyhow::Result<ExitCode>
         }
         Some(Command::Decode(args)) => {
             decode::run(&args, std::io::stdout().lock())?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Some(Command::BenchDecode(args)) => {
+            bench_decode::run(&args, std::io::stdout().lock())?;
             Ok(ExitCode::SUCCESS)
         }
         Some(Command::Db(args)) => {

@@ -1,4 +1,4 @@
-//! Image files (PNG, JPEG) turned into luma frames, with a reason for everything else.
+//! Image files (PNG, JPEG, WebP) turned into luma frames, with a reason for everything else.
 //!
 //! A support engineer feeds `tally decode` whatever a customer sent: screenshots with
 //! transparent backgrounds, phone photos, PDFs renamed to `.png`, empty files. Each must end
@@ -24,9 +24,9 @@ pub const MAX_FILE_BYTES: u64 = 64 * 1024 * 1024;
 pub enum ImageFileError {
     #[error("the file is empty")]
     Empty,
-    #[error("{format} images are not supported, only PNG and JPEG")]
+    #[error("{format} images are not supported, only PNG, JPEG and WebP")]
     UnsupportedFormat { format: String },
-    #[error("neither a PNG nor a JPEG file")]
+    #[error("not a PNG, JPEG or WebP file")]
     NotAnImage,
     #[error("a damaged or cut-short image: {detail}")]
     Unreadable { detail: String },
@@ -54,14 +54,16 @@ impl Reason for ImageFileError {
             (ImageFileError::Empty, Lang::En) => "The file is empty.".into(),
             (ImageFileError::Empty, Lang::Ru) => "Файл пуст.".into(),
             (ImageFileError::UnsupportedFormat { format }, Lang::En) => {
-                format!("{format} images are not supported: use PNG or JPEG.")
+                format!("{format} images are not supported: use PNG, JPEG or WebP.")
             }
             (ImageFileError::UnsupportedFormat { format }, Lang::Ru) => {
-                format!("Изображения {format} не поддерживаются: используйте PNG или JPEG.")
+                format!("Изображения {format} не поддерживаются: используйте PNG, JPEG или WebP.")
             }
-            (ImageFileError::NotAnImage, Lang::En) => "The file is not a PNG or JPEG image.".into(),
+            (ImageFileError::NotAnImage, Lang::En) => {
+                "The file is not a PNG, JPEG or WebP image.".into()
+            }
             (ImageFileError::NotAnImage, Lang::Ru) => {
-                "Файл не является изображением PNG или JPEG.".into()
+                "Файл не является изображением PNG, JPEG или WebP.".into()
             }
             (ImageFileError::Unreadable { detail }, Lang::En) => {
                 format!("The image is damaged or cut short ({detail}).")
@@ -105,13 +107,13 @@ pub fn read_image_file(path: &Path) -> Result<LumaFrame, ImageFileError> {
     read_image(&bytes)
 }
 
-/// Decodes the bytes of a PNG or JPEG file into a grey frame.
+/// Decodes the bytes of a PNG, JPEG or WebP file into a grey frame.
 pub fn read_image(bytes: &[u8]) -> Result<LumaFrame, ImageFileError> {
     if bytes.is_empty() {
         return Err(ImageFileError::Empty);
     }
     let format = match image::guess_format(bytes) {
-        Ok(format @ (ImageFormat::Png | ImageFormat::Jpeg)) => format,
+        Ok(format @ (ImageFormat::Png | ImageFormat::Jpeg | ImageFormat::WebP)) => format,
         Ok(other) => {
             return Err(ImageFileError::UnsupportedFormat {
                 format: format_name(other),

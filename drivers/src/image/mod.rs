@@ -19,7 +19,7 @@ pub mod synthetic;
 
 pub use camera::{CameraConfig, RepeatFilter};
 pub use deadline::{DecodeFailure, DecodeOptions, FrameDecoder};
-pub use decode::{Decoded, LookFor, Pass, StandardReader, SymbolReader};
+pub use decode::{Decoded, LookFor, Pass, RxingReader, StandardReader, SymbolReader};
 pub use file::{ImageFileError, read_image, read_image_file};
 pub use frame::{FrameError, LumaFrame};
 pub use source::{FileSource, FrameSource, SourceError};

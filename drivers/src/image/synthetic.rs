@@ -11,6 +11,7 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use image::ImageEncoder;
 use image::codecs::jpeg::JpegEncoder;
 use image::codecs::png::PngEncoder;
+use image::codecs::webp::WebPEncoder;
 use rxing::common::BitMatrix;
 use rxing::datamatrix::DataMatrixWriter;
 use rxing::datamatrix::encoder::SymbolShapeHint;
@@ -314,6 +315,20 @@ pub fn png(frame: &LumaFrame) -> Result<Vec<u8>, SynthError> {
 pub fn jpeg(frame: &LumaFrame, quality: u8) -> Result<Vec<u8>, SynthError> {
     let mut out = Vec::new();
     JpegEncoder::new_with_quality(&mut out, quality)
+        .write_image(
+            frame.pixels(),
+            frame.width(),
+            frame.height(),
+            image::ExtendedColorType::L8,
+        )
+        .map_err(|e| SynthError::Image(e.to_string()))?;
+    Ok(out)
+}
+
+/// The frame as a lossless grey WebP file.
+pub fn webp(frame: &LumaFrame) -> Result<Vec<u8>, SynthError> {
+    let mut out = Vec::new();
+    WebPEncoder::new_lossless(&mut out)
         .write_image(
             frame.pixels(),
             frame.width(),
