@@ -4,7 +4,7 @@
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 
-use tally_domain::code::{ParseOptions, parse};
+use tally_domain::code::{ParseOptions, parse, read_gs1_data};
 
 thread_local! {
     static ALLOCATIONS: Cell<usize> = const { Cell::new(0) };
@@ -66,12 +66,20 @@ fn labels_and_gs1_data_do_not_allocate() {
     for raw in [&label[..], data] {
         let mut elements = 0;
         let count = allocations_during(|| {
-            let code = parse(raw, &options).expect("valid GS1 data");
+            let code = read_gs1_data(raw, &options).expect("valid GS1 data");
             elements = code.elements().count();
         });
         assert!(elements > 1);
         assert_eq!(count, 0, "{} allocated", raw.escape_ascii());
     }
+    // The label is a label to parse too; the data is refused without allocating.
+    let mut refused = None;
+    let count = allocations_during(|| {
+        assert!(parse(label, &options).is_ok());
+        refused = parse(data, &options).err().map(|r| r.code());
+    });
+    assert_eq!(refused, Some("not_marking_code"));
+    assert_eq!(count, 0);
 }
 
 #[test]

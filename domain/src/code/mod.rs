@@ -161,8 +161,9 @@ pub enum CodeKind {
     /// human-readable form; it identifies a unit but proves nothing.
     KiOnly,
     /// A valid GS1 element string that names no marked item and no package: a lot, a date, a
-    /// price, a count, internal data, without a GTIN or an SSCC. Not a marking code; its
-    /// elements are read so that the operator and support can see what was scanned.
+    /// price, a count, internal data, without a GTIN or an SSCC. Not a marking code: [`parse`]
+    /// refuses it as `not_marking_code`, and [`read_gs1_data`] reads it, so that the operator and
+    /// support can see what was scanned.
     Gs1Data,
 }
 
@@ -592,14 +593,44 @@ impl PartialEq for MarkingCode {
 
 impl Eq for MarkingCode {}
 
-/// Reads one scan payload.
+/// Reads one scan payload as a marking code, a box label or a product barcode.
+///
+/// A valid GS1 element string that carries none of them (a lot, a date, internal data) is
+/// refused as [`Rejection::NotMarkingCode`]: no operation can take it, and a caller that
+/// matched only on `Ok` must not mistake it for a code. [`read_gs1_data`] reads the same scan
+/// and keeps such data, so the operator and support can see the elements that were read.
 pub fn parse(raw: &[u8], options: &ParseOptions) -> Result<MarkingCode, Rejection> {
+    read(raw, options, Gs1DataIs::Refused)
+}
+
+/// Reads one scan as [`parse`] does, and also answers a valid element string that is no
+/// marking code, as a [`MarkingCode`] of kind [`CodeKind::Gs1Data`] with its elements.
+///
+/// Where `parse` refuses with `not_marking_code` because the scan is GS1 data, this is how to
+/// show what the scan held; every other refusal is the same as `parse`'s.
+pub fn read_gs1_data(raw: &[u8], options: &ParseOptions) -> Result<MarkingCode, Rejection> {
+    read(raw, options, Gs1DataIs::Read)
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Gs1DataIs {
+    Refused,
+    Read,
+}
+
+fn read(raw: &[u8], options: &ParseOptions, data: Gs1DataIs) -> Result<MarkingCode, Rejection> {
+    let judged = |read: Result<MarkingCode, Rejection>| match read {
+        Ok(code) if code.kind == CodeKind::Gs1Data && data == Gs1DataIs::Refused => {
+            Err(Rejection::NotMarkingCode)
+        }
+        other => other,
+    };
     let cleaned = normalize::clean(raw, options.gs_substitute, AngleStandIn::Replace)?;
-    let first = parse_cleaned(&cleaned, options);
+    let first = judged(parse_cleaned(&cleaned, options));
     if first.is_err() && cleaned.replaced_angle_stand_in {
         // `<` and `>` are legal in serials and tails: "<GS>" may have been the code itself.
         let kept = normalize::clean(raw, options.gs_substitute, AngleStandIn::Keep)?;
-        if let Ok(code) = parse_cleaned(&kept, options) {
+        if let Ok(code) = judged(parse_cleaned(&kept, options)) {
             return Ok(code);
         }
     }

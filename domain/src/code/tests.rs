@@ -457,31 +457,51 @@ fn logistics_labels() {
     assert_eq!(label.ki(), None);
 }
 
-/// Valid GS1 data without a GTIN and serial is shown as what it is, with its elements; it is
-/// never blamed on a GTIN check digit it does not have.
+/// Valid GS1 data without a GTIN and serial is refused as no marking code, never blamed on a
+/// GTIN check digit it does not have; `read_gs1_data` still shows what it holds.
 #[test]
 fn gs1_data_is_not_a_marking_code() {
-    let cases: &[(&[u8], &str)] = &[
+    let data_cases: &[&[u8]] = &[
         // An expiry date alone: eight digits, which are no valid GTIN-8.
-        (b"17261231", "gs1_data 17261231 []"),
-        (b"]C117261231", "gs1_data 17261231 [aim_stripped]"),
+        b"17261231",
+        b"]C117261231",
         // A lot and a date, internal data, a count, a price.
-        (b"10LOT-7\x1d17261231", "gs1_data 10LOT-7~17261231 []"),
-        (b"9912345", "gs1_data 9912345 []"),
-        (b"91EE10", "gs1_data 91EE10 []"),
-        (b"8005150000", "gs1_data 8005150000 []"),
-        (
-            b"]d2101234567890\x1d3712",
-            "gs1_data 101234567890~3712 [aim_stripped]",
+        b"10LOT-7\x1d17261231",
+        b"]C11726123110LOT-7",
+        b"9912345",
+        b"91EE10",
+        b"8005150000",
+        b"]d2101234567890\x1d3712",
+        // The content of a case without its SSCC; a third-party serial without its GTIN.
+        b"0204606203086627\x1d3712",
+        b"]C1235TPX-123",
+    ];
+    for &raw in data_cases {
+        assert_eq!(
+            view(raw, &ParseOptions::default()),
+            "! not_marking_code",
+            "{}",
+            raw.escape_ascii()
+        );
+        let data = read_gs1_data(raw, &ParseOptions::default()).unwrap();
+        assert_eq!(data.kind(), CodeKind::Gs1Data, "{}", raw.escape_ascii());
+        assert!(data.elements().count() >= 1);
+    }
+    let read = |raw: &[u8]| match read_gs1_data(raw, &ParseOptions::default()) {
+        Ok(code) => format!(
+            "{} {}",
+            code.kind().code(),
+            code.canonical().replace('\x1d', "~")
         ),
-        // The content of a case without its SSCC.
-        (
-            b"0204606203086627\x1d3712",
-            "gs1_data 02046062030866273712 []",
-        ),
-        // Digits that are a valid GTIN-8 and a date at once are the GTIN: that is how a
-        // scanner sends an EAN-8.
-        (b"17260107", "gtin 0100000017260107 []"),
+        Err(r) => format!("! {}", r.code()),
+    };
+    let cases: &[(&[u8], &str)] = &[
+        (b"17261231", "gs1_data 17261231"),
+        (b"10LOT-7\x1d17261231", "gs1_data 10LOT-7~17261231"),
+        (b"0204606203086627\x1d3712", "gs1_data 02046062030866273712"),
+        // What parse accepts, read_gs1_data reads the same.
+        (b"17260107", "gtin 0100000017260107"),
+        (b"106141411234567897", "sscc 00106141411234567897"),
         // Short numbers that are no GS1 data: a price tag, a quantity.
         (b"12345", "! not_marking_code"),
         (b"7", "! not_marking_code"),
@@ -491,8 +511,20 @@ fn gs1_data_is_not_a_marking_code() {
         (b"17261232", "! gtin_check_digit"),
         (b"10LOT\x1d17261232", "! invalid_date"),
     ];
-    check(cases, &ParseOptions::default());
-    let data = parse(b"10LOT-7\x1d17261231", &ParseOptions::default()).unwrap();
+    for &(raw, want) in cases {
+        assert_eq!(read(raw), want, "{}", raw.escape_ascii());
+    }
+    check(
+        &[
+            // Digits that are a valid GTIN-8 and a date at once are the GTIN: that is how a
+            // scanner sends an EAN-8.
+            (b"17260107", "gtin 0100000017260107 []"),
+            (b"17261232", "! gtin_check_digit"),
+            (b"10LOT\x1d17261232", "! invalid_date"),
+        ],
+        &ParseOptions::default(),
+    );
+    let data = read_gs1_data(b"10LOT-7\x1d17261231", &ParseOptions::default()).unwrap();
     let elements: Vec<(String, &str)> = data.elements().map(|(a, v)| (a.to_string(), v)).collect();
     assert_eq!(
         elements,
@@ -507,6 +539,10 @@ fn gs1_data_is_not_a_marking_code() {
             .contains("not a marking code")
     );
     assert!(data.kind().describe(Lang::Ru).contains("не код маркировки"));
+    let refused = Rejection::NotMarkingCode;
+    assert_eq!(refused.code(), "not_marking_code");
+    assert!(refused.message(Lang::En).contains("Not a marking code"));
+    assert!(refused.message(Lang::Ru).contains("не код маркировки"));
 }
 
 /// A КИ without a verification part whose serial has a length no product group uses is
@@ -722,8 +758,16 @@ fn reference_engine_vectors() {
             Some(rest) => format!("\x1d{}", rest.replace('^', "\x1d")),
             None => input.to_string(),
         };
-        let got = parse(raw.as_bytes(), &ParseOptions::default()).map(|c| c.kind().code());
+        let got = read_gs1_data(raw.as_bytes(), &ParseOptions::default()).map(|c| c.kind().code());
         assert_eq!(got.ok(), want, "{input}");
+        // What the engine reads as data without a GTIN, parse refuses as no marking code.
+        if want == Some("gs1_data") {
+            assert_eq!(
+                parse(raw.as_bytes(), &ParseOptions::default()),
+                Err(Rejection::NotMarkingCode),
+                "{input}"
+            );
+        }
     }
     assert_eq!(
         parse(b"\x1d800112341234512398", &ParseOptions::default()),
@@ -986,6 +1030,10 @@ mod properties {
         fn any_bytes_are_safe_and_canonical_is_a_fixed_point(raw in proptest::collection::vec(any::<u8>(), 0..300)) {
             if let Ok(code) = parse(&raw, &ParseOptions::default()) {
                 let again = parse(code.canonical().as_bytes(), &ParseOptions::default());
+                prop_assert_eq!(again, Ok(code));
+            }
+            if let Ok(code) = read_gs1_data(&raw, &ParseOptions::default()) {
+                let again = read_gs1_data(code.canonical().as_bytes(), &ParseOptions::default());
                 prop_assert_eq!(again, Ok(code));
             }
         }
