@@ -1056,3 +1056,160 @@ mod properties {
         }
     }
 }
+
+/// A valid value for one component of an AI's format: the longest it may be, in its charset,
+/// satisfying its rule (check digit, date, time, check character pair).
+fn valid_component(component: &gs1::Component) -> Vec<u8> {
+    use gs1::{Charset, ValueRule};
+    let len = usize::from(component.max);
+    let filler: &[u8] = match component.charset {
+        Charset::Numeric => b"1234567890",
+        Charset::Cset82 => b"Ab1-/x9(",
+        Charset::Cset39 => b"AB1-/#9",
+        Charset::Cset64 => b"Ab1-_x9",
+    };
+    let mut value: Vec<u8> = filler.iter().copied().cycle().take(len).collect();
+    match component.rule {
+        ValueRule::None => {}
+        ValueRule::CheckDigit => {
+            value[len - 1] = b'0' + check_digit(&value[..len - 1]);
+        }
+        ValueRule::Date | ValueRule::DateExact => value = b"261231".to_vec(),
+        ValueRule::DateTime => value = b"2612311230".to_vec(),
+        ValueRule::LongDate => value = b"20261231".to_vec(),
+        ValueRule::HourMinute => value = b"1230".to_vec(),
+        ValueRule::Hour => value = b"12".to_vec(),
+        ValueRule::Minute | ValueRule::Second => value = b"30".to_vec(),
+        ValueRule::CheckCharacters => {
+            const CSET32: &[u8] = b"23456789ABCDEFGHJKLMNPQRSTUVWXYZ";
+            let pair = CSET32
+                .iter()
+                .flat_map(|&a| CSET32.iter().map(move |&b| [a, b]))
+                .find(|pair| {
+                    value[len - 2..].copy_from_slice(pair);
+                    gs1::check_characters_are_valid(&value)
+                });
+            assert!(pair.is_some(), "no check pair for {component:?}");
+        }
+    }
+    assert_eq!(value.len(), len, "{component:?}");
+    value
+}
+
+/// The same value with its first rule broken, and the reason the parser must give for it.
+fn rule_broken(
+    ai: Ai,
+    components: &[gs1::Component],
+    parts: &[Vec<u8>],
+) -> Option<(Vec<u8>, Rejection)> {
+    use gs1::ValueRule;
+    let i = components.iter().position(|c| c.rule != ValueRule::None)?;
+    let mut part = parts[i].clone();
+    let last = part.len() - 1;
+    let reason = match components[i].rule {
+        ValueRule::None => return None,
+        ValueRule::CheckDigit => {
+            part[last] = b'0' + (part[last] - b'0' + 1) % 10;
+            match (ai.width(), ai.number()) {
+                (2, 0) => Rejection::SsccCheckDigit,
+                (2, 1..=3) => Rejection::GtinCheckDigit,
+                _ => Rejection::CheckDigit { ai },
+            }
+        }
+        ValueRule::CheckCharacters => {
+            part[last] = if part[last] == b'2' { b'3' } else { b'2' };
+            Rejection::CheckDigit { ai }
+        }
+        ValueRule::Date | ValueRule::DateExact | ValueRule::DateTime => {
+            part[2..4].copy_from_slice(b"13");
+            Rejection::InvalidDate { ai }
+        }
+        ValueRule::LongDate => {
+            part[4..6].copy_from_slice(b"13");
+            Rejection::InvalidDate { ai }
+        }
+        ValueRule::HourMinute | ValueRule::Hour => {
+            part[..2].copy_from_slice(b"25");
+            Rejection::InvalidDate { ai }
+        }
+        ValueRule::Minute | ValueRule::Second => {
+            part.copy_from_slice(b"60");
+            Rejection::InvalidDate { ai }
+        }
+    };
+    let mut broken = parts.to_vec();
+    broken[i] = part;
+    Some((broken.concat(), reason))
+}
+
+/// A scan that carries `ai` with `value` where the AI is at home: an SSCC or a GTIN alone, a
+/// serial behind its GTIN, anything else in front of internal data (so that its canonical text
+/// is never a bare number).
+fn scan_with(ai: Ai, spec: &AiSpec, value: &[u8]) -> Vec<u8> {
+    let mut scan = b"\x1d".to_vec();
+    if ai == Ai::SERIAL {
+        scan.extend_from_slice(b"0104690257528523");
+    }
+    scan.extend_from_slice(ai.digits().as_bytes());
+    scan.extend_from_slice(value);
+    if ai != Ai::SSCC && ai != Ai::GTIN && ai != Ai::SERIAL {
+        if !spec.predefined {
+            scan.push(GS);
+        }
+        scan.extend_from_slice(if ai == Ai::new(99, 2) { b"98X" } else { b"99X" });
+    }
+    scan
+}
+
+/// Every AI of the Syntax Dictionary is read with a value its format allows, and refused with
+/// the reason its format gives when a character or a rule is broken. The dictionary carries no
+/// example values of its own (its `ex=` attributes are exclusions), so each value is generated
+/// from the AI's components: the longest length, the charset, the check digit or date its
+/// linters ask for.
+#[test]
+fn every_ai_of_the_dictionary_reads_a_valid_value_and_refuses_a_broken_one() {
+    let options = ParseOptions::default();
+    let mut walked = 0;
+    let mut failures = Vec::new();
+    for (ai, spec) in gs1::known_ais() {
+        walked += 1;
+        let parts: Vec<Vec<u8>> = spec.components().iter().map(valid_component).collect();
+        let value = parts.concat();
+        let scan = scan_with(ai, &spec, &value);
+        match read_gs1_data(&scan, &options) {
+            Ok(code) if code.element(ai).map(str::as_bytes) == Some(&value[..]) => {}
+            other => failures.push(format!("({ai}) {}: {other:?}", scan.escape_ascii())),
+        }
+        // A character outside the first component's charset.
+        let mut bad = parts.clone();
+        bad[0][0] = match spec.components()[0].charset {
+            gs1::Charset::Numeric => b'A',
+            gs1::Charset::Cset82 => b' ',
+            gs1::Charset::Cset39 => b'a',
+            gs1::Charset::Cset64 => b'+',
+        };
+        let scan = scan_with(ai, &spec, &bad.concat());
+        match read_gs1_data(&scan, &options) {
+            Err(Rejection::ValueCharset { ai: got, .. }) if got == ai => {}
+            other => failures.push(format!("charset ({ai}) {}: {other:?}", scan.escape_ascii())),
+        }
+        if let Some((broken, reason)) = rule_broken(ai, spec.components(), &parts) {
+            let scan = scan_with(ai, &spec, &broken);
+            let got = read_gs1_data(&scan, &options);
+            if got != Err(reason) {
+                failures.push(format!(
+                    "rule ({ai}) {}: {got:?}, not {reason:?}",
+                    scan.escape_ascii()
+                ));
+            }
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} failures:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+    assert_eq!(walked, gs1::known_ais().count());
+    assert!(walked > 500, "{walked} AIs");
+}
