@@ -17,6 +17,12 @@ use std::fmt;
 pub use layout::mangle_through_russian_layout;
 pub use rejection::Rejection;
 
+/// The serial length of `group`'s КИ where the reference gives one: 13 for the long form and
+/// water, 7 for tobacco and beer, 6 for milk.
+pub fn serial_length(group: ProductGroup) -> Option<usize> {
+    formats::serial_length_of(group)
+}
+
 use crate::gs1::{self, Ai, AiSpec, GS, Gs1Date, Gs1DateTime, Gtin, Sscc};
 use crate::lang::Lang;
 use crate::product_group::ProductGroup;
@@ -533,6 +539,18 @@ impl MarkingCode {
     pub fn is_possibly_truncated(&self) -> bool {
         self.kind == CodeKind::KiOnly
             && !formats::serial_length_is_known(self.serial().map_or(0, str::len))
+    }
+
+    /// Whether a КИ without a verification part has a serial of `group`'s length
+    /// (`../shared/docs/marking-codes.md` §3); one that has not was cut short or is another
+    /// group's code. `None` when the code is no bare КИ or the reference gives `group` no
+    /// serial length.
+    pub fn serial_fits(&self, group: ProductGroup) -> Option<bool> {
+        if self.kind != CodeKind::KiOnly {
+            return None;
+        }
+        let expected = formats::serial_length_of(group)?;
+        Some(self.serial().map_or(0, str::len) == expected)
     }
 
     /// The issuing country named by the first character of the serial. Newer serials follow
