@@ -926,15 +926,20 @@ fn classify_unit(elements: &Elements, text: &[u8]) -> Result<CodeKind, Rejection
         }
         Some(_) => {
             // 8005 first: the tobacco block's order, but a price alone makes nothing tobacco
-            // (other groups carry one too). Without 93 the code is incomplete; with a serial
-            // that is not the block's 7 characters it is a short-form code with a price.
+            // (other groups carry one too). A block's 7-character serial without 93 is a block
+            // missing its tail; another serial without 93 is a bare КИ with a price; with 93,
+            // a serial that is not the block's is a short-form code with a price.
+            let block_serial = len(Ai::SERIAL) == TOBACCO_SERIAL_LEN;
+            if !has(Ai::CRYPTO_TAIL) && !block_serial {
+                return Ok(CodeKind::KiOnly);
+            }
             if !has(Ai::CRYPTO_TAIL) {
                 return Err(Rejection::IncompleteCode {
                     missing: Ai::CRYPTO_TAIL,
                 });
             }
             tail_ok(Ai::CRYPTO_TAIL, &[4])?;
-            Ok(if len(Ai::SERIAL) == TOBACCO_SERIAL_LEN {
+            Ok(if block_serial {
                 CodeKind::GroupPackage
             } else {
                 CodeKind::UnitShort

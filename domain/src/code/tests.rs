@@ -620,6 +620,35 @@ fn tobacco_blocks_and_prices() {
             b"0104606203086627210000001\x1d8005150000",
             "! incomplete_code".into(),
         ),
+        // A price without a tail after a serial no block has: a bare КИ with a price, not a
+        // block missing its 93.
+        (
+            b"010469025752852321ABCDEFGHIJKLM\x1d8005150000",
+            "ki_only 010469025752852321ABCDEFGHIJKLM~8005150000 []".into(),
+        ),
+        // A water code's tail, then a price.
+        (
+            b"010460084074937221ABCDEFGHIJKLM\x1d93Zz9/\x1d8005150000",
+            "unit_short 010460084074937221ABCDEFGHIJKLM~93Zz9/~8005150000 []".into(),
+        ),
+        // A block with an expiry and a weight after its tail, separators kept.
+        (
+            b"0104606203086627210000001\x1d8005150000\x1d93ab12\x1d17261231\x1d3103000450",
+            "group_package 0104606203086627210000001~8005150000~93ab12~172612313103000450 []"
+                .into(),
+        ),
+        // The separator after the tail lost: no block format carries an AI there, so the tail
+        // would swallow it; refused, not guessed.
+        (
+            b"0104606203086627210000001\x1d8005150000\x1d93ab1217261231",
+            "! verification_length".into(),
+        ),
+        // Every separator lost but the one before the extra AI: the block's fixed parts split it.
+        (
+            b"0104606203086627210000001800515000093ab12\x1d10LOT1",
+            "group_package 0104606203086627210000001~8005150000~93ab12~10LOT1 [gs_recovered]"
+                .into(),
+        ),
     ];
     for (raw, want) in &cases {
         assert_eq!(
@@ -642,6 +671,23 @@ fn tobacco_blocks_and_prices() {
     let milk = parse(cases[4].0, &options).unwrap();
     assert_eq!(milk.product_group(), GroupGuess::Known(ProductGroup::Milk));
     assert_eq!(milk.max_retail_price(), Some(150_000));
+    // A price makes nothing tobacco, with a tail or without one.
+    for case in [&cases[3], &cases[4], &cases[6], &cases[7]] {
+        let code = parse(case.0, &options).unwrap();
+        assert_ne!(
+            code.product_group(),
+            GroupGuess::Known(ProductGroup::Tobacco),
+            "{}",
+            case.0.escape_ascii()
+        );
+        assert_eq!(code.max_retail_price(), Some(150_000));
+    }
+    let bare = parse(cases[6].0, &options).unwrap();
+    assert_eq!(
+        bare.ki().map(|k| k.to_string()).as_deref(),
+        Some("010469025752852321ABCDEFGHIJKLM")
+    );
+    assert_eq!(guess(cases[8].0), GroupGuess::Known(ProductGroup::Tobacco));
 }
 
 /// Pharma codes with the expiry and the batch before the serial, separators present or lost.
@@ -1212,4 +1258,59 @@ fn every_ai_of_the_dictionary_reads_a_valid_value_and_refuses_a_broken_one() {
     );
     assert_eq!(walked, gs1::known_ais().count());
     assert!(walked > 500, "{walked} AIs");
+}
+
+/// Codes whose separators were all lost, read back by the product groups' real layouts
+/// (`formats::FORMATS`): pharma's expiry and batch before the serial, serials that hold "91" or
+/// "93" where only one group's layout fits, short forms with the same traps.
+#[test]
+fn lost_separators_are_restored_by_the_one_layout_that_fits() {
+    let sig = sig44();
+    let long = |before: &str, serial: &str, after: &str| {
+        assert_eq!(serial.len(), 13, "{serial}");
+        format!("0104690257528523{before}21{serial}\x1d91EE10\x1d92{sig}{after}")
+    };
+    let with_gs: Vec<String> = vec![
+        // Pharma: expiry and batch before the serial, and the serial holds "91" or "93".
+        long("17261231\x1d10LOT-7\x1d", "ABC91DEFGHIJK", ""),
+        long("17261231", "ABC91DEFGHIJK", ""),
+        long("10LOT-7\x1d", "ABC93DEFGHIJK", ""),
+        // The long form with "91", "93" or both in the serial.
+        long("", "ABC91DEFGHIJK", ""),
+        long("", "ABC93DEFGHIJK", ""),
+        long("", "AB9193DEFGHIJ", ""),
+        long("", "ABCDE9193WXYZ", ""),
+        // Pharma's expiry and batch after the signature.
+        long("", "ABCDEFGHIJKLM", "\x1d1726123110ABC"),
+        // Water (13), milk (6) and beer (7) with "93" in the serial.
+        "010460084074937221ABCDEF93WXYZ9\x1d93Zz9/".into(),
+        "01046008407493722193ABCD\x1d93Ab1+".into(),
+        "0104600840749372215XyZ93\x1d93Ab1+\x1d17261231".into(),
+        "010460084074937221AB93CDE\x1d93Ab1+\x1d3350001234".into(),
+    ];
+    for code in &with_gs {
+        let options = ParseOptions::default();
+        let want = parse(code.as_bytes(), &options).unwrap();
+        let lost = code.replace('\x1d', "");
+        let got = parse(lost.as_bytes(), &options);
+        assert_eq!(got, Ok(want), "{}", lost.escape_debug());
+        assert!(got.unwrap().repairs().gs_recovered);
+    }
+    // The split the layouts allow is the serial's length, never the first "91" or "93".
+    let code = parse(
+        with_gs[1].replace('\x1d', "").as_bytes(),
+        &ParseOptions::default(),
+    )
+    .unwrap();
+    assert_eq!(code.serial(), Some("ABC91DEFGHIJK"));
+    assert_eq!(code.expiry().unwrap().to_string(), "2026-12-31");
+    let code = parse(
+        with_gs[9].replace('\x1d', "").as_bytes(),
+        &ParseOptions::default(),
+    )
+    .unwrap();
+    assert_eq!(
+        (code.serial(), code.product_group()),
+        (Some("93ABCD"), GroupGuess::Known(ProductGroup::Milk))
+    );
 }
