@@ -691,7 +691,11 @@ fn parse_text(
         repairs,
     };
 
-    if bytes.iter().all(u8::is_ascii_digit) {
+    // FNC1 in first position (a GS1 symbology, a leading FNC1 or GS) proves an element string:
+    // its digits are AIs, never a bare GTIN or SSCC (`]C1` 106141411234567897 is a batch, not
+    // a box label; a GS1-128 label always carries the `00`).
+    let framed = repairs.fnc1_stripped || symbology.is_some_and(|s| s.is_gs1());
+    if !framed && bytes.iter().all(u8::is_ascii_digit) {
         let elements = || parse_elements(bytes, symbology, repairs, options);
         match bytes.len() {
             8 | 12 | 13 | 14 => {
@@ -704,18 +708,10 @@ fn parse_text(
                 return Ok(code(CodeKind::Gtin, text, elements, repairs));
             }
             // Eighteen digits that fail as an SSCC stay a mistyped SSCC: a box label is what
-            // the operator scans in a warehouse, and its reason must say so. Unless FNC1 in
-            // first position proved an element string: then they are GS1 data, refused (by
-            // `build`) only because their canonical text would read back as an SSCC.
+            // the operator scans in a warehouse, and its reason must say so.
             18 => {
                 let Some(sscc) = Sscc::from_digits(bytes) else {
-                    let framed = repairs.fnc1_stripped || symbology.is_some_and(|s| s.is_gs1());
-                    let data = framed && elements() == Err(Rejection::NotMarkingCode);
-                    return Err(if data {
-                        Rejection::NotMarkingCode
-                    } else {
-                        Rejection::SsccCheckDigit
-                    });
+                    return Err(Rejection::SsccCheckDigit);
                 };
                 let (text, elements) = single_element(Ai::SSCC, &sscc.digits());
                 return Ok(code(CodeKind::Sscc, text, elements, repairs));

@@ -1314,3 +1314,83 @@ fn lost_separators_are_restored_by_the_one_layout_that_fits() {
         (Some("93ABCD"), GroupGuess::Known(ProductGroup::Milk))
     );
 }
+
+/// FNC1 in first position, as a GS1 symbology identifier (`]C1`, `]d2`, `]Q3`, `]e0`), a raw
+/// FNC1 codeword or a leading GS, says the digits that follow are AIs: never a bare GTIN or
+/// SSCC, which only a symbology without FNC1 (EAN, plain Code 128) carries.
+#[test]
+fn after_fnc1_digits_are_read_as_ais() {
+    let sscc = "106141411234567897";
+    let with = |prefix: &[u8], body: &str| [prefix, body.as_bytes()].concat();
+    for prefix in [
+        &b"]C1"[..],
+        b"]d2",
+        b"]Q3",
+        b"]e0",
+        b"\x1d",
+        b"\xe8",
+        b"]d2\x1d",
+    ] {
+        let label = with(prefix, &format!("00{sscc}"));
+        let code = parse(&label, &ParseOptions::default()).unwrap();
+        assert_eq!(
+            (code.kind(), code.sscc().map(|s| s.to_string())),
+            (CodeKind::Sscc, Some(sscc.to_string())),
+            "{}",
+            label.escape_ascii()
+        );
+        // Bare SSCC digits after FNC1 are a batch (10) of GS1 data, whose canonical text could
+        // not be told from a box label: refused, not taken for the box.
+        let bare = with(prefix, sscc);
+        assert_eq!(
+            parse(&bare, &ParseOptions::default()),
+            Err(Rejection::NotMarkingCode),
+            "{}",
+            bare.escape_ascii()
+        );
+        // A GTIN's 14 digits after FNC1 start with 04, which GS1 assigns no AI: no element
+        // string at all.
+        let gtin = with(prefix, "04606203086627");
+        assert_eq!(
+            parse(&gtin, &ParseOptions::default()),
+            Err(Rejection::NotMarkingCode),
+            "{}",
+            gtin.escape_ascii()
+        );
+        // An expiry date after FNC1 is GS1 data; one whose digits are also a valid GTIN-8 is
+        // a date too, but its canonical text would read back as the GTIN: refused.
+        let date = with(prefix, "17261231");
+        let data = read_gs1_data(&date, &ParseOptions::default()).unwrap();
+        assert_eq!(data.kind(), CodeKind::Gs1Data, "{}", date.escape_ascii());
+        assert_eq!(data.element(Ai::EXPIRY), Some("261231"));
+        let ean8_date = with(prefix, "17260107");
+        assert_eq!(
+            read_gs1_data(&ean8_date, &ParseOptions::default()),
+            Err(Rejection::NotMarkingCode),
+            "{}",
+            ean8_date.escape_ascii()
+        );
+        // A logistics label whose SSCC is followed by more AIs, FNC1 first.
+        let label = with(
+            prefix,
+            &format!("00{sscc}0204606203086627370\x1d400PO-1\x1d4204201"),
+        );
+        let code = parse(&label, &ParseOptions::default()).unwrap();
+        assert_eq!(code.kind(), CodeKind::Sscc, "{}", label.escape_ascii());
+        assert_eq!(code.element(Ai::new(420, 3)), Some("4201"));
+    }
+    // Without FNC1 the same digits are what a plain symbology carries.
+    check(
+        &[
+            (sscc.as_bytes(), "sscc 00106141411234567897 []"),
+            (b"]E04606203086627", "gtin 0104606203086627 [aim_stripped]"),
+            (
+                b"]C0106141411234567897",
+                "sscc 00106141411234567897 [aim_stripped]",
+            ),
+            (b"04606203086627", "gtin 0104606203086627 []"),
+            (b"17260107", "gtin 0100000017260107 []"),
+        ],
+        &ParseOptions::default(),
+    );
+}
