@@ -637,22 +637,29 @@ enum Gs1DataIs {
 }
 
 fn read(raw: &[u8], options: &ParseOptions, data: Gs1DataIs) -> Result<MarkingCode, Rejection> {
-    let judged = |read: Result<MarkingCode, Rejection>| match read {
-        Ok(code) if code.kind == CodeKind::Gs1Data && data == Gs1DataIs::Refused => {
-            Err(Rejection::NotMarkingCode)
-        }
-        other => other,
+    // Judged by reference and returned as read: moving the code through a closure cost a copy
+    // of its text on every scan.
+    let usable = |read: &Result<MarkingCode, Rejection>| match read {
+        Ok(code) => data == Gs1DataIs::Read || code.kind != CodeKind::Gs1Data,
+        Err(_) => false,
     };
     let cleaned = normalize::clean(raw, options.gs_substitute, AngleStandIn::Replace)?;
-    let first = judged(parse_cleaned(&cleaned, options));
-    if first.is_err() && cleaned.replaced_angle_stand_in {
+    let first = parse_cleaned(&cleaned, options);
+    if usable(&first) {
+        return first;
+    }
+    if cleaned.replaced_angle_stand_in {
         // `<` and `>` are legal in serials and tails: "<GS>" may have been the code itself.
         let kept = normalize::clean(raw, options.gs_substitute, AngleStandIn::Keep)?;
-        if let Ok(code) = judged(parse_cleaned(&kept, options)) {
-            return Ok(code);
+        let second = parse_cleaned(&kept, options);
+        if usable(&second) {
+            return second;
         }
     }
-    first
+    match first {
+        Ok(_) => Err(Rejection::NotMarkingCode),
+        refused => refused,
+    }
 }
 
 fn parse_cleaned(cleaned: &Cleaned, options: &ParseOptions) -> Result<MarkingCode, Rejection> {
