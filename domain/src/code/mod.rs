@@ -535,7 +535,9 @@ impl MarkingCode {
     /// (`../shared/docs/marking-codes.md` §3: 13, 7 or 6 characters): most likely a scan cut
     /// short, possibly a КИ of a group whose length the reference does not confirm. The
     /// terminal should not take such a scan without a fresh one; [`Rejection::SerialLength`]
-    /// is the reason to give.
+    /// is the reason to give. A КИ whose group is known is judged by that group's length
+    /// instead ([`MarkingCode::serial_fits`], the validator's `serial_length` finding): seven
+    /// characters are tobacco's, yet a shoe КИ cut short.
     pub fn is_possibly_truncated(&self) -> bool {
         self.kind == CodeKind::KiOnly
             && !formats::serial_length_is_known(self.serial().map_or(0, str::len))
