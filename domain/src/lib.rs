@@ -10,7 +10,7 @@ pub mod reason;
 pub mod status;
 pub mod validate;
 
-pub use code::{CodeKind, Ki, MarkingCode, ParseOptions, Rejection, parse};
+pub use code::{CodeKind, Ki, MarkingCode, ParseOptions, Rejection, parse, read_gs1_data};
 pub use gs1::{Gtin, Sscc};
 pub use lang::Lang;
 pub use product_group::ProductGroup;

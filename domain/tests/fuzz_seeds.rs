@@ -1,9 +1,10 @@
 //! Runs the fuzz target's invariant over its seeds, so `cargo test` checks them without
-//! `cargo fuzz`: no panic, and every canonical form re-parses to itself.
+//! `cargo fuzz`: no panic, and every canonical form re-parses to itself (through `parse`, and
+//! through `read_gs1_data` for GS1 data that is no marking code).
 
 use std::path::Path;
 
-use tally_domain::code::{ParseOptions, parse};
+use tally_domain::code::{CodeKind, ParseOptions, parse, read_gs1_data};
 
 #[test]
 fn every_seed_keeps_the_fuzz_invariant() {
@@ -25,6 +26,12 @@ fn every_seed_keeps_the_fuzz_invariant() {
             if let Ok(code) = parse(&data, options) {
                 parsed += 1;
                 let again = parse(code.canonical().as_bytes(), &plain);
+                assert_eq!(again, Ok(code), "{}", path.display());
+            }
+            // GS1 data that parse refuses reads back to itself through read_gs1_data.
+            if let Ok(code) = read_gs1_data(&data, options) {
+                parsed += usize::from(code.kind() == CodeKind::Gs1Data);
+                let again = read_gs1_data(code.canonical().as_bytes(), &plain);
                 assert_eq!(again, Ok(code), "{}", path.display());
             }
         }

@@ -200,13 +200,14 @@ pub(crate) fn parse_strict(text: &[u8]) -> Result<Strict, Rejection> {
             match text.get(run) {
                 None => (run, run),
                 Some(&GS) => (run, run + 1),
+                // Not CSET 82, which is an error in most fields but not in a CSET 39 one (8010
+                // allows `#`): the value still ends at its separator.
                 Some(_) => {
                     scanned = Scanned::Nothing;
-                    let to_gs = text[run..]
-                        .iter()
-                        .position(|&b| b == GS)
-                        .map_or(text.len(), |i| run + i);
-                    (to_gs, to_gs)
+                    match text[run..].iter().position(|&b| b == GS) {
+                        Some(i) => (run + i, run + i + 1),
+                        None => (text.len(), text.len()),
+                    }
                 }
             }
         };
@@ -570,6 +571,9 @@ mod tests {
             ("010469025752852321a b", Err("value_charset")),
             ("01046902575285230104690257528523", Err("duplicate_ai")),
             ("0104690257528523xx", Err("unknown_ai")),
+            // CSET 39 allows `#`, which is not CSET 82: the value still ends at its separator.
+            ("8010AB#1~99X", ok(&[("8010", "AB#1"), ("99", "X")])),
+            ("8010AB#a~99X", Err("value_charset")),
             ("21123456789012345678901", Err("value_length")),
         ];
         for (input, want) in cases {

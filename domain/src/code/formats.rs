@@ -239,6 +239,15 @@ pub(crate) static SEARCHED: [bool; FORMATS.len()] = {
     searched
 };
 
+/// The serial length of `group`'s КИ, where the reference gives one (the tobacco pack's is
+/// the block's 7).
+pub(crate) fn serial_length_of(group: ProductGroup) -> Option<usize> {
+    FORMATS
+        .iter()
+        .find(|f| f.groups.contains(&group))
+        .map(|f| usize::from(f.serial))
+}
+
 /// Whether some product group's КИ has a serial of `len` characters (the tobacco pack's is 7,
 /// as in the block).
 pub(crate) fn serial_length_is_known(len: usize) -> bool {
@@ -277,6 +286,26 @@ mod tests {
                 FORMATS[7].groups,
             ]
         );
+    }
+
+    #[test]
+    fn serial_length_of_each_group() {
+        let cases: &[(ProductGroup, Option<usize>)] = &[
+            (ProductGroup::LightIndustry, Some(13)),
+            (ProductGroup::Shoes, Some(13)),
+            (ProductGroup::Pharma, Some(13)),
+            (ProductGroup::Milk, Some(6)),
+            (ProductGroup::Water, Some(13)),
+            (ProductGroup::Beer, Some(7)),
+            (ProductGroup::Tobacco, Some(7)),
+            (ProductGroup::NicotineDevices, Some(13)),
+            // Groups the reference gives no layout for.
+            (ProductGroup::Alcohol, None),
+            (ProductGroup::Toys, None),
+        ];
+        for &(group, want) in cases {
+            assert_eq!(serial_length_of(group), want, "{group}");
+        }
     }
 
     #[test]

@@ -17,6 +17,12 @@ use std::fmt;
 pub use layout::mangle_through_russian_layout;
 pub use rejection::Rejection;
 
+/// The serial length of `group`'s КИ where the reference gives one: 13 for the long form and
+/// water, 7 for tobacco and beer, 6 for milk.
+pub fn serial_length(group: ProductGroup) -> Option<usize> {
+    formats::serial_length_of(group)
+}
+
 use crate::gs1::{self, Ai, AiSpec, GS, Gs1Date, Gs1DateTime, Gtin, Sscc};
 use crate::lang::Lang;
 use crate::product_group::ProductGroup;
@@ -161,8 +167,9 @@ pub enum CodeKind {
     /// human-readable form; it identifies a unit but proves nothing.
     KiOnly,
     /// A valid GS1 element string that names no marked item and no package: a lot, a date, a
-    /// price, a count, internal data, without a GTIN or an SSCC. Not a marking code; its
-    /// elements are read so that the operator and support can see what was scanned.
+    /// price, a count, internal data, without a GTIN or an SSCC. Not a marking code: [`parse`]
+    /// refuses it as `not_marking_code`, and [`read_gs1_data`] reads it, so that the operator and
+    /// support can see what was scanned.
     Gs1Data,
 }
 
@@ -528,10 +535,24 @@ impl MarkingCode {
     /// (`../shared/docs/marking-codes.md` §3: 13, 7 or 6 characters): most likely a scan cut
     /// short, possibly a КИ of a group whose length the reference does not confirm. The
     /// terminal should not take such a scan without a fresh one; [`Rejection::SerialLength`]
-    /// is the reason to give.
+    /// is the reason to give. A КИ whose group is known is judged by that group's length
+    /// instead ([`MarkingCode::serial_fits`], the validator's `serial_length` finding): seven
+    /// characters are tobacco's, yet a shoe КИ cut short.
     pub fn is_possibly_truncated(&self) -> bool {
         self.kind == CodeKind::KiOnly
             && !formats::serial_length_is_known(self.serial().map_or(0, str::len))
+    }
+
+    /// Whether a КИ without a verification part has a serial of `group`'s length
+    /// (`../shared/docs/marking-codes.md` §3); one that has not was cut short or is another
+    /// group's code. `None` when the code is no bare КИ or the reference gives `group` no
+    /// serial length.
+    pub fn serial_fits(&self, group: ProductGroup) -> Option<bool> {
+        if self.kind != CodeKind::KiOnly {
+            return None;
+        }
+        let expected = formats::serial_length_of(group)?;
+        Some(self.serial().map_or(0, str::len) == expected)
     }
 
     /// The issuing country named by the first character of the serial. Newer serials follow
@@ -592,18 +613,55 @@ impl PartialEq for MarkingCode {
 
 impl Eq for MarkingCode {}
 
-/// Reads one scan payload.
+/// Reads one scan payload as a marking code, a box label or a product barcode.
+///
+/// A valid GS1 element string that carries none of them (a lot, a date, internal data) is
+/// refused as [`Rejection::NotMarkingCode`]: no operation can take it, and a caller that
+/// matched only on `Ok` must not mistake it for a code. [`read_gs1_data`] reads the same scan
+/// and keeps such data, so the operator and support can see the elements that were read.
 pub fn parse(raw: &[u8], options: &ParseOptions) -> Result<MarkingCode, Rejection> {
+    read(raw, options, Gs1DataIs::Refused)
+}
+
+/// Reads one scan as [`parse`] does, and also answers a valid element string that is no
+/// marking code, as a [`MarkingCode`] of kind [`CodeKind::Gs1Data`] with its elements.
+///
+/// Where `parse` refuses with `not_marking_code` because the scan is GS1 data, this is how to
+/// show what the scan held; every other refusal is the same as `parse`'s.
+pub fn read_gs1_data(raw: &[u8], options: &ParseOptions) -> Result<MarkingCode, Rejection> {
+    read(raw, options, Gs1DataIs::Read)
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Gs1DataIs {
+    Refused,
+    Read,
+}
+
+fn read(raw: &[u8], options: &ParseOptions, data: Gs1DataIs) -> Result<MarkingCode, Rejection> {
+    // Judged by reference and returned as read: moving the code through a closure cost a copy
+    // of its text on every scan.
+    let usable = |read: &Result<MarkingCode, Rejection>| match read {
+        Ok(code) => data == Gs1DataIs::Read || code.kind != CodeKind::Gs1Data,
+        Err(_) => false,
+    };
     let cleaned = normalize::clean(raw, options.gs_substitute, AngleStandIn::Replace)?;
     let first = parse_cleaned(&cleaned, options);
-    if first.is_err() && cleaned.replaced_angle_stand_in {
+    if usable(&first) {
+        return first;
+    }
+    if cleaned.replaced_angle_stand_in {
         // `<` and `>` are legal in serials and tails: "<GS>" may have been the code itself.
         let kept = normalize::clean(raw, options.gs_substitute, AngleStandIn::Keep)?;
-        if let Ok(code) = parse_cleaned(&kept, options) {
-            return Ok(code);
+        let second = parse_cleaned(&kept, options);
+        if usable(&second) {
+            return second;
         }
     }
-    first
+    match first {
+        Ok(_) => Err(Rejection::NotMarkingCode),
+        refused => refused,
+    }
 }
 
 fn parse_cleaned(cleaned: &Cleaned, options: &ParseOptions) -> Result<MarkingCode, Rejection> {
@@ -642,7 +700,11 @@ fn parse_text(
         repairs,
     };
 
-    if bytes.iter().all(u8::is_ascii_digit) {
+    // FNC1 in first position (a GS1 symbology, a leading FNC1 or GS) proves an element string:
+    // its digits are AIs, never a bare GTIN or SSCC (`]C1` 106141411234567897 is a batch, not
+    // a box label; a GS1-128 label always carries the `00`).
+    let framed = repairs.fnc1_stripped || symbology.is_some_and(|s| s.is_gs1());
+    if !framed && bytes.iter().all(u8::is_ascii_digit) {
         let elements = || parse_elements(bytes, symbology, repairs, options);
         match bytes.len() {
             8 | 12 | 13 | 14 => {
@@ -655,18 +717,10 @@ fn parse_text(
                 return Ok(code(CodeKind::Gtin, text, elements, repairs));
             }
             // Eighteen digits that fail as an SSCC stay a mistyped SSCC: a box label is what
-            // the operator scans in a warehouse, and its reason must say so. Unless FNC1 in
-            // first position proved an element string: then they are GS1 data, refused (by
-            // `build`) only because their canonical text would read back as an SSCC.
+            // the operator scans in a warehouse, and its reason must say so.
             18 => {
                 let Some(sscc) = Sscc::from_digits(bytes) else {
-                    let framed = repairs.fnc1_stripped || symbology.is_some_and(|s| s.is_gs1());
-                    let data = framed && elements() == Err(Rejection::NotMarkingCode);
-                    return Err(if data {
-                        Rejection::NotMarkingCode
-                    } else {
-                        Rejection::SsccCheckDigit
-                    });
+                    return Err(Rejection::SsccCheckDigit);
                 };
                 let (text, elements) = single_element(Ai::SSCC, &sscc.digits());
                 return Ok(code(CodeKind::Sscc, text, elements, repairs));
@@ -877,15 +931,20 @@ fn classify_unit(elements: &Elements, text: &[u8]) -> Result<CodeKind, Rejection
         }
         Some(_) => {
             // 8005 first: the tobacco block's order, but a price alone makes nothing tobacco
-            // (other groups carry one too). Without 93 the code is incomplete; with a serial
-            // that is not the block's 7 characters it is a short-form code with a price.
+            // (other groups carry one too). A block's 7-character serial without 93 is a block
+            // missing its tail; another serial without 93 is a bare КИ with a price; with 93,
+            // a serial that is not the block's is a short-form code with a price.
+            let block_serial = len(Ai::SERIAL) == TOBACCO_SERIAL_LEN;
+            if !has(Ai::CRYPTO_TAIL) && !block_serial {
+                return Ok(CodeKind::KiOnly);
+            }
             if !has(Ai::CRYPTO_TAIL) {
                 return Err(Rejection::IncompleteCode {
                     missing: Ai::CRYPTO_TAIL,
                 });
             }
             tail_ok(Ai::CRYPTO_TAIL, &[4])?;
-            Ok(if len(Ai::SERIAL) == TOBACCO_SERIAL_LEN {
+            Ok(if block_serial {
                 CodeKind::GroupPackage
             } else {
                 CodeKind::UnitShort

@@ -22,7 +22,9 @@ pub enum Rejection {
     },
     /// The scanner typed through a Russian keyboard layout and the text cannot be turned back.
     KeyboardLayout,
-    /// Text that has no marking-code structure at all (a URL, a word, a price tag number).
+    /// Text that has no marking-code structure at all (a URL, a word, a price tag number), or
+    /// valid GS1 data without a GTIN, serial or SSCC (a lot, a date, internal data), whose
+    /// elements [`super::read_gs1_data`] still reads.
     NotMarkingCode,
     /// An alcohol excise stamp (EGAIS PDF417), which sits beside the Data Matrix.
     ExciseStamp,

@@ -457,31 +457,51 @@ fn logistics_labels() {
     assert_eq!(label.ki(), None);
 }
 
-/// Valid GS1 data without a GTIN and serial is shown as what it is, with its elements; it is
-/// never blamed on a GTIN check digit it does not have.
+/// Valid GS1 data without a GTIN and serial is refused as no marking code, never blamed on a
+/// GTIN check digit it does not have; `read_gs1_data` still shows what it holds.
 #[test]
 fn gs1_data_is_not_a_marking_code() {
-    let cases: &[(&[u8], &str)] = &[
+    let data_cases: &[&[u8]] = &[
         // An expiry date alone: eight digits, which are no valid GTIN-8.
-        (b"17261231", "gs1_data 17261231 []"),
-        (b"]C117261231", "gs1_data 17261231 [aim_stripped]"),
+        b"17261231",
+        b"]C117261231",
         // A lot and a date, internal data, a count, a price.
-        (b"10LOT-7\x1d17261231", "gs1_data 10LOT-7~17261231 []"),
-        (b"9912345", "gs1_data 9912345 []"),
-        (b"91EE10", "gs1_data 91EE10 []"),
-        (b"8005150000", "gs1_data 8005150000 []"),
-        (
-            b"]d2101234567890\x1d3712",
-            "gs1_data 101234567890~3712 [aim_stripped]",
+        b"10LOT-7\x1d17261231",
+        b"]C11726123110LOT-7",
+        b"9912345",
+        b"91EE10",
+        b"8005150000",
+        b"]d2101234567890\x1d3712",
+        // The content of a case without its SSCC; a third-party serial without its GTIN.
+        b"0204606203086627\x1d3712",
+        b"]C1235TPX-123",
+    ];
+    for &raw in data_cases {
+        assert_eq!(
+            view(raw, &ParseOptions::default()),
+            "! not_marking_code",
+            "{}",
+            raw.escape_ascii()
+        );
+        let data = read_gs1_data(raw, &ParseOptions::default()).unwrap();
+        assert_eq!(data.kind(), CodeKind::Gs1Data, "{}", raw.escape_ascii());
+        assert!(data.elements().count() >= 1);
+    }
+    let read = |raw: &[u8]| match read_gs1_data(raw, &ParseOptions::default()) {
+        Ok(code) => format!(
+            "{} {}",
+            code.kind().code(),
+            code.canonical().replace('\x1d', "~")
         ),
-        // The content of a case without its SSCC.
-        (
-            b"0204606203086627\x1d3712",
-            "gs1_data 02046062030866273712 []",
-        ),
-        // Digits that are a valid GTIN-8 and a date at once are the GTIN: that is how a
-        // scanner sends an EAN-8.
-        (b"17260107", "gtin 0100000017260107 []"),
+        Err(r) => format!("! {}", r.code()),
+    };
+    let cases: &[(&[u8], &str)] = &[
+        (b"17261231", "gs1_data 17261231"),
+        (b"10LOT-7\x1d17261231", "gs1_data 10LOT-7~17261231"),
+        (b"0204606203086627\x1d3712", "gs1_data 02046062030866273712"),
+        // What parse accepts, read_gs1_data reads the same.
+        (b"17260107", "gtin 0100000017260107"),
+        (b"106141411234567897", "sscc 00106141411234567897"),
         // Short numbers that are no GS1 data: a price tag, a quantity.
         (b"12345", "! not_marking_code"),
         (b"7", "! not_marking_code"),
@@ -491,8 +511,20 @@ fn gs1_data_is_not_a_marking_code() {
         (b"17261232", "! gtin_check_digit"),
         (b"10LOT\x1d17261232", "! invalid_date"),
     ];
-    check(cases, &ParseOptions::default());
-    let data = parse(b"10LOT-7\x1d17261231", &ParseOptions::default()).unwrap();
+    for &(raw, want) in cases {
+        assert_eq!(read(raw), want, "{}", raw.escape_ascii());
+    }
+    check(
+        &[
+            // Digits that are a valid GTIN-8 and a date at once are the GTIN: that is how a
+            // scanner sends an EAN-8.
+            (b"17260107", "gtin 0100000017260107 []"),
+            (b"17261232", "! gtin_check_digit"),
+            (b"10LOT\x1d17261232", "! invalid_date"),
+        ],
+        &ParseOptions::default(),
+    );
+    let data = read_gs1_data(b"10LOT-7\x1d17261231", &ParseOptions::default()).unwrap();
     let elements: Vec<(String, &str)> = data.elements().map(|(a, v)| (a.to_string(), v)).collect();
     assert_eq!(
         elements,
@@ -507,6 +539,10 @@ fn gs1_data_is_not_a_marking_code() {
             .contains("not a marking code")
     );
     assert!(data.kind().describe(Lang::Ru).contains("не код маркировки"));
+    let refused = Rejection::NotMarkingCode;
+    assert_eq!(refused.code(), "not_marking_code");
+    assert!(refused.message(Lang::En).contains("Not a marking code"));
+    assert!(refused.message(Lang::Ru).contains("не код маркировки"));
 }
 
 /// A КИ without a verification part whose serial has a length no product group uses is
@@ -584,6 +620,35 @@ fn tobacco_blocks_and_prices() {
             b"0104606203086627210000001\x1d8005150000",
             "! incomplete_code".into(),
         ),
+        // A price without a tail after a serial no block has: a bare КИ with a price, not a
+        // block missing its 93.
+        (
+            b"010469025752852321ABCDEFGHIJKLM\x1d8005150000",
+            "ki_only 010469025752852321ABCDEFGHIJKLM~8005150000 []".into(),
+        ),
+        // A water code's tail, then a price.
+        (
+            b"010460084074937221ABCDEFGHIJKLM\x1d93Zz9/\x1d8005150000",
+            "unit_short 010460084074937221ABCDEFGHIJKLM~93Zz9/~8005150000 []".into(),
+        ),
+        // A block with an expiry and a weight after its tail, separators kept.
+        (
+            b"0104606203086627210000001\x1d8005150000\x1d93ab12\x1d17261231\x1d3103000450",
+            "group_package 0104606203086627210000001~8005150000~93ab12~172612313103000450 []"
+                .into(),
+        ),
+        // The separator after the tail lost: no block format carries an AI there, so the tail
+        // would swallow it; refused, not guessed.
+        (
+            b"0104606203086627210000001\x1d8005150000\x1d93ab1217261231",
+            "! verification_length".into(),
+        ),
+        // Every separator lost but the one before the extra AI: the block's fixed parts split it.
+        (
+            b"0104606203086627210000001800515000093ab12\x1d10LOT1",
+            "group_package 0104606203086627210000001~8005150000~93ab12~10LOT1 [gs_recovered]"
+                .into(),
+        ),
     ];
     for (raw, want) in &cases {
         assert_eq!(
@@ -606,6 +671,23 @@ fn tobacco_blocks_and_prices() {
     let milk = parse(cases[4].0, &options).unwrap();
     assert_eq!(milk.product_group(), GroupGuess::Known(ProductGroup::Milk));
     assert_eq!(milk.max_retail_price(), Some(150_000));
+    // A price makes nothing tobacco, with a tail or without one.
+    for case in [&cases[3], &cases[4], &cases[6], &cases[7]] {
+        let code = parse(case.0, &options).unwrap();
+        assert_ne!(
+            code.product_group(),
+            GroupGuess::Known(ProductGroup::Tobacco),
+            "{}",
+            case.0.escape_ascii()
+        );
+        assert_eq!(code.max_retail_price(), Some(150_000));
+    }
+    let bare = parse(cases[6].0, &options).unwrap();
+    assert_eq!(
+        bare.ki().map(|k| k.to_string()).as_deref(),
+        Some("010469025752852321ABCDEFGHIJKLM")
+    );
+    assert_eq!(guess(cases[8].0), GroupGuess::Known(ProductGroup::Tobacco));
 }
 
 /// Pharma codes with the expiry and the batch before the serial, separators present or lost.
@@ -722,8 +804,16 @@ fn reference_engine_vectors() {
             Some(rest) => format!("\x1d{}", rest.replace('^', "\x1d")),
             None => input.to_string(),
         };
-        let got = parse(raw.as_bytes(), &ParseOptions::default()).map(|c| c.kind().code());
+        let got = read_gs1_data(raw.as_bytes(), &ParseOptions::default()).map(|c| c.kind().code());
         assert_eq!(got.ok(), want, "{input}");
+        // What the engine reads as data without a GTIN, parse refuses as no marking code.
+        if want == Some("gs1_data") {
+            assert_eq!(
+                parse(raw.as_bytes(), &ParseOptions::default()),
+                Err(Rejection::NotMarkingCode),
+                "{input}"
+            );
+        }
     }
     assert_eq!(
         parse(b"\x1d800112341234512398", &ParseOptions::default()),
@@ -988,6 +1078,10 @@ mod properties {
                 let again = parse(code.canonical().as_bytes(), &ParseOptions::default());
                 prop_assert_eq!(again, Ok(code));
             }
+            if let Ok(code) = read_gs1_data(&raw, &ParseOptions::default()) {
+                let again = read_gs1_data(code.canonical().as_bytes(), &ParseOptions::default());
+                prop_assert_eq!(again, Ok(code));
+            }
         }
 
         /// Mutations of real codes (a byte changed, dropped or doubled) never panic, and a
@@ -1007,4 +1101,296 @@ mod properties {
             }
         }
     }
+}
+
+/// A valid value for one component of an AI's format: the longest it may be, in its charset,
+/// satisfying its rule (check digit, date, time, check character pair).
+fn valid_component(component: &gs1::Component) -> Vec<u8> {
+    use gs1::{Charset, ValueRule};
+    let len = usize::from(component.max);
+    let filler: &[u8] = match component.charset {
+        Charset::Numeric => b"1234567890",
+        Charset::Cset82 => b"Ab1-/x9(",
+        Charset::Cset39 => b"AB1-/#9",
+        Charset::Cset64 => b"Ab1-_x9",
+    };
+    let mut value: Vec<u8> = filler.iter().copied().cycle().take(len).collect();
+    match component.rule {
+        ValueRule::None => {}
+        ValueRule::CheckDigit => {
+            value[len - 1] = b'0' + check_digit(&value[..len - 1]);
+        }
+        ValueRule::Date | ValueRule::DateExact => value = b"261231".to_vec(),
+        ValueRule::DateTime => value = b"2612311230".to_vec(),
+        ValueRule::LongDate => value = b"20261231".to_vec(),
+        ValueRule::HourMinute => value = b"1230".to_vec(),
+        ValueRule::Hour => value = b"12".to_vec(),
+        ValueRule::Minute | ValueRule::Second => value = b"30".to_vec(),
+        ValueRule::CheckCharacters => {
+            const CSET32: &[u8] = b"23456789ABCDEFGHJKLMNPQRSTUVWXYZ";
+            let pair = CSET32
+                .iter()
+                .flat_map(|&a| CSET32.iter().map(move |&b| [a, b]))
+                .find(|pair| {
+                    value[len - 2..].copy_from_slice(pair);
+                    gs1::check_characters_are_valid(&value)
+                });
+            assert!(pair.is_some(), "no check pair for {component:?}");
+        }
+    }
+    assert_eq!(value.len(), len, "{component:?}");
+    value
+}
+
+/// The same value with its first rule broken, and the reason the parser must give for it.
+fn rule_broken(
+    ai: Ai,
+    components: &[gs1::Component],
+    parts: &[Vec<u8>],
+) -> Option<(Vec<u8>, Rejection)> {
+    use gs1::ValueRule;
+    let i = components.iter().position(|c| c.rule != ValueRule::None)?;
+    let mut part = parts[i].clone();
+    let last = part.len() - 1;
+    let reason = match components[i].rule {
+        ValueRule::None => return None,
+        ValueRule::CheckDigit => {
+            part[last] = b'0' + (part[last] - b'0' + 1) % 10;
+            match (ai.width(), ai.number()) {
+                (2, 0) => Rejection::SsccCheckDigit,
+                (2, 1..=3) => Rejection::GtinCheckDigit,
+                _ => Rejection::CheckDigit { ai },
+            }
+        }
+        ValueRule::CheckCharacters => {
+            part[last] = if part[last] == b'2' { b'3' } else { b'2' };
+            Rejection::CheckDigit { ai }
+        }
+        ValueRule::Date | ValueRule::DateExact | ValueRule::DateTime => {
+            part[2..4].copy_from_slice(b"13");
+            Rejection::InvalidDate { ai }
+        }
+        ValueRule::LongDate => {
+            part[4..6].copy_from_slice(b"13");
+            Rejection::InvalidDate { ai }
+        }
+        ValueRule::HourMinute | ValueRule::Hour => {
+            part[..2].copy_from_slice(b"25");
+            Rejection::InvalidDate { ai }
+        }
+        ValueRule::Minute | ValueRule::Second => {
+            part.copy_from_slice(b"60");
+            Rejection::InvalidDate { ai }
+        }
+    };
+    let mut broken = parts.to_vec();
+    broken[i] = part;
+    Some((broken.concat(), reason))
+}
+
+/// A scan that carries `ai` with `value` where the AI is at home: an SSCC or a GTIN alone, a
+/// serial behind its GTIN, anything else in front of internal data (so that its canonical text
+/// is never a bare number).
+fn scan_with(ai: Ai, spec: &AiSpec, value: &[u8]) -> Vec<u8> {
+    let mut scan = b"\x1d".to_vec();
+    if ai == Ai::SERIAL {
+        scan.extend_from_slice(b"0104690257528523");
+    }
+    scan.extend_from_slice(ai.digits().as_bytes());
+    scan.extend_from_slice(value);
+    if ai != Ai::SSCC && ai != Ai::GTIN && ai != Ai::SERIAL {
+        if !spec.predefined {
+            scan.push(GS);
+        }
+        scan.extend_from_slice(if ai == Ai::new(99, 2) { b"98X" } else { b"99X" });
+    }
+    scan
+}
+
+/// Every AI of the Syntax Dictionary is read with a value its format allows, and refused with
+/// the reason its format gives when a character or a rule is broken. The dictionary carries no
+/// example values of its own (its `ex=` attributes are exclusions), so each value is generated
+/// from the AI's components: the longest length, the charset, the check digit or date its
+/// linters ask for.
+#[test]
+fn every_ai_of_the_dictionary_reads_a_valid_value_and_refuses_a_broken_one() {
+    let options = ParseOptions::default();
+    let mut walked = 0;
+    let mut failures = Vec::new();
+    for (ai, spec) in gs1::known_ais() {
+        walked += 1;
+        let parts: Vec<Vec<u8>> = spec.components().iter().map(valid_component).collect();
+        let value = parts.concat();
+        let scan = scan_with(ai, &spec, &value);
+        match read_gs1_data(&scan, &options) {
+            Ok(code) if code.element(ai).map(str::as_bytes) == Some(&value[..]) => {}
+            other => failures.push(format!("({ai}) {}: {other:?}", scan.escape_ascii())),
+        }
+        // A character outside the first component's charset.
+        let mut bad = parts.clone();
+        bad[0][0] = match spec.components()[0].charset {
+            gs1::Charset::Numeric => b'A',
+            gs1::Charset::Cset82 => b' ',
+            gs1::Charset::Cset39 => b'a',
+            gs1::Charset::Cset64 => b'+',
+        };
+        let scan = scan_with(ai, &spec, &bad.concat());
+        match read_gs1_data(&scan, &options) {
+            Err(Rejection::ValueCharset { ai: got, .. }) if got == ai => {}
+            other => failures.push(format!("charset ({ai}) {}: {other:?}", scan.escape_ascii())),
+        }
+        if let Some((broken, reason)) = rule_broken(ai, spec.components(), &parts) {
+            let scan = scan_with(ai, &spec, &broken);
+            let got = read_gs1_data(&scan, &options);
+            if got != Err(reason) {
+                failures.push(format!(
+                    "rule ({ai}) {}: {got:?}, not {reason:?}",
+                    scan.escape_ascii()
+                ));
+            }
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} failures:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+    assert_eq!(walked, gs1::known_ais().count());
+    assert!(walked > 500, "{walked} AIs");
+}
+
+/// Codes whose separators were all lost, read back by the product groups' real layouts
+/// (`formats::FORMATS`): pharma's expiry and batch before the serial, serials that hold "91" or
+/// "93" where only one group's layout fits, short forms with the same traps.
+#[test]
+fn lost_separators_are_restored_by_the_one_layout_that_fits() {
+    let sig = sig44();
+    let long = |before: &str, serial: &str, after: &str| {
+        assert_eq!(serial.len(), 13, "{serial}");
+        format!("0104690257528523{before}21{serial}\x1d91EE10\x1d92{sig}{after}")
+    };
+    let with_gs: Vec<String> = vec![
+        // Pharma: expiry and batch before the serial, and the serial holds "91" or "93".
+        long("17261231\x1d10LOT-7\x1d", "ABC91DEFGHIJK", ""),
+        long("17261231", "ABC91DEFGHIJK", ""),
+        long("10LOT-7\x1d", "ABC93DEFGHIJK", ""),
+        // The long form with "91", "93" or both in the serial.
+        long("", "ABC91DEFGHIJK", ""),
+        long("", "ABC93DEFGHIJK", ""),
+        long("", "AB9193DEFGHIJ", ""),
+        long("", "ABCDE9193WXYZ", ""),
+        // Pharma's expiry and batch after the signature.
+        long("", "ABCDEFGHIJKLM", "\x1d1726123110ABC"),
+        // Water (13), milk (6) and beer (7) with "93" in the serial.
+        "010460084074937221ABCDEF93WXYZ9\x1d93Zz9/".into(),
+        "01046008407493722193ABCD\x1d93Ab1+".into(),
+        "0104600840749372215XyZ93\x1d93Ab1+\x1d17261231".into(),
+        "010460084074937221AB93CDE\x1d93Ab1+\x1d3350001234".into(),
+    ];
+    for code in &with_gs {
+        let options = ParseOptions::default();
+        let want = parse(code.as_bytes(), &options).unwrap();
+        let lost = code.replace('\x1d', "");
+        let got = parse(lost.as_bytes(), &options);
+        assert_eq!(got, Ok(want), "{}", lost.escape_debug());
+        assert!(got.unwrap().repairs().gs_recovered);
+    }
+    // The split the layouts allow is the serial's length, never the first "91" or "93".
+    let code = parse(
+        with_gs[1].replace('\x1d', "").as_bytes(),
+        &ParseOptions::default(),
+    )
+    .unwrap();
+    assert_eq!(code.serial(), Some("ABC91DEFGHIJK"));
+    assert_eq!(code.expiry().unwrap().to_string(), "2026-12-31");
+    let code = parse(
+        with_gs[9].replace('\x1d', "").as_bytes(),
+        &ParseOptions::default(),
+    )
+    .unwrap();
+    assert_eq!(
+        (code.serial(), code.product_group()),
+        (Some("93ABCD"), GroupGuess::Known(ProductGroup::Milk))
+    );
+}
+
+/// FNC1 in first position, as a GS1 symbology identifier (`]C1`, `]d2`, `]Q3`, `]e0`), a raw
+/// FNC1 codeword or a leading GS, says the digits that follow are AIs: never a bare GTIN or
+/// SSCC, which only a symbology without FNC1 (EAN, plain Code 128) carries.
+#[test]
+fn after_fnc1_digits_are_read_as_ais() {
+    let sscc = "106141411234567897";
+    let with = |prefix: &[u8], body: &str| [prefix, body.as_bytes()].concat();
+    for prefix in [
+        &b"]C1"[..],
+        b"]d2",
+        b"]Q3",
+        b"]e0",
+        b"\x1d",
+        b"\xe8",
+        b"]d2\x1d",
+    ] {
+        let label = with(prefix, &format!("00{sscc}"));
+        let code = parse(&label, &ParseOptions::default()).unwrap();
+        assert_eq!(
+            (code.kind(), code.sscc().map(|s| s.to_string())),
+            (CodeKind::Sscc, Some(sscc.to_string())),
+            "{}",
+            label.escape_ascii()
+        );
+        // Bare SSCC digits after FNC1 are a batch (10) of GS1 data, whose canonical text could
+        // not be told from a box label: refused, not taken for the box.
+        let bare = with(prefix, sscc);
+        assert_eq!(
+            parse(&bare, &ParseOptions::default()),
+            Err(Rejection::NotMarkingCode),
+            "{}",
+            bare.escape_ascii()
+        );
+        // A GTIN's 14 digits after FNC1 start with 04, which GS1 assigns no AI: no element
+        // string at all.
+        let gtin = with(prefix, "04606203086627");
+        assert_eq!(
+            parse(&gtin, &ParseOptions::default()),
+            Err(Rejection::NotMarkingCode),
+            "{}",
+            gtin.escape_ascii()
+        );
+        // An expiry date after FNC1 is GS1 data; one whose digits are also a valid GTIN-8 is
+        // a date too, but its canonical text would read back as the GTIN: refused.
+        let date = with(prefix, "17261231");
+        let data = read_gs1_data(&date, &ParseOptions::default()).unwrap();
+        assert_eq!(data.kind(), CodeKind::Gs1Data, "{}", date.escape_ascii());
+        assert_eq!(data.element(Ai::EXPIRY), Some("261231"));
+        let ean8_date = with(prefix, "17260107");
+        assert_eq!(
+            read_gs1_data(&ean8_date, &ParseOptions::default()),
+            Err(Rejection::NotMarkingCode),
+            "{}",
+            ean8_date.escape_ascii()
+        );
+        // A logistics label whose SSCC is followed by more AIs, FNC1 first.
+        let label = with(
+            prefix,
+            &format!("00{sscc}0204606203086627370\x1d400PO-1\x1d4204201"),
+        );
+        let code = parse(&label, &ParseOptions::default()).unwrap();
+        assert_eq!(code.kind(), CodeKind::Sscc, "{}", label.escape_ascii());
+        assert_eq!(code.element(Ai::new(420, 3)), Some("4201"));
+    }
+    // Without FNC1 the same digits are what a plain symbology carries.
+    check(
+        &[
+            (sscc.as_bytes(), "sscc 00106141411234567897 []"),
+            (b"]E04606203086627", "gtin 0104606203086627 [aim_stripped]"),
+            (
+                b"]C0106141411234567897",
+                "sscc 00106141411234567897 [aim_stripped]",
+            ),
+            (b"04606203086627", "gtin 0104606203086627 []"),
+            (b"17260107", "gtin 0100000017260107 []"),
+        ],
+        &ParseOptions::default(),
+    );
 }

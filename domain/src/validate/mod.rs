@@ -128,6 +128,13 @@ pub enum Finding {
     Recovered,
     /// GTIN and serial without a verification part: typed, not scanned.
     NoVerificationPart,
+    /// GTIN and serial without a verification part, and a serial of a length other than the
+    /// product group's (`expected`), or of one no group uses (`expected` is `None`): most
+    /// likely a scan cut short.
+    SerialLength {
+        length: u8,
+        expected: Option<u8>,
+    },
     /// The extended status (`statusEx`) does not allow this operation: shipped away, waiting
     /// for re-marking, under customs control...
     StatusEx {
@@ -142,7 +149,7 @@ pub enum Finding {
 
 impl Finding {
     /// Every finding code, in the order of the policy table's columns.
-    pub const CODES: [&'static str; 18] = [
+    pub const CODES: [&'static str; 19] = [
         "wrong_kind",
         "unknown_code",
         "wrong_status",
@@ -161,6 +168,7 @@ impl Finding {
         "status_ex_forbids",
         "unknown_status_ex",
         "not_ours",
+        "serial_length",
     ];
 
     fn index(&self) -> usize {
@@ -183,6 +191,7 @@ impl Finding {
             Finding::StatusEx { .. } => 15,
             Finding::UnknownStatusEx => 16,
             Finding::NotOurs => 17,
+            Finding::SerialLength { .. } => 18,
         }
     }
 }
@@ -279,6 +288,14 @@ impl Reason for Finding {
                 "The code has an extended status (statusEx) this terminal does not know: check the code before going on, and update the terminal.".into(),
                 "У кода расширенный статус (statusEx), неизвестный терминалу: проверьте код, прежде чем продолжить, и обновите терминал.".into(),
             ),
+            Finding::SerialLength { length, expected: Some(expected) } => (
+                format!("The code has no verification part and its serial has {length} characters, where this product group's have {expected}: the scan was cut short or the code is another group's. Scan it again."),
+                format!("В коде нет кода проверки, а серийный номер из {length} символов, тогда как в этой товарной группе их {expected}: код считан не полностью или это код другой группы. Отсканируйте снова."),
+            ),
+            Finding::SerialLength { length, expected: None } => (
+                format!("The code has no verification part and its serial has {length} characters, a length no product group uses: the scan was cut short. Scan it again."),
+                format!("В коде нет кода проверки, а серийный номер из {length} символов — такой длины нет ни в одной товарной группе: код считан не полностью. Отсканируйте снова."),
+            ),
             Finding::NotOurs => (
                 "The code is not ours: GIS MT names a code's owner only to the owner, and the status list names none.".into(),
                 "Код нам не принадлежит: ГИС МТ сообщает владельца кода только самому владельцу, а в справочнике владелец не указан.".into(),
@@ -309,14 +326,18 @@ impl Default for Policy {
     fn default() -> Policy {
         use Severity::{Ignore as I, Reject as R, Warn as W};
         // Columns follow Finding::CODES.
-        //        kind unk stat out own ours aggr exp blk dup notx pg stale rec nover sx sx? notours
-        let acceptance = [R, W, R, R, R, W, I, W, R, R, W, R, W, W, W, R, W, I];
-        let aggregation = [R, W, R, R, R, I, R, W, R, R, I, R, W, W, W, R, W, R];
-        let write_off = [R, W, R, R, R, I, W, I, R, R, I, I, W, W, W, R, W, R];
-        let info = [I, W, W, W, W, I, I, W, W, I, I, I, W, W, W, W, W, I];
+        // A bare КИ of the wrong serial length is a warning everywhere, as any bare КИ is: the
+        // hub re-reads every pushed КИ as a bare one and refuses only on rejections, and the
+        // reference leaves several groups' lengths unconfirmed. The warning says "scan again";
+        // an integrator who knows his groups sets it to reject.
+        //        kind unk stat out own ours aggr exp blk dup notx pg stale rec nover sx sx? notours serial
+        let acceptance = [R, W, R, R, R, W, I, W, R, R, W, R, W, W, W, R, W, I, W];
+        let aggregation = [R, W, R, R, R, I, R, W, R, R, I, R, W, W, W, R, W, R, W];
+        let write_off = [R, W, R, R, R, I, W, I, R, R, I, I, W, W, W, R, W, R, W];
+        let info = [I, W, W, W, W, I, I, W, W, I, I, I, W, W, W, W, W, I, W];
         // A unit packed in a box ships with the box; scanned alone it is a warning (the operator
         // takes it out, the hub unpacks it). Past the order is a warning, as a surplus is.
-        let shipment = [R, W, R, R, R, I, W, R, R, R, W, I, W, W, W, R, W, R];
+        let shipment = [R, W, R, R, R, I, W, R, R, R, W, I, W, W, W, R, W, R, W];
         Policy {
             severities: [acceptance, aggregation, write_off, info, shipment],
             max_cache_age_hours: 72,
@@ -469,7 +490,18 @@ pub fn validate(
     if !kind.has_ki() {
         found.push(Finding::WrongKind { kind });
     }
+    let group = facts
+        .catalog_group
+        .or(facts.status.and_then(|s| s.product_group))
+        .or(match code.product_group() {
+            crate::code::GroupGuess::Known(pg) => Some(pg),
+            _ => None,
+        });
     if kind == CodeKind::KiOnly {
+        // Before the missing verification part: "scan again" is the more useful headline.
+        if let Some(finding) = serial_length_finding(code, group.or(context.product_group)) {
+            found.push(finding);
+        }
         found.push(Finding::NoVerificationPart);
     }
     if code.repairs().recovered() {
@@ -490,13 +522,6 @@ pub fn validate(
         None => {}
         Some(status) => status_findings(status, context, &mut found),
     }
-    let group = facts
-        .catalog_group
-        .or(facts.status.and_then(|s| s.product_group))
-        .or(match code.product_group() {
-            crate::code::GroupGuess::Known(pg) => Some(pg),
-            _ => None,
-        });
     if let (Some(expected), Some(found_group)) = (context.product_group, group)
         && expected != found_group
     {
@@ -518,6 +543,21 @@ pub fn validate(
     }
 
     weigh(found, context, policy)
+}
+
+/// A bare КИ whose serial has not the length of its product group (the catalogue's, the
+/// replica's or the document's), or, with no group known, a length no group uses.
+fn serial_length_finding(code: &MarkingCode, group: Option<ProductGroup>) -> Option<Finding> {
+    let length = code.serial().map_or(0, str::len);
+    let expected = group.and_then(crate::code::serial_length);
+    let wrong = match group.and_then(|g| code.serial_fits(g)) {
+        Some(fits) => !fits,
+        None => code.is_possibly_truncated(),
+    };
+    wrong.then_some(Finding::SerialLength {
+        length: length as u8,
+        expected: expected.map(|e| e as u8),
+    })
 }
 
 /// A box or pallet label (SSCC) judged by what GIS MT says of it, as a unit is: its status,

@@ -9,7 +9,8 @@ const NOW: Timestamp = Timestamp(1_795_305_600_000); // 2026-11-22T00:00Z
 const MILK: &[u8] = b"0104600840749372215XyZ1a\x1d93Ab1+";
 const MILK_EXPIRED: &[u8] = b"0104600840749372215XyZ1a\x1d93Ab1+\x1d17251231";
 const MILK_NO_GS: &[u8] = b"0104600840749372215XyZ1a93Ab1+";
-const KI_ONLY: &[u8] = b"010460084074937221ABCDEFGHIJKLM";
+/// A milk КИ (the replica's statuses below are milk's): its serial has milk's 6 characters.
+const KI_ONLY: &[u8] = b"0104600840749372215XyZ1a";
 const EAN: &[u8] = b"4606203086627";
 const TOBACCO_PACK: &[u8] = b"04606203086627-CtOkRAACbokB2/";
 
@@ -817,6 +818,10 @@ fn every_finding_has_both_messages() {
         },
         Finding::UnknownStatusEx,
         Finding::NotOurs,
+        Finding::SerialLength {
+            length: 12,
+            expected: Some(13),
+        },
     ];
     let codes: Vec<&str> = all.iter().map(Reason::code).collect();
     assert_eq!(codes, Finding::CODES);
@@ -830,4 +835,111 @@ fn every_finding_has_both_messages() {
             f.code()
         );
     }
+}
+
+/// A bare КИ cut short: its serial is shorter than its product group's, or of a length no
+/// group uses. Each group with a fixed serial length, its КИ one character short; the group
+/// comes from the catalogue, the replica or the document.
+#[test]
+fn a_cut_short_ki_is_flagged_by_its_product_groups_serial_length() {
+    let options = ParseOptions::default();
+    let judge = |ki: &str, catalog: Option<ProductGroup>, document: Option<ProductGroup>| {
+        let code = parse(ki.as_bytes(), &options).unwrap();
+        let facts = Facts {
+            status: None,
+            block: None,
+            catalog_group: catalog,
+            last_sync: Some(NOW),
+            duplicate_in_document: false,
+            expectation: Expectation::NoList,
+        };
+        let context = Context {
+            operation: OperationKind::Acceptance,
+            own_inn: Some(ours()),
+            supplier_inn: None,
+            product_group: document,
+        };
+        validate(&code, &facts, &context, &Policy::default(), NOW)
+    };
+    let gtin = "04600840749372";
+    let groups: &[(ProductGroup, usize)] = &[
+        (ProductGroup::LightIndustry, 13),
+        (ProductGroup::Shoes, 13),
+        (ProductGroup::Perfumery, 13),
+        (ProductGroup::Pharma, 13),
+        (ProductGroup::Milk, 6),
+        (ProductGroup::Water, 13),
+        (ProductGroup::Beer, 7),
+        (ProductGroup::SoftDrinks, 13),
+        (ProductGroup::Tobacco, 7),
+        (ProductGroup::NicotineDevices, 13),
+    ];
+    for &(group, length) in groups {
+        let whole = format!("01{gtin}21{}", &"5AbCdEfGhIjKl"[..length]);
+        let cut = &whole[..whole.len() - 1];
+        let want = Finding::SerialLength {
+            length: (length - 1) as u8,
+            expected: Some(length as u8),
+        };
+        for (catalog, document) in [(Some(group), None), (None, Some(group))] {
+            let verdict = judge(cut, catalog, document);
+            assert_eq!(verdict.headline(), Some(&want), "{group} {cut}");
+            assert_eq!(verdict.outcome, Outcome::Warn, "{group}");
+            let whole = judge(&whole, catalog, document);
+            assert!(
+                !whole
+                    .findings
+                    .iter()
+                    .any(|(f, _)| matches!(f, Finding::SerialLength { .. })),
+                "{group} {whole:?}"
+            );
+        }
+    }
+    // No group known: only a length no group uses is flagged; 12 characters are none's.
+    let twelve = format!("01{gtin}215AbCdEfGhIjK");
+    assert_eq!(
+        judge(&twelve, None, None).headline(),
+        Some(&Finding::SerialLength {
+            length: 12,
+            expected: None
+        })
+    );
+    let seven = format!("01{gtin}215AbCdEf");
+    assert_eq!(
+        judge(&seven, None, None).headline(),
+        Some(&Finding::NoVerificationPart)
+    );
+    // A group the reference gives no length: judged as if no group were known.
+    assert_eq!(
+        judge(&seven, Some(ProductGroup::Toys), None).headline(),
+        Some(&Finding::NoVerificationPart)
+    );
+    // The policy can refuse it.
+    let mut policy = Policy::default();
+    assert!(policy.set(OperationKind::Acceptance, "serial_length", Severity::Reject));
+    let code = parse(twelve.as_bytes(), &options).unwrap();
+    let facts = Facts {
+        status: None,
+        block: None,
+        catalog_group: Some(ProductGroup::Shoes),
+        last_sync: Some(NOW),
+        duplicate_in_document: false,
+        expectation: Expectation::NoList,
+    };
+    let context = Context {
+        operation: OperationKind::Acceptance,
+        own_inn: Some(ours()),
+        supplier_inn: None,
+        product_group: None,
+    };
+    assert_eq!(
+        validate(&code, &facts, &context, &policy, NOW).outcome,
+        Outcome::Reject
+    );
+    let f = Finding::SerialLength {
+        length: 12,
+        expected: Some(13),
+    };
+    assert!(f.message(Lang::En).contains("12 characters") && f.message(Lang::En).contains("13"));
+    assert!(f.message(Lang::Ru).contains("12 символов"));
 }
