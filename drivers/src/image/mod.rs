@@ -3,6 +3,7 @@
 //!
 //! - [`frame`]: [`LumaFrame`], the grey picture every decoder takes.
 //! - [`file`]: PNG and JPEG files into frames, with a reason for anything else.
+//! - [`pixel`]: a camera's YUYV, MJPEG and GREY buffers into frames.
 //! - [`decode`]: one symbol from one frame (rxing for Data Matrix, rqrr for QR), bytes exact.
 //! - [`deadline`]: [`FrameDecoder`], the same on a worker thread it abandons when it overruns.
 //! - [`source`]: the [`FrameSource`] trait a camera implements, and [`FileSource`].
@@ -14,6 +15,7 @@ pub mod deadline;
 pub mod decode;
 pub mod file;
 pub mod frame;
+pub mod pixel;
 pub mod source;
 pub mod synthetic;
 
@@ -22,4 +24,5 @@ pub use deadline::{DecodeFailure, DecodeOptions, FrameDecoder};
 pub use decode::{Decoded, LookFor, Pass, StandardReader, SymbolReader};
 pub use file::{ImageFileError, read_image, read_image_file};
 pub use frame::{FrameError, LumaFrame};
+pub use pixel::{ConvertError, Layout, PixelFormat};
 pub use source::{FileSource, FrameSource, SourceError};
