@@ -7,6 +7,7 @@
 //! - [`decode`]: one symbol from one frame (rxing for Data Matrix, rqrr for QR), bytes exact.
 //! - [`deadline`]: [`FrameDecoder`], the same on a worker thread it abandons when it overruns.
 //! - [`source`]: the [`FrameSource`] trait a camera implements, and [`FileSource`].
+//! - [`recorded`]: [`RecordedSource`], camera frames recorded in the camera's format, replayed.
 //! - [`camera`]: the loop from a source to [`crate::scan::ScanEvent`]s, one per code in view.
 //! - [`synthetic`]: codes drawn as a camera sees them, for tests and benchmarks.
 
@@ -16,6 +17,7 @@ pub mod decode;
 pub mod file;
 pub mod frame;
 pub mod pixel;
+pub mod recorded;
 pub mod source;
 pub mod synthetic;
 
@@ -25,4 +27,5 @@ pub use decode::{Decoded, LookFor, Pass, StandardReader, SymbolReader};
 pub use file::{ImageFileError, read_image, read_image_file};
 pub use frame::{FrameError, LumaFrame};
 pub use pixel::{ConvertError, Layout, PixelFormat};
+pub use recorded::{Pace, RecordedSource, record_frame};
 pub use source::{FileSource, FrameSource, SourceError};

@@ -33,6 +33,13 @@ pub trait FrameSource {
     /// The next frame, waiting no later than `deadline`. `Ok(None)` means the source has
     /// ended (every file read); a live camera never ends, it answers `NoFrameYet` instead.
     fn next_frame(&mut self, deadline: Instant) -> Result<Option<LumaFrame>, SourceError>;
+
+    /// Takes the next frame and throws it away, as the camera loop does outside a trigger
+    /// window; false when the source has ended. A camera overrides it to skip converting the
+    /// frame (an MJPEG decode costs more than the rest of a frame's handling).
+    fn skip_frame(&mut self, deadline: Instant) -> Result<bool, SourceError> {
+        self.next_frame(deadline).map(|frame| frame.is_some())
+    }
 }
 
 /// Frames from image files, in the order given; a directory stands for the files in it,
