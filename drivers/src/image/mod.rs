@@ -8,7 +8,10 @@
 //! - [`deadline`]: [`FrameDecoder`], the same on a worker thread it abandons when it overruns.
 //! - [`source`]: the [`FrameSource`] trait a camera implements, and [`FileSource`].
 //! - [`recorded`]: [`RecordedSource`], camera frames recorded in the camera's format, replayed.
-//! - [`camera`]: the loop from a source to [`crate::scan::ScanEvent`]s, one per code in view.
+//! - [`settings`]: [`CameraSettings`], the camera's device, size, rate, formats and trigger
+//!   mode from config strings.
+//! - [`camera`]: the loop from a source to [`crate::scan::ScanEvent`]s, one per code in view,
+//!   continuous or gated by a [`Trigger`].
 //! - [`synthetic`]: codes drawn as a camera sees them, for tests and benchmarks.
 
 pub mod camera;
@@ -18,14 +21,16 @@ pub mod file;
 pub mod frame;
 pub mod pixel;
 pub mod recorded;
+pub mod settings;
 pub mod source;
 pub mod synthetic;
 
-pub use camera::{CameraConfig, RepeatFilter};
+pub use camera::{CameraConfig, CaptureMode, RepeatFilter, Trigger};
 pub use deadline::{DecodeFailure, DecodeOptions, FrameDecoder};
 pub use decode::{Decoded, LookFor, Pass, StandardReader, SymbolReader};
 pub use file::{ImageFileError, read_image, read_image_file};
 pub use frame::{FrameError, LumaFrame};
 pub use pixel::{ConvertError, Layout, PixelFormat};
 pub use recorded::{Pace, RecordedSource, record_frame};
+pub use settings::{CameraSettings, SettingsError};
 pub use source::{FileSource, FrameSource, SourceError};
