@@ -6,7 +6,8 @@
 //! - [`pixel`]: a camera's YUYV, MJPEG and GREY buffers into frames.
 //! - [`decode`]: one symbol from one frame (rxing for Data Matrix, rqrr for QR), bytes exact.
 //! - [`deadline`]: [`FrameDecoder`], the same on a worker thread it abandons when it overruns.
-//! - [`source`]: the [`FrameSource`] trait a camera implements, and [`FileSource`].
+//! - [`source`]: the [`FrameSource`] trait every source implements, and [`FileSource`].
+//! - [`v4l2`]: [`V4l2Source`], a live V4L2 camera (`camera:/dev/video0`).
 //! - [`recorded`]: [`RecordedSource`], camera frames recorded in the camera's format, replayed.
 //! - [`settings`]: [`CameraSettings`], the camera's device, size, rate, formats and trigger
 //!   mode from config strings.
@@ -24,6 +25,7 @@ pub mod recorded;
 pub mod settings;
 pub mod source;
 pub mod synthetic;
+pub mod v4l2;
 
 pub use camera::{CameraConfig, CaptureMode, RepeatFilter, Trigger};
 pub use deadline::{DecodeFailure, DecodeOptions, FrameDecoder};
@@ -34,3 +36,4 @@ pub use pixel::{ConvertError, Layout, PixelFormat};
 pub use recorded::{Pace, RecordedSource, record_frame};
 pub use settings::{CameraSettings, SettingsError};
 pub use source::{FileSource, FrameSource, SourceError};
+pub use v4l2::{Negotiated, V4l2Source};

@@ -1,8 +1,9 @@
 //! Where frames come from: the [`FrameSource`] trait a camera implements, and [`FileSource`],
 //! images from disk for tests, demos and `tally decode`.
 //!
-//! A V4L2 camera goes behind a cargo feature as one more `FrameSource`; the decoders and the
-//! camera loop only ever see this trait.
+//! The live camera ([`super::v4l2::V4l2Source`]) and recorded camera frames
+//! ([`super::recorded::RecordedSource`]) are more `FrameSource`s; the decoders and the camera
+//! loop only ever see this trait.
 
 use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
