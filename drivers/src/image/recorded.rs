@@ -279,6 +279,17 @@ mod tests {
         let frame = source.next_frame(far).unwrap().unwrap();
         assert_eq!(frame.pixels(), [1, 2, 3, 4, 5, 6, 7, 8]);
         assert_eq!(source.next_frame(far), Ok(None));
+
+        // Skipping does not read the frame, so the bad one costs nothing; looped, the
+        // recording starts again.
+        let mut source = RecordedSource::open(&dir).unwrap().looped(true);
+        assert_eq!(source.skip_frame(far), Ok(true));
+        assert_eq!(source.skip_frame(far), Ok(true));
+        assert!(matches!(
+            source.next_frame(far),
+            Err(SourceError::BadFrame { .. })
+        ));
+        assert_eq!(source.next_frame(far).unwrap().unwrap().pixels()[0], 1);
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

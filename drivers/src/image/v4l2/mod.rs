@@ -4,6 +4,42 @@
 //! The device is opened on first use and again after it fails, because USB cameras get
 //! unplugged: a failure is one [`SourceError::Device`] naming the node, and the next call tries
 //! to open it afresh (the camera loop waits its `retry_after` in between).
+//!
+//! How the terminal runs it, with a trigger key:
+//!
+//! ```no_run
+//! use std::sync::Arc;
+//! use std::sync::atomic::AtomicBool;
+//! use std::sync::mpsc::channel;
+//!
+//! use tally_drivers::image::{
+//!     CameraConfig, CameraSettings, DecodeOptions, FrameDecoder, V4l2Source, camera,
+//! };
+//!
+//! let mut settings = CameraSettings::from_spec("camera:/dev/video0")?;
+//! settings.set("size", "1280x720")?;
+//! settings.set("mode", "press")?;
+//! let trigger = settings.trigger();
+//! // Fails now, naming the device, if it is missing or not a camera; `V4l2Source::new`
+//! // would wait for it instead.
+//! let mut source = V4l2Source::open(&settings)?;
+//! eprintln!("camera: {:?}", source.negotiated());
+//! let (events, scans) = channel();
+//! let stop = Arc::new(AtomicBool::new(false));
+//! let key = trigger.clone();
+//! let camera_stop = Arc::clone(&stop);
+//! std::thread::spawn(move || {
+//!     let mut decoder = FrameDecoder::new(DecodeOptions::default());
+//!     let config = CameraConfig::default();
+//!     camera::run(&mut source, &mut decoder, &config, &trigger, &events, &camera_stop);
+//! });
+//! // The trigger key's down and up (from the keyboard wedge, say):
+//! key.press();
+//! key.release();
+//! let scan = scans.recv()?; // a ScanEvent, as every scanner sends
+//! # drop(scan);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 
 mod abi;
 mod device;
