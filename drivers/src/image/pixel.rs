@@ -302,7 +302,7 @@ fn packed_luma(
     bytes_per_pixel: u32,
 ) -> Result<LumaFrame, ConvertError> {
     let (width, height) = (layout.width, layout.height);
-    // Checks the size before a byte is allocated.
+    // Refuses an empty or oversized frame first; `height - 1` below needs a row.
     let mut frame = LumaFrame::filled(width, height, 0)?;
     let stride = layout.stride(bytes_per_pixel)?;
     let row = width as usize * bytes_per_pixel as usize;
