@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use tally_drivers::image::camera::{self, CameraConfig};
 use tally_drivers::image::synthetic::{self, Scene};
 use tally_drivers::image::{
-    DecodeOptions, FileSource, FrameDecoder, FrameSource, LumaFrame, SourceError,
+    DecodeOptions, FileSource, FrameDecoder, FrameSource, LumaFrame, SourceError, Trigger,
 };
 use tally_drivers::scan::{ScanEvent, Source};
 
@@ -87,6 +87,7 @@ fn a_code_held_in_view_is_one_scan_and_comes_back_after_it_left() {
         &mut FileSource::new([&dir]),
         &mut decoder(),
         &config,
+        &Trigger::continuous(),
         &tx,
         &AtomicBool::new(false),
     );
@@ -166,7 +167,14 @@ fn a_camera_error_is_a_disconnection_and_stop_ends_the_loop() {
             retry_after: Duration::from_millis(1),
             ..CameraConfig::default()
         };
-        camera::run(&mut source, &mut decoder(), &config, &tx, &loop_stop);
+        camera::run(
+            &mut source,
+            &mut decoder(),
+            &config,
+            &Trigger::continuous(),
+            &tx,
+            &loop_stop,
+        );
         done_tx.send(()).unwrap();
     });
 
@@ -212,6 +220,7 @@ fn the_loop_ends_when_nobody_listens() {
             &mut source,
             &mut decoder(),
             &CameraConfig::default(),
+            &Trigger::continuous(),
             &tx,
             &AtomicBool::new(false),
         );

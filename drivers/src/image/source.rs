@@ -1,8 +1,9 @@
 //! Where frames come from: the [`FrameSource`] trait a camera implements, and [`FileSource`],
 //! images from disk for tests, demos and `tally decode`.
 //!
-//! A V4L2 camera goes behind a cargo feature as one more `FrameSource`; the decoders and the
-//! camera loop only ever see this trait.
+//! The live camera ([`super::v4l2::V4l2Source`]) and recorded camera frames
+//! ([`super::recorded::RecordedSource`]) are more `FrameSource`s; the decoders and the camera
+//! loop only ever see this trait.
 
 use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
@@ -33,6 +34,13 @@ pub trait FrameSource {
     /// The next frame, waiting no later than `deadline`. `Ok(None)` means the source has
     /// ended (every file read); a live camera never ends, it answers `NoFrameYet` instead.
     fn next_frame(&mut self, deadline: Instant) -> Result<Option<LumaFrame>, SourceError>;
+
+    /// Takes the next frame and throws it away, as the camera loop does outside a trigger
+    /// window; false when the source has ended. A camera overrides it to skip converting the
+    /// frame (an MJPEG decode costs more than the rest of a frame's handling).
+    fn skip_frame(&mut self, deadline: Instant) -> Result<bool, SourceError> {
+        self.next_frame(deadline).map(|frame| frame.is_some())
+    }
 }
 
 /// Frames from image files, in the order given; a directory stands for the files in it,

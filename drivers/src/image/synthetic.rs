@@ -339,6 +339,49 @@ pub fn webp(frame: &LumaFrame) -> Result<Vec<u8>, SynthError> {
     Ok(out)
 }
 
+/// The frame as a camera's YUYV buffer: each pixel's luma followed by a chroma byte that
+/// alternates U and V (a faint colour cast, so a converter that took the wrong bytes shows),
+/// each row padded to `bytes_per_line` (0 for none).
+pub fn yuyv(frame: &LumaFrame, bytes_per_line: u32) -> Result<Vec<u8>, SynthError> {
+    let row = frame.width() as usize * 2;
+    let stride = padded(row, bytes_per_line)?;
+    let mut out = vec![0x5A; stride * frame.height() as usize];
+    for (dst, src) in out
+        .chunks_exact_mut(stride)
+        .zip(frame.pixels().chunks_exact(frame.width() as usize))
+    {
+        for (x, (pair, &luma)) in dst[..row].chunks_exact_mut(2).zip(src).enumerate() {
+            pair[0] = luma;
+            pair[1] = if x % 2 == 0 { 110 } else { 150 };
+        }
+    }
+    Ok(out)
+}
+
+/// The frame as a camera's GREY buffer, each row padded to `bytes_per_line` (0 for none).
+pub fn grey(frame: &LumaFrame, bytes_per_line: u32) -> Result<Vec<u8>, SynthError> {
+    let row = frame.width() as usize;
+    let stride = padded(row, bytes_per_line)?;
+    let mut out = vec![0x5A; stride * frame.height() as usize];
+    for (dst, src) in out
+        .chunks_exact_mut(stride)
+        .zip(frame.pixels().chunks_exact(row))
+    {
+        dst[..row].copy_from_slice(src);
+    }
+    Ok(out)
+}
+
+fn padded(row: usize, bytes_per_line: u32) -> Result<usize, SynthError> {
+    match bytes_per_line as usize {
+        0 => Ok(row),
+        stride if stride >= row => Ok(stride),
+        stride => Err(SynthError::Image(format!(
+            "{stride} bytes a line cannot hold a row of {row} bytes"
+        ))),
+    }
+}
+
 /// xorshift64*: deterministic, dependency-free, plenty for pixel noise.
 struct XorShift(u64);
 
