@@ -753,3 +753,76 @@ fn work_reaggregation_and_re_marking_headless() {
         matches!(document, tally_wire::OperationDocument::WriteOff(w) if w.replacements.len() == 1)
     );
 }
+
+#[test]
+fn scan_reads_a_recorded_camera_once_per_code_held_in_view() {
+    use tally_drivers::image::synthetic::{self, Scene};
+    use tally_drivers::image::{Layout, LumaFrame, PixelFormat, record_frame};
+
+    let scratch = Scratch::new("scan-camera");
+    let frames = scratch.0.join("frames");
+    std::fs::create_dir_all(&frames).unwrap();
+    let milk = b"0104600840749372215XyZ1a\x1d93Ab1+";
+    let shoes = b"0104690257528523215'<A&b\"%/;C>x\x1d91EE10\x1d92MEUCIQD+3b/RZsyk2QkGN7Ngl8Kz0XHmF1JdEpQ0aXp8";
+    let blank = LumaFrame::filled(640, 480, 200).unwrap();
+    let scene = Scene::default();
+    let milk_frame = scene
+        .shoot(&synthetic::data_matrix(milk, true).unwrap())
+        .unwrap();
+    let shoes_frame = scene
+        .shoot(&synthetic::data_matrix(shoes, true).unwrap())
+        .unwrap();
+    let layout = |format, frame: &LumaFrame| Layout {
+        format,
+        width: frame.width(),
+        height: frame.height(),
+        bytes_per_line: 0,
+    };
+    // The camera's own formats: milk held in view for three YUYV frames, then nothing, then
+    // shoes for two GREY frames.
+    let mut index = 0;
+    let mut record = |format, frame: &LumaFrame| {
+        let bytes = match format {
+            PixelFormat::Yuyv => synthetic::yuyv(frame, 0).unwrap(),
+            _ => synthetic::grey(frame, 0).unwrap(),
+        };
+        record_frame(&frames, index, &layout(format, frame), &bytes).unwrap();
+        index += 1;
+    };
+    for _ in 0..3 {
+        record(PixelFormat::Yuyv, &milk_frame);
+    }
+    for _ in 0..6 {
+        record(PixelFormat::Grey, &blank);
+    }
+    for _ in 0..2 {
+        record(PixelFormat::Grey, &shoes_frame);
+    }
+
+    let output = tally()
+        .args(["scan", "--source"])
+        .arg(format!("recorded:{}", frames.display()))
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{output:?}");
+    let lines = json_lines(&output.stdout);
+    let scans: Vec<&serde_json::Value> = lines.iter().filter(|l| l["event"] == "scan").collect();
+    assert_eq!(scans.len(), 2, "{lines:?}");
+    assert_eq!(
+        scans[0]["canonical"],
+        "0104600840749372215XyZ1a\u{1d}93Ab1+"
+    );
+    assert_eq!(scans[0]["source"], "camera");
+    assert_eq!(scans[0]["source_symbology"], "d2");
+    assert_eq!(scans[1]["ok"], true);
+    assert_eq!(scans[1]["gtin"], "04690257528523");
+
+    // A trigger mode without a key to press it is refused before anything starts.
+    let refused = tally()
+        .args(["scan", "--source"])
+        .arg(format!("recorded:{};mode=press", frames.display()))
+        .output()
+        .unwrap();
+    assert_eq!(refused.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("trigger="));
+}

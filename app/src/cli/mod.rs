@@ -1,6 +1,7 @@
 //! The command line of `tally`: one subcommand per tool a support engineer or a script needs.
 
 mod bench_decode;
+mod camera;
 mod check;
 mod db;
 mod decode;

@@ -22,6 +22,7 @@ use tally_drivers::wedge_device::{self, WedgeDeviceConfig};
 use tally_sync::store::Reader;
 
 use super::ScannerArgs;
+use super::camera::CameraSpec;
 use super::check::{Checker, VerdictArgs};
 
 /// Where scans come from.
@@ -42,6 +43,8 @@ pub enum SourceSpec {
         file: String,
     },
     Stdin,
+    /// A V4L2 camera (`camera:/dev/video0;…`) or a recording of one (`recorded:DIR;…`).
+    Camera(Box<CameraSpec>),
 }
 
 impl FromStr for SourceSpec {
@@ -74,8 +77,12 @@ impl FromStr for SourceSpec {
             ("file", rest) if !rest.is_empty() => Ok(SourceSpec::Lines {
                 file: rest.to_string(),
             }),
+            (kind @ ("camera" | "recorded"), rest) => Ok(SourceSpec::Camera(Box::new(
+                CameraSpec::parse(spec, kind, rest)?,
+            ))),
             _ => Err(format!(
-                "{spec:?}: expected serial:PATH[,BAUD], evdev:PATH, trace:FILE, file:FILE or stdin"
+                "{spec:?}: expected serial:PATH[,BAUD], evdev:PATH, trace:FILE, file:FILE, \
+                 camera:DEVICE[;KEY=VALUE…], recorded:DIR[;KEY=VALUE…] or stdin"
             )),
         }
     }
@@ -84,7 +91,9 @@ impl FromStr for SourceSpec {
 /// Which scanner and how it speaks: shared by `tally scan` and `tally work`.
 #[derive(Debug, Args)]
 pub struct SourceArgs {
-    /// serial:PATH[,BAUD] | evdev:PATH | trace:FILE | file:FILE | stdin
+    /// serial:PATH[,BAUD] | evdev:PATH | trace:FILE | file:FILE | stdin |
+    /// camera:DEVICE[;KEY=VALUE…] | recorded:DIR[;KEY=VALUE…] (camera keys: size, fps, formats,
+    /// mode = continuous|hold|press, trigger_window, trigger = /dev/input/eventN:KEY)
     #[arg(long, value_name = "SOURCE")]
     pub source: SourceSpec,
     /// How a serial scanner ends a scan: cr, lf, crlf, stx-etx or none (a pause ends it).
@@ -194,6 +203,7 @@ pub fn start_source(
         SourceSpec::Stdin => builder.spawn(move || {
             let _ = script::run_lines(BufReader::new(std::io::stdin()), &events);
         })?,
+        SourceSpec::Camera(camera) => camera.start(events, &stop)?,
     })
 }
 
@@ -205,6 +215,7 @@ impl SourceSpec {
             SourceSpec::Trace { .. } => "trace",
             SourceSpec::Lines { .. } => "file",
             SourceSpec::Stdin => "stdin",
+            SourceSpec::Camera(_) => "camera",
         }
     }
 }
@@ -217,6 +228,7 @@ impl std::fmt::Display for SourceSpec {
             SourceSpec::Trace { file } => write!(f, "trace:{file}"),
             SourceSpec::Lines { file } => write!(f, "file:{file}"),
             SourceSpec::Stdin => f.write_str("stdin"),
+            SourceSpec::Camera(camera) => f.write_str(&camera.text),
         }
     }
 }
@@ -403,6 +415,8 @@ mod tests {
             ("serial:", Err(())),
             ("serial:/dev/x,fast", Err(())),
             ("camera", Err(())),
+            ("camera:", Err(())),
+            ("recorded:", Err(())),
             ("stdin:x", Err(())),
         ];
         for (spec, want) in cases {
