@@ -170,7 +170,7 @@ impl Checker<'_> {
     /// The JSON description of one scan with the cached facts and the verdict at `now`.
     pub fn check_at(&self, raw: &[u8], now: Timestamp) -> anyhow::Result<Value> {
         let parsed = parse(raw, &self.options);
-        let mut value = super::parse::report(raw, &parsed);
+        let mut value = super::parse::report(raw, &parsed, &self.options);
         let Ok(code) = parsed else {
             return Ok(value);
         };

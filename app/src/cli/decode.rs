@@ -109,7 +109,11 @@ fn found(file: &str, decoded: &Decoded, started: Instant) -> Value {
     // Parsed as a scanner would send it, AIM prefix first, so the report names the symbology.
     let mut scan = decoded.symbology.to_string().into_bytes();
     scan.extend_from_slice(&decoded.payload);
-    let marking_code = super::parse::report(&scan, &parse(&scan, &ParseOptions::default()));
+    let marking_code = super::parse::report(
+        &scan,
+        &parse(&scan, &ParseOptions::default()),
+        &ParseOptions::default(),
+    );
     let mut map = Map::new();
     map.insert("file".into(), json!(file));
     map.insert("ok".into(), json!(true));

@@ -7,7 +7,7 @@ use std::os::unix::ffi::OsStrExt;
 
 use serde_json::{Map, Value, json};
 use tally_domain::Lang;
-use tally_domain::code::{GroupGuess, MarkingCode, ParseOptions, Rejection, parse};
+use tally_domain::code::{GroupGuess, MarkingCode, ParseOptions, Rejection, parse, read_gs1_data};
 
 pub fn from_args(
     codes: &[OsString],
@@ -16,7 +16,7 @@ pub fn from_args(
 ) -> std::io::Result<()> {
     for code in codes {
         let raw = code.as_bytes();
-        write_line(&mut out, report(raw, &parse(raw, options)))?;
+        write_line(&mut out, report(raw, &parse(raw, options), options))?;
     }
     out.flush()
 }
@@ -29,7 +29,7 @@ pub fn from_lines(
 ) -> std::io::Result<()> {
     for (index, line) in input.split(b'\n').enumerate() {
         let raw = line?;
-        let mut value = report(&raw, &parse(&raw, options));
+        let mut value = report(&raw, &parse(&raw, options), options);
         if let Value::Object(map) = &mut value {
             map.insert("line".into(), json!(index + 1));
         }
@@ -44,7 +44,13 @@ fn write_line(out: &mut impl Write, value: Value) -> std::io::Result<()> {
 }
 
 /// The JSON description of one scan: shared with every tool that prints scans.
-pub fn report(raw: &[u8], result: &Result<MarkingCode, Rejection>) -> Value {
+/// `options` are the scanner's, for reading the elements of GS1 data that is no marking code:
+/// the report says so and still shows what the scan held.
+pub fn report(
+    raw: &[u8],
+    result: &Result<MarkingCode, Rejection>,
+    options: &ParseOptions,
+) -> Value {
     let mut map = Map::new();
     match std::str::from_utf8(raw) {
         Ok(text) => {
@@ -67,6 +73,14 @@ pub fn report(raw: &[u8], result: &Result<MarkingCode, Rejection>) -> Value {
                     "ru": rejection.message(Lang::Ru),
                 }),
             );
+            if let Ok(data) = read_gs1_data(raw, options) {
+                let elements: Map<String, Value> = data
+                    .elements()
+                    .map(|(ai, value)| (ai.to_string(), json!(value)))
+                    .collect();
+                map.insert("kind".into(), json!(data.kind().code()));
+                map.insert("elements".into(), Value::Object(elements));
+            }
         }
     }
     Value::Object(map)
@@ -182,6 +196,21 @@ mod tests {
         assert_eq!(got[4]["kind"], "tobacco_pack");
         assert_eq!(got[4]["max_retail_price_kopecks"], 15000);
         assert_eq!(got[4]["ki"], "04606203086627-CtOkRA");
+    }
+
+    #[test]
+    fn gs1_data_is_not_a_marking_code_and_still_shows_its_elements() {
+        // A lot and an expiry date: valid GS1, no GTIN and serial.
+        let got = lines(b"]d210LOT-7\x1d17261231\n");
+        assert_eq!(got[0]["ok"], false);
+        assert_eq!(got[0]["reason"]["code"], "not_marking_code");
+        assert_eq!(got[0]["kind"], "gs1_data");
+        assert_eq!(got[0]["elements"]["10"], "LOT-7");
+        assert_eq!(got[0]["elements"]["17"], "261231");
+        // Garbage is refused without elements.
+        let got = lines(b"hello\n");
+        assert_eq!(got[0]["ok"], false);
+        assert!(got[0].get("elements").is_none());
     }
 
     #[test]

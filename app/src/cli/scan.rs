@@ -273,7 +273,7 @@ pub fn run(args: &ScanArgs, mut out: impl Write) -> anyhow::Result<()> {
                 scans += 1;
                 let mut value = match &checker {
                     Some(checker) => checker.check_at(&payload, super::db::now())?,
-                    None => super::parse::report(&payload, &parse(&payload, &options)),
+                    None => super::parse::report(&payload, &parse(&payload, &options), &options),
                 };
                 if let Value::Object(map) = &mut value {
                     map.insert("event".into(), json!("scan"));

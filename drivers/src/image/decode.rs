@@ -176,12 +176,14 @@ fn read_data_matrix_with_zxing_cpp(frame: &LumaFrame) -> Option<Decoded> {
     let barcode = reader.from(view).ok()?.into_iter().find(|b| b.is_valid())?;
     let aim = aim_of(&barcode.symbology_identifier()).unwrap_or(*b"d1");
     // With an ECI the text is what the symbol declared, sent on as UTF-8, as rxing's path does;
-    // without one the bytes are exactly what was encoded (GS for every later FNC1).
-    let payload = if barcode.has_eci() {
-        barcode.text().into_bytes()
-    } else {
-        barcode.bytes()
-    };
+    // without one, or with an ECI nobody can transcode, the bytes are exactly what was encoded
+    // (GS for every later FNC1).
+    let payload =
+        if barcode.has_eci() && barcode.content_type() != zxingcpp::ContentType::UnknownECI {
+            barcode.text().into_bytes()
+        } else {
+            barcode.bytes()
+        };
     Some(Decoded {
         symbology: Symbology::from_aim(aim),
         payload,
