@@ -826,3 +826,166 @@ fn scan_reads_a_recorded_camera_once_per_code_held_in_view() {
     assert_eq!(refused.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&refused.stderr).contains("trigger="));
 }
+
+#[cfg(test)]
+mod printer_support {
+    use std::io::Write;
+
+    /// A label printer on a socket: answers `~HS` with `status`, then hands back each job's bytes.
+    pub fn fake_printer(
+        statuses: Vec<&'static [u8]>,
+    ) -> (String, std::sync::mpsc::Receiver<Vec<u8>>) {
+        use std::io::Read;
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let address = format!("tcp:127.0.0.1:{}", listener.local_addr().unwrap().port());
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for status in statuses {
+                let (mut stream, _) = listener.accept().unwrap();
+                let mut request = [0u8; 5];
+                stream.read_exact(&mut request).unwrap();
+                stream.write_all(status).unwrap();
+                let mut job = Vec::new();
+                let _ = stream.read_to_end(&mut job);
+                tx.send(job).unwrap();
+            }
+        });
+        (address, rx)
+    }
+}
+
+use printer_support::fake_printer;
+
+#[test]
+fn work_aggregation_prints_the_box_label_and_an_empty_roll_keeps_the_box() {
+    const READY: &[u8] =
+        b"\x02030,0,0,1245,000,0,0,0,000,0,0,0\x03\r\n\x02000,0,0,0,0,2,4,0,00000000,1,000\x03\r\n";
+    const NO_PAPER: &[u8] =
+        b"\x02030,1,0,1245,000,0,0,0,000,0,0,0\x03\r\n\x02000,0,0,0,0,2,4,0,00000000,1,000\x03\r\n";
+    let scratch = Scratch::new("work-labels");
+    let db = scratch.0.join("replica.db");
+    let export = scratch.0.join("statuses.jsonl");
+    let mut lines = String::new();
+    for s in ["a", "b"] {
+        lines.push_str(&format!(
+            r#"{{"cis":"01046008407493722159XyZ3{s}","status":"INTRODUCED","ownerInn":"7707083893","productGroupId":8}}"#
+        ));
+        lines.push('\n');
+    }
+    std::fs::write(&export, lines).unwrap();
+    let import = tally()
+        .args(["db", "import-statuses"])
+        .arg(&export)
+        .arg("--db")
+        .arg(&db)
+        .output()
+        .unwrap();
+    assert!(import.status.success(), "{import:?}");
+    let code = |serial: &str| format!("01046008407493722159{serial}\u{1d}93Ab1+");
+    let command = |name: &str| format!("TALLY:{name}");
+
+    // The first label prints; the reprint finds the roll empty; the one after prints again.
+    let (printer, jobs) = fake_printer(vec![READY, NO_PAPER, READY]);
+    let lines = work(
+        &db,
+        "aggregation",
+        &[
+            "--company-prefix",
+            "4600840",
+            "--printer",
+            &printer,
+            "--packer",
+            "ООО «Склад»",
+        ],
+        &[
+            command("OPEN-BOX"),
+            code("XyZ3a"),
+            code("XyZ3b"),
+            command("CLOSE"),
+            command("PRINT"),
+            command("PRINT"),
+            command("FINISH"),
+        ],
+    );
+    let story: Vec<String> = lines.iter().map(said).collect();
+    assert_eq!(
+        story,
+        [
+            "began",
+            "OPEN-BOX true",
+            "recorded",
+            "recorded",
+            "CLOSE true",
+            "label",
+            "label",
+            "label",
+            "finished"
+        ],
+        "{lines:?}"
+    );
+    let sscc = lines[1]["open"].as_str().unwrap().to_string();
+    assert_eq!(lines[5]["sscc"], sscc.as_str());
+    assert_eq!(lines[5]["printed"], true);
+    assert_eq!(lines[6]["printed"], false);
+    assert_eq!(lines[6]["reason"]["code"], "printer_out_of_paper");
+    assert_eq!(lines[7]["printed"], true);
+    // The box is whole in the finished operation whatever the printer did.
+    assert_eq!(lines[8]["payload"]["aggregates"][0]["sscc"], sscc.as_str());
+
+    let first = String::from_utf8(jobs.recv().unwrap()).unwrap();
+    assert!(first.starts_with("^XA"), "{first}");
+    assert!(
+        first.contains(&format!("^BCN,160,N,N,N,D^FD(00){sscc}^FS")),
+        "{first}"
+    );
+    assert!(first.contains("ООО «Склад»"), "{first}");
+    assert!(first.contains("04600840749372 × 2"), "{first}");
+    assert_eq!(jobs.recv().unwrap(), b"", "nothing sent to an empty roll");
+    let again = String::from_utf8(jobs.recv().unwrap()).unwrap();
+    assert!(again.contains(&format!("^FD(00){sscc}^FS")), "{again}");
+}
+
+#[test]
+fn label_prints_zpl_or_draws_the_preview() {
+    let scratch = Scratch::new("label");
+    let zpl = tally()
+        .args([
+            "label",
+            "--sscc",
+            "00046008400000000015",
+            "--level",
+            "pallet",
+            "--packer",
+            "Склад №2",
+            "--line",
+            "Коробок/Boxes: 12",
+            "--count",
+            "12",
+            "--date",
+            "2026-12-02",
+        ])
+        .output()
+        .unwrap();
+    assert!(zpl.status.success(), "{zpl:?}");
+    let text = String::from_utf8(zpl.stdout).unwrap();
+    assert!(text.contains("^FD(00)046008400000000015^FS"), "{text}");
+    assert!(text.contains("^FDПАЛЛЕТА / PALLET^FS"), "{text}");
+    assert!(text.contains("02.12.2026"), "{text}");
+
+    let png = scratch.0.join("label.png");
+    let drawn = tally()
+        .args(["label", "--sscc", "046008400000000015", "--png"])
+        .arg(&png)
+        .output()
+        .unwrap();
+    assert!(drawn.status.success(), "{drawn:?}");
+    let frame = tally_drivers::image::read_image_file(&png).unwrap();
+    assert_eq!((frame.width(), frame.height()), (800, 560));
+
+    let wrong = tally()
+        .args(["label", "--sscc", "046008400000000016"])
+        .output()
+        .unwrap();
+    assert!(!wrong.status.success());
+    assert!(String::from_utf8_lossy(&wrong.stderr).contains("not an SSCC"));
+}

@@ -3,6 +3,7 @@
 
 pub mod code;
 pub mod gs1;
+pub mod label;
 pub mod lang;
 pub mod operation;
 pub mod product_group;

@@ -5,6 +5,7 @@ mod camera;
 mod check;
 mod db;
 mod decode;
+mod label;
 mod parse;
 mod scan;
 mod sync;
@@ -81,6 +82,9 @@ enum Command {
     /// Measure the camera path on a folder of test images with expected texts, side by side
     /// with a reference decoder's results (BENCHMARKS.md, "Data Matrix images side by side").
     BenchDecode(bench_decode::BenchDecodeArgs),
+    /// Make a box or pallet label: ZPL on standard output, a PNG preview (`--png`) or a job on
+    /// a label printer (`--printer tcp:HOST[:PORT]` or `device:PATH`).
+    Label(label::LabelArgs),
     /// The terminal's local replica: import hub exports, show its figures, benchmark it.
     Db(db::DbArgs),
     /// Print the finished operations waiting for upload, one JSON object per line.
@@ -182,6 +186,10 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> anyhow::Result<ExitCode>
         }
         Some(Command::BenchDecode(args)) => {
             bench_decode::run(&args, std::io::stdout().lock())?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Some(Command::Label(args)) => {
+            label::run(&args, std::io::stdout().lock())?;
             Ok(ExitCode::SUCCESS)
         }
         Some(Command::Db(args)) => {

@@ -7,7 +7,7 @@
 //! The operator's taps arrive as command barcodes (a printed sheet next to the terminal):
 //! `TALLY:FINISH`, `TALLY:UNDO`, `TALLY:CLOSE`, `TALLY:OPEN-BOX`, `TALLY:OPEN-PALLET`,
 //! `TALLY:CONFIRM:<supervisor>`, for a shipment `TALLY:OPEN:<sscc>` (ship a box in part) and
-//! `TALLY:REMOVE:<КИ>`, and for re-aggregation `TALLY:ADDING` and `TALLY:REMOVING`
+//! `TALLY:REMOVE:<КИ>`, `TALLY:PRINT[:<sscc>]` for a box label again, and for re-aggregation `TALLY:ADDING` and `TALLY:REMOVING`
 //! (the box's label, then the choice, then its units). A warning is confirmed by scanning the
 //! same code again, as on the handheld. A write-off under a code reason of a code in
 //! circulation re-marks it: its line says `awaiting_replacement`, and the next scan is the new
@@ -24,13 +24,15 @@ use serde_json::{Value, json};
 use tally_domain::Lang;
 use tally_domain::code::{Ki, MarkingCode};
 use tally_domain::gs1::{Gs1Date, Sscc};
+use tally_domain::label::{self, BoxLabel};
 use tally_domain::operation::{
-    Acceptance, Aggregation, Capacity, Child, Level, Reaggregation, ReaggregationMode, Shipment,
-    ShipmentHeader, WriteOff, WriteOffHeader, WriteOffReason,
+    Acceptance, Aggregate, Aggregation, Capacity, Child, Level, Reaggregation, ReaggregationMode,
+    Shipment, ShipmentHeader, WriteOff, WriteOffHeader, WriteOffReason,
 };
 use tally_domain::reason::Reason;
 use tally_domain::status::Inn;
 use tally_domain::validate::{Policy, Verdict};
+use tally_drivers::printer::{self, PrinterAddress, PrinterTimeouts};
 use tally_drivers::scan::ScanEvent;
 use tally_sync::store::Store;
 
@@ -105,6 +107,15 @@ pub struct WorkArgs {
     /// Write-off: a supervisor must confirm (`TALLY:CONFIRM:<name>`) before it finishes.
     #[arg(long)]
     supervisor_required: bool,
+    /// Aggregation: the label printer for the boxes and pallets this terminal labels (those
+    /// with its `--company-prefix`): `tcp:HOST[:PORT]` or `device:PATH`. A label is printed
+    /// as its box closes; `TALLY:PRINT` prints the last one again, `TALLY:PRINT:<sscc>` any
+    /// closed in this operation.
+    #[arg(long, value_name = "ADDRESS")]
+    printer: Option<PrinterAddress>,
+    /// Aggregation: who packed the boxes, as the labels say.
+    #[arg(long, value_name = "NAME", default_value = "")]
+    packer: String,
     #[command(flatten)]
     scanner: ScannerArgs,
     #[command(flatten)]
@@ -116,7 +127,7 @@ fn parse_inn(text: &str) -> Result<Inn, String> {
         .ok_or_else(|| format!("{text:?} is not a valid INN (10 or 12 digits with check digits)"))
 }
 
-fn parse_date(text: &str) -> anyhow::Result<Gs1Date> {
+pub(crate) fn parse_date(text: &str) -> anyhow::Result<Gs1Date> {
     let digits: String = text.chars().filter(char::is_ascii_digit).collect();
     let yymmdd = digits
         .get(2..)
@@ -306,9 +317,109 @@ fn write_line(out: &mut impl Write, value: &Value) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The labels this terminal prints: where, and what they say of the packer.
+struct Labels {
+    printer: Option<PrinterAddress>,
+    packer: String,
+    company_prefix: Option<String>,
+}
+
+impl Labels {
+    /// Ours when it carries this terminal's company prefix (after the extension digit): a
+    /// pre-printed label scanned into a box already is on the box.
+    fn is_ours(&self, sscc: Sscc) -> bool {
+        self.company_prefix.as_deref().is_some_and(|prefix| {
+            sscc.to_string()
+                .get(1..)
+                .is_some_and(|d| d.starts_with(prefix))
+        })
+    }
+}
+
+/// A closed aggregate of the open operation: the last, or the one with this SSCC.
+fn closed_aggregate(desk: &Desk, sscc: Option<Sscc>) -> Option<Aggregate> {
+    let Some(OperationState::Aggregation(g)) = desk.operation() else {
+        return None;
+    };
+    match sscc {
+        None => g.closed().last().cloned(),
+        Some(sscc) => g.closed().iter().rev().find(|a| a.sscc == sscc).cloned(),
+    }
+}
+
+/// Prints the label of `aggregate` and says how it went; a printer that fails costs a line,
+/// never the box, which is in the journal already.
+fn print_label(
+    desk: &Desk,
+    labels: &Labels,
+    aggregate: &Aggregate,
+    out: &mut impl Write,
+) -> anyhow::Result<()> {
+    let Some(printer) = &labels.printer else {
+        return Ok(());
+    };
+    let reader = desk.store().reader().ok();
+    let name_of = |gtin| {
+        reader
+            .as_ref()
+            .and_then(|r| r.catalog_item(gtin).ok().flatten())
+            .map(|item| item.name)
+    };
+    let label = BoxLabel::of(aggregate, &labels.packer, now().moscow_date(), name_of);
+    let zpl = label::zpl(&label::layout(&label));
+    let value = match printer::print(printer, zpl.as_bytes(), PrinterTimeouts::default()) {
+        Ok(()) => json!({"event": "label", "sscc": aggregate.sscc.to_string(),
+                         "printer": printer.to_string(), "printed": true}),
+        Err(error) => json!({"event": "label", "sscc": aggregate.sscc.to_string(),
+                             "printer": printer.to_string(), "printed": false,
+                             "reason": reason_json(&error)}),
+    };
+    write_line(out, &value)
+}
+
+/// `PRINT` or `PRINT:<sscc>`: a label printed again.
+fn reprint(desk: &Desk, labels: &Labels, text: &str, out: &mut impl Write) -> anyhow::Result<()> {
+    let sscc = match text.strip_prefix("PRINT:") {
+        Some(digits) => {
+            let digits = digits.strip_prefix("00").unwrap_or(digits);
+            match Sscc::from_digits(digits.as_bytes()) {
+                Some(sscc) => Some(sscc),
+                None => {
+                    let error = format!("{COMMAND_PREFIX}PRINT: needs an SSCC, not {digits:?}");
+                    return write_line(
+                        out,
+                        &json!({"event": "command", "command": text, "error": error}),
+                    );
+                }
+            }
+        }
+        None => None,
+    };
+    let error = if labels.printer.is_none() {
+        Some("no label printer is configured (--printer)")
+    } else if let Some(aggregate) = closed_aggregate(desk, sscc) {
+        return print_label(desk, labels, &aggregate, out);
+    } else {
+        Some("no such box or pallet was closed in this operation")
+    };
+    write_line(
+        out,
+        &json!({"event": "command", "command": text, "error": error}),
+    )
+}
+
 /// One command barcode on the desk.
-fn run_command(desk: &mut Desk, text: &str, out: &mut impl Write) -> anyhow::Result<Step> {
+fn run_command(
+    desk: &mut Desk,
+    labels: &Labels,
+    text: &str,
+    out: &mut impl Write,
+) -> anyhow::Result<Step> {
     let at = now();
+    if text == "PRINT" || text.starts_with("PRINT:") {
+        reprint(desk, labels, text, out)?;
+        return Ok(Step::Continue);
+    }
     let answer = match text {
         "FINISH" => match desk.finish(at)? {
             Ok(queued) => {
@@ -336,6 +447,7 @@ fn run_command(desk: &mut Desk, text: &str, out: &mut impl Write) -> anyhow::Res
             }
         },
     };
+    let closed = answer.is_ok() && text == "CLOSE";
     let value = match answer {
         Ok(()) => json!({"event": "command", "command": text, "done": true,
                          "open": open_label(desk).map(|s| s.to_string())}),
@@ -343,6 +455,12 @@ fn run_command(desk: &mut Desk, text: &str, out: &mut impl Write) -> anyhow::Res
                                "reason": reason_json(&refusal)}),
     };
     write_line(out, &value)?;
+    if closed
+        && let Some(aggregate) = closed_aggregate(desk, None)
+        && labels.is_ours(aggregate.sscc)
+    {
+        print_label(desk, labels, &aggregate, out)?;
+    }
     Ok(Step::Continue)
 }
 
@@ -385,6 +503,11 @@ pub fn run(args: &WorkArgs, mut out: impl Write) -> anyhow::Result<()> {
         }
     }
 
+    let labels = Labels {
+        printer: args.printer.clone(),
+        packer: args.packer.clone(),
+        company_prefix: args.company_prefix.clone(),
+    };
     let (tx, rx) = channel();
     let stop = Arc::new(AtomicBool::new(false));
     let worker = args.input.start(false, tx, &stop)?;
@@ -399,7 +522,7 @@ pub fn run(args: &WorkArgs, mut out: impl Write) -> anyhow::Result<()> {
                     .and_then(|t| t.trim().strip_prefix(COMMAND_PREFIX))
                 {
                     awaiting = None;
-                    if let Step::Finished = run_command(&mut desk, command, &mut out)? {
+                    if let Step::Finished = run_command(&mut desk, &labels, command, &mut out)? {
                         finished = true;
                         break;
                     }
