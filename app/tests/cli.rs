@@ -115,6 +115,20 @@ mod support {
         json_lines(&output.stdout)
     }
 
+    /// Imports status lines (`{"cis", "status", ...}` JSON, one a line) into the replica `db`.
+    pub fn import_statuses(db: &std::path::Path, lines: &str) {
+        let export = db.with_extension("statuses.jsonl");
+        std::fs::write(&export, lines).unwrap();
+        let import = super::tally()
+            .args(["db", "import-statuses"])
+            .arg(&export)
+            .arg("--db")
+            .arg(db)
+            .output()
+            .unwrap();
+        assert!(import.status.success(), "{import:?}");
+    }
+
     /// What each line of `tally work` says, compactly: the outcome of a scan with its reason,
     /// a command and whether it was done.
     pub fn said(line: &serde_json::Value) -> String {
@@ -134,7 +148,7 @@ mod support {
     }
 }
 
-use support::{Scratch, json_lines, said, work};
+use support::{Scratch, import_statuses, json_lines, said, work};
 
 #[test]
 fn db_import_statuses_reports_rejected_lines_and_stats_shows_the_rows() {
@@ -617,7 +631,6 @@ fn serve_hub(scratch: &Scratch, statuses: &str) -> (String, String) {
 fn work_reaggregation_and_re_marking_headless() {
     let scratch = Scratch::new("work-reaggregation");
     let db = scratch.0.join("replica.db");
-    let export = scratch.0.join("statuses.jsonl");
     let mut lines = String::new();
     for s in ["a", "b", "c", "d", "e"] {
         lines.push_str(&format!(
@@ -628,15 +641,7 @@ fn work_reaggregation_and_re_marking_headless() {
     lines.push_str(
         r#"{"cis":"01046008407493722159NeW1a","status":"EMITTED","ownerInn":"7707083893","productGroupId":8}"#,
     );
-    std::fs::write(&export, lines).unwrap();
-    let import = tally()
-        .args(["db", "import-statuses"])
-        .arg(&export)
-        .arg("--db")
-        .arg(&db)
-        .output()
-        .unwrap();
-    assert!(import.status.success(), "{import:?}");
+    import_statuses(&db, &lines);
     let code = |serial: &str| format!("01046008407493722159{serial}\u{1d}93Ab1+");
     let ki = |serial: &str| format!("01046008407493722159{serial}");
     let command = |name: &str| format!("TALLY:{name}");
@@ -864,7 +869,6 @@ fn work_aggregation_prints_the_box_label_and_an_empty_roll_keeps_the_box() {
         b"\x02030,1,0,1245,000,0,0,0,000,0,0,0\x03\r\n\x02000,0,0,0,0,2,4,0,00000000,1,000\x03\r\n";
     let scratch = Scratch::new("work-labels");
     let db = scratch.0.join("replica.db");
-    let export = scratch.0.join("statuses.jsonl");
     let mut lines = String::new();
     for s in ["a", "b"] {
         lines.push_str(&format!(
@@ -872,15 +876,7 @@ fn work_aggregation_prints_the_box_label_and_an_empty_roll_keeps_the_box() {
         ));
         lines.push('\n');
     }
-    std::fs::write(&export, lines).unwrap();
-    let import = tally()
-        .args(["db", "import-statuses"])
-        .arg(&export)
-        .arg("--db")
-        .arg(&db)
-        .output()
-        .unwrap();
-    assert!(import.status.success(), "{import:?}");
+    import_statuses(&db, &lines);
     let code = |serial: &str| format!("01046008407493722159{serial}\u{1d}93Ab1+");
     let command = |name: &str| format!("TALLY:{name}");
 

@@ -300,43 +300,34 @@ pub fn noise_frame(width: u32, height: u32, seed: u64) -> Result<LumaFrame, Synt
 /// The frame as an 8-bit grey PNG file.
 pub fn png(frame: &LumaFrame) -> Result<Vec<u8>, SynthError> {
     let mut out = Vec::new();
-    PngEncoder::new(&mut out)
-        .write_image(
-            frame.pixels(),
-            frame.width(),
-            frame.height(),
-            image::ExtendedColorType::L8,
-        )
-        .map_err(|e| SynthError::Image(e.to_string()))?;
+    encode(frame, PngEncoder::new(&mut out))?;
     Ok(out)
 }
 
 /// The frame as a grey JPEG file of the given quality (1-100).
 pub fn jpeg(frame: &LumaFrame, quality: u8) -> Result<Vec<u8>, SynthError> {
     let mut out = Vec::new();
-    JpegEncoder::new_with_quality(&mut out, quality)
-        .write_image(
-            frame.pixels(),
-            frame.width(),
-            frame.height(),
-            image::ExtendedColorType::L8,
-        )
-        .map_err(|e| SynthError::Image(e.to_string()))?;
+    encode(frame, JpegEncoder::new_with_quality(&mut out, quality))?;
     Ok(out)
 }
 
 /// The frame as a lossless grey WebP file.
 pub fn webp(frame: &LumaFrame) -> Result<Vec<u8>, SynthError> {
     let mut out = Vec::new();
-    WebPEncoder::new_lossless(&mut out)
+    encode(frame, WebPEncoder::new_lossless(&mut out))?;
+    Ok(out)
+}
+
+/// The frame's grey pixels through one of the `image` crate's encoders.
+fn encode(frame: &LumaFrame, encoder: impl ImageEncoder) -> Result<(), SynthError> {
+    encoder
         .write_image(
             frame.pixels(),
             frame.width(),
             frame.height(),
             image::ExtendedColorType::L8,
         )
-        .map_err(|e| SynthError::Image(e.to_string()))?;
-    Ok(out)
+        .map_err(|e| SynthError::Image(e.to_string()))
 }
 
 /// The frame as a camera's YUYV buffer: each pixel's luma followed by a chroma byte that
