@@ -105,16 +105,26 @@ pub struct StandardReader;
 
 impl SymbolReader for StandardReader {
     fn read(&self, frame: &LumaFrame, look_for: LookFor, pass: Pass) -> Option<Decoded> {
-        if look_for.data_matrix
-            && let Some(found) = read_data_matrix(frame, pass)
-        {
-            return Some(found);
-        }
-        if look_for.qr {
-            return read_qr(frame, pass);
-        }
-        None
+        read_with(read_data_matrix, frame, look_for, pass)
     }
+}
+
+/// Data Matrix first with `data_matrix`, then QR: the order every reader keeps.
+fn read_with(
+    data_matrix: fn(&LumaFrame, Pass) -> Option<Decoded>,
+    frame: &LumaFrame,
+    look_for: LookFor,
+    pass: Pass,
+) -> Option<Decoded> {
+    if look_for.data_matrix
+        && let Some(found) = data_matrix(frame, pass)
+    {
+        return Some(found);
+    }
+    if look_for.qr {
+        return read_qr(frame, pass);
+    }
+    None
 }
 
 /// Frames narrower than this are not halved: their modules would be too small to read.
@@ -134,15 +144,7 @@ pub struct RxingReader;
 
 impl SymbolReader for RxingReader {
     fn read(&self, frame: &LumaFrame, look_for: LookFor, pass: Pass) -> Option<Decoded> {
-        if look_for.data_matrix
-            && let Some(found) = read_data_matrix_with_rxing(frame, pass)
-        {
-            return Some(found);
-        }
-        if look_for.qr {
-            return read_qr(frame, pass);
-        }
-        None
+        read_with(read_data_matrix_with_rxing, frame, look_for, pass)
     }
 }
 
