@@ -6,6 +6,7 @@
 
 pub mod acceptance;
 pub mod aggregation;
+pub mod customer_return;
 pub mod reaggregation;
 pub mod shipment;
 pub mod write_off;
@@ -21,6 +22,9 @@ pub use acceptance::{
 };
 pub use aggregation::{
     Aggregate, Aggregation, AggregationEvent, Capacity, Child, Disaggregation, Level,
+};
+pub use customer_return::{
+    CustomerReturn, ReturnCause, ReturnEvent, ReturnHeader, ReturnReceipt, ReturnSummary,
 };
 pub use reaggregation::{
     Reaggregation, ReaggregationEvent, ReaggregationMode, ReaggregationSummary,
@@ -115,6 +119,9 @@ pub enum Refusal {
     Opened {
         sscc: Sscc,
     },
+    /// Customer return: the item before this scan has an unreadable label, and its new code
+    /// comes next.
+    AwaitingNewLabel,
 }
 
 impl Reason for Refusal {
@@ -149,6 +156,7 @@ impl Reason for Refusal {
             Refusal::ShippedWith { .. } => "shipped_with",
             Refusal::ShippedLoose { .. } => "shipped_loose",
             Refusal::Opened { .. } => "opened",
+            Refusal::AwaitingNewLabel => "awaiting_new_label",
         }
     }
 
@@ -265,6 +273,10 @@ impl Reason for Refusal {
                 format!("{sscc} was opened in this shipment: scan its items one by one."),
                 format!("{sscc} вскрыта в этой отгрузке: сканируйте её товары поштучно."),
             ),
+            Refusal::AwaitingNewLabel => (
+                "Scan the new code for the item with the damaged label first.".into(),
+                "Сначала отсканируйте новый код для товара с повреждённой этикеткой.".into(),
+            ),
         };
         match lang {
             Lang::En => en,
@@ -327,6 +339,7 @@ mod tests {
             (Refusal::ShippedWith { sscc }, "shipped_with"),
             (Refusal::ShippedLoose { ki }, "shipped_loose"),
             (Refusal::Opened { sscc }, "opened"),
+            (Refusal::AwaitingNewLabel, "awaiting_new_label"),
         ];
         let mut codes = std::collections::BTreeSet::new();
         for (refusal, code) in all {

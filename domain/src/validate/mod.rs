@@ -27,15 +27,18 @@ pub enum OperationKind {
     /// Picking and shipping our goods in circulation. After `Info`: the policy table's rows
     /// are indexed by kind, and configurations written before keep their meaning.
     Shipment,
+    /// A customer's return of goods we sold, back into circulation. Last for the same reason.
+    Return,
 }
 
 impl OperationKind {
-    pub const ALL: [OperationKind; 5] = [
+    pub const ALL: [OperationKind; 6] = [
         OperationKind::Acceptance,
         OperationKind::Aggregation,
         OperationKind::WriteOff,
         OperationKind::Info,
         OperationKind::Shipment,
+        OperationKind::Return,
     ];
 
     pub fn code(self) -> &'static str {
@@ -45,6 +48,7 @@ impl OperationKind {
             OperationKind::WriteOff => "write-off",
             OperationKind::Info => "info",
             OperationKind::Shipment => "shipment",
+            OperationKind::Return => "return",
         }
     }
 
@@ -338,8 +342,18 @@ impl Default for Policy {
         // A unit packed in a box ships with the box; scanned alone it is a warning (the operator
         // takes it out, the hub unpacks it). Past the order is a warning, as a surplus is.
         let shipment = [R, W, R, R, R, I, W, R, R, R, W, I, W, W, W, R, W, R, W];
+        // Only what we sold comes back: sold (RETIRED), by us. Expired goods do not go back
+        // into circulation; a sold unit is in no box, so a parent is only worth a look.
+        let customer_return = [R, W, R, R, R, I, W, R, R, R, I, I, W, W, W, R, W, R, W];
         Policy {
-            severities: [acceptance, aggregation, write_off, info, shipment],
+            severities: [
+                acceptance,
+                aggregation,
+                write_off,
+                info,
+                shipment,
+                customer_return,
+            ],
             max_cache_age_hours: 72,
         }
     }
@@ -590,7 +604,15 @@ fn weigh(found: Vec<Finding>, context: &Context, policy: &Policy) -> Verdict {
 
 fn status_findings(status: &CodeStatus, context: &Context, found: &mut Vec<Finding>) {
     use CisStatus as S;
-    if matches!(status.status, S::WrittenOff | S::Retired | S::Withdrawn) {
+    // A customer return exists to bring a sold (retired) code back: that one state is its
+    // precondition, and every other one, in circulation or out of it otherwise, is wrong.
+    if context.operation == OperationKind::Return {
+        if status.status != S::Retired {
+            found.push(Finding::WrongStatus {
+                status: status.status,
+            });
+        }
+    } else if matches!(status.status, S::WrittenOff | S::Retired | S::Withdrawn) {
         found.push(Finding::OutOfCirculation {
             status: status.status,
         });
@@ -609,6 +631,7 @@ fn status_findings(status: &CodeStatus, context: &Context, found: &mut Vec<Findi
             OperationKind::Shipment => {
                 matches!(status.status, S::Introduced | S::IntroducedReturned)
             }
+            OperationKind::Return => true,
         };
         if !allowed {
             found.push(Finding::WrongStatus {
@@ -636,7 +659,10 @@ fn status_findings(status: &CodeStatus, context: &Context, found: &mut Vec<Findi
         // not told to us: an ownerless code is what a delivery looks like.
         (OperationKind::Acceptance, None) => {}
         (
-            OperationKind::Aggregation | OperationKind::WriteOff | OperationKind::Shipment,
+            OperationKind::Aggregation
+            | OperationKind::WriteOff
+            | OperationKind::Shipment
+            | OperationKind::Return,
             Some(owner),
         ) => {
             if context.own_inn.is_some_and(|own| own != owner) {
@@ -645,7 +671,13 @@ fn status_findings(status: &CodeStatus, context: &Context, found: &mut Vec<Findi
         }
         // `ownerInn` comes back only to the owner (marking-codes.md §5): without one, the
         // code is someone else's. Without our own INN there is nothing to compare.
-        (OperationKind::Aggregation | OperationKind::WriteOff | OperationKind::Shipment, None) => {
+        (
+            OperationKind::Aggregation
+            | OperationKind::WriteOff
+            | OperationKind::Shipment
+            | OperationKind::Return,
+            None,
+        ) => {
             if context.own_inn.is_some() {
                 found.push(Finding::NotOurs);
             }

@@ -408,6 +408,46 @@ fn verdicts() {
             want: "accept",
         },
         Case {
+            name: "return of a unit we sold",
+            code: MILK,
+            operation: Op::Return,
+            status: Some(status(S::Retired, ours())),
+            tweak: no_tweak,
+            want: "accept",
+        },
+        Case {
+            name: "return of a unit still in circulation: nothing was sold",
+            code: MILK,
+            operation: Op::Return,
+            status: Some(status(S::Introduced, ours())),
+            tweak: no_tweak,
+            want: "reject wrong_status:reject",
+        },
+        Case {
+            name: "return of a unit written off",
+            code: MILK,
+            operation: Op::Return,
+            status: Some(status(S::WrittenOff, ours())),
+            tweak: no_tweak,
+            want: "reject wrong_status:reject",
+        },
+        Case {
+            name: "return of a unit another seller sold",
+            code: MILK,
+            operation: Op::Return,
+            status: Some(ownerless(S::Retired)),
+            tweak: no_tweak,
+            want: "reject not_ours:reject",
+        },
+        Case {
+            name: "return of an expired item",
+            code: MILK_EXPIRED,
+            operation: Op::Return,
+            status: Some(status(S::Retired, ours())),
+            tweak: no_tweak,
+            want: "reject expired:reject",
+        },
+        Case {
             name: "shipment of our code in circulation",
             code: MILK,
             operation: Op::Shipment,
@@ -491,25 +531,25 @@ fn status_ex_per_operation() {
     const UNKNOWN: &str = "warn unknown_status_ex:warn";
     #[rustfmt::skip]
     let table = [
-        //                         acceptance  aggregation  write-off  info       shipment
-        (X::Empty,               [OK,         OK,          OK,        OK,         OK]),
-        (X::WaitShipment,        [OK,         NO,          NO,        OK,         NO]),
-        (X::WaitTransferToOwner, [OK,         OK,          OK,        OK,         OK]),
-        (X::WaitRemark,          [NO,         NO,          NO,        EXPLAINED,  NO]),
-        (X::ReservedNotUsed,     [NO,         NO,          NO,        EXPLAINED,  NO]),
-        (X::InGrayZone,          [NO,         NO,          NO,        EXPLAINED,  NO]),
-        (X::LostInventory,       [NO,         NO,          NO,        EXPLAINED,  NO]),
-        (X::Exported,            [NO,         NO,          NO,        EXPLAINED,  NO]),
-        (X::ConnectTap,          [NO,         NO,          OK,        OK,         NO]),
-        (X::MovingByUd,          [NO,         NO,          NO,        EXPLAINED,  NO]),
-        (X::LoanRetired,         [NO,         NO,          NO,        EXPLAINED,  NO]),
-        (X::RemarkRetired,       [NO,         NO,          NO,        EXPLAINED,  NO]),
-        (X::FtsRespondNotOk,     [NO,         NO,          NO,        EXPLAINED,  NO]),
-        (X::FtsRespondWaiting,   [NO,         NO,          NO,        EXPLAINED,  NO]),
-        (X::FtsControl,          [NO,         NO,          NO,        EXPLAINED,  NO]),
-        (X::Other,               [UNKNOWN,    UNKNOWN,     UNKNOWN,   UNKNOWN,    UNKNOWN]),
-        (X::RetiredCancellation, [NO,         NO,          NO,        EXPLAINED,  NO]),
-        (X::PrimResponseWaiting, [NO,         NO,          NO,        EXPLAINED,  NO]),
+        //                         acceptance  aggregation  write-off  info       shipment  return
+        (X::Empty,               [OK,         OK,          OK,        OK,         OK, OK]),
+        (X::WaitShipment,        [OK,         NO,          NO,        OK,         NO, NO]),
+        (X::WaitTransferToOwner, [OK,         OK,          OK,        OK,         OK, NO]),
+        (X::WaitRemark,          [NO,         NO,          NO,        EXPLAINED,  NO, NO]),
+        (X::ReservedNotUsed,     [NO,         NO,          NO,        EXPLAINED,  NO, NO]),
+        (X::InGrayZone,          [NO,         NO,          NO,        EXPLAINED,  NO, NO]),
+        (X::LostInventory,       [NO,         NO,          NO,        EXPLAINED,  NO, NO]),
+        (X::Exported,            [NO,         NO,          NO,        EXPLAINED,  NO, NO]),
+        (X::ConnectTap,          [NO,         NO,          OK,        OK,         NO, NO]),
+        (X::MovingByUd,          [NO,         NO,          NO,        EXPLAINED,  NO, NO]),
+        (X::LoanRetired,         [NO,         NO,          NO,        EXPLAINED,  NO, NO]),
+        (X::RemarkRetired,       [NO,         NO,          NO,        EXPLAINED,  NO, NO]),
+        (X::FtsRespondNotOk,     [NO,         NO,          NO,        EXPLAINED,  NO, NO]),
+        (X::FtsRespondWaiting,   [NO,         NO,          NO,        EXPLAINED,  NO, NO]),
+        (X::FtsControl,          [NO,         NO,          NO,        EXPLAINED,  NO, NO]),
+        (X::Other,               [UNKNOWN,    UNKNOWN,     UNKNOWN,   UNKNOWN,    UNKNOWN, UNKNOWN]),
+        (X::RetiredCancellation, [NO,         NO,          NO,        EXPLAINED,  NO, NO]),
+        (X::PrimResponseWaiting, [NO,         NO,          NO,        EXPLAINED,  NO, NO]),
     ];
     assert!(
         table
@@ -531,7 +571,14 @@ fn status_ex_per_operation() {
                 operation,
                 status: Some(CodeStatus {
                     status_ex,
-                    ..status(CisStatus::Introduced, owner)
+                    // What comes back in a return was sold.
+                    ..status(
+                        match operation {
+                            OperationKind::Return => CisStatus::Retired,
+                            _ => CisStatus::Introduced,
+                        },
+                        owner,
+                    )
                 }),
                 tweak: no_tweak,
                 want,
