@@ -27,6 +27,11 @@
 //!   (`yyyy-MM-dd`: the UPD's date, the day the operation finished), `sender_inn` (us),
 //!   `receiver_inn`, `turnover_type`, and every shipped code: a loose unit as `uit_code`, a
 //!   box shipped whole as `uitu_code`, each with its `product_description` from the catalog.
+//! - customer return → `LP_RETURN` per product group for the codes read off the goods
+//!   (`trade_participant_inn`, `return_type` `RETAIL_RETURN` / `REMOTE_SALE_RETURN`, the
+//!   return's primary document, `products[{ki}]`), and `LK_REMARK` per product group for the
+//!   new codes on items whose labels could not be read (the return as `remarking_cause`, no
+//!   `last_uin`, each with its `tnved_10` from the catalog and the primary document).
 //!
 //! One document carries one product group: an operation over several groups makes one
 //! document per group; a single box of mixed groups is refused. Codes are written as GIS MT
@@ -39,12 +44,13 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use tally_domain::code::Ki;
 use tally_domain::gs1::{Gs1Date, Gtin, Sscc};
-use tally_domain::operation::WriteOffReason;
+use tally_domain::operation::{ReturnCause, ReturnReceipt, WriteOffReason};
 use tally_domain::product_group::ProductGroup;
 use tally_domain::status::{CisStatus, CodeStatus, Inn, PackageType, Timestamp};
 use tally_wire::document::{
     AcceptanceDocument, AggregationDocument, DisaggregationDocument, OperationDocument,
-    PackedChild, ReaggregationDocument, ReaggregationType, ShipmentDocument, WriteOffDocument,
+    PackedChild, ReaggregationDocument, ReaggregationType, ReturnDocument, ShipmentDocument,
+    WriteOffDocument,
 };
 use tally_wire::feed::Task;
 use tally_wire::{DocumentKind, OperationReason};
@@ -64,10 +70,11 @@ pub enum DocType {
     LkAppliedKmCancellation,
     LkRemark,
     LpShipGoods,
+    LpReturn,
 }
 
 impl DocType {
-    pub const ALL: [DocType; 9] = [
+    pub const ALL: [DocType; 10] = [
         DocType::LpAcceptGoods,
         DocType::AggregationDocument,
         DocType::DisaggregationDocument,
@@ -77,6 +84,7 @@ impl DocType {
         DocType::LkAppliedKmCancellation,
         DocType::LkRemark,
         DocType::LpShipGoods,
+        DocType::LpReturn,
     ];
 
     /// The `type` of `lk/documents/create`.
@@ -91,6 +99,7 @@ impl DocType {
             DocType::LkAppliedKmCancellation => "LK_APPLIED_KM_CANCELLATION",
             DocType::LkRemark => "LK_REMARK",
             DocType::LpShipGoods => "LP_SHIP_GOODS",
+            DocType::LpReturn => "LP_RETURN",
         }
     }
 
@@ -112,6 +121,7 @@ impl DocType {
                 DocType::LkRemark,
             ],
             DocumentKind::Shipment => &[DocType::DisaggregationDocument, DocType::LpShipGoods],
+            DocumentKind::Return => &[DocType::LpReturn, DocType::LkRemark],
         }
     }
 }
@@ -154,6 +164,8 @@ pub trait Facts {
     fn catalog_group(&self, ki: &Ki) -> Result<Option<ProductGroup>, StoreError>;
     /// The product's name in the catalog, for the documents that describe what they carry.
     fn product_name(&self, gtin: &Gtin) -> Result<Option<String>, StoreError>;
+    /// The product's TN VED code in the catalog (10 digits).
+    fn tnved(&self, gtin: &Gtin) -> Result<Option<String>, StoreError>;
 }
 
 /// A refusal or notice with its stable code and both messages.
@@ -188,6 +200,7 @@ pub fn make(
         OperationDocument::Reaggregation(d) => reaggregation(d, participant, facts),
         OperationDocument::WriteOff(d) => write_off(d, participant, finished_at, facts),
         OperationDocument::Shipment(d) => shipment(d, participant, finished_at, facts),
+        OperationDocument::Return(d) => customer_return(d, participant, finished_at, facts),
     }
 }
 
@@ -642,6 +655,143 @@ fn shipment(
                 "sender_inn": participant.as_str(),
                 "receiver_inn": d.receiver_inn.as_str(),
                 "turnover_type": d.turnover_type.api_name(),
+                "products": products,
+            }),
+        });
+    }
+    Ok(Ok(made))
+}
+
+/// The return's primary document as GIS MT's return documents carry it, or nothing for a
+/// remote sale refused unpaid (GIS MT takes no primary document then). The date is the
+/// document's calendar day at 00:00 UTC, in the documents' date-time form, so it reads as the
+/// day written on the receipt.
+fn return_receipt(d: &ReturnDocument) -> serde_json::Map<String, Value> {
+    let mut fields = serde_json::Map::new();
+    if d.cause == ReturnCause::RemoteSale {
+        fields.insert("paid".into(), d.paid.into());
+    }
+    if d.paid {
+        fields.insert("primary_document_type".into(), d.receipt.gis_mt().into());
+        fields.insert(
+            "primary_document_number".into(),
+            d.document_number.clone().into(),
+        );
+        fields.insert(
+            "primary_document_date".into(),
+            format!("{}T00:00:00.000Z", d.document_date).into(),
+        );
+        if d.receipt == ReturnReceipt::Other {
+            let name = d.receipt_name.clone().unwrap_or_default();
+            fields.insert("primary_document_custom_name".into(), name.into());
+        }
+    }
+    fields
+}
+
+/// A customer return: `LP_RETURN` per product group for the codes read off the goods, then
+/// `LK_REMARK` per product group for the new codes on items whose labels could not be read.
+fn customer_return(
+    d: &ReturnDocument,
+    participant: &Inn,
+    finished_at: Timestamp,
+    facts: &impl Facts,
+) -> Making {
+    let mut reasons = Vec::new();
+    if d.paid && d.receipt == ReturnReceipt::Other && d.receipt_name.is_none() {
+        reasons.push(reason(
+            "receipt_name_missing",
+            "A return under another document must name that document.".into(),
+            "Возврат по иному документу должен указывать наименование документа.".into(),
+            None,
+        ));
+    }
+    if d.cause == ReturnCause::Retail && !d.paid {
+        reasons.push(reason(
+            "retail_unpaid",
+            "A retail sale was paid at the till: only a remote sale comes back unpaid.".into(),
+            "Розничная продажа оплачена на кассе: неоплаченным возвращается только дистанционная \
+             продажа."
+                .into(),
+            None,
+        ));
+    }
+    let receipt = return_receipt(d);
+    let mut returned: BTreeMap<u8, (ProductGroup, Vec<Value>)> = BTreeMap::new();
+    for ki in &d.units {
+        match unit(ki, facts, None)? {
+            Ok(u) => returned
+                .entry(u.pg.id())
+                .or_insert_with(|| (u.pg, Vec::new()))
+                .1
+                .push(json!({"ki": u.cis})),
+            Err(r) => reasons.push(r),
+        }
+    }
+    let at = api_instant(finished_at);
+    let mut relabelled: BTreeMap<u8, (ProductGroup, Vec<Value>)> = BTreeMap::new();
+    for ki in &d.relabelled {
+        let u = match unit(ki, facts, None)? {
+            Ok(u) => u,
+            Err(r) => {
+                reasons.push(r);
+                continue;
+            }
+        };
+        let Some(tnved) = facts.tnved(&ki.gtin())? else {
+            reasons.push(reason(
+                "no_tnved",
+                format!(
+                    "The catalog has no TN VED code for GTIN {}: GIS MT re-marks a returned item \
+                     only with it. Add \"tnved\" to the catalog and push again.",
+                    ki.gtin()
+                ),
+                format!(
+                    "В каталоге нет кода ТН ВЭД для GTIN {}: без него ГИС МТ не перемаркирует \
+                     возвращённый товар. Добавьте \"tnved\" в каталог и отправьте снова.",
+                    ki.gtin()
+                ),
+                Some(ki.to_string()),
+            ));
+            continue;
+        };
+        let mut line = serde_json::Map::new();
+        line.insert("new_uin".into(), u.cis.into());
+        line.insert("remarking_date".into(), at.clone().into());
+        line.insert("remarking_cause".into(), d.cause.gis_mt().into());
+        line.insert("tnved_10".into(), tnved.into());
+        line.extend(receipt.clone());
+        relabelled
+            .entry(u.pg.id())
+            .or_insert_with(|| (u.pg, Vec::new()))
+            .1
+            .push(Value::Object(line));
+    }
+    if !reasons.is_empty() {
+        return Ok(Err(reasons));
+    }
+    let inn = participant.as_str();
+    let mut made = Made::default();
+    for (_, (pg, products)) in returned {
+        let mut body = serde_json::Map::new();
+        body.insert("trade_participant_inn".into(), inn.into());
+        body.insert("return_type".into(), d.cause.gis_mt().into());
+        body.extend(receipt.clone());
+        body.insert("products".into(), products.into());
+        made.documents.push(GisDocument {
+            doc_type: DocType::LpReturn,
+            pg,
+            body: Value::Object(body),
+        });
+    }
+    for (_, (pg, products)) in relabelled {
+        made.documents.push(GisDocument {
+            doc_type: DocType::LkRemark,
+            pg,
+            body: json!({
+                "participant_inn": inn,
+                "remarking_date": at,
+                "remarking_cause": d.cause.gis_mt(),
                 "products": products,
             }),
         });

@@ -50,6 +50,7 @@ pub fn hub_policy() -> Policy {
         OperationKind::Aggregation,
         OperationKind::WriteOff,
         OperationKind::Shipment,
+        OperationKind::Return,
     ] {
         policy.set(kind, "unknown_code", Severity::Reject);
     }
@@ -60,7 +61,7 @@ pub fn hub_policy() -> Policy {
 /// take a code its task lists (the supplier's shipment vouches for it): it is accepted and
 /// held as not yet known to GIS MT, the terminal is told so, and the next status import
 /// brings it onto the list. Anything else about a code the hub has never heard of is refused.
-pub const UNKNOWN_CODES: [(DocumentKind, UnknownCode); 6] = [
+pub const UNKNOWN_CODES: [(DocumentKind, UnknownCode); 7] = [
     (
         DocumentKind::Acceptance,
         UnknownCode::HeldWhenTheTaskListsIt,
@@ -70,6 +71,7 @@ pub const UNKNOWN_CODES: [(DocumentKind, UnknownCode); 6] = [
     (DocumentKind::Reaggregation, UnknownCode::Refused),
     (DocumentKind::WriteOff, UnknownCode::Refused),
     (DocumentKind::Shipment, UnknownCode::Refused),
+    (DocumentKind::Return, UnknownCode::Refused),
 ];
 
 /// See [`UNKNOWN_CODES`].
@@ -167,6 +169,10 @@ impl Keys {
                     keys.codes.extend(d.units.iter().copied());
                     keys.labels.extend(d.labels.iter().chain(d.opened.iter()));
                 }
+                OperationDocument::Return(d) => {
+                    keys.codes
+                        .extend(d.units.iter().chain(d.relabelled.iter()).copied());
+                }
             }
         }
         keys
@@ -202,6 +208,8 @@ pub struct Snapshot {
     catalog: HashMap<Gtin, ProductGroup>,
     /// Product names of the catalog, for the documents that describe their goods.
     names: HashMap<Gtin, String>,
+    /// TN VED codes of the catalog, for the re-marking of returned goods.
+    tnved: HashMap<Gtin, String>,
     /// Codes whose line the push changed, in the order first changed.
     changed: Vec<Ki>,
 }
@@ -289,6 +297,9 @@ impl Snapshot {
             self.catalog.insert(gtin, pg);
         }
         self.names.insert(gtin, item.name);
+        if let Some(code) = item.tnved {
+            self.tnved.insert(gtin, code);
+        }
     }
 
     /// The codes held (named by the push, or inside a box it names).
@@ -359,6 +370,13 @@ impl Snapshot {
                 StatusChange::Shipped => {
                     fields.insert("statusEx".into(), "WAIT_SHIPMENT".into());
                 }
+                // Back in circulation, ours: a returned unit, or the new code on a returned
+                // item (GIS MT says the same after LP_RETURN and LK_REMARK).
+                StatusChange::InCirculation(inn) => {
+                    fields.insert("status".into(), CisStatus::Introduced.api_name().into());
+                    fields.insert("ownerInn".into(), inn.into());
+                    fields.insert("statusEx".into(), "EMPTY".into());
+                }
             }
         }
         held.status = status_of_line(&serde_json::to_vec(&held.info)?);
@@ -389,6 +407,10 @@ impl documents::Facts for Snapshot {
     fn product_name(&self, gtin: &Gtin) -> Result<Option<String>, StoreError> {
         Ok(self.names.get(gtin).cloned())
     }
+
+    fn tnved(&self, gtin: &Gtin) -> Result<Option<String>, StoreError> {
+        Ok(self.tnved.get(gtin).cloned())
+    }
 }
 
 /// A change to one code's authoritative status made by an accepted operation.
@@ -399,6 +421,9 @@ pub enum StatusChange<'a> {
     Parent(Option<Sscc>),
     /// Shipped, waiting for the receiver's acceptance.
     Shipped,
+    /// In circulation again and this participant's: returned by a customer, or a new code
+    /// on a returned item.
+    InCirculation(&'a str),
 }
 
 /// One operation of a push to store, with its answer and, when accepted, what it made.
@@ -793,6 +818,23 @@ fn judge_one<'d>(
                 changes.push((ki, StatusChange::Parent(None)));
             }
         }
+        OperationDocument::Return(d) => {
+            // Only what this participant sold comes back: retired, by us (the rules of
+            // `OperationKind::Return`).
+            for ki in &d.units {
+                check(
+                    Code::moved(ki, OperationKind::Return),
+                    StatusChange::InCirculation(own),
+                    &mut reasons,
+                )?;
+            }
+            for ki in &d.relabelled {
+                match new_label_refusal(snapshot, own, ki, &mut seen) {
+                    Some(refusal) => reasons.push(refusal),
+                    None => changes.push((*ki, StatusChange::InCirculation(own))),
+                }
+            }
+        }
     }
     if !reasons.is_empty() {
         return Ok(Err(reasons));
@@ -861,6 +903,42 @@ fn another_participants(snapshot: &Snapshot, own: &str, ki: &Ki) -> Option<Opera
                 "Код принадлежит {}, другому участнику этого хаба.",
                 owner.as_str()
             ),
+            Some(ki.to_string()),
+        )
+    })
+}
+
+/// Why a code cannot be the new label of a returned item: it marks goods already (in
+/// circulation or out of it), another participant of this hub holds it, or the document
+/// names it twice. A code the hub has not heard of is a fresh one from the participant's
+/// order, as the terminal judged it.
+fn new_label_refusal(
+    snapshot: &Snapshot,
+    own: &str,
+    ki: &Ki,
+    seen: &mut HashSet<Ki>,
+) -> Option<OperationReason> {
+    if !seen.insert(*ki) {
+        return Some(reason(
+            "duplicate_in_document",
+            "The document names this code twice.".into(),
+            "Код указан в документе дважды.".into(),
+            Some(ki.to_string()),
+        ));
+    }
+    if let Some(refusal) = another_participants(snapshot, own, ki) {
+        return Some(refusal);
+    }
+    let status = snapshot.status(ki)?.status;
+    (!matches!(
+        status,
+        CisStatus::Emitted | CisStatus::Applied | CisStatus::AppliedNotPaid
+    ))
+    .then(|| {
+        reason(
+            "not_a_new_code",
+            format!("The code is already {status}: a new label needs a code not in circulation yet."),
+            format!("Код уже в статусе {status}: для новой этикетки нужен код, ещё не введённый в оборот."),
             Some(ki.to_string()),
         )
     })

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use tally_domain::code::Ki;
 use tally_domain::gs1::{Gs1Date, Gtin, Sscc};
-use tally_domain::operation::{Child, Level, WriteOffReason};
+use tally_domain::operation::{Child, Level, ReturnCause, ReturnReceipt, WriteOffReason};
 use tally_domain::status::{CisStatus, Inn};
 
 use crate::feed::TurnoverType;
@@ -28,16 +28,19 @@ pub enum DocumentKind {
     WriteOff,
     /// Goods picked and shipped to a customer (or back to a supplier).
     Shipment,
+    /// Sold goods a customer brought back, into circulation again.
+    Return,
 }
 
 impl DocumentKind {
-    pub const ALL: [DocumentKind; 6] = [
+    pub const ALL: [DocumentKind; 7] = [
         DocumentKind::Acceptance,
         DocumentKind::Aggregation,
         DocumentKind::Disaggregation,
         DocumentKind::Reaggregation,
         DocumentKind::WriteOff,
         DocumentKind::Shipment,
+        DocumentKind::Return,
     ];
 
     pub fn name(self) -> &'static str {
@@ -48,6 +51,7 @@ impl DocumentKind {
             DocumentKind::Reaggregation => "reaggregation",
             DocumentKind::WriteOff => "write-off",
             DocumentKind::Shipment => "shipment",
+            DocumentKind::Return => "return",
         }
     }
 
@@ -72,6 +76,7 @@ pub enum OperationDocument {
     Reaggregation(ReaggregationDocument),
     WriteOff(WriteOffDocument),
     Shipment(ShipmentDocument),
+    Return(ReturnDocument),
 }
 
 /// A document whose kind or payload this build cannot read: kept whole, so the hub can refuse
@@ -92,6 +97,7 @@ impl OperationDocument {
             OperationDocument::Reaggregation(_) => DocumentKind::Reaggregation,
             OperationDocument::WriteOff(_) => DocumentKind::WriteOff,
             OperationDocument::Shipment(_) => DocumentKind::Shipment,
+            OperationDocument::Return(_) => DocumentKind::Return,
         }
     }
 
@@ -126,6 +132,9 @@ impl OperationDocument {
                 DocumentKind::Shipment => {
                     ShipmentDocument::deserialize(&payload).map(OperationDocument::Shipment)
                 }
+                DocumentKind::Return => {
+                    ReturnDocument::deserialize(&payload).map(OperationDocument::Return)
+                }
             };
         read.map_err(|e| unreadable(payload, e.to_string()))
     }
@@ -139,6 +148,7 @@ impl OperationDocument {
             OperationDocument::Reaggregation(d) => serde_json::to_value(d),
             OperationDocument::WriteOff(d) => serde_json::to_value(d),
             OperationDocument::Shipment(d) => serde_json::to_value(d),
+            OperationDocument::Return(d) => serde_json::to_value(d),
         };
         // Every field is a string, a number, a list or a map with string keys: writing to a
         // `Value` cannot fail.
@@ -337,6 +347,38 @@ pub struct ShippedLine {
     /// Units of the GTIN past the quantity (in `over`).
     #[serde(default)]
     pub over: u32,
+}
+
+/// Sold goods a customer brought back: the hub returns the codes read off them to circulation
+/// (`LP_RETURN`) and registers the new codes put on items whose labels could not be read
+/// (`LK_REMARK` with the return as its cause).
+#[derive(Serialize, Deserialize, Clone, PartialEq, Eq, Debug)]
+pub struct ReturnDocument {
+    /// How the goods were sold: `retail` or `remote_sale`.
+    #[serde(with = "text::one")]
+    pub cause: ReturnCause,
+    /// The return's primary document: `receipt`, `sales_receipt` or `other`.
+    #[serde(with = "text::one")]
+    pub receipt: ReturnReceipt,
+    /// Its name, when `receipt` is `other`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub receipt_name: Option<String>,
+    pub document_number: String,
+    #[serde(with = "text::one")]
+    pub document_date: Gs1Date,
+    /// False for a remote sale refused unpaid at the door.
+    #[serde(default = "paid")]
+    pub paid: bool,
+    /// Codes read off the goods, in scan order.
+    #[serde(default, with = "text::list")]
+    pub units: Vec<Ki>,
+    /// New codes put on returned items whose labels could not be read.
+    #[serde(default, with = "text::list")]
+    pub relabelled: Vec<Ki>,
+}
+
+fn paid() -> bool {
+    true
 }
 
 /// A code that replaces a damaged one on goods that stay.

@@ -13,7 +13,7 @@
 //!   whole current state of its code. `parent` is an SSCC (18 digits, or 20 with the AI `00`)
 //!   or a КИ. `cis` may be an SSCC too: a box or pallet label has a status, an owner and
 //!   children like a unit. `{"cis", "remove": true}` stops tracking the code.
-//! - catalog: `{"gtin", "name", "productGroupId"?, "unit"?}`.
+//! - catalog: `{"gtin", "name", "productGroupId"?, "unit"?, "tnved"?}`.
 //! - block lists: `{"kind": "code", "cis"}`, `{"kind": "gtin", "gtin"}` or
 //!   `{"kind": "series", "gtin", "batch"}`, each with `"remove": true` to lift the block.
 //! - tasks (the supplier's shipments to accept): `{"id", "number", "senderInn", "date",
@@ -83,6 +83,8 @@ pub enum RejectReason {
     GroupPackageNotAllowed,
     /// A task's quantity line asks for no units, or for more than a delivery holds.
     BadQuantity,
+    /// A catalog item's `tnved` is not the 10 digits of a TN VED EAEU code.
+    BadTnved,
 }
 
 impl RejectReason {
@@ -116,6 +118,7 @@ impl RejectReason {
             RejectReason::BadReleaseOrderNumber => "bad_release_order_number",
             RejectReason::GroupPackageNotAllowed => "group_package_not_allowed",
             RejectReason::BadQuantity => "bad_quantity",
+            RejectReason::BadTnved => "bad_tnved",
         }
     }
 
@@ -211,6 +214,10 @@ impl RejectReason {
             RejectReason::BadQuantity => (
                 "a task line's quantity is not a whole number from 1 to 1000000",
                 "количество в строке задания не целое число от 1 до 1000000",
+            ),
+            RejectReason::BadTnved => (
+                "the TN VED code (tnved) is not 10 digits",
+                "код ТН ВЭД (tnved) не из 10 цифр",
             ),
         }
     }
@@ -477,6 +484,8 @@ struct CatalogLine<'a> {
     product_group_id: Option<u64>,
     #[serde(borrow)]
     unit: Option<Text<'a>>,
+    #[serde(borrow)]
+    tnved: Option<Text<'a>>,
 }
 
 /// A product of the catalog.
@@ -486,6 +495,9 @@ pub struct CatalogRecord {
     pub name: String,
     pub product_group: Option<ProductGroup>,
     pub unit: Option<String>,
+    /// The product's TN VED EAEU code, 10 digits: GIS MT asks for it when a returned item is
+    /// re-marked.
+    pub tnved: Option<String>,
 }
 
 pub fn parse_catalog(line: &[u8]) -> Result<CatalogRecord, RejectReason> {
@@ -499,6 +511,13 @@ pub fn parse_catalog(line: &[u8]) -> Result<CatalogRecord, RejectReason> {
         name: name.to_owned(),
         product_group: product_group(item.product_group_id),
         unit: Text::non_empty(&item.unit).map(str::to_owned),
+        tnved: match Text::non_empty(&item.tnved) {
+            Some(code) if code.len() == 10 && code.bytes().all(|b| b.is_ascii_digit()) => {
+                Some(code.to_owned())
+            }
+            Some(_) => return Err(RejectReason::BadTnved),
+            None => None,
+        },
     })
 }
 

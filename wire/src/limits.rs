@@ -56,6 +56,7 @@ impl OperationDocument {
             OperationDocument::Shipment(d) => {
                 d.units.len() + d.labels.len() + d.opened.len() + d.over.len() + d.missing.len()
             }
+            OperationDocument::Return(d) => d.units.len() + d.relabelled.len(),
         }
     }
 
@@ -81,6 +82,13 @@ impl OperationDocument {
                 check("document_number", &d.document_number, MAX_FIELD_CHARS)?;
                 if let Some(order) = &d.order_id {
                     check("order_id", order, MAX_FIELD_CHARS)?;
+                }
+                Ok(())
+            }
+            OperationDocument::Return(d) => {
+                check("document_number", &d.document_number, MAX_FIELD_CHARS)?;
+                if let Some(name) = &d.receipt_name {
+                    check("receipt_name", name, MAX_FIELD_CHARS)?;
                 }
                 Ok(())
             }

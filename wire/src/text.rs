@@ -11,7 +11,7 @@ use serde::de::{self, Deserializer};
 use serde::ser::Serializer;
 use tally_domain::code::Ki;
 use tally_domain::gs1::{Gs1Date, Gtin, Sscc};
-use tally_domain::operation::WriteOffReason;
+use tally_domain::operation::{ReturnCause, ReturnReceipt, WriteOffReason};
 use tally_domain::status::{CisStatus, Inn};
 
 /// A domain value with one text form on the wire.
@@ -79,6 +79,26 @@ impl TextForm for WriteOffReason {
     }
     fn from_text(text: &str) -> Option<WriteOffReason> {
         WriteOffReason::from_code(text)
+    }
+}
+
+impl TextForm for ReturnCause {
+    const WHAT: &'static str = "a return cause (retail or remote_sale)";
+    fn to_text(&self) -> String {
+        self.code().to_owned()
+    }
+    fn from_text(text: &str) -> Option<ReturnCause> {
+        ReturnCause::from_code(text)
+    }
+}
+
+impl TextForm for ReturnReceipt {
+    const WHAT: &'static str = "a return document type (receipt, sales_receipt or other)";
+    fn to_text(&self) -> String {
+        self.code().to_owned()
+    }
+    fn from_text(text: &str) -> Option<ReturnReceipt> {
+        ReturnReceipt::from_code(text)
     }
 }
 

@@ -7,12 +7,12 @@ use proptest::prelude::*;
 use serde_json::{Value, json};
 use tally_domain::code::Ki;
 use tally_domain::gs1::{Gs1Date, Gtin, Sscc};
-use tally_domain::operation::{Level, WriteOffReason};
+use tally_domain::operation::{Level, ReturnCause, ReturnReceipt, WriteOffReason};
 use tally_domain::status::{CisStatus, PackageType, StatusEx};
 use tally_wire::document::{
     AcceptanceDocument, AggregationDocument, DisaggregationDocument, PackedAggregate, PackedChild,
-    ReaggregationDocument, ReaggregationType, Replacement, ShipmentDocument, ShippedLine,
-    WriteOffDocument,
+    ReaggregationDocument, ReaggregationType, Replacement, ReturnDocument, ShipmentDocument,
+    ShippedLine, WriteOffDocument,
 };
 use tally_wire::feed::{self, Blocked, RejectReason, StatusRecord, Subject, TurnoverType};
 use tally_wire::{
@@ -70,6 +70,41 @@ fn a_shipment_reads_and_writes_back_with_its_defaults() {
         payload[field] = bad;
         let error = OperationDocument::from_parts("shipment", payload).unwrap_err();
         assert_eq!(error.kind, "shipment");
+        assert!(!error.error.is_empty(), "{field}");
+    }
+}
+
+#[test]
+fn a_customer_return_reads_and_writes_back_with_its_defaults() {
+    let sold = json!({"cause": "remote_sale", "receipt": "other", "receipt_name": "Акт возврата",
+        "document_number": "ВЗ-3", "document_date": "2026-12-02", "paid": false,
+        "units": [KI_A], "relabelled": [KI_B]});
+    let OperationDocument::Return(d) = check("return", sold.clone(), sold) else {
+        panic!()
+    };
+    assert_eq!(d.cause, ReturnCause::RemoteSale);
+    assert_eq!(d.receipt, ReturnReceipt::Other);
+    assert!(!d.paid);
+    // A retail return says only what it must: paid, nothing relabelled.
+    let retail = json!({"cause": "retail", "receipt": "receipt", "document_number": "ФД-7",
+        "document_date": "2026-12-02", "units": [KI_A]});
+    let read = OperationDocument::from_parts("return", retail).unwrap();
+    assert_eq!(
+        read.payload(),
+        json!({"cause": "retail", "receipt": "receipt", "document_number": "ФД-7",
+            "document_date": "2026-12-02", "paid": true, "units": [KI_A], "relabelled": []})
+    );
+    for (field, bad) in [
+        ("cause", json!("gift")),
+        ("receipt", json!("RECEIPT")),
+        ("units", json!(["0104600840749372"])),
+        ("document_date", json!("2026-02-30")),
+    ] {
+        let mut payload = json!({"cause": "retail", "receipt": "receipt",
+            "document_number": "ФД-7", "document_date": "2026-12-02", "units": [KI_A]});
+        payload[field] = bad;
+        let error = OperationDocument::from_parts("return", payload).unwrap_err();
+        assert_eq!(error.kind, "return");
         assert!(!error.error.is_empty(), "{field}");
     }
 }
@@ -424,6 +459,21 @@ fn feed_lines_are_judged_alike_on_both_sides() {
             .unwrap();
     assert_eq!(block.blocked.key(), "series:04600840749372:L7");
     assert!(matches!(block.blocked, Blocked::Series(..)));
+    // A catalog item may carry its TN VED code, which a returned item's re-marking needs.
+    let shoes = feed::parse_catalog(
+        r#"{"gtin": "04600840749372", "name": "Туфли", "productGroupId": 2, "tnved": "6403999800"}"#
+            .as_bytes(),
+    )
+    .unwrap();
+    assert_eq!(shoes.tnved.as_deref(), Some("6403999800"));
+    for bad in ["640399980", "64039998OO", "6403 99980"] {
+        let line = format!(r#"{{"gtin": "04600840749372", "name": "Т", "tnved": "{bad}"}}"#);
+        assert_eq!(
+            feed::parse_catalog(line.as_bytes()).unwrap_err(),
+            RejectReason::BadTnved,
+            "{bad}"
+        );
+    }
 }
 
 fn gtins() -> impl Strategy<Value = Gtin> {
@@ -586,6 +636,39 @@ fn documents() -> impl Strategy<Value = OperationDocument> {
                             .collect(),
                         over,
                         missing,
+                    })
+                }
+            ),
+        (
+            prop::sample::select(ReturnCause::ALL.to_vec()),
+            prop::sample::select(ReturnReceipt::ALL.to_vec()),
+            prop::option::of("[^\u{0}]{1,12}"),
+            "[^\u{0}]{1,12}",
+            dates(),
+            any::<bool>(),
+            list(),
+            list(),
+        )
+            .prop_map(
+                |(
+                    cause,
+                    receipt,
+                    receipt_name,
+                    document_number,
+                    document_date,
+                    paid,
+                    units,
+                    relabelled,
+                )| {
+                    OperationDocument::Return(ReturnDocument {
+                        cause,
+                        receipt,
+                        receipt_name,
+                        document_number,
+                        document_date,
+                        paid,
+                        units,
+                        relabelled,
                     })
                 }
             ),

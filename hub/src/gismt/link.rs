@@ -1090,6 +1090,7 @@ mod tests {
             "LK_APPLIED_KM_CANCELLATION.valid.json",
             "LK_REMARK.valid.json",
             "LP_SHIP_GOODS.valid.json",
+            "LP_RETURN.valid.json",
         ] {
             assert!(!codes_of(&read(name)).is_empty(), "{name}");
         }

@@ -797,3 +797,121 @@ fn a_shipment_unpacks_its_opened_boxes_and_ships_units_and_whole_boxes_once() {
     }
     assert_eq!(hub.export(&[DocType::LpShipGoods]).len(), 1);
 }
+
+#[test]
+fn a_customer_return_brings_sold_codes_back_and_re_marks_unreadable_labels() {
+    let sold = |g, tag| status(g, tag, "RETIRED", OURS);
+    let mut sold_elsewhere = status(MILK, "Z1", "RETIRED", OURS);
+    sold_elsewhere.as_object_mut().unwrap().remove("ownerInn");
+    let statuses = [
+        sold(MILK, "R1"),
+        sold(MILK, "R2"),
+        sold(SHOES, "S1"),
+        sold(MILK, "R4"),
+        sold_elsewhere,
+        status(MILK, "U1", "INTRODUCED", OURS),
+        status(SHOES, "N1", "APPLIED", OURS),
+        status(SHOES, "N2", "INTRODUCED", OURS),
+        status(MILK, "N3", "APPLIED", OURS),
+        status(SHOES, "N4", "EMITTED", OURS),
+    ];
+    let hub = start(&statuses, &[]);
+    let catalog = [
+        json!({"gtin": MILK.gtin, "name": "Молоко 2,5% 0,9 л", "productGroupId": 8}),
+        json!({"gtin": SHOES.gtin, "name": "Туфли", "productGroupId": 2, "tnved": "6403999800"}),
+    ]
+    .iter()
+    .map(|l| format!("{l}\n"))
+    .collect::<String>();
+    assert!(import(&hub.db.store(), Feed::Catalog, catalog.as_bytes()).unwrap().rejected.is_empty());
+    let token = hub.enroll("W1", OURS);
+    let returned = |cause: &str, paid: bool, units: &[String], relabelled: &[String]| {
+        operation(
+            "return",
+            json!({"cause": cause, "receipt": "receipt", "document_number": "ФД-7711",
+                   "document_date": "2026-12-02", "paid": paid, "units": units,
+                   "relabelled": relabelled}),
+        )
+    };
+    let good = returned(
+        "retail",
+        true,
+        &[cis(MILK, "R1"), cis(MILK, "R2"), cis(SHOES, "S1")],
+        &[cis(SHOES, "N1")],
+    );
+    let answers = hub.push(&token, std::slice::from_ref(&good));
+    assert_eq!(answers[0].result, PushResult::Accepted, "{answers:?}");
+
+    let schemas = schemas();
+    let exported = hub.export(&[DocType::LpReturn, DocType::LkRemark]);
+    let made: Vec<(&str, &str)> = exported
+        .iter()
+        .map(|d| (d.doc_type.api_name(), d.pg.as_str()))
+        .collect();
+    assert_eq!(
+        made,
+        [("LP_RETURN", "shoes"), ("LP_RETURN", "milk"), ("LK_REMARK", "shoes")],
+        "one document per product group, the codes read off the goods first"
+    );
+    for document in &exported {
+        let wrong = violations(&schemas[document.doc_type.api_name()], &document.document);
+        assert!(wrong.is_empty(), "{wrong:?}\n{:#}", document.document);
+    }
+    let milk = &exported[1].document;
+    assert_eq!(
+        *milk,
+        json!({"trade_participant_inn": OURS, "return_type": "RETAIL_RETURN",
+               "primary_document_type": "RECEIPT", "primary_document_number": "ФД-7711",
+               "primary_document_date": "2026-12-02T00:00:00.000Z",
+               "products": [{"ki": cis(MILK, "R1")}, {"ki": cis(MILK, "R2")}]})
+    );
+    let remark = &exported[2].document;
+    assert_eq!(remark["remarking_cause"], "RETAIL_RETURN");
+    assert_eq!(
+        remark["products"],
+        json!([{"new_uin": cis(SHOES, "N1"), "remarking_date": "2023-11-14T22:14:20.000Z",
+                "remarking_cause": "RETAIL_RETURN", "tnved_10": "6403999800",
+                "primary_document_type": "RECEIPT", "primary_document_number": "ФД-7711",
+                "primary_document_date": "2026-12-02T00:00:00.000Z"}])
+    );
+
+    // Back in circulation and ours: the returned unit ships again, and comes back only once.
+    let ship = operation(
+        "shipment",
+        json!({"receiver_inn": SUPPLIER, "document_number": "РН-18",
+               "document_date": "2026-12-02", "units": [cis(MILK, "R1")]}),
+    );
+    let answers = hub.push(&token, &[ship]);
+    assert_eq!(answers[0].result, PushResult::Accepted, "{answers:?}");
+
+    // Refused, and nothing made: a code not sold (back already, or never sold), a code
+    // another seller sold, a new label that marks goods already, a re-marking the catalog
+    // has no TN VED code for, a retail sale said to be unpaid.
+    for (units, relabelled, cause, paid, code) in [
+        (vec![cis(MILK, "R2")], vec![], "retail", true, "wrong_status"),
+        (vec![cis(MILK, "U1")], vec![], "retail", true, "wrong_status"),
+        (vec![cis(MILK, "Z1")], vec![], "retail", true, "not_ours"),
+        (vec![], vec![cis(SHOES, "N2")], "retail", true, "not_a_new_code"),
+        (vec![], vec![cis(MILK, "N3")], "retail", true, "no_tnved"),
+        (vec![cis(MILK, "R4")], vec![], "retail", false, "retail_unpaid"),
+    ] {
+        let answers = hub.push(&token, &[returned(cause, paid, &units, &relabelled)]);
+        assert_eq!(answers[0].result, PushResult::Rejected, "{code}: {answers:?}");
+        assert!(answers[0].reasons.iter().any(|r| r.code == code), "{code}: {answers:?}");
+    }
+    assert_eq!(hub.export(&[DocType::LpReturn, DocType::LkRemark]).len(), 3);
+
+    // A remote sale refused at the door comes back unpaid: no primary document then.
+    let unpaid = returned("remote_sale", false, &[cis(MILK, "R4")], &[cis(SHOES, "N4")]);
+    let answers = hub.push(&token, &[unpaid]);
+    assert_eq!(answers[0].result, PushResult::Accepted, "{answers:?}");
+    let exported = hub.export(&[DocType::LpReturn, DocType::LkRemark]);
+    assert_eq!(exported.len(), 5);
+    for document in &exported[3..] {
+        let wrong = violations(&schemas[document.doc_type.api_name()], &document.document);
+        assert!(wrong.is_empty(), "{wrong:?}\n{:#}", document.document);
+        assert_eq!(document.document.get("primary_document_number"), None);
+    }
+    assert_eq!(exported[3].document["paid"], false);
+    assert_eq!(exported[4].document["products"][0]["paid"], false);
+}

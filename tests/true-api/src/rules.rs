@@ -27,6 +27,7 @@ const CODE_FIELDS: &[&str] = &[
     "sntins",
     "last_uin",
     "new_uin",
+    "ki",
 ];
 
 /// Every code a body names, as written.
@@ -272,6 +273,7 @@ pub fn judge(state: &mut State, index: usize) {
             cancellation(&mut work, body, &["APPLIED", "APPLIED_NOT_PAID"]);
         }
         "LK_REMARK" => remark(&mut work, body),
+        "LP_RETURN" => return_to_circulation(&mut work, body),
         other => work.error(format!("Тип документа {other} не поддерживается")),
     }
     let Work {
@@ -602,6 +604,29 @@ fn cancellation(w: &mut Work<'_>, body: &Value, statuses: &[&str]) {
         w.detach(&key);
         w.edit(&key, |c| {
             c.insert("status".into(), json!("WRITTEN_OFF"));
+        });
+    }
+}
+
+/// `LP_RETURN`: codes this participant sold (`RETIRED`, still its own) come back into
+/// circulation as a customer returns them; a code in circulation, written off or someone
+/// else's is refused. A re-marking or a sale being cancelled (`statusEx`) is not a sale [U].
+fn return_to_circulation(w: &mut Work<'_>, body: &Value) {
+    if !w.participant(body, "trade_participant_inn") {
+        return;
+    }
+    let inn = w.inn.clone();
+    for item in items(body, "products") {
+        let code = text(item, "ki");
+        let Some((key, info)) = w.check(code, &inn, &["RETIRED"]) else {
+            continue;
+        };
+        if !w.status_ex_in(code, &info, &["", "EMPTY"]) {
+            continue;
+        }
+        w.edit(&key, |c| {
+            c.insert("status".into(), json!("INTRODUCED"));
+            c.insert("statusEx".into(), json!("EMPTY"));
         });
     }
 }

@@ -45,6 +45,7 @@ pub const DOCUMENT_TYPES: &[&str] = &[
     "LK_KM_CANCELLATION",
     "LK_APPLIED_KM_CANCELLATION",
     "LK_REMARK",
+    "LP_RETURN",
 ];
 
 /// `cises/info` takes at most this many codes a call.

@@ -884,3 +884,38 @@ fn a_shipment_awaits_the_receivers_acceptance_and_only_the_receiver_can_accept_i
     assert_eq!(refused["ownerInn"], OWNER);
     assert!(refused.get("statusEx").is_none(), "{refused}");
 }
+
+#[test]
+fn a_return_brings_our_sold_codes_back_into_circulation_and_refuses_the_rest() {
+    let f = fixture("return");
+    let sold = "0104607001234562215Tg7Hj1Kl3Zx9";
+    let unsold = "010460700123456221Abc123";
+    f.emu.seed(&[
+        unit(sold, "RETIRED", OWNER),
+        unit(unsold, "INTRODUCED", OWNER),
+    ]);
+    let token = f.sign_in(OWNER);
+    let body = example("LP_RETURN.valid.json");
+    let id = f.created(&token, "lp", "LP_RETURN", &body);
+    assert_eq!(f.verdict(&token, &id, "lp")["status"], "CHECKED_OK");
+    assert_eq!(f.status_of(sold)["status"], "INTRODUCED");
+
+    // Back in circulation already, or never sold: nothing to return.
+    for code in [sold, unsold] {
+        let mut again = body.clone();
+        again["products"] = json!([{"ki": code}]);
+        let id = f.created(&token, "lp", "LP_RETURN", &again);
+        let verdict = f.verdict(&token, &id, "lp");
+        assert_eq!(verdict["status"], "CHECKED_NOT_OK", "{code}");
+        assert!(verdict["errors"].to_string().contains(code), "{verdict}");
+    }
+    // Another participant cannot return our sale.
+    f.emu.seed(&[unit(sold, "RETIRED", OWNER)]);
+    let other = f.sign_in(OTHER);
+    let mut theirs = body.clone();
+    theirs["trade_participant_inn"] = json!(OTHER);
+    let (status, id) = f.create(&other, "lp", "LP_RETURN", &theirs, OTHER);
+    assert_eq!(status, 200, "{id}");
+    assert_eq!(f.verdict(&other, &id, "lp")["status"], "CHECKED_NOT_OK");
+    assert_eq!(f.status_of(sold)["status"], "RETIRED");
+}
