@@ -10,7 +10,7 @@ use tally_domain::code::{CodeKind, Ki, MarkingCode, ParseOptions, Rejection, par
 use tally_domain::gs1::{Ai, Sscc};
 use tally_domain::operation::{
     AcceptanceEvent, AggregationEvent, Capacity, Child, Level, PackedLabel, ReaggregationEvent,
-    ReaggregationMode, Refusal, ShipmentEvent, WriteOffEvent,
+    ReaggregationMode, Refusal, ReturnEvent, ShipmentEvent, WriteOffEvent,
 };
 use tally_domain::product_group::ProductGroup;
 use tally_domain::reason::Reason;
@@ -101,6 +101,9 @@ pub enum Command {
     },
     /// Re-aggregation: units go into the box or come out of it.
     Mode(ReaggregationMode),
+    /// Customer return: the item in hand has a label nobody can read; the next scan is the
+    /// code of its new label.
+    Damaged,
 }
 
 struct Open {
@@ -212,7 +215,12 @@ impl Desk {
         if let OperationState::WriteOff(w) = &open.state
             && let Some(old) = w.awaiting_replacement()
         {
-            return self.replacement(code, old, now);
+            return self.new_label(code, Some(old), now);
+        }
+        if let OperationState::Return(r) = &open.state
+            && r.awaiting_new_label()
+        {
+            return self.new_label(code, None, now);
         }
         // A box label in re-aggregation: what this terminal knows the box holds.
         let contents = match (&open.state, code.sscc()) {
@@ -294,21 +302,26 @@ impl Desk {
         ))
     }
 
-    /// The scan after a re-marked code: the code of the new label for the same goods. It is
-    /// judged by one rule, that it is fresh (not in circulation, not out of it), which the
-    /// write-off decides from the status the replica and this terminal's own operations give.
-    fn replacement(
+    /// The scan after a re-marked code (write-off, `old`) or after an item whose label cannot
+    /// be read (customer return): the code of the new label for the goods. It is judged by one
+    /// rule, that it is fresh (not in circulation, not out of it), which the operation decides
+    /// from the status the replica and this terminal's own operations give.
+    fn new_label(
         &mut self,
         code: MarkingCode,
-        old: Ki,
+        old: Option<Ki>,
         now: Timestamp,
     ) -> anyhow::Result<ScanOutcome> {
         let verdict = plain_accept();
         let Some(new) = code.ki() else {
+            let refusal = match old {
+                Some(old) => Refusal::AwaitingReplacement { old },
+                None => Refusal::AwaitingNewLabel,
+            };
             return Ok(ScanOutcome::NotTaken {
                 code,
                 verdict,
-                refusal: Refusal::AwaitingReplacement { old },
+                refusal,
             });
         };
         let mut status = self.store.status(&new)?.map(|s| s.status);
@@ -323,11 +336,14 @@ impl Desk {
         {
             status = Some(local.status);
         }
-        let applied = match self.open.as_mut().map(|o| &mut o.state) {
-            Some(OperationState::WriteOff(w)) => {
+        let applied = match (self.open.as_mut().map(|o| &mut o.state), old) {
+            (Some(OperationState::WriteOff(w)), Some(old)) => {
                 w.apply(WriteOffEvent::Replacement { old, new, status })
             }
-            _ => return Err(anyhow!("no write-off is open")),
+            (Some(OperationState::Return(r)), None) => {
+                r.apply(ReturnEvent::NewLabel { ki: new, status })
+            }
+            _ => return Err(anyhow!("no operation waits for a new label")),
         };
         if let Err(refusal) = applied {
             return Ok(ScanOutcome::NotTaken {
@@ -409,6 +425,9 @@ impl Desk {
             }
             (Some(OperationState::Shipment(s)), Some(ki)) => {
                 (s.contains(ki), s.expectation(ki), None, None)
+            }
+            (Some(OperationState::Return(r)), Some(ki)) => {
+                (r.contains(ki), Expectation::NoList, None, None)
             }
             (Some(OperationState::Reaggregation(r)), Some(ki)) => {
                 // What goes into a box joins its product group: the first unit added, else
@@ -606,6 +625,7 @@ impl Desk {
             (OperationState::Shipment(s), Command::Remove(Child::Unit(ki))) => {
                 s.apply(ShipmentEvent::Remove(ki))
             }
+            (OperationState::Return(r), Command::Damaged) => r.apply(ReturnEvent::Damaged),
             _ => Err(Refusal::WrongChild),
         };
         if let Err(refusal) = applied {
@@ -769,6 +789,13 @@ impl Desk {
                 }
                 effects.unpacked = opened;
             }
+            // What came back, and the new labels on returned goods, are ours and in
+            // circulation again.
+            OperationState::Return(r) => effects.statuses.push(LocalStatuses {
+                codes: r.units().chain(r.relabelled()).copied().collect(),
+                status: CisStatus::Introduced,
+                owner: self.settings.own_inn,
+            }),
         }
         let queued = self
             .store
@@ -848,6 +875,7 @@ fn apply_scan(
             }
         }
         (OperationState::Shipment(s), Some(ki), _) => s.apply(ShipmentEvent::Unit(ki)),
+        (OperationState::Return(r), Some(ki), _) => r.apply(ReturnEvent::Unit(ki)),
         (OperationState::Shipment(s), None, Some(sscc)) => {
             s.apply(ShipmentEvent::Label(PackedLabel {
                 sscc,

@@ -9,17 +9,18 @@ use tally_domain::code::Ki;
 use tally_domain::gs1::{Gs1Date, Gtin, Sscc};
 use tally_domain::operation::{
     Acceptance, AcceptanceEvent, AcceptanceTask, Aggregation, AggregationEvent, Capacity, Child,
-    Disaggregation, ExpectedBox, Level, PackedLabel, QuantityLine, Reaggregation,
-    ReaggregationEvent, ReaggregationMode, Refusal, Shipment, ShipmentEvent, ShipmentHeader,
-    WriteOff, WriteOffEvent, WriteOffHeader, WriteOffReason,
+    CustomerReturn, Disaggregation, ExpectedBox, Level, PackedLabel, QuantityLine, Reaggregation,
+    ReaggregationEvent, ReaggregationMode, Refusal, ReturnCause, ReturnEvent, ReturnHeader,
+    ReturnReceipt, Shipment, ShipmentEvent, ShipmentHeader, WriteOff, WriteOffEvent,
+    WriteOffHeader, WriteOffReason,
 };
 use tally_domain::status::{CisStatus, Inn};
 use tally_domain::validate::OperationKind;
 use tally_domain::{ProductGroup, Timestamp};
 use tally_wire::document::{
     AcceptanceDocument, AcceptedLine, AggregationDocument, DisaggregationDocument, PackedAggregate,
-    PackedChild, ReaggregationDocument, ReaggregationType, Replacement, ShipmentDocument,
-    ShippedLine, WriteOffDocument,
+    PackedChild, ReaggregationDocument, ReaggregationType, Replacement, ReturnDocument,
+    ShipmentDocument, ShippedLine, WriteOffDocument,
 };
 use tally_wire::feed::TurnoverType;
 use tally_wire::{DocumentKind, OperationDocument};
@@ -42,6 +43,7 @@ pub enum OperationState {
     Reaggregation(Reaggregation),
     WriteOff(WriteOff),
     Shipment(Shipment),
+    Return(CustomerReturn),
 }
 
 fn ki_text(ki: &Ki) -> String {
@@ -164,6 +166,7 @@ impl OperationState {
             | OperationState::Reaggregation(_) => OperationKind::Aggregation,
             OperationState::WriteOff(_) => OperationKind::WriteOff,
             OperationState::Shipment(_) => OperationKind::Shipment,
+            OperationState::Return(_) => OperationKind::Return,
         }
     }
 
@@ -176,6 +179,7 @@ impl OperationState {
             OperationState::Reaggregation(_) => DocumentKind::Reaggregation,
             OperationState::WriteOff(_) => DocumentKind::WriteOff,
             OperationState::Shipment(_) => DocumentKind::Shipment,
+            OperationState::Return(_) => DocumentKind::Return,
         }
     }
 
@@ -208,6 +212,17 @@ impl OperationState {
                     "receiver_inn": h.receiver.as_str(),
                     "document_number": h.document_number,
                     "document_date": date_text(h.document_date),
+                })
+            }
+            OperationState::Return(r) => {
+                let h = r.header();
+                json!({
+                    "cause": h.cause.code(),
+                    "receipt": h.receipt.code(),
+                    "receipt_name": h.receipt_name,
+                    "document_number": h.document_number,
+                    "document_date": date_text(h.document_date),
+                    "paid": h.paid,
                 })
             }
         }
@@ -261,6 +276,20 @@ impl OperationState {
                 },
                 None,
             )),
+            "return" => {
+                let cause = str_field(header, "cause")?;
+                let receipt = str_field(header, "receipt")?;
+                OperationState::Return(CustomerReturn::new(ReturnHeader {
+                    cause: ReturnCause::from_code(cause)
+                        .ok_or_else(|| anyhow!("unknown return cause {cause:?}"))?,
+                    receipt: ReturnReceipt::from_code(receipt)
+                        .ok_or_else(|| anyhow!("unknown return document {receipt:?}"))?,
+                    receipt_name: header["receipt_name"].as_str().map(str::to_owned),
+                    document_number: str_field(header, "document_number")?.to_string(),
+                    document_date: parse_date(str_field(header, "document_date")?)?,
+                    paid: header["paid"].as_bool().unwrap_or(true),
+                }))
+            }
             other => bail!("unknown operation kind {other:?}"),
         };
         for entry in entries {
@@ -379,6 +408,20 @@ impl OperationState {
                 };
                 s.apply(event).map_err(refused)
             }
+            OperationState::Return(r) => {
+                let event = match entry.action.as_str() {
+                    "unit" => ReturnEvent::Unit(parse_ki(&entry.code)?),
+                    "damaged" => ReturnEvent::Damaged,
+                    "new_label" => ReturnEvent::NewLabel {
+                        ki: parse_ki(&entry.code)?,
+                        status: entry.detail["status"]
+                            .as_str()
+                            .and_then(CisStatus::from_api_name),
+                    },
+                    other => bail!("unknown return action {other:?}"),
+                };
+                r.apply(event).map_err(refused)
+            }
         }
     }
 
@@ -455,6 +498,15 @@ impl OperationState {
                 ShipmentEvent::Open(sscc) => entry("open", sscc.to_string(), json!({})),
                 ShipmentEvent::Remove(ki) => entry("remove", ki_text(ki), json!({})),
             },
+            OperationState::Return(r) => match r.events().last()? {
+                ReturnEvent::Unit(ki) => entry("unit", ki_text(ki), json!({})),
+                ReturnEvent::Damaged => entry("damaged", String::new(), json!({})),
+                ReturnEvent::NewLabel { ki, status } => entry(
+                    "new_label",
+                    ki_text(ki),
+                    json!({"status": status.map(|s| s.api_name())}),
+                ),
+            },
         })
     }
 
@@ -467,6 +519,7 @@ impl OperationState {
             OperationState::Reaggregation(r) => r.undo().map(drop),
             OperationState::WriteOff(w) => w.undo().map(drop),
             OperationState::Shipment(s) => s.undo().map(drop),
+            OperationState::Return(r) => r.undo().map(drop),
         }
     }
 
@@ -585,6 +638,19 @@ impl OperationState {
                     missing: summary.missing,
                 })
             }
+            OperationState::Return(r) => {
+                let s = r.summary()?;
+                OperationDocument::Return(ReturnDocument {
+                    cause: s.header.cause,
+                    receipt: s.header.receipt,
+                    receipt_name: s.header.receipt_name,
+                    document_number: s.header.document_number,
+                    document_date: s.header.document_date,
+                    paid: s.header.paid,
+                    units: s.units,
+                    relabelled: s.relabelled,
+                })
+            }
         })
     }
 }
@@ -625,6 +691,47 @@ mod tests {
         let now = Timestamp(1_795_305_600_000);
         assert_eq!(restored.document(now), live.document(now));
         assert!(live.document(now).is_ok());
+    }
+
+    #[test]
+    fn a_customer_return_survives_the_journal() {
+        let header = ReturnHeader {
+            cause: ReturnCause::RemoteSale,
+            receipt: ReturnReceipt::Other,
+            receipt_name: Some("Акт возврата".into()),
+            document_number: "ВЗ-3".into(),
+            document_date: Gs1Date::from_yymmdd(b"261202").unwrap(),
+            paid: false,
+        };
+        let events = [
+            ReturnEvent::Unit(ki("R1")),
+            ReturnEvent::Damaged,
+            ReturnEvent::NewLabel {
+                ki: ki("N1"),
+                status: Some(CisStatus::Applied),
+            },
+            ReturnEvent::Unit(ki("R2")),
+        ];
+        round_trip(
+            OperationState::Return(CustomerReturn::new(header.clone())),
+            |s, i| match (s, events.get(i)) {
+                (OperationState::Return(r), Some(e)) => r.apply(e.clone()).is_ok(),
+                _ => false,
+            },
+        );
+        let mut r = CustomerReturn::new(header);
+        for e in events {
+            r.apply(e).unwrap();
+        }
+        let Ok(OperationDocument::Return(d)) =
+            OperationState::Return(r).document(Timestamp(1_795_305_600_000))
+        else {
+            panic!("a return with units makes its document");
+        };
+        assert_eq!(d.units, vec![ki("R1"), ki("R2")]);
+        assert_eq!(d.relabelled, vec![ki("N1")]);
+        assert_eq!(d.receipt_name.as_deref(), Some("Акт возврата"));
+        assert!(!d.paid);
     }
 
     #[test]

@@ -985,3 +985,119 @@ fn label_prints_zpl_or_draws_the_preview() {
     assert!(!wrong.status.success());
     assert!(String::from_utf8_lossy(&wrong.stderr).contains("not an SSCC"));
 }
+
+#[test]
+fn work_return_takes_back_what_we_sold_and_relabels_an_unreadable_item() {
+    let scratch = Scratch::new("work-return");
+    let db = scratch.0.join("replica.db");
+    let line = |serial: &str, status: &str| {
+        format!(
+            r#"{{"cis":"01046008407493722159{serial}","status":"{status}","ownerInn":"7707083893","productGroupId":8}}"#
+        )
+    };
+    let lines = [
+        line("Sold1", "RETIRED"),
+        line("Sold2", "RETIRED"),
+        line("InUse", "INTRODUCED"),
+        line("NeW1a", "EMITTED"),
+    ]
+    .join("\n");
+    import_statuses(&db, &lines);
+    let code = |serial: &str| format!("01046008407493722159{serial}\u{1d}93Ab1+");
+    let ki = |serial: &str| format!("01046008407493722159{serial}");
+    let command = |name: &str| format!("TALLY:{name}");
+    let args = [
+        "--cause",
+        "remote_sale",
+        "--unpaid",
+        "--document",
+        "ВЗ-3",
+        "--date",
+        "2026-12-02",
+    ];
+    let lines = work(
+        &db,
+        "return",
+        &args,
+        &[
+            code("Sold1"),
+            code("InUse"),
+            command("DAMAGED"),
+            code("Sold2"),
+            command("FINISH"),
+            code("NeW1a"),
+            code("Sold2"),
+            command("FINISH"),
+        ],
+    );
+    let story: Vec<String> = lines.iter().map(said).collect();
+    assert_eq!(
+        story,
+        [
+            "began",
+            "recorded",
+            // In circulation: nothing was sold, nothing comes back.
+            "refused",
+            "DAMAGED true",
+            // A sold code is someone's goods, not a new label; nor does the return finish
+            // while the new label is awaited.
+            "not_taken not_a_new_code",
+            "FINISH false",
+            "recorded",
+            "recorded",
+            "finished",
+        ],
+        "{lines:?}"
+    );
+    assert_eq!(lines[2]["findings"][0]["code"], "wrong_status");
+    assert_eq!(lines[3]["awaiting_new_label"], true);
+    assert_eq!(lines[5]["reason"]["code"], "awaiting_new_label");
+    assert!(lines[6].get("awaiting_new_label").is_none());
+    let payload = &lines[8]["payload"];
+    assert_eq!(lines[8]["kind"], "return");
+    assert_eq!(
+        *payload,
+        serde_json::json!({"cause": "remote_sale", "receipt": "receipt",
+            "document_number": "ВЗ-3", "document_date": "2026-12-02", "paid": false,
+            "units": [ki("Sold1"), ki("Sold2")], "relabelled": [ki("NeW1a")]})
+    );
+    assert!(matches!(
+        tally_wire::OperationDocument::from_parts("return", payload.clone()),
+        Ok(tally_wire::OperationDocument::Return(_))
+    ));
+
+    // Back in circulation on this terminal at once: the same unit cannot come back twice.
+    let again = work(
+        &db,
+        "return",
+        &["--document", "ФД-8"],
+        &[code("Sold1"), command("FINISH")],
+    );
+    let story: Vec<String> = again.iter().map(said).collect();
+    assert_eq!(
+        story,
+        ["began", "refused", "FINISH false", "end"],
+        "{again:?}"
+    );
+
+    // What GIS MT would refuse is refused before the first scan (on a replica with no return
+    // open, which would be resumed as it was begun).
+    let fresh = scratch.0.join("fresh.db");
+    for (bad, says) in [
+        (vec!["--unpaid"], "remote sale"),
+        (vec!["--receipt", "other"], "--receipt-name"),
+        (vec!["--cause", "gift"], "retail or remote_sale"),
+    ] {
+        let output = tally()
+            .args(["work", "return", "--source", "stdin", "--document", "ФД-9"])
+            .args(&bad)
+            .arg("--db")
+            .arg(&fresh)
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        assert!(!output.status.success(), "{bad:?}");
+        let text = String::from_utf8_lossy(&output.stderr);
+        assert!(text.contains(says), "{bad:?}: {text}");
+    }
+}

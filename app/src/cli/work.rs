@@ -11,7 +11,10 @@
 //! (the box's label, then the choice, then its units). A warning is confirmed by scanning the
 //! same code again, as on the handheld. A write-off under a code reason of a code in
 //! circulation re-marks it: its line says `awaiting_replacement`, and the next scan is the new
-//! label's code. Every scan, command and device event is printed as one JSON line.
+//! label's code. A customer return takes the codes read off the returned goods; for an item
+//! whose label cannot be read, `TALLY:DAMAGED` says so and the next scan is its new label's
+//! code (the lines say `awaiting_new_label` until then). Every scan, command and device event
+//! is printed as one JSON line.
 
 use std::io::Write;
 use std::sync::Arc;
@@ -26,8 +29,9 @@ use tally_domain::code::{Ki, MarkingCode};
 use tally_domain::gs1::{Gs1Date, Sscc};
 use tally_domain::label::{self, BoxLabel};
 use tally_domain::operation::{
-    Acceptance, Aggregate, Aggregation, Capacity, Child, Level, Reaggregation, ReaggregationMode,
-    Shipment, ShipmentHeader, WriteOff, WriteOffHeader, WriteOffReason,
+    Acceptance, Aggregate, Aggregation, Capacity, Child, CustomerReturn, Level, Reaggregation,
+    ReaggregationMode, ReturnCause, ReturnHeader, ReturnReceipt, Shipment, ShipmentHeader,
+    WriteOff, WriteOffHeader, WriteOffReason,
 };
 use tally_domain::reason::Reason;
 use tally_domain::status::Inn;
@@ -54,6 +58,8 @@ pub enum WorkKind {
     WriteOff,
     /// Goods picked and shipped to a receiver (`--receiver`), whole labels or units.
     Shipment,
+    /// Sold goods a customer brought back (`--cause`, `--receipt`, `--document`).
+    Return,
 }
 
 impl WorkKind {
@@ -64,6 +70,7 @@ impl WorkKind {
             WorkKind::Reaggregation => "reaggregation",
             WorkKind::WriteOff => "write-off",
             WorkKind::Shipment => "shipment",
+            WorkKind::Return => "return",
         }
     }
 }
@@ -95,13 +102,14 @@ pub struct WorkArgs {
     /// Write-off: the reason (damage_loss, destruction, expiry, code_spoiled, ...).
     #[arg(long, value_name = "REASON", default_value = "damage_loss")]
     reason: String,
-    /// Write-off: the number of the act; shipment: of the outgoing document (UPD).
+    /// Write-off: the number of the act; shipment: of the outgoing document (UPD); return:
+    /// of the return's receipt or document.
     #[arg(long, value_name = "NUMBER", default_value = "")]
     document: String,
     /// Shipment: whom the goods go to (the customer, or the supplier for a return).
     #[arg(long, value_name = "INN", value_parser = parse_inn)]
     receiver: Option<Inn>,
-    /// Write-off and shipment: the document's date, YYYY-MM-DD (default: today).
+    /// Write-off, shipment and return: the document's date, YYYY-MM-DD (default: today).
     #[arg(long, value_name = "DATE")]
     date: Option<String>,
     /// Write-off: a supervisor must confirm (`TALLY:CONFIRM:<name>`) before it finishes.
@@ -116,6 +124,19 @@ pub struct WorkArgs {
     /// Aggregation: who packed the boxes, as the labels say.
     #[arg(long, value_name = "NAME", default_value = "")]
     packer: String,
+    /// Return: how the goods were sold, `retail` or `remote_sale`.
+    #[arg(long, value_name = "CAUSE", default_value = "retail")]
+    cause: String,
+    /// Return: the document it is made under, `receipt` (a till's return receipt),
+    /// `sales_receipt` or `other` (then named by `--receipt-name`).
+    #[arg(long, value_name = "KIND", default_value = "receipt")]
+    receipt: String,
+    /// Return: the name of the document when `--receipt other`.
+    #[arg(long, value_name = "NAME")]
+    receipt_name: Option<String>,
+    /// Return: a remote sale refused unpaid at the door.
+    #[arg(long)]
+    unpaid: bool,
     #[command(flatten)]
     scanner: ScannerArgs,
     #[command(flatten)]
@@ -187,6 +208,48 @@ fn new_operation(args: &WorkArgs, store: &Store) -> anyhow::Result<OperationStat
                 },
                 None,
             ))
+        }
+        WorkKind::Return => {
+            let cause = ReturnCause::from_code(&args.cause).ok_or_else(|| {
+                anyhow!(
+                    "unknown return cause {:?}: retail or remote_sale",
+                    args.cause
+                )
+            })?;
+            let receipt = ReturnReceipt::from_code(&args.receipt).ok_or_else(|| {
+                anyhow!(
+                    "unknown return document {:?}: receipt, sales_receipt or other",
+                    args.receipt
+                )
+            })?;
+            if args.document.trim().is_empty() {
+                bail!("a return needs --document NUMBER (the return receipt's number)");
+            }
+            let receipt_name = args
+                .receipt_name
+                .as_deref()
+                .map(str::trim)
+                .filter(|n| !n.is_empty())
+                .map(str::to_owned);
+            // What GIS MT refuses is refused here, before a scan: it would only come back
+            // from the hub after the whole return was scanned.
+            if receipt == ReturnReceipt::Other && receipt_name.is_none() {
+                bail!("--receipt other needs --receipt-name NAME (the document's name)");
+            }
+            if args.unpaid && cause == ReturnCause::Retail {
+                bail!("--unpaid is for a remote sale: a retail sale was paid at the till");
+            }
+            OperationState::Return(CustomerReturn::new(ReturnHeader {
+                cause,
+                receipt,
+                receipt_name,
+                document_number: args.document.clone(),
+                document_date: match &args.date {
+                    Some(text) => parse_date(text)?,
+                    None => now().moscow_date(),
+                },
+                paid: !args.unpaid,
+            }))
         }
     })
 }
@@ -268,6 +331,15 @@ fn awaiting_replacement(desk: &Desk) -> Option<String> {
     }
 }
 
+/// Says on a line that the next scan must be a new label's code (customer return).
+fn mark_awaiting_new_label(desk: &Desk, line: &mut Value) {
+    if let (Some(OperationState::Return(r)), Value::Object(map)) = (desk.operation(), line)
+        && r.awaiting_new_label()
+    {
+        map.insert("awaiting_new_label".into(), json!(true));
+    }
+}
+
 /// What a command barcode asks for; `None` for FINISH and UNDO, handled by the loop.
 fn command_of(text: &str) -> anyhow::Result<Option<Command>> {
     Ok(match text {
@@ -277,6 +349,7 @@ fn command_of(text: &str) -> anyhow::Result<Option<Command>> {
         "OPEN-PALLET" => Some(Command::OpenGenerated(Level::Pallet)),
         "ADDING" => Some(Command::Mode(ReaggregationMode::Adding)),
         "REMOVING" => Some(Command::Mode(ReaggregationMode::Removing)),
+        "DAMAGED" => Some(Command::Damaged),
         other => {
             if let Some(supervisor) = other.strip_prefix("CONFIRM:")
                 && !supervisor.is_empty()
@@ -448,12 +521,13 @@ fn run_command(
         },
     };
     let closed = answer.is_ok() && text == "CLOSE";
-    let value = match answer {
+    let mut value = match answer {
         Ok(()) => json!({"event": "command", "command": text, "done": true,
                          "open": open_label(desk).map(|s| s.to_string())}),
         Err(refusal) => json!({"event": "command", "command": text, "done": false,
                                "reason": reason_json(&refusal)}),
     };
+    mark_awaiting_new_label(desk, &mut value);
     write_line(out, &value)?;
     if closed
         && let Some(aggregate) = closed_aggregate(desk, None)
@@ -538,6 +612,7 @@ pub fn run(args: &WorkArgs, mut out: impl Write) -> anyhow::Result<()> {
                 if let (Some(old), Value::Object(map)) = (awaiting_replacement(&desk), &mut value) {
                     map.insert("awaiting_replacement".into(), json!(old));
                 }
+                mark_awaiting_new_label(&desk, &mut value);
                 value
             }
             ScanEvent::Connected { source } => {
