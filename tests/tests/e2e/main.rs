@@ -1,5 +1,6 @@
 //! End-to-end tests across Tally's crates: one binary, one module per flow.
 
+mod customer_return;
 mod gismt;
 mod layering;
 mod onec;
