@@ -7,6 +7,7 @@
 pub mod acceptance;
 pub mod aggregation;
 pub mod customer_return;
+pub mod inventory;
 pub mod reaggregation;
 pub mod shipment;
 pub mod write_off;
@@ -26,6 +27,7 @@ pub use aggregation::{
 pub use customer_return::{
     CustomerReturn, ReturnCause, ReturnEvent, ReturnHeader, ReturnReceipt, ReturnSummary,
 };
+pub use inventory::{Counted, Inventory, InventoryEvent, InventoryHeader, InventorySummary};
 pub use reaggregation::{
     Reaggregation, ReaggregationEvent, ReaggregationMode, ReaggregationSummary,
 };
@@ -122,6 +124,13 @@ pub enum Refusal {
     /// Customer return: the item before this scan has an unreadable label, and its new code
     /// comes next.
     AwaitingNewLabel,
+    /// Inventory: a unit of this box was counted on its own; the box is opened, not counted
+    /// whole.
+    CountedAlone {
+        ki: Ki,
+    },
+    /// Inventory: no write-off settles this count, so there is nothing to confirm.
+    NothingToSettle,
 }
 
 impl Reason for Refusal {
@@ -157,6 +166,8 @@ impl Reason for Refusal {
             Refusal::ShippedLoose { .. } => "shipped_loose",
             Refusal::Opened { .. } => "opened",
             Refusal::AwaitingNewLabel => "awaiting_new_label",
+            Refusal::CountedAlone { .. } => "counted_alone",
+            Refusal::NothingToSettle => "nothing_to_settle",
         }
     }
 
@@ -277,6 +288,14 @@ impl Reason for Refusal {
                 "Scan the new code for the item with the damaged label first.".into(),
                 "Сначала отсканируйте новый код для товара с повреждённой этикеткой.".into(),
             ),
+            Refusal::CountedAlone { ki } => (
+                format!("{ki} of this box is counted on its own already: open the box and count it unit by unit."),
+                format!("{ki} из этого короба уже посчитан отдельно: вскройте короб и посчитайте его поштучно."),
+            ),
+            Refusal::NothingToSettle => (
+                "This count is not settled by a write-off: there is nothing to confirm.".into(),
+                "Эта инвентаризация не закрывается списанием: подтверждать нечего.".into(),
+            ),
         };
         match lang {
             Lang::En => en,
@@ -340,6 +359,8 @@ mod tests {
             (Refusal::ShippedLoose { ki }, "shipped_loose"),
             (Refusal::Opened { sscc }, "opened"),
             (Refusal::AwaitingNewLabel, "awaiting_new_label"),
+            (Refusal::CountedAlone { ki }, "counted_alone"),
+            (Refusal::NothingToSettle, "nothing_to_settle"),
         ];
         let mut codes = std::collections::BTreeSet::new();
         for (refusal, code) in all {

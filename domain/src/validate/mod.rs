@@ -29,16 +29,20 @@ pub enum OperationKind {
     Shipment,
     /// A customer's return of goods we sold, back into circulation. Last for the same reason.
     Return,
+    /// Counting stock: every code is counted, whatever it is; the count judges it
+    /// (`operation::inventory::Counted`), the rules only stop what is not a code or twice.
+    Inventory,
 }
 
 impl OperationKind {
-    pub const ALL: [OperationKind; 6] = [
+    pub const ALL: [OperationKind; 7] = [
         OperationKind::Acceptance,
         OperationKind::Aggregation,
         OperationKind::WriteOff,
         OperationKind::Info,
         OperationKind::Shipment,
         OperationKind::Return,
+        OperationKind::Inventory,
     ];
 
     pub fn code(self) -> &'static str {
@@ -49,6 +53,7 @@ impl OperationKind {
             OperationKind::Info => "info",
             OperationKind::Shipment => "shipment",
             OperationKind::Return => "return",
+            OperationKind::Inventory => "inventory",
         }
     }
 
@@ -345,6 +350,9 @@ impl Default for Policy {
         // Only what we sold comes back: sold (RETIRED), by us. Expired goods do not go back
         // into circulation; a sold unit is in no box, so a parent is only worth a look.
         let customer_return = [R, W, R, R, R, I, W, R, R, R, I, I, W, W, W, R, W, R, W];
+        // A count takes every code as it comes: foreign, sold or unknown is what it reports.
+        // Expired or blocked goods on the shelf are worth the operator's look.
+        let inventory = [R, I, I, I, I, I, I, W, W, R, I, I, W, W, W, I, I, I, W];
         Policy {
             severities: [
                 acceptance,
@@ -353,6 +361,7 @@ impl Default for Policy {
                 info,
                 shipment,
                 customer_return,
+                inventory,
             ],
             max_cache_age_hours: 72,
         }
@@ -631,7 +640,7 @@ fn status_findings(status: &CodeStatus, context: &Context, found: &mut Vec<Findi
             OperationKind::Shipment => {
                 matches!(status.status, S::Introduced | S::IntroducedReturned)
             }
-            OperationKind::Return => true,
+            OperationKind::Return | OperationKind::Inventory => true,
         };
         if !allowed {
             found.push(Finding::WrongStatus {
@@ -682,7 +691,7 @@ fn status_findings(status: &CodeStatus, context: &Context, found: &mut Vec<Findi
                 found.push(Finding::NotOurs);
             }
         }
-        (OperationKind::Info, _) => {}
+        (OperationKind::Info | OperationKind::Inventory, _) => {}
     }
     if status.parent.is_some() {
         found.push(Finding::InAggregate);

@@ -22,7 +22,7 @@ pub(super) fn rule(status_ex: StatusEx, operation: OperationKind) -> Rule {
 }
 
 /// Columns in the order of [`OperationKind::ALL`]: acceptance, aggregation, write-off, info,
-/// shipment, customer return.
+/// shipment, customer return, inventory (which counts whatever it finds: every value allows).
 /// A customer return takes a sold code with no extended status only: every other state is a
 /// code that is not plainly sold (lent, re-marked, its sale being cancelled, at customs) [U].
 /// Info flags only the states in which the code can take part in nothing here, to explain why.
@@ -30,50 +30,52 @@ pub(super) fn rule(status_ex: StatusEx, operation: OperationKind) -> Rule {
 const fn row(status_ex: StatusEx) -> [Rule; OperationKind::ALL.len()] {
     use Rule::{Allows as OK, Forbids as NO, Unknown as UNKNOWN};
     match status_ex {
-        //                                 accept agg  w-off info ship ret
+        //                                 accept agg  w-off info ship ret  inv
         // No extended status. Integrations allow aggregation and withdrawal with it (§5).
-        StatusEx::Empty => [OK, OK, OK, OK, OK, OK],
+        StatusEx::Empty => [OK, OK, OK, OK, OK, OK, OK],
         // Shipped to us, awaiting acceptance: what a delivery looks like (§5: the supplier's
         // codes typically carry it). Not in the aggregation or withdrawal lists: accept first,
         // and only then ship on.
-        StatusEx::WaitShipment => [OK, NO, NO, OK, NO, NO],
+        StatusEx::WaitShipment => [OK, NO, NO, OK, NO, NO, OK],
         // In both the aggregation and the withdrawal lists (§5). Acceptance and shipment: no
         // source forbids them, and the owner checks still apply [U].
-        StatusEx::WaitTransferToOwner => [OK, OK, OK, OK, OK, NO],
+        StatusEx::WaitTransferToOwner => [OK, OK, OK, OK, OK, NO, OK],
         // Waiting for re-marking: the code is about to be replaced. In neither list (§5).
-        StatusEx::WaitRemark => [NO, NO, NO, NO, NO, NO],
+        StatusEx::WaitRemark => [NO, NO, NO, NO, NO, NO, OK],
         // Reserved, not used. In neither list (§5).
-        StatusEx::ReservedNotUsed => [NO, NO, NO, NO, NO, NO],
+        StatusEx::ReservedNotUsed => [NO, NO, NO, NO, NO, NO, OK],
         // In the grey zone. In neither list (§5).
-        StatusEx::InGrayZone => [NO, NO, NO, NO, NO, NO],
+        StatusEx::InGrayZone => [NO, NO, NO, NO, NO, NO, OK],
         // Lost in an inventory. In neither list (§5).
-        StatusEx::LostInventory => [NO, NO, NO, NO, NO, NO],
+        StatusEx::LostInventory => [NO, NO, NO, NO, NO, NO, OK],
         // Exported. In neither list (§5).
-        StatusEx::Exported => [NO, NO, NO, NO, NO, NO],
+        StatusEx::Exported => [NO, NO, NO, NO, NO, NO, OK],
         // A draft keg connected to a tap: the withdrawal list has it, aggregation's does not
         // (§5). A keg on a tap is at a bar, not in a delivery [U].
-        StatusEx::ConnectTap => [NO, NO, OK, OK, NO, NO],
+        StatusEx::ConnectTap => [NO, NO, OK, OK, NO, NO, OK],
         // Already shipped away (§5). In neither list; our own deliveries arrive as
         // WAIT_SHIPMENT [U]. Shipping it again is what this state exists to stop.
-        StatusEx::MovingByUd => [NO, NO, NO, NO, NO, NO],
+        StatusEx::MovingByUd => [NO, NO, NO, NO, NO, NO, OK],
         // Retired, and a retired code takes part in no warehouse operation (§5, "other
         // statusEx seen").
-        StatusEx::LoanRetired => [NO, NO, NO, NO, NO, NO],
+        StatusEx::LoanRetired => [NO, NO, NO, NO, NO, NO, OK],
         // Retired by re-marking: a new code replaced it (§5, "other statusEx seen").
-        StatusEx::RemarkRetired => [NO, NO, NO, NO, NO, NO],
+        StatusEx::RemarkRetired => [NO, NO, NO, NO, NO, NO, OK],
         // Customs (FTS) answered "not OK" (§5, "other statusEx seen").
-        StatusEx::FtsRespondNotOk => [NO, NO, NO, NO, NO, NO],
+        StatusEx::FtsRespondNotOk => [NO, NO, NO, NO, NO, NO, OK],
         // Waiting for the customs answer (§5, "other statusEx seen").
-        StatusEx::FtsRespondWaiting => [NO, NO, NO, NO, NO, NO],
+        StatusEx::FtsRespondWaiting => [NO, NO, NO, NO, NO, NO, OK],
         // Under customs control (§5, "other statusEx seen").
-        StatusEx::FtsControl => [NO, NO, NO, NO, NO, NO],
+        StatusEx::FtsControl => [NO, NO, NO, NO, NO, NO, OK],
         // The cancellation of a retirement is being processed (§5, "other statusEx seen"): the
         // code is neither in nor out until GIS MT settles it.
-        StatusEx::RetiredCancellation => [NO, NO, NO, NO, NO, NO],
+        StatusEx::RetiredCancellation => [NO, NO, NO, NO, NO, NO, OK],
         // Waiting for a primary document's answer (§5, "other statusEx seen") [U].
-        StatusEx::PrimResponseWaiting => [NO, NO, NO, NO, NO, NO],
+        StatusEx::PrimResponseWaiting => [NO, NO, NO, NO, NO, NO, OK],
         // Not known to this build: warned about, never dropped.
-        StatusEx::Other => [UNKNOWN, UNKNOWN, UNKNOWN, UNKNOWN, UNKNOWN, UNKNOWN],
+        StatusEx::Other => [
+            UNKNOWN, UNKNOWN, UNKNOWN, UNKNOWN, UNKNOWN, UNKNOWN, UNKNOWN,
+        ],
     }
 }
 
