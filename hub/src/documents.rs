@@ -44,13 +44,13 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use tally_domain::code::Ki;
 use tally_domain::gs1::{Gs1Date, Gtin, Sscc};
-use tally_domain::operation::{ReturnCause, ReturnReceipt, WriteOffReason};
+use tally_domain::operation::{ReturnCause, ReturnReceipt, WriteOffReason, inventory};
 use tally_domain::product_group::ProductGroup;
 use tally_domain::status::{CisStatus, CodeStatus, Inn, PackageType, Timestamp};
 use tally_wire::document::{
-    AcceptanceDocument, AggregationDocument, DisaggregationDocument, OperationDocument,
-    PackedChild, ReaggregationDocument, ReaggregationType, ReturnDocument, ShipmentDocument,
-    WriteOffDocument,
+    AcceptanceDocument, AggregationDocument, DisaggregationDocument, InventoryDocument,
+    OperationDocument, PackedChild, ReaggregationDocument, ReaggregationType, ReturnDocument,
+    ShipmentDocument, WriteOffDocument,
 };
 use tally_wire::feed::Task;
 use tally_wire::{DocumentKind, OperationReason};
@@ -122,6 +122,8 @@ impl DocType {
             ],
             DocumentKind::Shipment => &[DocType::DisaggregationDocument, DocType::LpShipGoods],
             DocumentKind::Return => &[DocType::LpReturn, DocType::LkRemark],
+            // A settled count writes off what is missing: goods in circulation.
+            DocumentKind::Inventory => &[DocType::LkReceipt],
         }
     }
 }
@@ -142,8 +144,29 @@ pub struct Discrepancy {
     pub supplier_inn: Option<String>,
     /// Accepted but never shipped to us.
     pub surplus: Vec<String>,
-    /// Shipped to us but not found.
+    /// Shipped to us but not found; for an inventory, expected and not found.
     pub missing: Vec<String>,
+    /// What an inventory found: its report, beside the missing codes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub inventory: Option<InventoryReport>,
+}
+
+/// An inventory's report as the hub keeps it: what was counted, judged again against the
+/// hub's list (a code the terminal counted as ours may have been sold since it last synced).
+#[derive(Serialize, Deserialize, Clone, PartialEq, Eq, Debug, Default)]
+pub struct InventoryReport {
+    pub zone: Option<String>,
+    pub document_number: String,
+    /// Ours and in stock at the hub.
+    pub found: Vec<String>,
+    /// Another participant's, or a code whose owner GIS MT does not tell us.
+    pub foreign: Vec<String>,
+    /// Ours in a status no goods on a shelf have, with that status.
+    pub wrong_status: Vec<(String, String)>,
+    /// Codes the hub holds no status for.
+    pub unknown: Vec<String>,
+    /// Missing codes written off by the count's settling write-off.
+    pub written_off: Vec<String>,
 }
 
 /// What an accepted operation makes.
@@ -201,6 +224,7 @@ pub fn make(
         OperationDocument::WriteOff(d) => write_off(d, participant, finished_at, facts),
         OperationDocument::Shipment(d) => shipment(d, participant, finished_at, facts),
         OperationDocument::Return(d) => customer_return(d, participant, finished_at, facts),
+        OperationDocument::Inventory(d) => inventory(d, participant, finished_at, facts),
     }
 }
 
@@ -320,6 +344,7 @@ fn acceptance(
         supplier_inn: task.as_ref().map(|t| t.sender_inn.as_str().to_owned()),
         surplus: text(&d.surplus),
         missing: text(&d.missing),
+        inventory: None,
     });
     let mut made = Made {
         discrepancy,
@@ -796,6 +821,91 @@ fn customer_return(
             }),
         });
     }
+    Ok(Ok(made))
+}
+
+/// The missing codes of a count that its settling write-off takes: those still ours and in
+/// stock on the hub's list. A code sold or shipped since the terminal last synced left the
+/// shelf another way and is only reported.
+pub fn settled_missing(
+    d: &InventoryDocument,
+    participant: &Inn,
+    facts: &impl Facts,
+) -> Result<Vec<Ki>, StoreError> {
+    let mut settled = Vec::new();
+    if d.settle.is_none() {
+        return Ok(settled);
+    }
+    for ki in &d.missing {
+        if let Some(status) = facts.status(ki)?
+            && status.owner == Some(*participant)
+            && inventory::in_stock(&status)
+        {
+            settled.push(*ki);
+        }
+    }
+    Ok(settled)
+}
+
+/// A count: its report against the hub's list, and, when it is settled, the write-off of
+/// what is missing (`LK_RECEIPT` by the reason, as a write-off's).
+fn inventory(
+    d: &InventoryDocument,
+    participant: &Inn,
+    finished_at: Timestamp,
+    facts: &impl Facts,
+) -> Making {
+    let mut report = InventoryReport {
+        zone: d.zone.clone(),
+        document_number: d.document_number.clone(),
+        ..InventoryReport::default()
+    };
+    let counted = d
+        .found
+        .iter()
+        .chain(&d.foreign)
+        .chain(&d.wrong_status)
+        .chain(&d.unknown);
+    for ki in counted {
+        let status = facts.status(ki)?;
+        let code = ki.to_string();
+        match inventory::Counted::of(status.as_ref(), Some(*participant)) {
+            inventory::Counted::Ours => report.found.push(code),
+            inventory::Counted::Foreign => report.foreign.push(code),
+            inventory::Counted::WrongStatus(s) => {
+                report.wrong_status.push((code, s.api_name().to_owned()));
+            }
+            inventory::Counted::Unknown => report.unknown.push(code),
+        }
+    }
+    let settled = settled_missing(d, participant, facts)?;
+    report.written_off = settled.iter().map(ToString::to_string).collect();
+    let mut made = match d.settle {
+        Some(reason) if !settled.is_empty() => {
+            let write_off_document = WriteOffDocument {
+                reason,
+                document_number: d.document_number.clone(),
+                document_date: d.document_date,
+                supervisor: d.supervisor.clone(),
+                codes: settled,
+                gis_mt_document: None,
+                gis_mt_reason: None,
+                replacements: Vec::new(),
+            };
+            match write_off(&write_off_document, participant, finished_at, facts)? {
+                Ok(made) => made,
+                Err(reasons) => return Ok(Err(reasons)),
+            }
+        }
+        _ => Made::default(),
+    };
+    made.discrepancy = Some(Discrepancy {
+        task_id: None,
+        supplier_inn: None,
+        surplus: Vec::new(),
+        missing: d.missing.iter().map(ToString::to_string).collect(),
+        inventory: Some(report),
+    });
     Ok(Ok(made))
 }
 

@@ -128,6 +128,11 @@ enum Command {
         /// Print `{"operation", "seq", "task_id", "supplier_inn", "surplus", "missing"}` lines.
         #[arg(long)]
         discrepancies: bool,
+        /// Print the inventories as CSV, a row per code: `operation,seq,zone,document,code,
+        /// finding,status,written_off` (finding: found, missing, foreign, wrong_status,
+        /// unknown).
+        #[arg(long, conflicts_with = "discrepancies")]
+        inventory: bool,
     },
     /// Move a SQLite hub into an empty PostgreSQL database, with every id, feed position and
     /// cursor kept; prints each table's rows and digest on both sides and fails unless all
@@ -452,6 +457,9 @@ enum OperationKind {
     Disaggregation,
     Reaggregation,
     WriteOff,
+    Shipment,
+    Return,
+    Inventory,
 }
 
 impl OperationKind {
@@ -462,6 +470,9 @@ impl OperationKind {
             OperationKind::Disaggregation => DocumentKind::Disaggregation,
             OperationKind::Reaggregation => DocumentKind::Reaggregation,
             OperationKind::WriteOff => DocumentKind::WriteOff,
+            OperationKind::Shipment => DocumentKind::Shipment,
+            OperationKind::Return => DocumentKind::Return,
+            OperationKind::Inventory => DocumentKind::Inventory,
         }
     }
 }
@@ -768,6 +779,7 @@ fn main() -> anyhow::Result<()> {
             after,
             kind,
             discrepancies,
+            inventory,
         } => {
             let store = db.open()?;
             let types: Vec<DocType> = kind
@@ -775,7 +787,14 @@ fn main() -> anyhow::Result<()> {
                 .flat_map(|k| DocType::made_from(k.document_kind()))
                 .copied()
                 .collect();
-            export(&store, after, &types, discrepancies)
+            let what = if inventory {
+                Exported::Inventory
+            } else if discrepancies {
+                Exported::Discrepancies
+            } else {
+                Exported::Documents
+            };
+            export(&store, after, &types, what)
         }
         Command::Migrate { from, to } => {
             if !from.exists() {
@@ -812,15 +831,70 @@ fn main() -> anyhow::Result<()> {
     }
 }
 
+/// One inventory's rows: every code it counted or missed, with the hub's finding.
+fn inventory_rows(
+    rows: &mut csv::Writer<impl Write>,
+    line: &documents::ExportedDiscrepancy,
+    report: &documents::InventoryReport,
+) -> anyhow::Result<()> {
+    let seq = line.seq.to_string();
+    let zone = report.zone.as_deref().unwrap_or("");
+    let mut row = |code: &str, finding: &str, status: &str, written_off: bool| {
+        rows.write_record([
+            line.operation.as_str(),
+            &seq,
+            zone,
+            &report.document_number,
+            code,
+            finding,
+            status,
+            if written_off { "yes" } else { "no" },
+        ])
+    };
+    for code in &report.found {
+        row(code, "found", "", false)?;
+    }
+    for code in &line.discrepancy.missing {
+        row(code, "missing", "", report.written_off.contains(code))?;
+    }
+    for code in &report.foreign {
+        row(code, "foreign", "", false)?;
+    }
+    for (code, status) in &report.wrong_status {
+        row(code, "wrong_status", status, false)?;
+    }
+    for code in &report.unknown {
+        row(code, "unknown", "", false)?;
+    }
+    Ok(())
+}
+
+/// What `tally-hub export` prints.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Exported {
+    Documents,
+    Discrepancies,
+    Inventory,
+}
+
 /// Streams the documents page by page, so a hub of millions of operations exports in constant
 /// memory.
-fn export(
-    store: &Store,
-    mut after: i64,
-    types: &[DocType],
-    discrepancies: bool,
-) -> anyhow::Result<()> {
+fn export(store: &Store, mut after: i64, types: &[DocType], what: Exported) -> anyhow::Result<()> {
     let mut out = BufWriter::new(io::stdout().lock());
+    if what == Exported::Inventory {
+        let mut header = csv::Writer::from_writer(&mut out);
+        header.write_record([
+            "operation",
+            "seq",
+            "zone",
+            "document",
+            "code",
+            "finding",
+            "status",
+            "written_off",
+        ])?;
+        header.flush()?;
+    }
     loop {
         let selection = documents::Selection {
             after,
@@ -838,7 +912,15 @@ fn export(
                 );
             }
         }
-        if discrepancies {
+        if what == Exported::Inventory {
+            let mut rows = csv::Writer::from_writer(&mut out);
+            for line in &page.discrepancies {
+                if let Some(report) = &line.discrepancy.inventory {
+                    inventory_rows(&mut rows, line, report)?;
+                }
+            }
+            rows.flush()?;
+        } else if what == Exported::Discrepancies {
             for line in &page.discrepancies {
                 serde_json::to_writer(&mut out, line)?;
                 out.write_all(b"\n")?;

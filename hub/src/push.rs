@@ -61,7 +61,7 @@ pub fn hub_policy() -> Policy {
 /// take a code its task lists (the supplier's shipment vouches for it): it is accepted and
 /// held as not yet known to GIS MT, the terminal is told so, and the next status import
 /// brings it onto the list. Anything else about a code the hub has never heard of is refused.
-pub const UNKNOWN_CODES: [(DocumentKind, UnknownCode); 7] = [
+pub const UNKNOWN_CODES: [(DocumentKind, UnknownCode); 8] = [
     (
         DocumentKind::Acceptance,
         UnknownCode::HeldWhenTheTaskListsIt,
@@ -72,6 +72,8 @@ pub const UNKNOWN_CODES: [(DocumentKind, UnknownCode); 7] = [
     (DocumentKind::WriteOff, UnknownCode::Refused),
     (DocumentKind::Shipment, UnknownCode::Refused),
     (DocumentKind::Return, UnknownCode::Refused),
+    // A count reports a code the hub has not heard of; it changes nothing about it.
+    (DocumentKind::Inventory, UnknownCode::Reported),
 ];
 
 /// See [`UNKNOWN_CODES`].
@@ -79,6 +81,8 @@ pub const UNKNOWN_CODES: [(DocumentKind, UnknownCode); 7] = [
 pub enum UnknownCode {
     Refused,
     HeldWhenTheTaskListsIt,
+    /// Counted and reported as unknown, and left alone.
+    Reported,
 }
 
 /// The one spelling an operation UUID is stored and looked up in (lower-case, hyphenated):
@@ -172,6 +176,18 @@ impl Keys {
                 OperationDocument::Return(d) => {
                     keys.codes
                         .extend(d.units.iter().chain(d.relabelled.iter()).copied());
+                }
+                OperationDocument::Inventory(d) => {
+                    keys.codes.extend(
+                        d.found
+                            .iter()
+                            .chain(&d.foreign)
+                            .chain(&d.wrong_status)
+                            .chain(&d.unknown)
+                            .chain(&d.missing)
+                            .copied(),
+                    );
+                    keys.labels.extend(d.labels.iter().chain(d.opened.iter()));
                 }
             }
         }
@@ -816,6 +832,18 @@ fn judge_one<'d>(
             }
             for ki in unpacked {
                 changes.push((ki, StatusChange::Parent(None)));
+            }
+        }
+        // A count changes nothing but what its settling write-off takes: the missing codes
+        // still ours and in stock on the list. What it found is reported, never refused.
+        OperationDocument::Inventory(d) => {
+            if let Some(participant) = Inn::parse(own) {
+                for ki in documents::settled_missing(d, &participant, snapshot)? {
+                    match another_participants(snapshot, own, &ki) {
+                        Some(refusal) => reasons.push(refusal),
+                        None => changes.push((ki, StatusChange::WrittenOff)),
+                    }
+                }
             }
         }
         OperationDocument::Return(d) => {

@@ -30,10 +30,13 @@ pub enum DocumentKind {
     Shipment,
     /// Sold goods a customer brought back, into circulation again.
     Return,
+    /// Stock counted against what the warehouse owns, and what is missing written off when
+    /// the operator settles the count so.
+    Inventory,
 }
 
 impl DocumentKind {
-    pub const ALL: [DocumentKind; 7] = [
+    pub const ALL: [DocumentKind; 8] = [
         DocumentKind::Acceptance,
         DocumentKind::Aggregation,
         DocumentKind::Disaggregation,
@@ -41,6 +44,7 @@ impl DocumentKind {
         DocumentKind::WriteOff,
         DocumentKind::Shipment,
         DocumentKind::Return,
+        DocumentKind::Inventory,
     ];
 
     pub fn name(self) -> &'static str {
@@ -52,6 +56,7 @@ impl DocumentKind {
             DocumentKind::WriteOff => "write-off",
             DocumentKind::Shipment => "shipment",
             DocumentKind::Return => "return",
+            DocumentKind::Inventory => "inventory",
         }
     }
 
@@ -77,6 +82,7 @@ pub enum OperationDocument {
     WriteOff(WriteOffDocument),
     Shipment(ShipmentDocument),
     Return(ReturnDocument),
+    Inventory(InventoryDocument),
 }
 
 /// A document whose kind or payload this build cannot read: kept whole, so the hub can refuse
@@ -98,6 +104,7 @@ impl OperationDocument {
             OperationDocument::WriteOff(_) => DocumentKind::WriteOff,
             OperationDocument::Shipment(_) => DocumentKind::Shipment,
             OperationDocument::Return(_) => DocumentKind::Return,
+            OperationDocument::Inventory(_) => DocumentKind::Inventory,
         }
     }
 
@@ -135,6 +142,9 @@ impl OperationDocument {
                 DocumentKind::Return => {
                     ReturnDocument::deserialize(&payload).map(OperationDocument::Return)
                 }
+                DocumentKind::Inventory => {
+                    InventoryDocument::deserialize(&payload).map(OperationDocument::Inventory)
+                }
             };
         read.map_err(|e| unreadable(payload, e.to_string()))
     }
@@ -149,6 +159,7 @@ impl OperationDocument {
             OperationDocument::WriteOff(d) => serde_json::to_value(d),
             OperationDocument::Shipment(d) => serde_json::to_value(d),
             OperationDocument::Return(d) => serde_json::to_value(d),
+            OperationDocument::Inventory(d) => serde_json::to_value(d),
         };
         // Every field is a string, a number, a list or a map with string keys: writing to a
         // `Value` cannot fail.
@@ -375,6 +386,45 @@ pub struct ReturnDocument {
     /// New codes put on returned items whose labels could not be read.
     #[serde(default, with = "text::list")]
     pub relabelled: Vec<Ki>,
+}
+
+/// A count of stock: what was found, against what the warehouse owns there. The hub keeps it
+/// as the count's report, and writes off what is missing when `settle` names a reason.
+#[derive(Serialize, Deserialize, Clone, PartialEq, Eq, Debug)]
+pub struct InventoryDocument {
+    /// The zone counted; `None` for the whole warehouse.
+    #[serde(default)]
+    pub zone: Option<String>,
+    pub document_number: String,
+    #[serde(with = "text::one")]
+    pub document_date: Gs1Date,
+    /// Ours, counted alone or in boxes counted whole.
+    #[serde(default, with = "text::list")]
+    pub found: Vec<Ki>,
+    /// Boxes and pallets counted whole.
+    #[serde(default, with = "text::list")]
+    pub labels: Vec<Sscc>,
+    /// Boxes opened and counted unit by unit.
+    #[serde(default, with = "text::list")]
+    pub opened: Vec<Sscc>,
+    /// Someone else's codes on our shelves.
+    #[serde(default, with = "text::list")]
+    pub foreign: Vec<Ki>,
+    /// Ours, in a status no goods on a shelf have (sold, written off, on its way).
+    #[serde(default, with = "text::list")]
+    pub wrong_status: Vec<Ki>,
+    /// Codes the terminal's replica did not know.
+    #[serde(default, with = "text::list")]
+    pub unknown: Vec<Ki>,
+    /// Expected and not found.
+    #[serde(default, with = "text::list")]
+    pub missing: Vec<Ki>,
+    /// The write-off that settles what is missing, when the operator chose one.
+    #[serde(default, with = "text::opt", skip_serializing_if = "Option::is_none")]
+    pub settle: Option<WriteOffReason>,
+    /// Who confirmed the settling write-off.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub supervisor: Option<String>,
 }
 
 fn paid() -> bool {

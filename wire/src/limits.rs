@@ -57,6 +57,15 @@ impl OperationDocument {
                 d.units.len() + d.labels.len() + d.opened.len() + d.over.len() + d.missing.len()
             }
             OperationDocument::Return(d) => d.units.len() + d.relabelled.len(),
+            OperationDocument::Inventory(d) => {
+                d.found.len()
+                    + d.labels.len()
+                    + d.opened.len()
+                    + d.foreign.len()
+                    + d.wrong_status.len()
+                    + d.unknown.len()
+                    + d.missing.len()
+            }
         }
     }
 
@@ -89,6 +98,16 @@ impl OperationDocument {
                 check("document_number", &d.document_number, MAX_FIELD_CHARS)?;
                 if let Some(name) = &d.receipt_name {
                     check("receipt_name", name, MAX_FIELD_CHARS)?;
+                }
+                Ok(())
+            }
+            OperationDocument::Inventory(d) => {
+                check("document_number", &d.document_number, MAX_FIELD_CHARS)?;
+                if let Some(zone) = &d.zone {
+                    check("zone", zone, MAX_FIELD_CHARS)?;
+                }
+                if let Some(supervisor) = &d.supervisor {
+                    check("supervisor", supervisor, MAX_NAME_CHARS)?;
                 }
                 Ok(())
             }

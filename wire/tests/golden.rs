@@ -10,9 +10,9 @@ use tally_domain::gs1::{Gs1Date, Gtin, Sscc};
 use tally_domain::operation::{Level, ReturnCause, ReturnReceipt, WriteOffReason};
 use tally_domain::status::{CisStatus, PackageType, StatusEx};
 use tally_wire::document::{
-    AcceptanceDocument, AggregationDocument, DisaggregationDocument, PackedAggregate, PackedChild,
-    ReaggregationDocument, ReaggregationType, Replacement, ReturnDocument, ShipmentDocument,
-    ShippedLine, WriteOffDocument,
+    AcceptanceDocument, AggregationDocument, DisaggregationDocument, InventoryDocument,
+    PackedAggregate, PackedChild, ReaggregationDocument, ReaggregationType, Replacement,
+    ReturnDocument, ShipmentDocument, ShippedLine, WriteOffDocument,
 };
 use tally_wire::feed::{self, Blocked, RejectReason, StatusRecord, Subject, TurnoverType};
 use tally_wire::{
@@ -107,6 +107,29 @@ fn a_customer_return_reads_and_writes_back_with_its_defaults() {
         assert_eq!(error.kind, "return");
         assert!(!error.error.is_empty(), "{field}");
     }
+}
+
+#[test]
+fn an_inventory_reads_and_writes_back_with_its_defaults() {
+    let settled = json!({"zone": "A-1", "document_number": "ИНВ-1", "document_date": "2026-12-02",
+        "found": [KI_A], "labels": [SSCC], "opened": [], "foreign": [KI_B], "wrong_status": [],
+        "unknown": [], "missing": [], "settle": "damage_loss", "supervisor": "petrov"});
+    let OperationDocument::Inventory(d) = check("inventory", settled.clone(), settled) else {
+        panic!()
+    };
+    assert_eq!(d.settle, Some(WriteOffReason::DamageLoss));
+    let whole = json!({"document_number": "ИНВ-2", "document_date": "2026-12-02",
+        "missing": [KI_A]});
+    let read = OperationDocument::from_parts("inventory", whole).unwrap();
+    assert_eq!(
+        read.payload(),
+        json!({"zone": null, "document_number": "ИНВ-2", "document_date": "2026-12-02",
+            "found": [], "labels": [], "opened": [], "foreign": [], "wrong_status": [],
+            "unknown": [], "missing": [KI_A]})
+    );
+    let mut bad = json!({"document_number": "ИНВ-2", "document_date": "2026-12-02"});
+    bad["settle"] = json!("lost_somewhere");
+    assert!(OperationDocument::from_parts("inventory", bad).is_err());
 }
 
 #[test]
@@ -669,6 +692,45 @@ fn documents() -> impl Strategy<Value = OperationDocument> {
                         paid,
                         units,
                         relabelled,
+                    })
+                }
+            ),
+        (
+            prop::option::of("[^\u{0}]{1,12}"),
+            "[^\u{0}]{1,12}",
+            dates(),
+            (
+                list(),
+                prop::collection::vec(ssccs(), 0..3),
+                prop::collection::vec(ssccs(), 0..2)
+            ),
+            (list(), list(), list(), list()),
+            prop::option::of(prop::sample::select(WriteOffReason::ALL.to_vec())),
+            prop::option::of("[a-z]{1,8}"),
+        )
+            .prop_map(
+                |(
+                    zone,
+                    document_number,
+                    document_date,
+                    (found, labels, opened),
+                    (foreign, wrong_status, unknown, missing),
+                    settle,
+                    supervisor,
+                )| {
+                    OperationDocument::Inventory(InventoryDocument {
+                        zone,
+                        document_number,
+                        document_date,
+                        found,
+                        labels,
+                        opened,
+                        foreign,
+                        wrong_status,
+                        unknown,
+                        missing,
+                        settle,
+                        supervisor,
                     })
                 }
             ),

@@ -713,7 +713,7 @@ fn integrators_page_through_their_warehouse_s_documents_over_http() {
         "a token of another warehouse sees none of W1's documents"
     );
 
-    let (status, body) = s.hub.get("/v1/documents?kind=inventory", &s.token);
+    let (status, body) = s.hub.get("/v1/documents?kind=stocktake", &s.token);
     assert_eq!((status, &body["code"]), (400, &json!("bad_query")));
     let (status, body) = s.hub.get("/v1/documents?type=WRITE_OFF", &s.token);
     assert_eq!((status, &body["code"]), (400, &json!("bad_query")));
@@ -914,4 +914,99 @@ fn a_customer_return_brings_sold_codes_back_and_re_marks_unreadable_labels() {
     }
     assert_eq!(exported[3].document["paid"], false);
     assert_eq!(exported[4].document["products"][0]["paid"], false);
+}
+
+#[test]
+fn an_inventory_reports_against_the_hub_and_its_settlement_writes_off_what_is_still_missing() {
+    let ours = |tag| status(MILK, tag, "INTRODUCED", OURS);
+    let statuses = [
+        ours("I1"),
+        ours("I2"),
+        ours("M1"),
+        ours("M2"),
+        // Counted as ours by a terminal that has not heard of the sale yet.
+        status(MILK, "S1", "RETIRED", OURS),
+        // Missing on the shelf and sold since: left the shelf another way.
+        status(MILK, "S2", "RETIRED", OURS),
+        status(MILK, "F1", "INTRODUCED", SUPPLIER),
+    ];
+    let hub = start(&statuses, &[]);
+    let token = hub.enroll("W1", OURS);
+    let count = |settle: Option<&str>, supervisor: Option<&str>| {
+        let mut payload = json!({"zone": "Ряд 3, \"холодильник\"", "document_number": "ИНВ-7",
+            "document_date": "2026-12-02",
+            "found": [cis(MILK, "I1"), cis(MILK, "I2"), cis(MILK, "S1")],
+            "foreign": [cis(MILK, "F1")], "unknown": [cis(MILK, "U9")],
+            "missing": [cis(MILK, "M1"), cis(MILK, "M2"), cis(MILK, "S2")]});
+        if let Some(reason) = settle {
+            payload["settle"] = json!(reason);
+        }
+        if let Some(name) = supervisor {
+            payload["supervisor"] = json!(name);
+        }
+        operation("inventory", payload)
+    };
+    // A count alone changes nothing and makes no document.
+    let answers = hub.push(&token, &[count(None, None)]);
+    assert_eq!(answers[0].result, PushResult::Accepted, "{answers:?}");
+    assert!(hub.export(&[]).is_empty());
+    // Settled: what is still ours and in stock is written off, the sold one is only reported.
+    let settled = count(Some("damage_loss"), Some("Петров"));
+    let answers = hub.push(&token, std::slice::from_ref(&settled));
+    assert_eq!(answers[0].result, PushResult::Accepted, "{answers:?}");
+    let exported = hub.export(&[]);
+    assert_eq!(exported.len(), 1, "{exported:?}");
+    let receipt = &exported[0];
+    assert_eq!(receipt.doc_type, DocType::LkReceipt);
+    assert_eq!(receipt.operation, uuid_of(&settled));
+    let wrong = violations(&schemas()["LK_RECEIPT"], &receipt.document);
+    assert!(wrong.is_empty(), "{wrong:?}");
+    assert_eq!(receipt.document["action"], "DAMAGE_LOSS");
+    assert_eq!(
+        receipt.document["products"],
+        json!([{"cis": cis(MILK, "M1")}, {"cis": cis(MILK, "M2")}])
+    );
+    // Written off on the list: the same settlement again takes nothing more.
+    let answers = hub.push(&token, &[count(Some("damage_loss"), Some("Петров"))]);
+    assert_eq!(answers[0].result, PushResult::Accepted, "{answers:?}");
+    assert_eq!(hub.export(&[]).len(), 1);
+
+    // The report, as CSV, judged against the hub's list.
+    let output = hub.run_export(&["--inventory"]);
+    assert!(output.status.success(), "{output:?}");
+    let text = String::from_utf8(output.stdout).unwrap();
+    let mut reader = csv::Reader::from_reader(text.as_bytes());
+    let header: Vec<String> = reader.headers().unwrap().iter().map(str::to_owned).collect();
+    assert_eq!(
+        header,
+        ["operation", "seq", "zone", "document", "code", "finding", "status", "written_off"]
+    );
+    let rows: Vec<Vec<String>> = reader
+        .records()
+        .map(|r| r.unwrap().iter().map(str::to_owned).collect())
+        .collect();
+    let of = |uuid: &str| -> Vec<(String, String, String, String)> {
+        rows.iter()
+            .filter(|r| r[0] == uuid)
+            .map(|r| (r[4].clone(), r[5].clone(), r[6].clone(), r[7].clone()))
+            .collect()
+    };
+    let row = |tag: &str, finding: &str, status: &str, off: &str| {
+        (cis(MILK, tag), finding.to_owned(), status.to_owned(), off.to_owned())
+    };
+    assert_eq!(
+        of(&uuid_of(&settled)),
+        [
+            row("I1", "found", "", "no"),
+            row("I2", "found", "", "no"),
+            row("M1", "missing", "", "yes"),
+            row("M2", "missing", "", "yes"),
+            row("S2", "missing", "", "no"),
+            row("F1", "foreign", "", "no"),
+            row("S1", "wrong_status", "RETIRED", "no"),
+            row("U9", "unknown", "", "no"),
+        ]
+    );
+    assert!(rows.iter().all(|r| r[2] == "Ряд 3, \"холодильник\"" && r[3] == "ИНВ-7"));
+    assert_eq!(rows.len(), 3 * 8);
 }
