@@ -9,8 +9,9 @@ use serde_json::{Value, json};
 use tally_domain::code::{CodeKind, Ki, MarkingCode, ParseOptions, Rejection, parse};
 use tally_domain::gs1::{Ai, Sscc};
 use tally_domain::operation::{
-    AcceptanceEvent, AggregationEvent, Capacity, Child, Level, PackedLabel, ReaggregationEvent,
-    ReaggregationMode, Refusal, ReturnEvent, ShipmentEvent, WriteOffEvent,
+    AcceptanceEvent, AggregationEvent, Capacity, Child, Counted, InventoryEvent, Level,
+    PackedLabel, ReaggregationEvent, ReaggregationMode, Refusal, ReturnEvent, ShipmentEvent,
+    WriteOffEvent,
 };
 use tally_domain::product_group::ProductGroup;
 use tally_domain::reason::Reason;
@@ -230,7 +231,9 @@ impl Desk {
         // A label in a shipment ships what it holds, as this terminal knows it now; the
         // journal keeps that list, so a restart ships the same units.
         let label_units = match (&open.state, code.sscc()) {
-            (OperationState::Shipment(_), Some(sscc)) if code.kind() == CodeKind::Sscc => {
+            (OperationState::Shipment(_) | OperationState::Inventory(_), Some(sscc))
+                if code.kind() == CodeKind::Sscc =>
+            {
                 Some(self.store.label_units(sscc)?)
             }
             _ => None,
@@ -256,7 +259,11 @@ impl Desk {
             },
             _ => None,
         };
+        // A counted unit is judged by what the replica (and this terminal's own operations)
+        // say of it now, and the judgement goes into the journal with it.
+        let counted = Counted::of(status.as_ref(), self.settings.own_inn);
         let scanned = Scanned {
+            counted,
             status: status.as_ref(),
             parent,
             contents: contents.as_deref(),
@@ -429,6 +436,9 @@ impl Desk {
             (Some(OperationState::Return(r)), Some(ki)) => {
                 (r.contains(ki), Expectation::NoList, None, None)
             }
+            (Some(OperationState::Inventory(i)), Some(ki)) => {
+                (i.contains(ki), Expectation::NoList, None, None)
+            }
             (Some(OperationState::Reaggregation(r)), Some(ki)) => {
                 // What goes into a box joins its product group: the first unit added, else
                 // the first this terminal packed into it.
@@ -593,6 +603,13 @@ impl Desk {
             }
             _ => None,
         };
+        // Inventory: an opened box expects what this terminal knows it holds.
+        let opened_units = match (self.operation(), &command) {
+            (Some(OperationState::Inventory(_)), Command::Open { sscc, .. }) => {
+                self.store.label_units(*sscc)?
+            }
+            _ => Vec::new(),
+        };
         let open = self
             .open
             .as_mut()
@@ -626,6 +643,15 @@ impl Desk {
                 s.apply(ShipmentEvent::Remove(ki))
             }
             (OperationState::Return(r), Command::Damaged) => r.apply(ReturnEvent::Damaged),
+            (OperationState::Inventory(i), Command::Open { sscc, .. }) => {
+                i.apply(InventoryEvent::Open(PackedLabel {
+                    sscc,
+                    units: opened_units,
+                }))
+            }
+            (OperationState::Inventory(i), Command::Confirm { supervisor }) => {
+                i.apply(InventoryEvent::Confirmed { supervisor })
+            }
             _ => Err(Refusal::WrongChild),
         };
         if let Err(refusal) = applied {
@@ -796,6 +822,16 @@ impl Desk {
                 status: CisStatus::Introduced,
                 owner: self.settings.own_inn,
             }),
+            // A settled count writes off what it did not find, as a write-off would.
+            OperationState::Inventory(i) => {
+                if i.header().settle.is_some() {
+                    effects.statuses.push(LocalStatuses {
+                        codes: i.summary().missing,
+                        status: CisStatus::Retired,
+                        owner: None,
+                    });
+                }
+            }
         }
         let queued = self
             .store
@@ -807,6 +843,8 @@ impl Desk {
 
 /// What the desk looked up for one scan, beyond the code itself.
 struct Scanned<'a> {
+    /// Inventory: how the unit stands.
+    counted: Counted,
     status: Option<&'a CodeStatus>,
     /// Re-aggregation: the box the unit sits in.
     parent: Option<Sscc>,
@@ -876,6 +914,16 @@ fn apply_scan(
         }
         (OperationState::Shipment(s), Some(ki), _) => s.apply(ShipmentEvent::Unit(ki)),
         (OperationState::Return(r), Some(ki), _) => r.apply(ReturnEvent::Unit(ki)),
+        (OperationState::Inventory(i), Some(ki), _) => i.apply(InventoryEvent::Unit {
+            ki,
+            counted: scanned.counted,
+        }),
+        (OperationState::Inventory(i), None, Some(sscc)) => {
+            i.apply(InventoryEvent::Label(PackedLabel {
+                sscc,
+                units: scanned.label_units.unwrap_or_default().to_vec(),
+            }))
+        }
         (OperationState::Shipment(s), None, Some(sscc)) => {
             s.apply(ShipmentEvent::Label(PackedLabel {
                 sscc,

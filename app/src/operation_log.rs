@@ -9,18 +9,18 @@ use tally_domain::code::Ki;
 use tally_domain::gs1::{Gs1Date, Gtin, Sscc};
 use tally_domain::operation::{
     Acceptance, AcceptanceEvent, AcceptanceTask, Aggregation, AggregationEvent, Capacity, Child,
-    CustomerReturn, Disaggregation, ExpectedBox, Level, PackedLabel, QuantityLine, Reaggregation,
-    ReaggregationEvent, ReaggregationMode, Refusal, ReturnCause, ReturnEvent, ReturnHeader,
-    ReturnReceipt, Shipment, ShipmentEvent, ShipmentHeader, WriteOff, WriteOffEvent,
-    WriteOffHeader, WriteOffReason,
+    Counted, CustomerReturn, Disaggregation, ExpectedBox, Inventory, InventoryEvent,
+    InventoryHeader, Level, PackedLabel, QuantityLine, Reaggregation, ReaggregationEvent,
+    ReaggregationMode, Refusal, ReturnCause, ReturnEvent, ReturnHeader, ReturnReceipt, Shipment,
+    ShipmentEvent, ShipmentHeader, WriteOff, WriteOffEvent, WriteOffHeader, WriteOffReason,
 };
 use tally_domain::status::{CisStatus, Inn};
 use tally_domain::validate::OperationKind;
 use tally_domain::{ProductGroup, Timestamp};
 use tally_wire::document::{
-    AcceptanceDocument, AcceptedLine, AggregationDocument, DisaggregationDocument, PackedAggregate,
-    PackedChild, ReaggregationDocument, ReaggregationType, Replacement, ReturnDocument,
-    ShipmentDocument, ShippedLine, WriteOffDocument,
+    AcceptanceDocument, AcceptedLine, AggregationDocument, DisaggregationDocument,
+    InventoryDocument, PackedAggregate, PackedChild, ReaggregationDocument, ReaggregationType,
+    Replacement, ReturnDocument, ShipmentDocument, ShippedLine, WriteOffDocument,
 };
 use tally_wire::feed::TurnoverType;
 use tally_wire::{DocumentKind, OperationDocument};
@@ -44,6 +44,7 @@ pub enum OperationState {
     WriteOff(WriteOff),
     Shipment(Shipment),
     Return(CustomerReturn),
+    Inventory(Inventory),
 }
 
 fn ki_text(ki: &Ki) -> String {
@@ -56,6 +57,23 @@ fn parse_ki(text: &str) -> anyhow::Result<Ki> {
 
 fn parse_sscc(text: &str) -> anyhow::Result<Sscc> {
     Sscc::from_digits(text.as_bytes()).ok_or_else(|| anyhow!("not an SSCC: {text:?}"))
+}
+
+/// How a counted unit stood, as its journal entry says.
+fn counted_from(detail: &Value) -> anyhow::Result<Counted> {
+    Ok(match str_field(detail, "counted")? {
+        "found" => Counted::Ours,
+        "foreign" => Counted::Foreign,
+        "unknown" => Counted::Unknown,
+        "wrong_status" => {
+            let status = str_field(detail, "status")?;
+            Counted::WrongStatus(
+                CisStatus::from_api_name(status)
+                    .ok_or_else(|| anyhow!("unknown status {status:?}"))?,
+            )
+        }
+        other => bail!("unknown count {other:?}"),
+    })
 }
 
 fn opt_sscc(value: &Value) -> anyhow::Result<Option<Sscc>> {
@@ -167,6 +185,7 @@ impl OperationState {
             OperationState::WriteOff(_) => OperationKind::WriteOff,
             OperationState::Shipment(_) => OperationKind::Shipment,
             OperationState::Return(_) => OperationKind::Return,
+            OperationState::Inventory(_) => OperationKind::Inventory,
         }
     }
 
@@ -180,6 +199,7 @@ impl OperationState {
             OperationState::WriteOff(_) => DocumentKind::WriteOff,
             OperationState::Shipment(_) => DocumentKind::Shipment,
             OperationState::Return(_) => DocumentKind::Return,
+            OperationState::Inventory(_) => DocumentKind::Inventory,
         }
     }
 
@@ -223,6 +243,19 @@ impl OperationState {
                     "document_number": h.document_number,
                     "document_date": date_text(h.document_date),
                     "paid": h.paid,
+                })
+            }
+            // What the count expects is kept as it was when it began: a sync while counting
+            // must not move the goalposts.
+            OperationState::Inventory(i) => {
+                let h = i.header();
+                json!({
+                    "zone": h.zone,
+                    "document_number": h.document_number,
+                    "document_date": date_text(h.document_date),
+                    "settle": h.settle.map(WriteOffReason::code),
+                    "needs_supervisor": h.needs_supervisor,
+                    "expected": i.expected().iter().map(ki_text).collect::<Vec<_>>(),
                 })
             }
         }
@@ -289,6 +322,31 @@ impl OperationState {
                     document_date: parse_date(str_field(header, "document_date")?)?,
                     paid: header["paid"].as_bool().unwrap_or(true),
                 }))
+            }
+            "inventory" => {
+                let settle = match header["settle"].as_str() {
+                    None => None,
+                    Some(code) => Some(
+                        WriteOffReason::from_code(code)
+                            .ok_or_else(|| anyhow!("unknown write-off reason {code:?}"))?,
+                    ),
+                };
+                let expected = header["expected"]
+                    .as_array()
+                    .context("expected")?
+                    .iter()
+                    .map(|k| parse_ki(k.as_str().unwrap_or_default()))
+                    .collect::<anyhow::Result<Vec<_>>>()?;
+                OperationState::Inventory(Inventory::new(
+                    InventoryHeader {
+                        zone: header["zone"].as_str().map(str::to_owned),
+                        document_number: str_field(header, "document_number")?.to_string(),
+                        document_date: parse_date(str_field(header, "document_date")?)?,
+                        settle,
+                        needs_supervisor: header["needs_supervisor"].as_bool().unwrap_or(false),
+                    },
+                    expected,
+                ))
             }
             other => bail!("unknown operation kind {other:?}"),
         };
@@ -422,6 +480,32 @@ impl OperationState {
                 };
                 r.apply(event).map_err(refused)
             }
+            OperationState::Inventory(i) => {
+                let label = || -> anyhow::Result<PackedLabel> {
+                    Ok(PackedLabel {
+                        sscc: parse_sscc(&entry.code)?,
+                        units: entry.detail["units"]
+                            .as_array()
+                            .context("units")?
+                            .iter()
+                            .map(|u| parse_ki(u.as_str().unwrap_or_default()))
+                            .collect::<anyhow::Result<_>>()?,
+                    })
+                };
+                let event = match entry.action.as_str() {
+                    "unit" => InventoryEvent::Unit {
+                        ki: parse_ki(&entry.code)?,
+                        counted: counted_from(&entry.detail)?,
+                    },
+                    "label" => InventoryEvent::Label(label()?),
+                    "open" => InventoryEvent::Open(label()?),
+                    "confirm" => InventoryEvent::Confirmed {
+                        supervisor: str_field(&entry.detail, "supervisor")?.to_string(),
+                    },
+                    other => bail!("unknown inventory action {other:?}"),
+                };
+                i.apply(event).map_err(refused)
+            }
         }
     }
 
@@ -498,6 +582,31 @@ impl OperationState {
                 ShipmentEvent::Open(sscc) => entry("open", sscc.to_string(), json!({})),
                 ShipmentEvent::Remove(ki) => entry("remove", ki_text(ki), json!({})),
             },
+            OperationState::Inventory(i) => {
+                let units = |label: &PackedLabel| json!({"units": label.units.iter().map(ki_text).collect::<Vec<_>>()});
+                match i.events().last()? {
+                    InventoryEvent::Unit { ki, counted } => {
+                        let status = match counted {
+                            Counted::WrongStatus(s) => Some(s.api_name()),
+                            _ => None,
+                        };
+                        entry(
+                            "unit",
+                            ki_text(ki),
+                            json!({"counted": counted.code(), "status": status}),
+                        )
+                    }
+                    InventoryEvent::Label(label) => {
+                        entry("label", label.sscc.to_string(), units(label))
+                    }
+                    InventoryEvent::Open(label) => {
+                        entry("open", label.sscc.to_string(), units(label))
+                    }
+                    InventoryEvent::Confirmed { supervisor } => {
+                        entry("confirm", String::new(), json!({"supervisor": supervisor}))
+                    }
+                }
+            }
             OperationState::Return(r) => match r.events().last()? {
                 ReturnEvent::Unit(ki) => entry("unit", ki_text(ki), json!({})),
                 ReturnEvent::Damaged => entry("damaged", String::new(), json!({})),
@@ -520,6 +629,7 @@ impl OperationState {
             OperationState::WriteOff(w) => w.undo().map(drop),
             OperationState::Shipment(s) => s.undo().map(drop),
             OperationState::Return(r) => r.undo().map(drop),
+            OperationState::Inventory(i) => i.undo().map(drop),
         }
     }
 
@@ -651,6 +761,23 @@ impl OperationState {
                     relabelled: s.relabelled,
                 })
             }
+            OperationState::Inventory(i) => {
+                let s = i.finished()?;
+                OperationDocument::Inventory(InventoryDocument {
+                    zone: s.header.zone,
+                    document_number: s.header.document_number,
+                    document_date: s.header.document_date,
+                    found: s.found,
+                    labels: s.labels,
+                    opened: s.opened,
+                    foreign: s.foreign,
+                    wrong_status: s.wrong_status.into_iter().map(|(ki, _)| ki).collect(),
+                    unknown: s.unknown,
+                    missing: s.missing,
+                    settle: s.header.settle,
+                    supervisor: s.supervisor,
+                })
+            }
         })
     }
 }
@@ -691,6 +818,66 @@ mod tests {
         let now = Timestamp(1_795_305_600_000);
         assert_eq!(restored.document(now), live.document(now));
         assert!(live.document(now).is_ok());
+    }
+
+    #[test]
+    fn an_inventory_survives_the_journal() {
+        let header = InventoryHeader {
+            zone: Some("A-3".into()),
+            document_number: "ИНВ-1".into(),
+            document_date: Gs1Date::from_yymmdd(b"261202").unwrap(),
+            settle: Some(WriteOffReason::DamageLoss),
+            needs_supervisor: true,
+        };
+        let events = [
+            InventoryEvent::Unit {
+                ki: ki("I1"),
+                counted: Counted::Ours,
+            },
+            InventoryEvent::Unit {
+                ki: ki("S1"),
+                counted: Counted::WrongStatus(CisStatus::Retired),
+            },
+            InventoryEvent::Label(PackedLabel {
+                sscc: sscc(1),
+                units: vec![ki("B1")],
+            }),
+            InventoryEvent::Open(PackedLabel {
+                sscc: sscc(2),
+                units: vec![ki("C1"), ki("C2")],
+            }),
+            InventoryEvent::Unit {
+                ki: ki("C1"),
+                counted: Counted::Ours,
+            },
+            InventoryEvent::Unit {
+                ki: ki("F1"),
+                counted: Counted::Foreign,
+            },
+            InventoryEvent::Confirmed {
+                supervisor: "petrov".into(),
+            },
+        ];
+        round_trip(
+            OperationState::Inventory(Inventory::new(header.clone(), [ki("I1"), ki("M1")])),
+            |s, i| match (s, events.get(i)) {
+                (OperationState::Inventory(c), Some(e)) => c.apply(e.clone()).is_ok(),
+                _ => false,
+            },
+        );
+        let mut count = Inventory::new(header, [ki("I1"), ki("M1")]);
+        for e in events {
+            count.apply(e).unwrap();
+        }
+        let Ok(OperationDocument::Inventory(d)) =
+            OperationState::Inventory(count).document(Timestamp(1_795_305_600_000))
+        else {
+            panic!("a confirmed count makes its document");
+        };
+        assert_eq!(d.missing, vec![ki("C2"), ki("M1")]);
+        assert_eq!(d.wrong_status, vec![ki("S1")]);
+        assert_eq!(d.found, vec![ki("I1"), ki("B1"), ki("C1")]);
+        assert_eq!(d.supervisor.as_deref(), Some("petrov"));
     }
 
     #[test]

@@ -1101,3 +1101,143 @@ fn work_return_takes_back_what_we_sold_and_relabels_an_unreadable_item() {
         assert!(text.contains(says), "{bad:?}: {text}");
     }
 }
+
+#[test]
+fn work_inventory_counts_the_warehouse_and_settles_what_is_missing() {
+    let scratch = Scratch::new("work-inventory");
+    let db = scratch.0.join("replica.db");
+    let sscc = "046008400000000817";
+    let line = |serial: &str, status: &str, owner: &str, parent: Option<&str>| {
+        serde_json::json!({"cis": format!("01046008407493722159{serial}"), "status": status,
+            "ownerInn": owner, "productGroupId": 8, "parent": parent})
+        .to_string()
+    };
+    let ours = "7707083893";
+    let lines = [
+        line("Shlf1", "INTRODUCED", ours, None),
+        line("Shlf2", "INTRODUCED", ours, None),
+        line("Lost1", "INTRODUCED", ours, None),
+        line("Box01", "INTRODUCED", ours, Some(sscc)),
+        line("Box02", "INTRODUCED", ours, Some(sscc)),
+        line("Sold1", "RETIRED", ours, None),
+        line("Their", "INTRODUCED", "7736207543", None),
+        serde_json::json!({"cis": sscc, "status": "INTRODUCED", "ownerInn": ours,
+            "packageType": "LEVEL1"})
+        .to_string(),
+    ]
+    .join("\n");
+    import_statuses(&db, &lines);
+    let code = |serial: &str| format!("01046008407493722159{serial}\u{1d}93Ab1+");
+    let ki = |serial: &str| format!("01046008407493722159{serial}");
+    let command = |name: &str| format!("TALLY:{name}");
+    let lines = work(
+        &db,
+        "inventory",
+        &[
+            "--document",
+            "ИНВ-1",
+            "--date",
+            "2026-12-02",
+            "--settle",
+            "damage_loss",
+            "--supervisor-required",
+        ],
+        &[
+            code("Shlf1"),
+            code("Shlf1"),
+            code("Sold1"),
+            code("Their"),
+            code("NoIdea"),
+            format!("00{sscc}"),
+            command("FINISH"),
+            command("CONFIRM:petrov"),
+            command("FINISH"),
+        ],
+    );
+    let story: Vec<String> = lines.iter().map(said).collect();
+    assert_eq!(
+        story,
+        [
+            "began",
+            "recorded",
+            "refused",
+            // Sold, someone else's, unknown: each counted, none refused.
+            "recorded",
+            "recorded",
+            "recorded",
+            "recorded",
+            "FINISH false",
+            "CONFIRM:petrov true",
+            "finished",
+        ],
+        "{lines:?}"
+    );
+    assert_eq!(lines[2]["findings"][0]["code"], "duplicate_in_document");
+    assert_eq!(lines[7]["reason"]["code"], "supervisor_required");
+    let payload = &lines[9]["payload"];
+    assert_eq!(
+        *payload,
+        serde_json::json!({"zone": null, "document_number": "ИНВ-1",
+            "document_date": "2026-12-02",
+            "found": [ki("Shlf1"), ki("Box01"), ki("Box02")], "labels": [sscc], "opened": [],
+            "foreign": [ki("Their")], "wrong_status": [ki("Sold1")], "unknown": [ki("NoIdea")],
+            "missing": [ki("Lost1"), ki("Shlf2")], "settle": "damage_loss",
+            "supervisor": "petrov"})
+    );
+
+    // Written off here at once: the missing unit found later cannot be shipped.
+    let again = work(
+        &db,
+        "shipment",
+        &["--receiver", "7736207543", "--document", "РН-1"],
+        &[code("Lost1"), command("FINISH")],
+    );
+    let story: Vec<String> = again.iter().map(said).collect();
+    assert_eq!(
+        story,
+        ["began", "refused", "FINISH false", "end"],
+        "{again:?}"
+    );
+
+    // A zone knows what should be there only through its boxes: an opened box expects its
+    // units, and nothing loose is missing.
+    let zone = scratch.0.join("zone.db");
+    import_statuses(&zone, &lines_of_box(sscc, ours));
+    let lines = work(
+        &zone,
+        "inventory",
+        &["--zone", "Ряд 3", "--document", "ИНВ-2"],
+        &[
+            command(&format!("OPEN:{sscc}")),
+            code("Box01"),
+            command("FINISH"),
+        ],
+    );
+    let finished = lines.last().unwrap();
+    assert_eq!(finished["event"], "finished", "{lines:?}");
+    assert_eq!(finished["payload"]["zone"], "Ряд 3");
+    assert_eq!(finished["payload"]["opened"], serde_json::json!([sscc]));
+    assert_eq!(
+        finished["payload"]["found"],
+        serde_json::json!([ki("Box01")])
+    );
+    assert_eq!(
+        finished["payload"]["missing"],
+        serde_json::json!([ki("Box02")])
+    );
+}
+
+/// A box of two units of ours and a loose unit, as status lines.
+fn lines_of_box(sscc: &str, ours: &str) -> String {
+    let unit = |serial: &str, parent: Option<&str>| {
+        serde_json::json!({"cis": format!("01046008407493722159{serial}"),
+            "status": "INTRODUCED", "ownerInn": ours, "productGroupId": 8, "parent": parent})
+        .to_string()
+    };
+    [
+        unit("Box01", Some(sscc)),
+        unit("Box02", Some(sscc)),
+        unit("Loose", None),
+    ]
+    .join("\n")
+}

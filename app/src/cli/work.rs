@@ -14,7 +14,9 @@
 //! label's code. A customer return takes the codes read off the returned goods; for an item
 //! whose label cannot be read, `TALLY:DAMAGED` says so and the next scan is its new label's
 //! code (the lines say `awaiting_new_label` until then). Every scan, command and device event
-//! is printed as one JSON line.
+//! is printed as one JSON line. An inventory counts units and labels (`TALLY:OPEN:<sscc>` to
+//! count a box unit by unit); its `finished` line is the count's report: found, missing,
+//! foreign, wrong status, unknown.
 
 use std::io::Write;
 use std::sync::Arc;
@@ -29,9 +31,9 @@ use tally_domain::code::{Ki, MarkingCode};
 use tally_domain::gs1::{Gs1Date, Sscc};
 use tally_domain::label::{self, BoxLabel};
 use tally_domain::operation::{
-    Acceptance, Aggregate, Aggregation, Capacity, Child, CustomerReturn, Level, Reaggregation,
-    ReaggregationMode, ReturnCause, ReturnHeader, ReturnReceipt, Shipment, ShipmentHeader,
-    WriteOff, WriteOffHeader, WriteOffReason,
+    Acceptance, Aggregate, Aggregation, Capacity, Child, CustomerReturn, Inventory,
+    InventoryHeader, Level, Reaggregation, ReaggregationMode, ReturnCause, ReturnHeader,
+    ReturnReceipt, Shipment, ShipmentHeader, WriteOff, WriteOffHeader, WriteOffReason,
 };
 use tally_domain::reason::Reason;
 use tally_domain::status::Inn;
@@ -60,6 +62,8 @@ pub enum WorkKind {
     Shipment,
     /// Sold goods a customer brought back (`--cause`, `--receipt`, `--document`).
     Return,
+    /// Stock counted: the whole warehouse, or a zone (`--zone`) known by its boxes.
+    Inventory,
 }
 
 impl WorkKind {
@@ -71,6 +75,7 @@ impl WorkKind {
             WorkKind::WriteOff => "write-off",
             WorkKind::Shipment => "shipment",
             WorkKind::Return => "return",
+            WorkKind::Inventory => "inventory",
         }
     }
 }
@@ -137,6 +142,14 @@ pub struct WorkArgs {
     /// Return: a remote sale refused unpaid at the door.
     #[arg(long)]
     unpaid: bool,
+    /// Inventory: the zone counted (its boxes say what should be there); without it the
+    /// whole warehouse is counted against every code the replica holds as ours in stock.
+    #[arg(long, value_name = "NAME")]
+    zone: Option<String>,
+    /// Inventory: write off what is missing for this reason (damage_loss, ...) when the count
+    /// finishes; with `--supervisor-required`, `TALLY:CONFIRM:<name>` comes last.
+    #[arg(long, value_name = "REASON")]
+    settle: Option<String>,
     #[command(flatten)]
     scanner: ScannerArgs,
     #[command(flatten)]
@@ -250,6 +263,52 @@ fn new_operation(args: &WorkArgs, store: &Store) -> anyhow::Result<OperationStat
                 },
                 paid: !args.unpaid,
             }))
+        }
+        WorkKind::Inventory => {
+            if args.document.trim().is_empty() {
+                bail!("an inventory needs --document NUMBER (the count's act)");
+            }
+            let settle = match &args.settle {
+                None => None,
+                Some(code) => Some(
+                    WriteOffReason::from_code(code)
+                        .filter(|r| !r.is_code_reason())
+                        .ok_or_else(|| {
+                            anyhow!(
+                                "--settle {code:?}: a goods reason (damage_loss, destruction, ...)"
+                            )
+                        })?,
+                ),
+            };
+            let zone = args
+                .zone
+                .as_deref()
+                .map(str::trim)
+                .filter(|z| !z.is_empty())
+                .map(str::to_owned);
+            let expected = match (&zone, args.inn) {
+                (Some(_), _) => Vec::new(),
+                (None, Some(inn)) => {
+                    let synced = store.last_sync()?.max(store.statuses_refreshed_at()?);
+                    store.stock_of(&inn, synced)?
+                }
+                (None, None) => bail!(
+                    "a count of the whole warehouse needs --inn INN: its stock is what the replica holds as ours"
+                ),
+            };
+            OperationState::Inventory(Inventory::new(
+                InventoryHeader {
+                    zone,
+                    document_number: args.document.clone(),
+                    document_date: match &args.date {
+                        Some(text) => parse_date(text)?,
+                        None => now().moscow_date(),
+                    },
+                    settle,
+                    needs_supervisor: args.supervisor_required,
+                },
+                expected,
+            ))
         }
     })
 }

@@ -420,9 +420,9 @@ impl Controller {
         }
     }
 
-    /// The screen of the operation that is open, if one is. A shipment and a customer return
-    /// have no touch screen yet (issue 16): they are worked with `tally work shipment|return`
-    /// and left to it.
+    /// The screen of the operation that is open, if one is. A shipment, a customer return and
+    /// an inventory have no touch screen yet (issue 16): they are worked with `tally work
+    /// shipment|return|inventory` and left to it.
     fn open_screen(&self) -> Option<Screen> {
         self.desk.operation().and_then(|op| match op {
             OperationState::Acceptance(_) => Some(Screen::Acceptance),
@@ -431,7 +431,9 @@ impl Controller {
             }
             OperationState::Reaggregation(_) => Some(Screen::Reaggregation),
             OperationState::WriteOff(_) => Some(Screen::WriteOff),
-            OperationState::Shipment(_) | OperationState::Return(_) => None,
+            OperationState::Shipment(_)
+            | OperationState::Return(_)
+            | OperationState::Inventory(_) => None,
         })
     }
 

@@ -194,6 +194,57 @@ impl Reader {
         .transpose()
     }
 
+    /// The units the replica holds as `owner`'s and in stock (in circulation, not on their
+    /// way anywhere), with what this terminal's own operations did since `synced` (the last
+    /// sync) laid over them: a unit accepted here is stock, one sold, shipped or written off
+    /// here is not. Sorted. What an inventory of the whole warehouse expects to find.
+    pub fn stock_of(&self, owner: &Inn, synced: Option<Timestamp>) -> Result<Vec<Ki>> {
+        let mut stock = std::collections::BTreeSet::new();
+        let mut rows = self.conn.prepare_cached(
+            "SELECT s.ki FROM statuses AS s JOIN owners AS o ON o.id = s.owner WHERE o.inn = ?1",
+        )?;
+        for key in rows.query_map([owner.as_str()], |row| row.get::<_, Vec<u8>>(0))? {
+            let Some(ki) = Ki::from_key(&key?) else {
+                continue;
+            };
+            if self
+                .status(&ki)?
+                .is_some_and(|s| tally_domain::operation::inventory::in_stock(&s))
+            {
+                stock.insert(ki);
+            }
+        }
+        let mut local = self
+            .conn
+            .prepare_cached("SELECT ki, status, owner FROM local_statuses WHERE at > ?1")?;
+        let since = synced.map_or(i64::MIN, Timestamp::millis);
+        let changed = local.query_map([since], |row| {
+            Ok((
+                row.get::<_, Vec<u8>>(0)?,
+                row.get::<_, i64>(1)?,
+                row.get::<_, Option<String>>(2)?,
+            ))
+        })?;
+        for row in changed {
+            let (key, status, local_owner) = row?;
+            let Some(ki) = Ki::from_key(&key) else {
+                continue;
+            };
+            let in_circulation = u8::try_from(status)
+                .ok()
+                .and_then(CisStatus::from_number)
+                .is_some_and(|s| {
+                    matches!(s, CisStatus::Introduced | CisStatus::IntroducedReturned)
+                });
+            if in_circulation && local_owner.as_deref() == Some(owner.as_str()) {
+                stock.insert(ki);
+            } else if !in_circulation {
+                stock.remove(&ki);
+            }
+        }
+        Ok(stock.into_iter().collect())
+    }
+
     /// The cached status of a code; `None` when the hub never sent it.
     pub fn status(&self, ki: &Ki) -> Result<Option<CodeStatus>> {
         let key = ki.key();
