@@ -8,3 +8,4 @@ mod packaging;
 mod processes;
 mod shift;
 mod shipment;
+mod warehouse_day;
