@@ -218,6 +218,8 @@ pub struct Snapshot {
     blocks: HashSet<String>,
     labels: HashMap<Sscc, LabelOwner>,
     label_statuses: HashMap<Sscc, CodeStatus>,
+    /// The boxes on each pallet named, as the terminals built them (`labels.parent`).
+    pallet_boxes: HashMap<Sscc, Vec<Sscc>>,
     tasks: HashMap<String, Task>,
     /// The warehouse of each task that is one warehouse's.
     task_warehouses: HashMap<String, String>,
@@ -280,6 +282,24 @@ impl Snapshot {
             self.blocks.insert(key);
         }
         Ok(())
+    }
+
+    pub fn hold_pallet_box(&mut self, pallet: Sscc, inner: Sscc) {
+        let boxes = self.pallet_boxes.entry(pallet).or_default();
+        if !boxes.contains(&inner) {
+            boxes.push(inner);
+        }
+    }
+
+    /// The units a label holds: a box's own, a pallet's through its boxes.
+    fn units_of(&self, sscc: &Sscc) -> Vec<Ki> {
+        let mut units = self.children_of(sscc);
+        for inner in self.pallet_boxes.get(sscc).into_iter().flatten() {
+            units.extend(self.children_of(inner));
+        }
+        units.sort();
+        units.dedup();
+        units
     }
 
     pub fn hold_label(&mut self, sscc: Sscc, owner: LabelOwner) {
@@ -413,7 +433,7 @@ impl documents::Facts for Snapshot {
     }
 
     fn children(&self, sscc: &Sscc) -> Result<Vec<Ki>, StoreError> {
-        Ok(self.children_of(sscc))
+        Ok(self.units_of(sscc))
     }
 
     fn catalog_group(&self, ki: &Ki) -> Result<Option<ProductGroup>, StoreError> {
@@ -463,6 +483,8 @@ pub struct Outcome<'r> {
     pub statuses: Vec<(Ki, Value)>,
     /// Labels the device built its first box under.
     pub labels: Vec<Sscc>,
+    /// Boxes put on a pallet (`Some`) or taken off theirs (`None`), in order.
+    pub pallets: Vec<(Sscc, Option<Sscc>)>,
 }
 
 /// Judges one push in arrival order against `snapshot`, which the accepted operations move on.
@@ -549,6 +571,7 @@ pub fn judge<'r>(
                 for (ki, change) in changes {
                     snapshot.change(&ki, change)?;
                 }
+                record_pallets(snapshot, &mut outcome, &operation.document);
                 if let Ok(OperationDocument::Aggregation(d)) = &operation.document {
                     for aggregate in &d.aggregates {
                         if let std::collections::hash_map::Entry::Vacant(entry) =
@@ -821,8 +844,9 @@ fn judge_one<'d>(
                 }
                 let verdict = validate_label(snapshot.label_statuses.get(sscc), &context, policy);
                 reasons.extend(refusals(&verdict, &sscc.to_string()));
-                // A box ships what it holds: each unit judged as if scanned alone.
-                for ki in snapshot.children_of(sscc) {
+                // A box ships what it holds, a pallet what its boxes hold: each unit judged
+                // as if scanned alone.
+                for ki in snapshot.units_of(sscc) {
                     check(
                         Code::moved(&ki, OperationKind::Shipment),
                         StatusChange::Shipped,
@@ -892,6 +916,46 @@ fn judge_one<'d>(
             (changes, made)
         }),
     )
+}
+
+/// Which pallet each box sits on after an accepted operation: a pallet packed puts its boxes
+/// on it; a pallet unpacked, or opened to ship part of it, takes them off.
+fn record_pallets(
+    snapshot: &mut Snapshot,
+    outcome: &mut Outcome<'_>,
+    document: &Result<OperationDocument, tally_wire::document::UnreadableDocument>,
+) {
+    let mut placed: Vec<(Sscc, Option<Sscc>)> = Vec::new();
+    let mut off = |pallets: &[Sscc], snapshot: &Snapshot| {
+        for pallet in pallets {
+            for inner in snapshot.pallet_boxes.get(pallet).into_iter().flatten() {
+                placed.push((*inner, None));
+            }
+        }
+    };
+    match document {
+        Ok(OperationDocument::Aggregation(d)) => {
+            for aggregate in &d.aggregates {
+                for child in &aggregate.children {
+                    if let PackedChild::Box(inner) = child {
+                        placed.push((*inner, Some(aggregate.sscc)));
+                    }
+                }
+            }
+        }
+        Ok(OperationDocument::Disaggregation(d)) => off(&d.labels, snapshot),
+        Ok(OperationDocument::Shipment(d)) => off(&d.opened, snapshot),
+        _ => {}
+    }
+    for (inner, pallet) in placed {
+        for boxes in snapshot.pallet_boxes.values_mut() {
+            boxes.retain(|b| *b != inner);
+        }
+        if let Some(pallet) = pallet {
+            snapshot.hold_pallet_box(pallet, inner);
+        }
+        outcome.pallets.push((inner, pallet));
+    }
 }
 
 /// One code to judge, with what its operation says of it.

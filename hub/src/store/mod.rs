@@ -622,7 +622,7 @@ fn table_shape(table: &str) -> (&'static str, &'static str) {
             "node, operation, batch, sent_at, confirmed_at",
             "node, operation",
         ),
-        _ => ("sscc, device_id", "sscc"),
+        _ => ("sscc, device_id, parent", "sscc"),
     }
 }
 

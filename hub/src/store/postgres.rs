@@ -143,13 +143,14 @@ impl<C: GenericClient> Session<'_, C> {
 }
 
 /// The migrations, in order; `schema_migrations` holds the versions run.
-const MIGRATIONS: [&str; 6] = [
+const MIGRATIONS: [&str; 7] = [
     include_str!("../../migrations/postgres/0001_initial.sql"),
     include_str!("../../migrations/postgres/0002_box_contents.sql"),
     include_str!("../../migrations/postgres/0003_operations_per_device.sql"),
     include_str!("../../migrations/postgres/0004_gismt.sql"),
     include_str!("../../migrations/postgres/0005_onec.sql"),
     include_str!("../../migrations/postgres/0006_onec_results.sql"),
+    include_str!("../../migrations/postgres/0007_label_parents.sql"),
 ];
 
 mod link;
@@ -909,7 +910,23 @@ fn load(
         .iter()
         .map(|ki| ki.key().as_bytes().to_vec())
         .collect();
-    let labels: HashMap<String, Sscc> = keys.labels.iter().map(|s| (s.to_string(), *s)).collect();
+    let mut labels: HashMap<String, Sscc> =
+        keys.labels.iter().map(|s| (s.to_string(), *s)).collect();
+    // A pallet named brings its boxes: what it holds is theirs.
+    let pallets: Vec<String> = labels.keys().cloned().collect();
+    for row in db.query(
+        "SELECT sscc, parent FROM labels WHERE parent = ANY($1)",
+        &[&pallets],
+    )? {
+        let (inner, pallet): (&str, &str) = (row.get(0), row.get(1));
+        if let (Some(inner), Some(pallet)) = (
+            Sscc::from_digits(inner.as_bytes()),
+            Sscc::from_digits(pallet.as_bytes()),
+        ) {
+            snapshot.hold_pallet_box(pallet, inner);
+            labels.insert(inner.to_string(), inner);
+        }
+    }
     let label_names: Vec<&String> = labels.keys().collect();
     for row in db.query(
         "SELECT ki_key, info FROM statuses WHERE ki_key = ANY($1) OR parent = ANY($2)
@@ -1080,6 +1097,18 @@ fn write(
             "INSERT INTO labels (sscc, device_id) SELECT unnest($1::text[]), $2
              ON CONFLICT (sscc) DO NOTHING",
             &[&labels, &device.id],
+        )?;
+    }
+    if !outcome.pallets.is_empty() {
+        let (boxes, pallets): (Vec<String>, Vec<Option<String>>) = outcome
+            .pallets
+            .iter()
+            .map(|(inner, pallet)| (inner.to_string(), pallet.map(|p| p.to_string())))
+            .unzip();
+        db.execute(
+            "UPDATE labels SET parent = p.pallet
+             FROM unnest($1::text[], $2::text[]) AS p(sscc, pallet) WHERE labels.sscc = p.sscc",
+            &[&boxes, &pallets],
         )?;
     }
     Ok(())

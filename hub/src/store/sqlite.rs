@@ -12,6 +12,7 @@ use std::sync::{Mutex, MutexGuard};
 use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
 use serde_json::Value;
 use tally_domain::code::Ki;
+use tally_domain::gs1::Sscc;
 use tally_domain::status::{Inn, Timestamp};
 use tally_domain::validate::Policy;
 use tally_wire::{Feed, FleetDevice, OperationAnswer, OperationReason, PushRequest, PushResult};
@@ -23,7 +24,7 @@ use crate::documents::Selection;
 use crate::push::{self, Keys, LabelOwner, Outcome, Snapshot};
 
 /// The migrations, in order; a hub at `user_version` N has run the first N.
-const MIGRATIONS: [&str; 8] = [
+const MIGRATIONS: [&str; 9] = [
     include_str!("../../migrations/sqlite/0001_initial.sql"),
     include_str!("../../migrations/sqlite/0002_admin_tokens.sql"),
     include_str!("../../migrations/sqlite/0003_gis_documents.sql"),
@@ -32,6 +33,7 @@ const MIGRATIONS: [&str; 8] = [
     include_str!("../../migrations/sqlite/0006_gismt.sql"),
     include_str!("../../migrations/sqlite/0007_onec.sql"),
     include_str!("../../migrations/sqlite/0008_onec_results.sql"),
+    include_str!("../../migrations/sqlite/0009_label_parents.sql"),
 ];
 
 mod link;
@@ -477,8 +479,21 @@ fn load(tx: &Transaction<'_>, device: &Device, keys: &Keys) -> Result<Snapshot> 
             snapshot.hold_status(*ki, &line)?;
         }
     }
+    // A pallet named brings its boxes: what it holds is theirs.
+    let mut labels: Vec<Sscc> = keys.labels.iter().copied().collect();
+    let mut boxes = tx.prepare_cached("SELECT sscc FROM labels WHERE parent = ?1")?;
+    for pallet in &keys.labels {
+        for inner in boxes.query_map([pallet.to_string()], |r| r.get::<_, String>(0))? {
+            if let Some(inner) = Sscc::from_digits(inner?.as_bytes()) {
+                snapshot.hold_pallet_box(*pallet, inner);
+                if !labels.contains(&inner) {
+                    labels.push(inner);
+                }
+            }
+        }
+    }
     let mut children = tx.prepare_cached("SELECT ki_key, info FROM statuses WHERE parent = ?1")?;
-    for sscc in &keys.labels {
+    for sscc in &labels {
         let rows = children.query_map([sscc.to_string()], |r| {
             Ok((r.get::<_, Vec<u8>>(0)?, r.get::<_, String>(1)?))
         })?;
@@ -609,6 +624,10 @@ fn write(
         tx.prepare_cached("INSERT OR IGNORE INTO labels (sscc, device_id) VALUES (?1, ?2)")?;
     for sscc in &outcome.labels {
         label.execute(params![sscc.to_string(), device.id])?;
+    }
+    let mut placed = tx.prepare_cached("UPDATE labels SET parent = ?2 WHERE sscc = ?1")?;
+    for (inner, pallet) in &outcome.pallets {
+        placed.execute(params![inner.to_string(), pallet.map(|p| p.to_string())])?;
     }
     Ok(())
 }

@@ -1010,3 +1010,57 @@ fn an_inventory_reports_against_the_hub_and_its_settlement_writes_off_what_is_st
     assert!(rows.iter().all(|r| r[2] == "Ряд 3, \"холодильник\"" && r[3] == "ИНВ-7"));
     assert_eq!(rows.len(), 3 * 8);
 }
+
+#[test]
+fn a_pallet_ships_what_its_boxes_hold_and_ships_once() {
+    let ours = |tag| status(MILK, tag, "INTRODUCED", OURS);
+    let hub = start(&[ours("P1"), ours("P2"), ours("P3")], &[]);
+    let token = hub.enroll("W1", OURS);
+    let (inner, pallet) = (sscc(31), sscc(32));
+    let packed = operation(
+        "aggregation",
+        json!({"aggregates": [
+            {"sscc": inner, "level": "box", "status": "INTRODUCED",
+             "children": [{"unit": cis(MILK, "P1")}, {"unit": cis(MILK, "P2")}]},
+            {"sscc": pallet, "level": "pallet", "status": null, "children": [{"box": inner}]},
+        ]}),
+    );
+    let shipment = |labels: &[&String], units: &[String]| {
+        operation(
+            "shipment",
+            json!({"receiver_inn": SUPPLIER, "document_number": "РН-31",
+                   "document_date": "2026-12-02", "labels": labels, "units": units}),
+        )
+    };
+    let answers = hub.push(&token, &[packed, shipment(&[&pallet], &[])]);
+    assert!(
+        answers.iter().all(|a| a.result == PushResult::Accepted),
+        "{answers:?}"
+    );
+    let shipped = hub.export(&[DocType::LpShipGoods]);
+    assert_eq!(shipped.len(), 1);
+    let wrong = violations(&schemas()["LP_SHIP_GOODS"], &shipped[0].document);
+    assert!(wrong.is_empty(), "{wrong:?}");
+    assert_eq!(shipped[0].document["products"][0]["uitu_code"], pallet.as_str());
+    assert!(
+        shipped[0].document["products"][0]["product_description"]
+            .as_str()
+            .unwrap()
+            .ends_with("2 шт."),
+        "{:#}",
+        shipped[0].document
+    );
+    // Its units are on their way: neither the pallet nor its box nor a unit ships again.
+    for again in [
+        shipment(&[&pallet], &[]),
+        shipment(&[&inner], &[]),
+        shipment(&[], &[cis(MILK, "P1")]),
+    ] {
+        let answers = hub.push(&token, &[again]);
+        assert_eq!(answers[0].result, PushResult::Rejected, "{answers:?}");
+        assert!(
+            answers[0].reasons.iter().any(|r| r.code == "status_ex_forbids"),
+            "{answers:?}"
+        );
+    }
+}

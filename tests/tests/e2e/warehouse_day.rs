@@ -1,6 +1,6 @@
 //! The rest of the warehouse's day across real processes, on one terminal and a real hub:
-//! goods accepted, packed into a box whose label goes to a printer on a socket, the box picked
-//! and shipped by its label, a customer's return brought back into circulation, and an
+//! goods accepted, packed into a box on a pallet whose labels go to a printer on a socket, the
+//! pallet picked and shipped by its label, a customer's return brought back into circulation, and an
 //! inventory that finds one unit missing and one foreign, settled by a write-off the
 //! supervisor confirms. Every document the hub exports passes its schema.
 
@@ -142,22 +142,23 @@ fn accept_pack_label_ship_take_back_and_count_in_one_day() {
     );
     assert_eq!(accepted["payload"]["missing"], json!([]));
 
-    // Two units packed into a box; its label prints as the box closes.
-    let (printer, jobs) = fake_printer(1);
+    // Two units packed into a box, the box onto a pallet; each label prints as it closes.
+    let (printer, jobs) = fake_printer(2);
+    let pack = [
+        "--inn",
+        OURS,
+        "--company-prefix",
+        "4600840",
+        "--printer",
+        &printer,
+        "--packer",
+        "Иванова",
+    ];
     let packed = worked(
         &dir,
         &tsd,
         "aggregation",
-        &[
-            "--inn",
-            OURS,
-            "--company-prefix",
-            "4600840",
-            "--printer",
-            &printer,
-            "--packer",
-            "Иванова",
-        ],
+        &pack,
         &[
             command("OPEN-BOX"),
             scan("5Day01"),
@@ -170,19 +171,38 @@ fn accept_pack_label_ship_take_back_and_count_in_one_day() {
         .as_str()
         .unwrap()
         .to_owned();
-    let label = String::from_utf8(jobs.recv().unwrap()).unwrap();
-    assert!(
-        label.starts_with("^XA") && label.trim_end().ends_with("^XZ"),
-        "{label}"
+    let palletised = worked(
+        &dir,
+        &tsd,
+        "aggregation",
+        &pack,
+        &[
+            command("OPEN-PALLET"),
+            format!("00{sscc}"),
+            command("CLOSE"),
+            command("FINISH"),
+        ],
     );
-    assert!(
-        label.contains(&format!("^BCN,160,N,N,N,D^FD(00){sscc}^FS")),
-        "the SSCC as GS1-128: {label}"
-    );
-    assert!(label.contains("Иванова"), "{label}");
-    docked(&tsd, 2);
+    let pallet = palletised["payload"]["aggregates"][0]["sscc"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(palletised["payload"]["aggregates"][0]["level"], "pallet");
+    for (label, of) in [(&sscc, "box"), (&pallet, "pallet")] {
+        let job = String::from_utf8(jobs.recv().unwrap()).unwrap();
+        assert!(
+            job.starts_with("^XA") && job.trim_end().ends_with("^XZ"),
+            "{job}"
+        );
+        assert!(
+            job.contains(&format!("^BCN,160,N,N,N,D^FD(00){label}^FS")),
+            "the {of}'s SSCC as GS1-128: {job}"
+        );
+        assert!(job.contains("Иванова"), "{job}");
+    }
+    docked(&tsd, 3);
 
-    // Picked: the box by its label, and one loose unit.
+    // Picked: the pallet by its label, and one loose unit.
     let shipped = worked(
         &dir,
         &tsd,
@@ -197,9 +217,9 @@ fn accept_pack_label_ship_take_back_and_count_in_one_day() {
             "--date",
             "2026-12-02",
         ],
-        &[format!("00{sscc}"), scan("5Day03"), command("FINISH")],
+        &[format!("00{pallet}"), scan("5Day03"), command("FINISH")],
     );
-    assert_eq!(shipped["payload"]["labels"], json!([sscc]));
+    assert_eq!(shipped["payload"]["labels"], json!([pallet]));
     assert_eq!(shipped["payload"]["units"], json!([ki("5Day03")]));
 
     // A customer brings last week's unit back.
@@ -266,12 +286,13 @@ fn accept_pack_label_ship_take_back_and_count_in_one_day() {
         [
             "LP_ACCEPT_GOODS",
             "AGGREGATION_DOCUMENT",
+            "AGGREGATION_DOCUMENT",
             "LP_SHIP_GOODS",
             "LP_RETURN",
             "LK_RECEIPT"
         ]
     );
-    let ship_codes: Vec<&str> = documents[2]["document"]["products"]
+    let ship_codes: Vec<&str> = documents[3]["document"]["products"]
         .as_array()
         .unwrap()
         .iter()
@@ -280,14 +301,22 @@ fn accept_pack_label_ship_take_back_and_count_in_one_day() {
     let third = ki("5Day03");
     assert_eq!(
         ship_codes,
-        [third.as_str(), sscc.as_str()],
-        "loose units, then boxes"
+        [third.as_str(), pallet.as_str()],
+        "loose units, then the pallet, which the hub knows holds the box's units"
+    );
+    assert!(
+        documents[3]["document"]["products"][1]["product_description"]
+            .as_str()
+            .unwrap()
+            .ends_with("2 шт."),
+        "{}",
+        documents[3]["document"]
     );
     assert_eq!(
-        documents[4]["document"]["products"],
+        documents[5]["document"]["products"],
         json!([{"cis": ki("5Gone1")}])
     );
-    assert_eq!(documents[4]["document"]["action"], "DAMAGE_LOSS");
+    assert_eq!(documents[5]["document"]["action"], "DAMAGE_LOSS");
 
     // The count's report at the hub, as CSV.
     let report = run_ok(
