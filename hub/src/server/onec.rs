@@ -422,8 +422,8 @@ async fn import(app: &App, node: &OnecNode, kind: &str, filename: Option<&str>) 
         );
     };
     let key = (node.name.clone(), filename.clone());
-    let (started, mut job) = match app.imports.take(&key) {
-        Some(job) => job,
+    let (started, mut job, fresh) = match app.imports.take(&key) {
+        Some((started, job)) => (started, job, false),
         None => {
             let store = Arc::clone(&app.store);
             let config = Arc::clone(&app.onec);
@@ -433,10 +433,19 @@ async fn import(app: &App, node: &OnecNode, kind: &str, filename: Option<&str>) 
             let job = tokio::task::spawn_blocking(move || {
                 read_file(&store, &config, &node, &kind, &filename)
             });
-            (Instant::now(), job)
+            (Instant::now(), job, true)
         }
     };
-    match tokio::time::timeout(app.onec.progress_after, &mut job).await {
+    // No wait allowed: a file just started answers progress whether or not its reading has
+    // already ended, so the answer does not depend on how fast the blocking pool was.
+    let waited = if fresh && app.onec.progress_after.is_zero() {
+        Err(())
+    } else {
+        tokio::time::timeout(app.onec.progress_after, &mut job)
+            .await
+            .map_err(|_| ())
+    };
+    match waited {
         Ok(Ok(answer)) => Answer::text(answer),
         Ok(Err(_)) => failure(
             "The import stopped unexpectedly; see the hub's log.",
