@@ -811,3 +811,205 @@ fn the_status_list_age_is_absent_while_no_hub_has_said() {
     assert_eq!(value(&ui, "Refused by GIS MT"), "0");
     assert!(!shown(&ui, "Status list from GIS MT"));
 }
+
+/// Types a number into the visible keypad labelled `label`, as the digit taps would.
+fn type_number(ui: &Ui, label: &str, digits: &str) {
+    let fields: Vec<_> = ElementHandle::find_by_accessible_label(app(ui), label).collect();
+    assert_eq!(fields.len(), 1, "fields labelled {label:?}");
+    fields[0].set_accessible_value(digits);
+    assert_eq!(value(ui, label), digits, "a number shows as typed");
+}
+
+/// Flips the switch labelled `label`.
+fn toggle(ui: &Ui, label: &str) {
+    let found: Vec<_> = ElementHandle::find_by_accessible_label(app(ui), label)
+        .filter(|e| e.accessible_role() == Some(AccessibleRole::Checkbox))
+        .collect();
+    assert_eq!(found.len(), 1, "switches labelled {label:?}");
+    found[0].invoke_accessible_default_action();
+}
+
+/// Packs `units` into one box under a generated label and returns the label.
+fn pack_box(ui: &Ui, inline: &Inline, units: &[String]) -> String {
+    tap(ui, "Aggregation");
+    tap(ui, "Pack boxes");
+    tap(ui, "New box");
+    let sscc = value(ui, "Open container");
+    for code in units {
+        inline.scan(code);
+        assert_eq!(value(ui, "Verdict"), "Packed");
+    }
+    tap(ui, "Close box");
+    tap(ui, "Finish");
+    assert_eq!(value(ui, "Verdict"), "Aggregation finished");
+    sscc
+}
+
+#[test]
+fn ship_to_a_receiver_by_unit_by_box_label_and_from_an_opened_box() {
+    let scratch = Scratch::new("ship");
+    let (ui, inline) = terminal(&scratch);
+    ui.show_window().unwrap();
+    sign_in(&ui, "1111");
+    let stock = codes("our stock");
+    let whole = pack_box(&ui, &inline, &stock[..3]);
+    let opened = pack_box(&ui, &inline, &stock[3..6]);
+
+    tap(&ui, "Shipment");
+    assert_touch_targets(&ui, "shipment start");
+    // A scan before the shipment starts has nowhere to go.
+    inline.scan(&stock[10]);
+    assert_eq!(value(&ui, "Verdict"), "Not here");
+    tap(&ui, "Ship without an order");
+    assert_touch_targets(&ui, "shipment receiver");
+    type_number(&ui, "Receiver's INN", "12345");
+    tap(&ui, "Start");
+    assert!(value(&ui, "Shipment error").contains("Not an INN"));
+    type_number(&ui, "Receiver's INN", demo::OUR_INN);
+    tap(&ui, "Start");
+    assert!(value(&ui, "Shipment error").contains("our own INN"));
+    type_number(&ui, "Receiver's INN", "7736207543");
+    tap(&ui, "Start");
+    assert_touch_targets(&ui, "shipment");
+    assert_eq!(value(&ui, "Shipped"), "0");
+    assert_eq!(
+        buttons(&ui, "Finish shipment")[0].accessible_enabled(),
+        Some(false)
+    );
+
+    inline.scan(&stock[10]);
+    assert_eq!(value(&ui, "Verdict"), "Shipped");
+    inline.scan(&stock[11]);
+    tap(&ui, "Undo last");
+    assert_eq!(value(&ui, "Shipped"), "1");
+    // A box label ships what the box holds.
+    inline.scan(&format!("00{whole}"));
+    assert_eq!(value(&ui, "Verdict"), "Box shipped whole: 3 units");
+    assert_eq!(value(&ui, "Shipped"), "4");
+    // The next box is opened: one of its units ships, the others stay.
+    toggle(&ui, "Open the next box: ship its units one by one");
+    inline.scan(&format!("00{opened}"));
+    inline.scan(&stock[4]);
+    assert_eq!(value(&ui, "Verdict"), "Shipped");
+    assert_eq!(value(&ui, "Shipped"), "5");
+    // A unit of a box shipped whole is on the shipment already, and in its box.
+    inline.scan(&stock[0]);
+    assert_eq!(
+        value(&ui, "Verdict"),
+        "Rejected",
+        "{}",
+        value(&ui, "Reason")
+    );
+    assert!(value(&ui, "Reason").starts_with("Already scanned in this document."));
+    tap(&ui, "OK");
+    // Another operation while this one is open: back here.
+    tap(&ui, "Home");
+    tap(&ui, "Inventory");
+    assert_eq!(value(&ui, "Verdict"), "Finish this first");
+    tap(&ui, "Finish shipment");
+    assert_eq!(value(&ui, "Verdict"), "Shipment finished");
+    let queue = pending_kinds(&inline);
+    let (kind, payload) = queue.last().unwrap();
+    assert_eq!(kind, "shipment");
+    let text = payload.to_string();
+    assert!(text.contains("7736207543"), "{text}");
+    assert!(text.contains(&whole), "{text}");
+    assert!(text.contains(&opened), "the opened box is named: {text}");
+    assert!(text.contains(&ki_of(&stock[4])), "{text}");
+    assert!(
+        !text.contains(&ki_of(&stock[11])),
+        "the undone unit is not: {text}"
+    );
+}
+
+#[test]
+fn take_a_customer_return_and_relabel_an_item_whose_label_cannot_be_read() {
+    let scratch = Scratch::new("return");
+    let (ui, inline) = terminal(&scratch);
+    ui.show_window().unwrap();
+    sign_in(&ui, "1111");
+    tap(&ui, "Return");
+    assert_touch_targets(&ui, "return kinds");
+    tap(&ui, "Shop sale · till receipt");
+    assert_touch_targets(&ui, "return receipt");
+    type_number(&ui, "Receipt number", "4471");
+    tap(&ui, "Start");
+    assert_touch_targets(&ui, "return");
+    // Goods still in stock were never sold: not taken back.
+    inline.scan(&codes("our stock")[0]);
+    assert_eq!(value(&ui, "Verdict"), "Rejected");
+    tap(&ui, "OK");
+    // The sold one comes back.
+    inline.scan(&codes("already written off (rejected)")[0]);
+    assert_eq!(value(&ui, "Verdict"), "Returned");
+    assert_eq!(value(&ui, "Returned"), "1");
+    // An item whose label is gone: a new label, and nothing finishes until it is scanned.
+    tap(&ui, "Label unreadable");
+    assert_eq!(value(&ui, "Verdict"), "New label needed");
+    assert!(shown(&ui, "New label needed"));
+    assert_eq!(
+        buttons(&ui, "Finish return")[0].accessible_enabled(),
+        Some(false)
+    );
+    let (new_ki, new_code) = demo::unit(2, "NDEMO00000001");
+    inline.scan(&new_code);
+    assert_eq!(value(&ui, "Verdict"), "New label taken");
+    assert_eq!(value(&ui, "New labels"), "1");
+    tap(&ui, "Finish return");
+    assert_eq!(value(&ui, "Verdict"), "Customer return finished");
+    let queue = pending_kinds(&inline);
+    let (kind, payload) = queue.last().unwrap();
+    assert_eq!(kind, "return");
+    let text = payload.to_string();
+    assert!(text.contains("4471") && text.contains("retail"), "{text}");
+    assert!(text.contains(&new_ki), "{text}");
+}
+
+#[test]
+fn count_the_whole_warehouse_find_a_foreign_unit_and_settle_the_missing() {
+    let scratch = Scratch::new("inventory");
+    let (ui, inline) = terminal(&scratch);
+    ui.show_window().unwrap();
+    sign_in(&ui, "1111");
+    tap(&ui, "Inventory");
+    assert_touch_targets(&ui, "inventory start");
+    toggle(&ui, "Write off what is missing (loss)");
+    tap(&ui, "Count the whole warehouse");
+    assert_touch_targets(&ui, "inventory");
+    let stock = codes("our stock");
+    // Nothing counted yet: nothing to undo.
+    tap(&ui, "Undo last");
+    assert_eq!(value(&ui, "Verdict"), "Not possible");
+    tap(&ui, "OK");
+    // Every unit of our stock on the shelf but the last.
+    let packed = stock.len();
+    for code in &stock[..packed - 1] {
+        inline.scan(code);
+        assert_eq!(value(&ui, "Verdict"), "Counted");
+    }
+    let found: usize = value(&ui, "Found").parse().unwrap();
+    assert_eq!(found, packed - 1);
+    let missing: usize = value(&ui, "Missing").parse().unwrap();
+    assert!(missing >= 1, "the last unit of our stock is missing");
+    // A supplier's unit on our shelf is not ours.
+    inline.scan(&codes("delivery by quantity")[0]);
+    assert_eq!(value(&ui, "Verdict"), "Not ours");
+    assert_eq!(value(&ui, "Not ours"), "1");
+    tap(&ui, "Finish count");
+    let report = value(&ui, "Count report");
+    assert!(report.contains(&ki_of(&stock[packed - 1])), "{report}");
+    assert!(report.contains("Not ours: 1"), "{report}");
+    assert!(report.contains("written off"), "{report}");
+    // The settling write-off needs a supervisor: the operator's PIN does not do.
+    tap(&ui, "Close count");
+    enter_pin(&ui, "1111");
+    tap(&ui, "Confirm");
+    assert!(value(&ui, "Inventory error").contains("not a supervisor"));
+    enter_pin(&ui, "9999");
+    tap(&ui, "Confirm");
+    assert_eq!(value(&ui, "Verdict"), "Inventory finished");
+    let queue = pending_kinds(&inline);
+    let (kind, payload) = queue.last().unwrap();
+    assert_eq!(kind, "inventory");
+    assert!(payload.to_string().contains("ivan"), "{payload}");
+}

@@ -51,6 +51,14 @@ macro_rules! product_groups {
                     $(ProductGroup::$variant => $ru,)*
                 }
             }
+
+            /// The name staff read, in `lang`.
+            pub fn name(self, lang: crate::Lang) -> &'static str {
+                match lang {
+                    crate::Lang::En => self.name_en(),
+                    crate::Lang::Ru => self.name_ru(),
+                }
+            }
         }
     };
 }

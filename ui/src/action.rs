@@ -3,8 +3,9 @@
 use slint::ComponentHandle;
 
 use crate::{
-    AcceptanceScreen, AggregationScreen, AppWindow, ReaggregationScreen, Screen, SettingsScreen,
-    SignIn, SyncScreen, Terminal, Verdict, WriteOffScreen,
+    AcceptanceScreen, AggregationScreen, AppWindow, InventoryScreen, ReaggregationScreen,
+    ReturnScreen, Screen, SettingsScreen, ShipmentScreen, SignIn, SyncScreen, Terminal, Verdict,
+    WriteOffScreen,
 };
 
 /// A tap or a typed code. Texts are what the screen passed, untouched.
@@ -33,6 +34,8 @@ pub enum Action {
     AggregationRemoveLast,
     AggregationClose,
     AggregationFinish,
+    /// The label of the box or pallet closed last, printed again.
+    ReprintLabel,
     StartReaggregation,
     ReaggregationAdding,
     ReaggregationRemoving,
@@ -46,6 +49,36 @@ pub enum Action {
         pin: String,
     },
     WriteOffFinish,
+    /// A shipment against an order from the hub, or (`order` empty) free to `receiver`'s INN.
+    StartShipment {
+        order: Option<String>,
+        receiver: String,
+    },
+    /// The next label scanned is opened rather than taken whole (shipment and inventory).
+    OpenNextLabel(bool),
+    ShipmentUndo,
+    ShipmentFinish,
+    /// `kind` is `cause:receipt` (`retail:receipt`), `receipt` the receipt's number.
+    StartReturn {
+        kind: String,
+        receipt: String,
+    },
+    /// The item in hand has a label nobody can read: the next scan is its new label.
+    ReturnDamaged,
+    ReturnUndo,
+    ReturnFinish,
+    /// A count of `zone` (empty: the whole warehouse); `settle` writes off what is missing.
+    StartInventory {
+        zone: String,
+        settle: bool,
+    },
+    InventoryUndo,
+    InventoryReview,
+    InventoryBackToScanning,
+    InventoryConfirm {
+        pin: String,
+    },
+    InventoryFinish,
     SyncNow,
     SetLanguage(String),
     SetSounds(bool),
@@ -76,6 +109,10 @@ pub fn bind(window: &AppWindow, handler: impl Fn(Action) + 'static) {
         ($global:ty, $setter:ident, |$arg:ident| $action:expr) => {{
             let h = handler.clone();
             window.global::<$global>().$setter(move |$arg| h($action));
+        }};
+        ($global:ty, $setter:ident, |$a:ident, $b:ident| $action:expr) => {{
+            let h = handler.clone();
+            window.global::<$global>().$setter(move |$a, $b| h($action));
         }};
     }
     on!(Terminal, on_navigate, |screen| Action::Navigate(screen));
@@ -135,6 +172,47 @@ pub fn bind(window: &AppWindow, handler: impl Fn(Action) + 'static) {
         pin: pin.into()
     });
     on!(WriteOffScreen, on_finish, || Action::WriteOffFinish);
+    on!(AggregationScreen, on_reprint, || Action::ReprintLabel);
+    on!(ShipmentScreen, on_start, |order, receiver| {
+        Action::StartShipment {
+            order: (!order.is_empty()).then(|| order.into()),
+            receiver: receiver.into(),
+        }
+    });
+    on!(
+        ShipmentScreen,
+        on_set_open_next,
+        |on| Action::OpenNextLabel(on)
+    );
+    on!(ShipmentScreen, on_undo, || Action::ShipmentUndo);
+    on!(ShipmentScreen, on_finish, || Action::ShipmentFinish);
+    on!(ReturnScreen, on_start, |kind, receipt| {
+        Action::StartReturn {
+            kind: kind.into(),
+            receipt: receipt.into(),
+        }
+    });
+    on!(ReturnScreen, on_damaged, || Action::ReturnDamaged);
+    on!(ReturnScreen, on_undo, || Action::ReturnUndo);
+    on!(ReturnScreen, on_finish, || Action::ReturnFinish);
+    on!(InventoryScreen, on_start, |zone, settle| {
+        Action::StartInventory {
+            zone: zone.into(),
+            settle,
+        }
+    });
+    on!(InventoryScreen, on_set_open_next, |on| {
+        Action::OpenNextLabel(on)
+    });
+    on!(InventoryScreen, on_undo, || Action::InventoryUndo);
+    on!(InventoryScreen, on_review, || Action::InventoryReview);
+    on!(InventoryScreen, on_back_to_scanning, || {
+        Action::InventoryBackToScanning
+    });
+    on!(InventoryScreen, on_confirm, |pin| {
+        Action::InventoryConfirm { pin: pin.into() }
+    });
+    on!(InventoryScreen, on_finish, || Action::InventoryFinish);
     on!(SyncScreen, on_sync_now, || Action::SyncNow);
     on!(SettingsScreen, on_set_language, |lang| Action::SetLanguage(
         lang.into()

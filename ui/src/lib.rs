@@ -4,6 +4,7 @@
 //! Every Slint type stays in this crate; the application deals in [`View`] and [`Action`].
 
 mod action;
+mod catalogue;
 mod headless;
 mod view;
 
@@ -12,11 +13,12 @@ use std::cell::RefCell;
 use slint::ComponentHandle;
 
 pub use action::{Action, bind};
+pub use catalogue::{russian, russian_entries};
 pub use headless::Headless;
 pub use view::{
-    AcceptanceView, AggregationView, CodeInfoView, Presenter, ReaggregationView, SettingsView,
-    SignInView, StatusLine, SyncView, VerdictView, View, WriteOffView, choice_row, info_row,
-    scan_row, task_row,
+    AcceptanceView, AggregationView, CodeInfoView, InventoryView, Presenter, ReaggregationView,
+    ReturnView, SettingsView, ShipmentView, SignInView, StatusLine, SyncView, VerdictView, View,
+    WriteOffView, choice_row, info_row, scan_row, task_row,
 };
 
 // The code Slint generates is not ours to lint.

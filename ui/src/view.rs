@@ -5,8 +5,8 @@ use slint::{ComponentHandle, ModelRc, SharedString, VecModel};
 
 use crate::{
     AcceptanceScreen, AggregationScreen, AppWindow, ChoiceRow, CodeInfoScreen, InfoRow,
-    ReaggregationScreen, ScanRow, Screen, SettingsScreen, SignIn, SyncScreen, TaskRow, Terminal,
-    Tone, Verdict, WriteOffScreen,
+    InventoryScreen, ReaggregationScreen, ReturnScreen, ScanRow, Screen, SettingsScreen,
+    ShipmentScreen, SignIn, SyncScreen, TaskRow, Terminal, Tone, Verdict, WriteOffScreen,
 };
 
 /// Everything the window shows. The application rebuilds it after every input; the presenter
@@ -21,6 +21,9 @@ pub struct View {
     pub aggregation: AggregationView,
     pub reaggregation: ReaggregationView,
     pub write_off: WriteOffView,
+    pub shipment: ShipmentView,
+    pub customer_return: ReturnView,
+    pub inventory: InventoryView,
     pub code_info: CodeInfoView,
     pub sync: SyncView,
     pub settings: SettingsView,
@@ -81,6 +84,8 @@ pub struct AggregationView {
     pub capacity: i32,
     pub rows: Vec<ScanRow>,
     pub closed: i32,
+    /// The label of the box or pallet closed last, which the reprint button prints again.
+    pub last_closed: String,
     pub hint: String,
 }
 
@@ -111,6 +116,64 @@ pub struct WriteOffView {
     pub error: String,
     /// The re-marked code whose new code the next scan must be; empty when none waits.
     pub replacing: String,
+}
+
+/// A shipment: the orders to pick until one starts, then what is on it against the order.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ShipmentView {
+    pub active: bool,
+    pub orders: Vec<TaskRow>,
+    pub title: String,
+    pub has_order: bool,
+    pub ordered: i32,
+    pub shipped: i32,
+    pub short: i32,
+    pub over: i32,
+    pub rows: Vec<ScanRow>,
+    /// The next label scanned is opened (its units ship one by one), not shipped whole.
+    pub open_next: bool,
+    pub hint: String,
+    pub error: String,
+}
+
+/// A customer return: its kinds until one starts, then the goods brought back.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ReturnView {
+    pub active: bool,
+    pub kinds: Vec<ChoiceRow>,
+    pub title: String,
+    pub returned: i32,
+    pub relabelled: i32,
+    /// An item's label could not be read: the next scan is its new label.
+    pub awaiting_new_label: bool,
+    pub rows: Vec<ScanRow>,
+    pub hint: String,
+    pub error: String,
+}
+
+/// An inventory count: what was counted against what the warehouse should hold.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct InventoryView {
+    pub active: bool,
+    pub title: String,
+    pub expected: i32,
+    pub found: i32,
+    pub missing: i32,
+    pub foreign: i32,
+    /// Ours in a status that should not be on the shelf, or unknown to the terminal.
+    pub wrong_status: i32,
+    pub rows: Vec<ScanRow>,
+    pub reviewing: bool,
+    /// The count's report.
+    pub summary: String,
+    /// The count settles what is missing with a write-off.
+    pub settles: bool,
+    pub needs_supervisor: bool,
+    pub confirmed: bool,
+    /// The next label scanned is opened and its units counted one by one.
+    pub open_next: bool,
+    pub hint: String,
+    pub error: String,
 }
 
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -252,6 +315,7 @@ impl Presenter {
             g.set_capacity(a.capacity);
             g.set_rows(model(&a.rows));
             g.set_closed(a.closed);
+            g.set_last_closed(text(&a.last_closed));
             g.set_hint(text(&a.hint));
         }
         if differs(&|o| o.reaggregation == view.reaggregation) {
@@ -278,6 +342,55 @@ impl Presenter {
             g.set_confirmed(w.confirmed);
             g.set_error(text(&w.error));
             g.set_replacing(text(&w.replacing));
+        }
+        if differs(&|o| o.shipment == view.shipment) {
+            let g = window.global::<ShipmentScreen>();
+            let v = &view.shipment;
+            g.set_active(v.active);
+            g.set_orders(model(&v.orders));
+            g.set_title(text(&v.title));
+            g.set_has_order(v.has_order);
+            g.set_ordered(v.ordered);
+            g.set_shipped(v.shipped);
+            g.set_short(v.short);
+            g.set_over(v.over);
+            g.set_rows(model(&v.rows));
+            g.set_open_next(v.open_next);
+            g.set_hint(text(&v.hint));
+            g.set_error(text(&v.error));
+        }
+        if differs(&|o| o.customer_return == view.customer_return) {
+            let g = window.global::<ReturnScreen>();
+            let v = &view.customer_return;
+            g.set_active(v.active);
+            g.set_kinds(model(&v.kinds));
+            g.set_title(text(&v.title));
+            g.set_returned(v.returned);
+            g.set_relabelled(v.relabelled);
+            g.set_awaiting_new_label(v.awaiting_new_label);
+            g.set_rows(model(&v.rows));
+            g.set_hint(text(&v.hint));
+            g.set_error(text(&v.error));
+        }
+        if differs(&|o| o.inventory == view.inventory) {
+            let g = window.global::<InventoryScreen>();
+            let v = &view.inventory;
+            g.set_active(v.active);
+            g.set_title(text(&v.title));
+            g.set_expected(v.expected);
+            g.set_found(v.found);
+            g.set_missing(v.missing);
+            g.set_foreign(v.foreign);
+            g.set_wrong_status(v.wrong_status);
+            g.set_rows(model(&v.rows));
+            g.set_reviewing(v.reviewing);
+            g.set_summary(text(&v.summary));
+            g.set_settles(v.settles);
+            g.set_needs_supervisor(v.needs_supervisor);
+            g.set_confirmed(v.confirmed);
+            g.set_open_next(v.open_next);
+            g.set_hint(text(&v.hint));
+            g.set_error(text(&v.error));
         }
         if differs(&|o| o.code_info == view.code_info) {
             let g = window.global::<CodeInfoScreen>();

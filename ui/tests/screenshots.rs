@@ -7,9 +7,9 @@
 use std::path::PathBuf;
 
 use tally_ui::{
-    AcceptanceView, AggregationView, CodeInfoView, Headless, ReaggregationView, Screen,
-    SettingsView, StatusLine, SyncView, Tone, Ui, VerdictView, View, WriteOffView, choice_row,
-    info_row, scan_row, select_language, task_row,
+    AcceptanceView, AggregationView, CodeInfoView, Headless, InventoryView, ReaggregationView,
+    ReturnView, Screen, SettingsView, ShipmentView, StatusLine, SyncView, Tone, Ui, VerdictView,
+    View, WriteOffView, choice_row, info_row, scan_row, select_language, task_row,
 };
 
 fn status() -> StatusLine {
@@ -221,6 +221,119 @@ fn screens() -> Vec<(&'static str, View)> {
             },
         ),
         (
+            "shipment",
+            View {
+                screen: Screen::Shipment,
+                verdict: VerdictView {
+                    tone: Tone::Good,
+                    headline: "Box shipped whole: 6 units".into(),
+                    code: "046000000000000123".into(),
+                    serial: 6,
+                    ..VerdictView::default()
+                },
+                shipment: ShipmentView {
+                    active: true,
+                    title: "Заказ 318 · ИНН 7736207543".into(),
+                    has_order: true,
+                    ordered: 12,
+                    shipped: 8,
+                    short: 4,
+                    over: 0,
+                    rows: vec![
+                        scan_row("046000000000000123", "Короб, единиц: 6", "", Tone::Good),
+                        scan_row(
+                            "0104600840749372215XyZ1a",
+                            "Кроссовки мужские 42",
+                            "",
+                            Tone::Good,
+                        ),
+                    ],
+                    hint: "Scan units, or a box or pallet label to ship it whole.".into(),
+                    ..ShipmentView::default()
+                },
+                ..base.clone()
+            },
+        ),
+        (
+            "return",
+            View {
+                screen: Screen::CustomerReturn,
+                verdict: VerdictView {
+                    tone: Tone::Warning,
+                    headline: "New label needed".into(),
+                    reason: "Stick a new label on the item and scan its code.".into(),
+                    serial: 7,
+                    ..VerdictView::default()
+                },
+                customer_return: ReturnView {
+                    active: true,
+                    title: "Возврат розничной продажи · чек 4471".into(),
+                    returned: 2,
+                    relabelled: 0,
+                    awaiting_new_label: true,
+                    rows: vec![
+                        scan_row("", "Label unreadable", "a new label follows", Tone::Warning),
+                        scan_row(
+                            "0104600840749372215XyZ1a",
+                            "Кроссовки мужские 42",
+                            "",
+                            Tone::Good,
+                        ),
+                    ],
+                    hint: "Stick a new label on the item and scan its code.".into(),
+                    ..ReturnView::default()
+                },
+                ..base.clone()
+            },
+        ),
+        (
+            "inventory",
+            View {
+                screen: Screen::Inventory,
+                verdict: VerdictView {
+                    tone: Tone::Warning,
+                    headline: "Not ours".into(),
+                    code: "0104650117240408211ab2C3".into(),
+                    serial: 8,
+                    ..VerdictView::default()
+                },
+                inventory: InventoryView {
+                    active: true,
+                    title: "Весь склад · INV-2026-12-03-101500".into(),
+                    expected: 48,
+                    found: 45,
+                    missing: 3,
+                    foreign: 1,
+                    wrong_status: 0,
+                    rows: rows(),
+                    settles: true,
+                    needs_supervisor: true,
+                    hint: "Scan every unit, or a box label to count the box whole.".into(),
+                    ..InventoryView::default()
+                },
+                ..base.clone()
+            },
+        ),
+        (
+            "inventory-report",
+            View {
+                screen: Screen::Inventory,
+                inventory: InventoryView {
+                    active: true,
+                    title: "Зона 12 · INV-2026-12-03-101500".into(),
+                    found: 45,
+                    missing: 3,
+                    foreign: 1,
+                    reviewing: true,
+                    summary: "Найдено: 45. Недостача: 3.\nНедостача: 3\n  0104600840749372216Rt9Qp Кроссовки мужские 42\nНе наши: 1\n  0104650117240408211ab2C3 Футболка L".into(),
+                    settles: true,
+                    needs_supervisor: true,
+                    ..InventoryView::default()
+                },
+                ..base.clone()
+            },
+        ),
+        (
             "code-info",
             View {
                 screen: Screen::CodeInfo,
@@ -302,6 +415,8 @@ fn every_screen_in_both_languages() {
                 "aggregation" => Some(((466, 200), [0xf2, 0xa9, 0x00])),
                 "write-off" => Some(((466, 300), [0xc6, 0x28, 0x28])),
                 "reaggregation" => Some(((466, 200), [0x1b, 0x7f, 0x3a])),
+                "shipment" => Some(((466, 200), [0x1b, 0x7f, 0x3a])),
+                "inventory" => Some(((466, 200), [0xf2, 0xa9, 0x00])),
                 _ => None,
             };
             if let Some(((x, y), colour)) = banner {

@@ -14,6 +14,9 @@ pub mod demo;
 pub mod dock;
 pub mod feedback;
 pub mod inline;
+pub mod present;
+pub mod shift;
+pub mod text;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;

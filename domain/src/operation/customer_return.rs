@@ -46,6 +46,14 @@ impl ReturnCause {
         }
     }
 
+    /// The name staff read, in `lang`.
+    pub fn name(self, lang: crate::Lang) -> &'static str {
+        match lang {
+            crate::Lang::En => self.name_en(),
+            crate::Lang::Ru => self.name_ru(),
+        }
+    }
+
     pub fn name_en(self) -> &'static str {
         match self {
             ReturnCause::Retail => "Return of a retail sale",
