@@ -11,7 +11,7 @@ use common::Scratch;
 use i_slint_backend_testing::{AccessibleRole, ElementHandle, ElementQuery};
 use slint::ComponentHandle as _;
 use tally_app::desk::{Desk, DeskSettings};
-use tally_app::terminal::controller::{Controller, CueTone, Setup};
+use tally_app::terminal::controller::{Controller, CueTone, Input, Request, Setup};
 use tally_app::terminal::demo;
 use tally_app::terminal::inline::Inline;
 use tally_domain::Lang;
@@ -19,6 +19,7 @@ use tally_domain::code::ParseOptions;
 use tally_domain::operation::Capacity;
 use tally_domain::status::{Inn, Timestamp};
 use tally_domain::validate::Policy;
+use tally_drivers::printer::{self, PrinterAddress, PrinterTimeouts};
 use tally_sync::store::Store;
 use tally_ui::{AppWindow, Ui};
 
@@ -26,6 +27,11 @@ const NOW: Timestamp = Timestamp(1_795_305_600_000);
 
 /// The demo's replica behind the real screens.
 fn terminal(scratch: &Scratch) -> (Ui, Inline) {
+    terminal_with(scratch, None)
+}
+
+/// The same, with a label printer configured.
+fn terminal_with(scratch: &Scratch, printer: Option<PrinterAddress>) -> (Ui, Inline) {
     i_slint_backend_testing::init_no_event_loop();
     let store = Store::open(scratch.0.join("tally.db")).unwrap();
     let data = demo::dataset();
@@ -65,6 +71,7 @@ fn terminal(scratch: &Scratch) -> (Ui, Inline) {
             supervisor_for_write_off: true,
             scanners: vec!["serial:/dev/ttyACM0,9600".into()],
             hub: None,
+            printer,
         },
     );
     let ui = Ui::new().unwrap();
@@ -527,7 +534,7 @@ fn the_language_switches_in_settings_and_enrollment_is_scanned_there() {
     assert_eq!(value(&ui, "Settings message"), "Enrolling…");
     assert_eq!(
         inline.requests(),
-        vec![tally_app::terminal::controller::Request::Enroll {
+        vec![Request::Enroll {
             url: "http://hub.local:8470".into(),
             code: "ABCD2345EFGH".into()
         }]
@@ -1012,4 +1019,95 @@ fn count_the_whole_warehouse_find_a_foreign_unit_and_settle_the_missing() {
     let (kind, payload) = queue.last().unwrap();
     assert_eq!(kind, "inventory");
     assert!(payload.to_string().contains("ivan"), "{payload}");
+}
+
+/// The print job the controller asked for last: the label's SSCC, its printer and its ZPL.
+fn print_request(inline: &Inline) -> (String, PrinterAddress, String) {
+    inline
+        .requests()
+        .into_iter()
+        .rev()
+        .find_map(|r| match r {
+            Request::PrintLabel { sscc, printer, zpl } => Some((sscc, printer, zpl)),
+            _ => None,
+        })
+        .expect("a print request")
+}
+
+#[test]
+fn a_closed_box_prints_its_label_and_a_printer_that_fails_is_a_message_not_a_lost_box() {
+    // A label printer on a socket: it keeps every byte it is sent.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let received = std::thread::spawn(move || {
+        use std::io::Read as _;
+        let (mut socket, _) = listener.accept().unwrap();
+        let mut bytes = Vec::new();
+        socket.read_to_end(&mut bytes).unwrap();
+        String::from_utf8_lossy(&bytes).into_owned()
+    });
+    let address = PrinterAddress::Network {
+        host: "127.0.0.1".into(),
+        port,
+    };
+    let scratch = Scratch::new("print");
+    let (ui, inline) = terminal_with(&scratch, Some(address.clone()));
+    sign_in(&ui, "1111");
+    tap(&ui, "Aggregation");
+    tap(&ui, "Pack boxes");
+    tap(&ui, "New box");
+    let sscc = value(&ui, "Open container");
+    let stock = codes("our stock");
+    inline.scan(&stock[0]);
+    inline.scan(&stock[1]);
+    assert!(
+        buttons(&ui, "Print label again").is_empty(),
+        "nothing closed yet"
+    );
+    tap(&ui, "Close box");
+    assert_eq!(value(&ui, "Verdict"), "Printing the label…");
+    let (label, printer_address, zpl) = print_request(&inline);
+    assert_eq!(label, sscc);
+    assert_eq!(printer_address, address);
+    assert!(zpl.starts_with("^XA") && zpl.contains(&sscc), "{zpl}");
+    // The terminal's print thread does this; here the test runs the same call.
+    let result = printer::print(&printer_address, zpl.as_bytes(), PrinterTimeouts::default());
+    inline.input(Input::Printed {
+        sscc: label.clone(),
+        result,
+    });
+    assert_eq!(value(&ui, "Verdict"), "Label printed");
+    let bytes = received.join().unwrap();
+    assert!(bytes.contains(&zpl), "the printer got the label: {bytes}");
+
+    // The printer goes off: the reprint fails with the printer's reason and the box stays.
+    let requests_before = inline.requests().len();
+    tap(&ui, "Print label again");
+    assert_eq!(inline.requests().len(), requests_before + 1);
+    let (label, _, zpl) = print_request(&inline);
+    let off = {
+        let gone = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = gone.local_addr().unwrap().port();
+        PrinterAddress::Network {
+            host: "127.0.0.1".into(),
+            port,
+        }
+    };
+    let result = printer::print(&off, zpl.as_bytes(), PrinterTimeouts::default());
+    assert!(result.is_err());
+    inline.input(Input::Printed {
+        sscc: label,
+        result,
+    });
+    assert_eq!(value(&ui, "Verdict"), "Label not printed");
+    assert!(
+        value(&ui, "Reason").contains("Print label again"),
+        "{}",
+        value(&ui, "Reason")
+    );
+    tap(&ui, "OK");
+    tap(&ui, "Finish");
+    assert_eq!(value(&ui, "Verdict"), "Aggregation finished");
+    let queue = pending_kinds(&inline);
+    assert!(queue[0].1.to_string().contains(&sscc));
 }

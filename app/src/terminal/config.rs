@@ -60,6 +60,9 @@ struct TerminalFile {
     pallet_boxes: Option<u32>,
     max_cache_age_hours: Option<i64>,
     supervisor_for_write_off: Option<bool>,
+    /// The label printer for boxes and pallets this terminal labels: `tcp:HOST[:PORT]` or
+    /// `device:PATH`.
+    printer: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -163,6 +166,7 @@ pub struct Config {
     pub capacity: Capacity,
     pub policy: Policy,
     pub supervisor_for_write_off: bool,
+    pub printer: Option<tally_drivers::printer::PrinterAddress>,
     pub sync_interval_seconds: u64,
     pub operators: Vec<Operator>,
 }
@@ -315,6 +319,10 @@ impl Config {
             },
             policy,
             supervisor_for_write_off: terminal.supervisor_for_write_off.unwrap_or(true),
+            printer: match &terminal.printer {
+                Some(spec) => Some(spec.parse().map_err(|e| anyhow!("terminal.printer: {e}"))?),
+                None => None,
+            },
             sync_interval_seconds: file.sync.interval_seconds.unwrap_or(300),
             operators,
         })
@@ -368,6 +376,7 @@ mod tests {
             company_prefix = "4600000"
             box_units = 12
             max_cache_age_hours = 24
+            printer = "tcp:10.0.0.7"
             [[operators]]
             id = "op1"
             name = "Anna"
@@ -397,6 +406,13 @@ mod tests {
         assert_eq!(config.capacity.box_units, 12);
         assert_eq!(config.policy.max_cache_age_hours, 24);
         assert_eq!(config.company_prefix.as_deref(), Some("4600000"));
+        assert_eq!(
+            config.printer,
+            Some(tally_drivers::printer::PrinterAddress::Network {
+                host: "10.0.0.7".into(),
+                port: 9100
+            })
+        );
         assert!(config.operators[0].supervisor);
     }
 
@@ -418,6 +434,7 @@ mod tests {
             ("[scanner]\ngs_substitute = \"ab\"", "gs_substitute"),
             ("[terminal]\nown_inn = \"12\"", "own_inn"),
             ("[terminal]\nmax_cache_age_hours = 0", "max_cache_age_hours"),
+            ("[terminal]\nprinter = \"lpt1\"", "terminal.printer"),
             ("scale = 9.0", "scale"),
             (
                 "[[operators]]\nid = \"a\"\nname = \"A\"\npin = \"12\"",

@@ -9,6 +9,7 @@ use anyhow::Context as _;
 use serde_json::Value;
 use tally_domain::Lang;
 use tally_domain::code::{CodeKind, parse};
+use tally_domain::label::{self, BoxLabel};
 use tally_domain::operation::{
     Acceptance, Aggregation, Counted, Disaggregation, Inventory, InventoryEvent, InventoryHeader,
     Level, Reaggregation, ReaggregationMode, Refusal, ReturnEvent, ReturnHeader, Shipment,
@@ -17,6 +18,7 @@ use tally_domain::operation::{
 use tally_domain::reason::Reason as _;
 use tally_domain::status::{Inn, Timestamp};
 use tally_domain::validate::Outcome;
+use tally_drivers::printer::{PrintError, PrinterAddress};
 use tally_sync::engine::WorkerEvent;
 use tally_ui::{CodeInfoView, Screen, SignInView, Tone, View};
 
@@ -57,6 +59,11 @@ pub enum Input {
     Enrolled(Result<Enrollment, String>),
     /// Once a minute: ages and clocks on the status line.
     Tick,
+    /// A label printed, or why it was not.
+    Printed {
+        sscc: String,
+        result: Result<(), PrintError>,
+    },
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -84,6 +91,12 @@ pub enum Request {
     },
     /// The UI thread switches its `@tr` strings.
     Language(Lang),
+    /// A box or pallet label to print, as ZPL.
+    PrintLabel {
+        sscc: String,
+        printer: PrinterAddress,
+        zpl: String,
+    },
 }
 
 #[derive(Debug)]
@@ -105,6 +118,8 @@ pub struct Setup {
     pub scanners: Vec<String>,
     /// The hub this terminal is enrolled with, if any.
     pub hub: Option<String>,
+    /// The label printer for the boxes and pallets this terminal labels.
+    pub printer: Option<PrinterAddress>,
 }
 
 /// What a screen remembers between inputs besides the shift: errors under its keypads, the
@@ -225,6 +240,7 @@ impl Controller {
             }
             Input::Enrolled(result) => Ok(Some(self.enrolled(result, requests))),
             Input::Tick => Ok(None),
+            Input::Printed { sscc, result } => Ok(Some(self.printed(&sscc, result))),
         }
     }
 
@@ -327,8 +343,26 @@ impl Controller {
                     None => Ok(self.refusal(Refusal::NothingToUndo)),
                 }
             }
-            Action::AggregationClose => self.command(Command::Close, now),
-            Action::ReprintLabel => Ok(Some(self.explain_no_printer())),
+            Action::AggregationClose => {
+                let cue = self.command(Command::Close, now)?;
+                // A box this terminal labelled gets its label as it closes.
+                if cue == Some(CueTone::Good)
+                    && let Some(sscc) = self.last_closed()
+                    && self.is_ours(sscc)
+                    && self.setup.printer.is_some()
+                {
+                    self.print(sscc, now, requests);
+                }
+                Ok(cue)
+            }
+            Action::ReprintLabel => Ok(match self.last_closed() {
+                Some(sscc) if self.setup.printer.is_some() => {
+                    self.print(sscc, now, requests);
+                    None
+                }
+                Some(_) => Some(self.explain_no_printer()),
+                None => None,
+            }),
             Action::StartWriteOff { reason } => {
                 let reason = WriteOffReason::from_code(&reason)
                     .with_context(|| format!("unknown write-off reason {reason:?}"))?;
@@ -535,10 +569,106 @@ impl Controller {
         self.shift.show(
             Tone::Warning,
             t.s("No label printer"),
-            t.s("This terminal has no label printer configured: print the label with `tally label` at the desk."),
+            t.s("This terminal has no label printer configured (terminal.printer): print the label with `tally label` at the desk."),
             String::new(),
         );
         CueTone::Warning
+    }
+
+    /// The box or pallet the open aggregation closed last.
+    fn last_closed(&self) -> Option<tally_domain::gs1::Sscc> {
+        match self.desk.operation() {
+            Some(OperationState::Aggregation(g)) => g.closed().last().map(|a| a.sscc),
+            _ => None,
+        }
+    }
+
+    /// A label this terminal made: its company prefix after the extension digit. A
+    /// pre-printed label scanned into a box is on the box already.
+    fn is_ours(&self, sscc: tally_domain::gs1::Sscc) -> bool {
+        self.desk
+            .settings()
+            .company_prefix
+            .as_deref()
+            .is_some_and(|prefix| {
+                sscc.to_string()
+                    .get(1..)
+                    .is_some_and(|d| d.starts_with(prefix))
+            })
+    }
+
+    /// Sends the label of closed box `sscc` to the printer; the box is in the journal already,
+    /// so a printer that fails costs a message, never the box.
+    fn print(
+        &mut self,
+        sscc: tally_domain::gs1::Sscc,
+        now: Timestamp,
+        requests: &mut Vec<Request>,
+    ) {
+        let (Some(printer), Some(OperationState::Aggregation(g))) =
+            (self.setup.printer.clone(), self.desk.operation())
+        else {
+            return;
+        };
+        let Some(aggregate) = g.closed().iter().rev().find(|a| a.sscc == sscc) else {
+            return;
+        };
+        let packer = self
+            .shift
+            .operator()
+            .map(|o| o.name.clone())
+            .unwrap_or_default();
+        let reader = self.desk.store().reader().ok();
+        let name_of = |gtin| {
+            reader
+                .as_ref()
+                .and_then(|r| r.catalog_item(gtin).ok().flatten())
+                .map(|item| item.name)
+        };
+        let label = BoxLabel::of(aggregate, &packer, now.moscow_date(), name_of);
+        requests.push(Request::PrintLabel {
+            sscc: sscc.to_string(),
+            printer,
+            zpl: label::zpl(&label::layout(&label)),
+        });
+        let t = self.t();
+        self.shift.show(
+            Tone::Neutral,
+            t.s("Printing the label…"),
+            String::new(),
+            sscc.to_string(),
+        );
+    }
+
+    fn printed(&mut self, sscc: &str, result: Result<(), PrintError>) -> CueTone {
+        let t = self.t();
+        match result {
+            Ok(()) => {
+                self.shift.show(
+                    Tone::Good,
+                    t.s("Label printed"),
+                    String::new(),
+                    sscc.to_owned(),
+                );
+                CueTone::Good
+            }
+            Err(error) => {
+                // The operator sees why (off, out of paper, head open) and reprints once it is
+                // fixed: the box itself is safe in the journal.
+                self.shift.show(
+                    Tone::Error,
+                    t.s("Label not printed"),
+                    format!(
+                        "{}\n{}",
+                        error.message(self.lang),
+                        t.s("The box is kept: tap “Print label again” once the printer is ready.")
+                    ),
+                    sscc.to_owned(),
+                );
+                self.shift.require_acknowledgement();
+                CueTone::Error
+            }
+        }
     }
 
     fn scan_into_operation(

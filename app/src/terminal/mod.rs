@@ -175,6 +175,7 @@ impl Terminal {
                 supervisor_for_write_off: config.supervisor_for_write_off,
                 scanners: config.scanners.iter().map(ToString::to_string).collect(),
                 hub,
+                printer: config.printer.clone(),
             },
         );
         if let Err(error) = tally_ui::select_language(lang_code(language)) {
@@ -290,6 +291,28 @@ fn spawn(name: &str, f: impl FnOnce() + Send + 'static) -> anyhow::Result<JoinHa
         .name(name.into())
         .spawn(f)
         .with_context(|| format!("starting thread {name}"))
+}
+
+/// Prints a label on its own thread: a printer takes seconds to answer, or never does, and
+/// the desk goes on meanwhile; the outcome comes back as an input.
+fn print_label(
+    sscc: String,
+    printer: tally_drivers::printer::PrinterAddress,
+    zpl: String,
+    events: &Sender<Event>,
+) {
+    let events = events.clone();
+    let spawned = spawn("tally-print", move || {
+        let result = tally_drivers::printer::print(
+            &printer,
+            zpl.as_bytes(),
+            tally_drivers::printer::PrinterTimeouts::default(),
+        );
+        let _ = events.send(Event::Input(Input::Printed { sscc, result }, None));
+    });
+    if let Err(error) = spawned {
+        tracing::error!("{error:#}");
+    }
 }
 
 pub fn lang_code(lang: tally_domain::Lang) -> &'static str {
@@ -452,6 +475,9 @@ fn desk_loop(
             match request {
                 Request::SyncNow => sync.trigger(Trigger::Operator),
                 Request::Enroll { url, code } => sync.enroll(url, code),
+                Request::PrintLabel { sscc, printer, zpl } => {
+                    print_label(sscc, printer, zpl, &sync.events)
+                }
                 Request::Language(lang) => {
                     ui.invoke(move || {
                         if let Err(error) = tally_ui::select_language(lang_code(lang)) {
