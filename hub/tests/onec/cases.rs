@@ -314,6 +314,11 @@ fn tasks(store: &tally_hub::store::Store) -> Vec<serde_json::Value> {
     items.iter().map(|(_, i)| serde_json::from_str(i).unwrap()).collect()
 }
 
+fn orders(store: &tally_hub::store::Store, warehouse: &str) -> Vec<serde_json::Value> {
+    let (items, _) = store.pull(Feed::Orders, warehouse, 0, 100).unwrap();
+    items.iter().map(|(_, i)| serde_json::from_str(i).unwrap()).collect()
+}
+
 #[test]
 fn deliveries_from_1c_become_tasks_in_both_encodings_and_bad_documents_change_nothing() {
     let x = Exchange::new("", false);
@@ -361,7 +366,18 @@ fn deliveries_from_1c_become_tasks_in_both_encodings_and_bad_documents_change_no
             ])
         );
         tally_wire::feed::parse_task(task.to_string().as_bytes()).unwrap();
+        // The customer's order is an order to pick for the node's warehouse only.
+        let orders = orders(&x.store, "W1");
+        assert_eq!(orders.len(), 1, "{orders:?}");
+        let order = &orders[0];
+        assert_eq!((&order["id"], &order["number"], &order["date"]), (&"o-7".into(), &"ЗК-7".into(), &"2026-12-02".into()));
+        assert_eq!(order["receiverInn"], serde_json::Value::Null, "1C named no customer");
+        assert_eq!(order["lines"], serde_json::json!([{"gtin": "04600840749372", "quantity": 1, "name": "", "ref": "a1"}]));
+        assert_eq!(order["units"], serde_json::json!([]));
+        let record = tally_wire::feed::parse_order(order.to_string().as_bytes()).unwrap();
+        assert_eq!(record.order.unwrap().lines[0].quantity, 1);
     }
+    assert!(orders(&x.store, "W2").is_empty(), "another warehouse never sees it");
     // Zipped (`zip=yes`) and in fragments: read the moment the archive is whole.
     let cookie = x.sign_in();
     let archive = zipped(&[("orders.xml", good.as_bytes())]);
@@ -390,6 +406,15 @@ fn deliveries_from_1c_become_tasks_in_both_encodings_and_bad_documents_change_no
     assert_eq!(answer[0], "success", "{answer:?}");
     assert!(answer[1].contains("1 withdrawn"), "{answer:?}");
     assert_eq!(tasks(&x.store), [serde_json::json!({"id": "d-55", "remove": true})], "the terminals drop it");
+    assert_eq!(orders(&x.store, "W1").len(), 1, "the order stands");
+
+    // 1C deletes the order: withdrawn from the warehouse's terminals.
+    let deleted = good.replace("<Ид>o-7</Ид>", "<Ид>o-7</Ид><ПометкаУдаления>true</ПометкаУдаления>");
+    let answer = x.call("type=sale&mode=file&filename=orders.xml", None, Some(&x.sign_in()), Some(deleted.as_bytes()));
+    assert_eq!(answer[0], "success", "{answer:?}");
+    assert!(answer[1].contains("1 orders withdrawn"), "{answer:?}");
+    assert_eq!(orders(&x.store, "W1"), [serde_json::json!({"id": "o-7", "remove": true, "warehouse": "W1"})]);
+    assert!(orders(&x.store, "W2").is_empty());
 }
 
 #[test]
