@@ -352,7 +352,17 @@ pub fn build(
                 .collect();
         }
         OperationDocument::Shipment(d) => {
-            let order = d.order_id.as_ref().and_then(|id| orders.get(id));
+            // An order of another warehouse is none of this result's business: its number
+            // and lines stay with its own warehouse's books.
+            let order = d
+                .order_id
+                .as_ref()
+                .and_then(|id| orders.get(id))
+                .filter(|o| {
+                    o.get("warehouse")
+                        .and_then(Value::as_str)
+                        .is_none_or(|w| w == row.warehouse)
+                });
             result.order_id = d.order_id.clone();
             result.number = order
                 .and_then(|o| o.get("number"))
