@@ -130,7 +130,7 @@ fn a_hub_made_by_the_first_postgres_release_upgrades_with_its_data_intact() {
         .iter()
         .map(|r| r.get(0))
         .collect();
-    assert_eq!(versions, [1, 2, 3, 4, 5, 6]);
+    assert_eq!(versions, [1, 2, 3, 4, 5, 6, 7]);
     let index: i64 = client
         .query_one(
             "SELECT count(*) FROM pg_indexes WHERE indexname = 'statuses_parent'",
