@@ -1326,14 +1326,32 @@ fn work_shipment_picks_an_order_pulled_from_the_hub() {
         "{unknown:?}"
     );
 
-    // Picked against it: the named unit and one of the two by quantity; the receiver and the
-    // number are the order's.
+    // Picked against it: the named unit, then the terminal stops mid-order.
     let lines = work(
         &db,
         "shipment",
         &["--order", "1", "--date", "2026-12-03"],
-        &[scan("5Ord001"), scan("5Ord002"), "TALLY:FINISH".to_owned()],
+        &[scan("5Ord001")],
     );
+    let story: Vec<String> = lines.iter().map(said).collect();
+    assert_eq!(story, ["began", "recorded", "end"], "{lines:?}");
+    // The books withdraw the order meanwhile: the replica drops it at the next sync, but the
+    // open shipment goes on against the order as it began (kept in its journal).
+    let again = tally_hub::store::Store::open(scratch.0.join("hub.db")).unwrap();
+    let withdrawn = r#"{"id": "1", "remove": true, "warehouse": "W1"}"#;
+    tally_hub::import::import(&again, Feed::Orders, withdrawn.as_bytes()).unwrap();
+    drop(again);
+    run(&["sync"]);
+    assert!(run(&["db", "orders"]).is_empty(), "withdrawn");
+    // Resumed: one of the two by quantity, and finished; the receiver and the number are the
+    // order's.
+    let lines = work(
+        &db,
+        "shipment",
+        &[],
+        &[scan("5Ord002"), "TALLY:FINISH".to_owned()],
+    );
+    assert_eq!(lines[0]["event"], "resumed", "{lines:?}");
     let finished = lines.last().unwrap();
     assert_eq!(finished["event"], "finished", "{lines:?}");
     let payload = &finished["payload"];
