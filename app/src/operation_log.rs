@@ -12,7 +12,8 @@ use tally_domain::operation::{
     Counted, CustomerReturn, Disaggregation, ExpectedBox, Inventory, InventoryEvent,
     InventoryHeader, Level, PackedLabel, QuantityLine, Reaggregation, ReaggregationEvent,
     ReaggregationMode, Refusal, ReturnCause, ReturnEvent, ReturnHeader, ReturnReceipt, Shipment,
-    ShipmentEvent, ShipmentHeader, WriteOff, WriteOffEvent, WriteOffHeader, WriteOffReason,
+    ShipmentEvent, ShipmentHeader, ShipmentOrder, WriteOff, WriteOffEvent, WriteOffHeader,
+    WriteOffReason,
 };
 use tally_domain::status::{CisStatus, Inn};
 use tally_domain::validate::OperationKind;
@@ -126,6 +127,58 @@ pub fn task_json(task: &AcceptanceTask) -> Value {
     })
 }
 
+/// An order to pick as a shipment's journal header keeps it: the order as the shipment began,
+/// whatever a sync changes or withdraws later.
+pub fn order_json(order: &ShipmentOrder) -> Value {
+    json!({
+        "id": order.id,
+        "number": order.number,
+        "receiver": order.receiver.map(|i| i.to_string()),
+        "units": order.units.iter().map(ki_text).collect::<Vec<_>>(),
+        "lines": lines_json(&order.lines),
+    })
+}
+
+pub fn order_from_json(value: &Value) -> anyhow::Result<ShipmentOrder> {
+    Ok(ShipmentOrder {
+        id: str_field(value, "id")?.to_string(),
+        number: value["number"].as_str().unwrap_or_default().to_string(),
+        receiver: opt_inn(&value["receiver"])?,
+        units: value["units"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|k| parse_ki(k.as_str().unwrap_or_default()))
+            .collect::<anyhow::Result<_>>()?,
+        lines: lines_from_json(&value["lines"])?,
+    })
+}
+
+fn lines_json(lines: &[QuantityLine]) -> Vec<Value> {
+    lines
+        .iter()
+        .map(|l| json!({"gtin": l.gtin.to_string(), "quantity": l.quantity}))
+        .collect()
+}
+
+fn lines_from_json(value: &Value) -> anyhow::Result<Vec<QuantityLine>> {
+    value
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|l| {
+            Ok(QuantityLine {
+                gtin: Gtin::from_digits(str_field(l, "gtin")?.as_bytes())
+                    .ok_or_else(|| anyhow!("not a GTIN: {l}"))?,
+                quantity: l["quantity"]
+                    .as_u64()
+                    .and_then(|q| u32::try_from(q).ok())
+                    .ok_or_else(|| anyhow!("not a quantity: {l}"))?,
+            })
+        })
+        .collect()
+}
+
 pub fn task_from_json(value: &Value) -> anyhow::Result<AcceptanceTask> {
     let kis = |v: &Value| -> anyhow::Result<Vec<Ki>> {
         v.as_array()
@@ -225,14 +278,19 @@ impl OperationState {
                     "needs_supervisor": h.needs_supervisor,
                 })
             }
-            // Orders to pick reach the terminal in a later feed; a shipment is free until then.
+            // The order (if any) as it stood when picking began: a sync while picking must not
+            // move the goalposts. A free shipment's header has no `order`.
             OperationState::Shipment(s) => {
                 let h = s.header();
-                json!({
+                let mut header = json!({
                     "receiver_inn": h.receiver.as_str(),
                     "document_number": h.document_number,
                     "document_date": date_text(h.document_date),
-                })
+                });
+                if let Some(order) = s.order() {
+                    header["order"] = order_json(order);
+                }
+                header
             }
             OperationState::Return(r) => {
                 let h = r.header();
@@ -307,7 +365,10 @@ impl OperationState {
                     document_number: str_field(header, "document_number")?.to_string(),
                     document_date: parse_date(str_field(header, "document_date")?)?,
                 },
-                None,
+                match &header["order"] {
+                    Value::Null => None,
+                    order => Some(order_from_json(order).context("order")?),
+                },
             )),
             "return" => {
                 let cause = str_field(header, "cause")?;

@@ -1241,3 +1241,139 @@ fn lines_of_box(sscc: &str, ours: &str) -> String {
     ]
     .join("\n")
 }
+
+#[test]
+fn work_shipment_picks_an_order_pulled_from_the_hub() {
+    use tally_domain::status::{Inn, Timestamp};
+    use tally_wire::Feed;
+
+    const GTIN: &str = "04600840749372";
+    const CUSTOMER: &str = "7736207543";
+    let ki = |serial: &str| format!("01{GTIN}21{serial}");
+    let scan = |serial: &str| format!("{}\u{1d}93Ab1+", ki(serial));
+    let scratch = Scratch::new("work-shipment-order");
+    let hub_store = tally_hub::store::Store::open(scratch.0.join("hub.db")).unwrap();
+    let statuses: String = ["5Ord001", "5Ord002", "5Ord003"]
+        .iter()
+        .map(|s| {
+            serde_json::json!({"cis": ki(s), "status": "INTRODUCED", "ownerInn": "7707083893",
+                "productGroupId": 8})
+            .to_string()
+                + "\n"
+        })
+        .collect();
+    let order = |id: &str, warehouse: &str| {
+        serde_json::json!({"id": id, "number": format!("ЗК-{id}"), "receiverInn": CUSTOMER,
+            "date": "2026-12-03", "warehouse": warehouse, "units": [ki("5Ord001")],
+            "lines": [{"gtin": GTIN, "quantity": 2}]})
+        .to_string()
+    };
+    for (feed, lines) in [
+        (Feed::Statuses, statuses),
+        (
+            Feed::Catalog,
+            format!("{{\"gtin\":\"{GTIN}\",\"name\":\"Молоко 3,2% 1 л\",\"productGroupId\":8}}\n"),
+        ),
+        (
+            Feed::Orders,
+            format!("{}\n{}\n", order("1", "W1"), order("2", "W2")),
+        ),
+    ] {
+        let report = tally_hub::import::import(&hub_store, feed, lines.as_bytes()).unwrap();
+        assert!(report.rejected.is_empty(), "{feed:?}: {report:?}");
+    }
+    let code = hub_store
+        .create_enrollment_code("W1", &Inn::parse("7707083893").unwrap(), Timestamp(0))
+        .unwrap();
+    let hub = tally_hub::server::Hub::bind(hub_store, "127.0.0.1:0").unwrap();
+    let url = format!("http://{}", hub.local_addr().unwrap());
+    std::thread::spawn(move || hub.run());
+    let db = scratch.0.join("terminal.db");
+    let run = |args: &[&str]| {
+        let out = tally().args(args).arg("--db").arg(&db).output().unwrap();
+        assert!(out.status.success(), "{args:?}: {out:?}");
+        json_lines(&out.stdout)
+    };
+    run(&["enroll", &url, &code]);
+    let summary = &run(&["sync"])[0];
+    let orders_feed = summary["feeds"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["feed"] == "orders")
+        .unwrap();
+    assert_eq!(orders_feed["items"], 1, "W1's order only: {summary}");
+
+    // The warehouse's order is in the replica; the other warehouse's is not.
+    let orders = run(&["db", "orders"]);
+    assert_eq!(
+        orders,
+        [
+            serde_json::json!({"id": "1", "number": "ЗК-1", "receiver_inn": CUSTOMER,
+            "date": "2026-12-03", "units": 3})
+        ]
+    );
+    let unknown = tally()
+        .args([
+            "work", "shipment", "--source", "stdin", "--order", "2", "--db",
+        ])
+        .arg(&db)
+        .output()
+        .unwrap();
+    assert!(!unknown.status.success());
+    assert!(
+        String::from_utf8_lossy(&unknown.stderr).contains("no order \"2\" in the replica"),
+        "{unknown:?}"
+    );
+
+    // Picked against it: the named unit, then the terminal stops mid-order.
+    let lines = work(
+        &db,
+        "shipment",
+        &["--order", "1", "--date", "2026-12-03"],
+        &[scan("5Ord001")],
+    );
+    let story: Vec<String> = lines.iter().map(said).collect();
+    assert_eq!(story, ["began", "recorded", "end"], "{lines:?}");
+    // The books withdraw the order meanwhile: the replica drops it at the next sync, but the
+    // open shipment goes on against the order as it began (kept in its journal).
+    let again = tally_hub::store::Store::open(scratch.0.join("hub.db")).unwrap();
+    let withdrawn = r#"{"id": "1", "remove": true, "warehouse": "W1"}"#;
+    tally_hub::import::import(&again, Feed::Orders, withdrawn.as_bytes()).unwrap();
+    drop(again);
+    run(&["sync"]);
+    assert!(run(&["db", "orders"]).is_empty(), "withdrawn");
+    // Resumed: one of the two by quantity, and finished; the receiver and the number are the
+    // order's.
+    let lines = work(
+        &db,
+        "shipment",
+        &[],
+        &[scan("5Ord002"), "TALLY:FINISH".to_owned()],
+    );
+    assert_eq!(lines[0]["event"], "resumed", "{lines:?}");
+    let finished = lines.last().unwrap();
+    assert_eq!(finished["event"], "finished", "{lines:?}");
+    let payload = &finished["payload"];
+    assert_eq!(payload["order_id"], "1", "{payload}");
+    assert_eq!(payload["receiver_inn"], CUSTOMER);
+    assert_eq!(payload["document_number"], "ЗК-1");
+    assert_eq!(
+        payload["units"],
+        serde_json::json!([ki("5Ord001"), ki("5Ord002")])
+    );
+    assert_eq!(
+        payload["lines"],
+        serde_json::json!([{"gtin": GTIN, "ordered": 2, "shipped": 1, "over": 0}])
+    );
+    assert_eq!(payload["missing"], serde_json::json!([]));
+    assert_eq!(payload["over"], serde_json::json!([]));
+
+    // The hub takes it against the order.
+    let summary = &run(&["sync"])[0];
+    assert_eq!(
+        (summary["accepted"].clone(), summary["rejected"].clone()),
+        (1.into(), 0.into()),
+        "{summary}"
+    );
+}

@@ -1,10 +1,11 @@
-//! `tally-hub import`: statuses, block lists, the catalog, tasks and operators from JSON lines
-//! (plain or gzip) into the hub's list and change log.
+//! `tally-hub import`: statuses, block lists, the catalog, tasks, orders to pick and operators
+//! from JSON lines (plain or gzip) into the hub's list and change log.
 //!
 //! The lines go to the terminals unchanged through the pull feeds, so each is judged by the
 //! parser the terminals use (`tally_wire::feed`): what a terminal would refuse, the hub refuses
 //! here, with the line number and the reason. The good lines are written in one transaction.
-//! A task line may name its `"warehouse"`: then only that warehouse's terminals pull it. A
+//! A task or order line may name its `"warehouse"`: then only that warehouse's terminals pull
+//! it. A
 //! status line `{"cis", "remove": true}` stops tracking that code (it leaves the list and the
 //! terminals). Statuses also come as the True API answers `cises/info`: one JSON array of
 //! `{"cisInfo", "errorCode", "errorMessage"}` (a file as downloaded), or such objects one per
@@ -282,12 +283,12 @@ fn check(feed: Feed, text: &[u8]) -> Result<Checked, String> {
         }
         Feed::Tasks => {
             let record = feed::parse_task(text).map_err(refused)?;
-            // A task names the warehouse it is for; only that warehouse's terminals pull it.
-            match item.get("warehouse") {
-                None | Some(Value::Null) => {}
-                Some(Value::String(w)) if !w.trim().is_empty() => {}
-                Some(_) => return Err("\"warehouse\" must name a warehouse".into()),
-            }
+            warehouse_named(&item)?;
+            Ok(Checked::Item(record.id, item))
+        }
+        Feed::Orders => {
+            let record = feed::parse_order(text).map_err(refused)?;
+            warehouse_named(&item)?;
             Ok(Checked::Item(record.id, item))
         }
         Feed::Operators => operator(item),
@@ -295,6 +296,16 @@ fn check(feed: Feed, text: &[u8]) -> Result<Checked, String> {
         Feed::Verdicts => {
             Err("verdicts are made by the hub from GIS MT's answers, not imported".into())
         }
+    }
+}
+
+/// A task or an order names the warehouse it is for, or none: only that warehouse's terminals
+/// pull it.
+fn warehouse_named(item: &Value) -> Result<(), String> {
+    match item.get("warehouse") {
+        None | Some(Value::Null) => Ok(()),
+        Some(Value::String(w)) if !w.trim().is_empty() => Ok(()),
+        Some(_) => Err("\"warehouse\" must name a warehouse".into()),
     }
 }
 

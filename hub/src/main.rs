@@ -483,6 +483,10 @@ enum ImportKind {
     Blocks,
     Catalog,
     Tasks,
+    /// Customers' orders to pick: `{"id", "number", "receiverInn"?, "date", "warehouse"?,
+    /// "units": [cis...], "lines": [{"gtin", "quantity"}]}` lines, `{"id", "remove": true}`
+    /// withdrawing one.
+    Orders,
     /// `{"id", "name", "pin", "badge"?, "supervisor"?, "warehouse"?}` lines: who signs in on
     /// the terminals (the PIN is stored and sent only as a salted digest).
     Operators,
@@ -752,6 +756,7 @@ fn main() -> anyhow::Result<()> {
                 ImportKind::Blocks => Feed::Blocks,
                 ImportKind::Catalog => Feed::Catalog,
                 ImportKind::Tasks => Feed::Tasks,
+                ImportKind::Orders => Feed::Orders,
                 ImportKind::Operators => Feed::Operators,
             };
             let input: Box<dyn Read> = if file.as_os_str() == "-" {

@@ -114,6 +114,8 @@ pub struct Keys {
     /// Every box or pallet a document names; their contents on the list are loaded too.
     pub labels: BTreeSet<Sscc>,
     pub tasks: BTreeSet<String>,
+    /// The orders to pick shipments were picked against.
+    pub orders: BTreeSet<String>,
 }
 
 impl Keys {
@@ -170,6 +172,7 @@ impl Keys {
                     }
                 }
                 OperationDocument::Shipment(d) => {
+                    keys.orders.extend(d.order_id.iter().cloned());
                     keys.codes.extend(d.units.iter().copied());
                     keys.labels.extend(d.labels.iter().chain(d.opened.iter()));
                 }
@@ -223,6 +226,9 @@ pub struct Snapshot {
     tasks: HashMap<String, Task>,
     /// The warehouse of each task that is one warehouse's.
     task_warehouses: HashMap<String, String>,
+    /// The warehouse of each order to pick that is one warehouse's (withdrawn ones included:
+    /// a withdrawn order is still that warehouse's).
+    order_warehouses: HashMap<String, String>,
     catalog: HashMap<Gtin, ProductGroup>,
     /// Product names of the catalog, for the documents that describe their goods.
     names: HashMap<Gtin, String>,
@@ -322,6 +328,13 @@ impl Snapshot {
                     .insert(id.clone(), warehouse.to_owned());
             }
             self.tasks.insert(id, task);
+        }
+    }
+
+    /// The one warehouse an order to pick is for, if it is one warehouse's.
+    pub fn hold_order(&mut self, id: String, warehouse: Option<&str>) {
+        if let Some(warehouse) = warehouse {
+            self.order_warehouses.insert(id, warehouse.to_owned());
         }
     }
 
@@ -808,6 +821,17 @@ fn judge_one<'d>(
             }
         }
         OperationDocument::Shipment(d) => {
+            if let Some(id) = &d.order_id
+                && let Some(warehouse) = snapshot.order_warehouses.get(id)
+                && *warehouse != device.warehouse
+            {
+                reasons.push(reason(
+                    "order_of_another_warehouse",
+                    format!("The order is warehouse {warehouse}'s, not this terminal's."),
+                    format!("Заказ относится к складу {warehouse}, а не к складу терминала."),
+                    Some(id.clone()),
+                ));
+            }
             if d.receiver_inn.as_str() == own {
                 reasons.push(reason(
                     "ship_to_self",

@@ -126,6 +126,38 @@ fn import_names_rejected_lines() {
 }
 
 #[test]
+fn import_orders_takes_orders_to_pick_and_names_the_bad_ones() {
+    let dir = temp_dir();
+    let file = dir.join("orders.jsonl");
+    std::fs::write(
+        &file,
+        "{\"id\": \"ZK-1\", \"number\": \"ЗК-1\", \"receiverInn\": \"7736207543\", \"date\": \"2026-12-03\", \"warehouse\": \"W1\", \"lines\": [{\"gtin\": \"04600840749372\", \"quantity\": 4}]}\n\
+         {\"id\": \"ZK-2\", \"number\": \"ЗК-2\", \"date\": \"2026-12-03\"}\n",
+    )
+    .unwrap();
+    let out = hub()
+        .args(["import", "orders"])
+        .arg(&file)
+        .arg("--db")
+        .arg(dir.join("hub.db"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        report,
+        serde_json::json!({"feed": "orders", "imported": 1, "rejected": 1})
+    );
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(stderr.starts_with("line 2: empty_order"), "{stderr}");
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
 fn the_configuration_file_names_the_database_and_a_flag_wins_over_it() {
     let dir = temp_dir();
     // The packaged configuration, pointed at this test's directory.

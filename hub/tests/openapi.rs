@@ -372,7 +372,7 @@ fn push_body(operations: &[Value]) -> Value {
 }
 
 /// A hub with something in every feed: statuses (one removed), the catalog, a block, tasks
-/// (one removed) and operators (one removed).
+/// (one removed), orders to pick (one withdrawn) and operators (one removed).
 fn seeded_store(dir: &std::path::Path) -> Store {
     let store = Store::open(dir.join("hub.db")).unwrap();
     let status = |serial: &str, owner: &str| {
@@ -404,6 +404,15 @@ fn seeded_store(dir: &std::path::Path) -> Store {
                 json!({"id": "T-1", "number": "ТН-1", "senderInn": SUPPLIER,
                        "date": "2026-11-20", "units": [cis("AAAAAAAAAAAA3"), cis("MISSING00001")]}),
                 json!({"id": "T-2", "remove": true}),
+            ],
+        ),
+        (
+            Feed::Orders,
+            vec![
+                json!({"id": "O-1", "number": "ЗК-1", "receiverInn": SUPPLIER,
+                       "date": "2026-12-03", "warehouse": "W1", "units": [cis("AAAAAAAAAAAA1")],
+                       "lines": [{"gtin": GTIN, "quantity": 2, "name": "Молоко", "ref": "m1"}]}),
+                json!({"id": "O-2", "remove": true}),
             ],
         ),
         (
@@ -633,7 +642,7 @@ fn a_real_hubs_answers_are_what_the_spec_declares() {
     );
     assert_eq!(snapshot["snapshot"], true, "{snapshot}");
     for path in [
-        "/v1/pull/orders",
+        "/v1/pull/invoices",
         "/v1/pull/statuses?after=x",
         "/v1/pull/tasks?limit=",
     ] {

@@ -1,6 +1,7 @@
 //! GIS MT's verdicts and the status list's age through real rounds: a hub of protocol 2 (no
 //! `verdicts` feed, a `404`) leaves the round whole, and a hub of protocol 3 brings this
-//! terminal's refusals and `statuses_as_of` into the replica.
+//! terminal's refusals and `statuses_as_of` into the replica. A hub of protocol 3 has no
+//! `orders` feed either, and that `404` leaves the round whole the same way.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests
 
@@ -74,6 +75,42 @@ fn a_hub_without_the_verdicts_feed_is_an_empty_feed_and_the_round_goes_on() {
             SyncError::Client(ClientError::Refused { status: 404, .. })
         ),
         "{error}"
+    );
+}
+
+#[test]
+fn a_hub_without_the_orders_feed_is_an_empty_feed_and_the_round_goes_on() {
+    let hub = start_hub(3);
+    let mut terminal = Terminal::enrolled(&hub, "protocol-3-orders");
+    terminal.write_off(&serial(0));
+    let older = HubFront::start(
+        hub.addr,
+        Box::new(|path| path.starts_with("/v1/pull/orders").then(|| not_found(path))),
+    );
+    let summary = terminal
+        .engine(&older.base, 1, 100)
+        .round(&mut terminal.store, &now, &mut |_| {})
+        .unwrap();
+    assert_eq!(summary.accepted, 1, "{summary:?}");
+    let orders = summary
+        .feeds
+        .iter()
+        .find(|f| f.feed == Feed::Orders)
+        .unwrap();
+    assert_eq!((orders.pages, orders.items), (0, 0), "{orders:?}");
+    assert_eq!(terminal.store.feed_cursor(Feed::Orders).unwrap(), None);
+    assert!(terminal.store.orders().unwrap().is_empty());
+    assert!(
+        terminal
+            .store
+            .feed_cursor(Feed::Verdicts)
+            .unwrap()
+            .is_some(),
+        "the feeds after it were pulled"
+    );
+    assert!(
+        terminal.store.last_sync().unwrap().is_some(),
+        "a whole round"
     );
 }
 

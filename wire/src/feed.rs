@@ -22,6 +22,11 @@
 //!   `{"id", "remove": true}` deletes it. A line is goods the books know by count only (1C's
 //!   delivery): any code of its GTIN fills it; `ref` is the books' id of the goods, echoed
 //!   back in results.
+//! - orders (customers' orders to pick and ship): `{"id", "number", "receiverInn"?, "date",
+//!   "productGroupId"?, "warehouse"?, "units": [cis...], "lines": [{"gtin", "quantity",
+//!   "name"?, "ref"?}]}`; `{"id", "remove": true}` withdraws it. The same shape as a task's
+//!   codes and lines: `units` are codes the order names one by one (1C knows them), a line is
+//!   goods by count that any code of its GTIN fills. An order names at least one of them.
 //! - operators: `{"id", "name", "pinSalt", "pinSha256", "badge"?, "supervisor"?}`.
 
 use std::borrow::Cow;
@@ -85,6 +90,15 @@ pub enum RejectReason {
     BadQuantity,
     /// A catalog item's `tnved` is not the 10 digits of a TN VED EAEU code.
     BadTnved,
+    EmptyOrderId,
+    /// An order without its document number.
+    EmptyOrderNumber,
+    /// `receiverInn` is there but not a valid INN.
+    BadReceiverInn,
+    /// An order names the same unit code twice.
+    DuplicateInOrder,
+    /// An order that names neither codes nor lines: nothing to pick.
+    EmptyOrder,
 }
 
 impl RejectReason {
@@ -119,6 +133,11 @@ impl RejectReason {
             RejectReason::GroupPackageNotAllowed => "group_package_not_allowed",
             RejectReason::BadQuantity => "bad_quantity",
             RejectReason::BadTnved => "bad_tnved",
+            RejectReason::EmptyOrderId => "empty_order_id",
+            RejectReason::EmptyOrderNumber => "empty_order_number",
+            RejectReason::BadReceiverInn => "bad_receiver_inn",
+            RejectReason::DuplicateInOrder => "duplicate_in_order",
+            RejectReason::EmptyOrder => "empty_order",
         }
     }
 
@@ -218,6 +237,22 @@ impl RejectReason {
             RejectReason::BadTnved => (
                 "the TN VED code (tnved) is not 10 digits",
                 "код ТН ВЭД (tnved) не из 10 цифр",
+            ),
+            RejectReason::EmptyOrderId => ("the order has no id", "у заказа нет идентификатора"),
+            RejectReason::EmptyOrderNumber => (
+                "the order has no document number",
+                "у заказа нет номера документа",
+            ),
+            RejectReason::BadReceiverInn => (
+                "the receiver's INN is not valid",
+                "ИНН получателя некорректен",
+            ),
+            RejectReason::DuplicateInOrder => {
+                ("the order names a code twice", "в заказе код указан дважды")
+            }
+            RejectReason::EmptyOrder => (
+                "the order names neither codes nor goods by quantity",
+                "в заказе нет ни кодов, ни товаров с количеством",
             ),
         }
     }
@@ -729,6 +764,23 @@ struct TaskQuantityLine<'a> {
 /// The most units one quantity line may ask for: more is a typing error in the books.
 pub const MAX_LINE_QUANTITY: u32 = 1_000_000;
 
+/// A task's or an order's lines by quantity, judged, in their order.
+fn quantity_lines(lines: &[TaskQuantityLine<'_>]) -> Result<Vec<QuantityLine>, RejectReason> {
+    lines
+        .iter()
+        .map(|line| {
+            let gtin = gtin_of(line.gtin.as_str())?;
+            let quantity = line
+                .quantity
+                .as_u64()
+                .and_then(|q| u32::try_from(q).ok())
+                .filter(|q| (1..=MAX_LINE_QUANTITY).contains(q))
+                .ok_or(RejectReason::BadQuantity)?;
+            Ok(QuantityLine { gtin, quantity })
+        })
+        .collect()
+}
+
 #[derive(Deserialize)]
 struct TaskBoxLine<'a> {
     #[serde(borrow)]
@@ -822,20 +874,7 @@ pub fn parse_task(line: &[u8]) -> Result<TaskRecord, RejectReason> {
             .collect::<Result<_, _>>()?;
         boxes.push((sscc, children));
     }
-    let lines = task
-        .lines
-        .iter()
-        .map(|line| {
-            let gtin = gtin_of(line.gtin.as_str())?;
-            let quantity = line
-                .quantity
-                .as_u64()
-                .and_then(|q| u32::try_from(q).ok())
-                .filter(|q| (1..=MAX_LINE_QUANTITY).contains(q))
-                .ok_or(RejectReason::BadQuantity)?;
-            Ok(QuantityLine { gtin, quantity })
-        })
-        .collect::<Result<Vec<_>, RejectReason>>()?;
+    let lines = quantity_lines(&task.lines)?;
     Ok(TaskRecord {
         id: id.to_owned(),
         task: Some(Task {
@@ -856,4 +895,217 @@ pub fn parse_task(line: &[u8]) -> Result<TaskRecord, RejectReason> {
             lines,
         }),
     })
+}
+
+// ---- orders ----
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct OrderLine<'a> {
+    #[serde(borrow)]
+    id: Text<'a>,
+    #[serde(borrow)]
+    number: Option<Text<'a>>,
+    #[serde(borrow)]
+    receiver_inn: Option<Text<'a>>,
+    #[serde(borrow)]
+    date: Option<Text<'a>>,
+    product_group_id: Option<u64>,
+    #[serde(borrow, default)]
+    units: Vec<Text<'a>>,
+    #[serde(borrow, default)]
+    lines: Vec<TaskQuantityLine<'a>>,
+    #[serde(default)]
+    remove: bool,
+}
+
+/// A customer's order to pick and ship.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct Order {
+    /// The order's document number in the books, for people and the outgoing document.
+    pub number: String,
+    /// Whom the goods go to; an order without it is shipped to the INN the operator gives.
+    pub receiver_inn: Option<Inn>,
+    pub date: Gs1Date,
+    pub product_group: Option<ProductGroup>,
+    /// Codes the order names one by one.
+    pub units: Vec<Ki>,
+    /// Goods by count: GTIN and quantity, in the order's order.
+    pub lines: Vec<QuantityLine>,
+}
+
+/// An order line: the order, or `None` when the line withdraws it.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct OrderRecord {
+    pub id: String,
+    pub order: Option<Order>,
+}
+
+pub fn parse_order(line: &[u8]) -> Result<OrderRecord, RejectReason> {
+    let order: OrderLine<'_> = serde_json::from_slice(line).map_err(json_reason)?;
+    let id = order.id.as_str().trim();
+    if id.is_empty() {
+        return Err(RejectReason::EmptyOrderId);
+    }
+    if order.remove {
+        return Ok(OrderRecord {
+            id: id.to_owned(),
+            order: None,
+        });
+    }
+    let number = Text::non_empty(&order.number).ok_or(RejectReason::EmptyOrderNumber)?;
+    let receiver_inn = Text::non_empty(&order.receiver_inn)
+        .map(|inn| Inn::parse(inn).ok_or(RejectReason::BadReceiverInn))
+        .transpose()?;
+    let date = Text::non_empty(&order.date)
+        .and_then(parse_iso_date)
+        .ok_or(RejectReason::BadDate)?;
+    let mut seen = HashSet::new();
+    let units = order
+        .units
+        .iter()
+        .map(|cis| {
+            let ki = ki_of(cis.as_str())?;
+            if !seen.insert(ki) {
+                return Err(RejectReason::DuplicateInOrder);
+            }
+            Ok(ki)
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let lines = quantity_lines(&order.lines)?;
+    if units.is_empty() && lines.is_empty() {
+        return Err(RejectReason::EmptyOrder);
+    }
+    Ok(OrderRecord {
+        id: id.to_owned(),
+        order: Some(Order {
+            number: number.trim().to_owned(),
+            receiver_inn,
+            date,
+            product_group: product_group(order.product_group_id),
+            units,
+            lines,
+        }),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    const KI_A: &str = "010460084074937221AAAAAAAAAAAA1";
+    const KI_B: &str = "010460084074937221AAAAAAAAAAAA2";
+
+    #[test]
+    fn an_order_names_codes_and_lines_by_quantity() {
+        let line = json!({"id": " ЗК-1 ", "number": "ЗК-000123", "receiverInn": "7736207543",
+            "date": "2026-12-03", "productGroupId": 8, "warehouse": "W1", "units": [KI_A],
+            "lines": [{"gtin": "4600840749372", "quantity": 3, "name": "Молоко", "ref": "a1"}]})
+        .to_string();
+        let record = parse_order(line.as_bytes()).unwrap();
+        assert_eq!(record.id, "ЗК-1");
+        let order = record.order.unwrap();
+        assert_eq!(order.number, "ЗК-000123");
+        assert_eq!(
+            order.receiver_inn.map(|i| i.as_str().to_owned()).as_deref(),
+            Some("7736207543")
+        );
+        assert_eq!(order.date.to_string(), "2026-12-03");
+        assert_eq!(order.product_group.map(ProductGroup::id), Some(8));
+        assert_eq!(
+            order.units.iter().map(Ki::to_string).collect::<Vec<_>>(),
+            [KI_A]
+        );
+        assert_eq!(
+            order
+                .lines
+                .iter()
+                .map(|l| (l.gtin.to_string(), l.quantity))
+                .collect::<Vec<_>>(),
+            [("04600840749372".to_owned(), 3)]
+        );
+        // Without a receiver: the operator names one when the shipment starts.
+        let free = json!({"id": "2", "number": "2", "date": "2026-12-03", "units": [KI_B]});
+        let order = parse_order(free.to_string().as_bytes())
+            .unwrap()
+            .order
+            .unwrap();
+        assert_eq!(order.receiver_inn, None);
+        // A withdrawal needs nothing but its id.
+        let gone = parse_order(br#"{"id": "ZK-1", "remove": true}"#).unwrap();
+        assert_eq!((gone.id.as_str(), gone.order), ("ZK-1", None));
+    }
+
+    #[test]
+    fn a_bad_order_is_refused_with_its_reason() {
+        let base = || json!({"id": "O", "number": "1", "date": "2026-12-03", "units": [KI_A]});
+        let with = |key: &str, value: serde_json::Value| {
+            let mut line = base();
+            line[key] = value;
+            line.to_string()
+        };
+        for (line, reason) in [
+            ("{\"id\": \"O\"".to_owned(), RejectReason::NotJson),
+            (
+                json!({"number": "1"}).to_string(),
+                RejectReason::WrongFields,
+            ),
+            (with("id", json!(" ")), RejectReason::EmptyOrderId),
+            (with("id", json!(7)), RejectReason::WrongFields),
+            (with("number", json!("")), RejectReason::EmptyOrderNumber),
+            (
+                with("receiverInn", json!("7736207544")),
+                RejectReason::BadReceiverInn,
+            ),
+            (with("date", json!("03.12.2026")), RejectReason::BadDate),
+            (with("date", json!("2026-02-30")), RejectReason::BadDate),
+            (
+                with("units", json!([KI_A, KI_A])),
+                RejectReason::DuplicateInOrder,
+            ),
+            (
+                with("units", json!(["046008400000000817"])),
+                RejectReason::SsccNotCached,
+            ),
+            (with("units", json!(["nonsense"])), RejectReason::BadCis),
+            (with("units", json!([])), RejectReason::EmptyOrder),
+            (
+                with("lines", json!([{"gtin": "04600840749372", "quantity": 0}])),
+                RejectReason::BadQuantity,
+            ),
+            (
+                with(
+                    "lines",
+                    json!([{"gtin": "04600840749372", "quantity": 1_000_001}]),
+                ),
+                RejectReason::BadQuantity,
+            ),
+            (
+                with("lines", json!([{"gtin": "04600840749373", "quantity": 1}])),
+                RejectReason::BadGtin,
+            ),
+        ] {
+            assert_eq!(parse_order(line.as_bytes()).unwrap_err(), reason, "{line}");
+        }
+    }
+
+    #[test]
+    fn every_order_reason_has_a_code_and_both_messages() {
+        for reason in [
+            RejectReason::EmptyOrderId,
+            RejectReason::EmptyOrderNumber,
+            RejectReason::BadReceiverInn,
+            RejectReason::DuplicateInOrder,
+            RejectReason::EmptyOrder,
+        ] {
+            assert!(!reason.code().is_empty());
+            assert_ne!(
+                reason.message(Lang::En),
+                reason.message(Lang::Ru),
+                "{reason}"
+            );
+        }
+    }
 }

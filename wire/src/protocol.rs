@@ -27,8 +27,9 @@ use crate::document::{OperationDocument, UnreadableDocument};
 /// The version this build speaks. 2 added snapshot pages ([`PullResponse::snapshot`]); the
 /// hub sends them only to terminals of version 2 or newer. 3 added the `verdicts` feed
 /// ([`Verdict`]) and [`PullResponse::statuses_as_of`]; a hub of version 2 answers the feed
-/// `404`, which a terminal of version 3 takes as an empty feed.
-pub const PROTOCOL_VERSION: u32 = 3;
+/// `404`, which a terminal of version 3 takes as an empty feed. 4 added the `orders` feed
+/// (customers' orders to pick), which a hub of version 3 answers `404` the same way.
+pub const PROTOCOL_VERSION: u32 = 4;
 /// The oldest terminal version the hub still serves.
 pub const MIN_PROTOCOL_VERSION: u32 = 1;
 /// The request header that names the sender's protocol version.
@@ -261,6 +262,9 @@ pub enum Feed {
     Catalog,
     /// Acceptance tasks, `{"id", "number", "senderInn", "date", "units", "boxes"}` lines.
     Tasks,
+    /// Customers' orders to pick, `{"id", "number", "receiverInn"?, "date", "units", "lines"}`
+    /// lines (`feed::parse_order`; protocol 4, a hub of 3 answers the feed `404`).
+    Orders,
     /// Who may sign in: `{"id", "name", "pinSalt", "pinSha256", "badge"?, "supervisor"?}`
     /// lines. The hub hashes PINs on import; a plain PIN never travels.
     Operators,
@@ -270,11 +274,12 @@ pub enum Feed {
 }
 
 impl Feed {
-    pub const ALL: [Feed; 6] = [
+    pub const ALL: [Feed; 7] = [
         Feed::Statuses,
         Feed::Blocks,
         Feed::Catalog,
         Feed::Tasks,
+        Feed::Orders,
         Feed::Operators,
         Feed::Verdicts,
     ];
@@ -286,6 +291,7 @@ impl Feed {
             Feed::Blocks => "blocks",
             Feed::Catalog => "catalog",
             Feed::Tasks => "tasks",
+            Feed::Orders => "orders",
             Feed::Operators => "operators",
             Feed::Verdicts => "verdicts",
         }
@@ -516,7 +522,8 @@ mod tests {
                 "the path segment and the JSON name agree"
             );
         }
-        assert_eq!(Feed::from_name("orders"), None);
+        assert_eq!(Feed::from_name("orders"), Some(Feed::Orders));
+        assert_eq!(Feed::from_name("order"), None);
         assert_eq!(Feed::from_name("operators"), Some(Feed::Operators));
     }
 

@@ -59,6 +59,11 @@ enum DbCommand {
     ImportBlocks { file: PathBuf },
     /// Load task lines `{"id","number","senderInn","date","units":[..],"boxes":[..]}`.
     ImportTasks { file: PathBuf },
+    /// Load order lines `{"id","number","receiverInn"?,"date","units":[..],"lines":[..]}`:
+    /// customers' orders to pick (`tally work shipment --order ID`).
+    ImportOrders { file: PathBuf },
+    /// Print the orders to pick the replica holds, one JSON line each, oldest first.
+    Orders,
     /// Print the replica's figures as JSON: rows, bytes per code, cache age, last sync, queue
     /// depth.
     Stats,
@@ -112,6 +117,8 @@ pub fn run(args: &DbArgs, out: impl Write) -> anyhow::Result<()> {
         DbCommand::ImportCatalog { file } => import(&path, file, Kind::Catalog, now(), out),
         DbCommand::ImportBlocks { file } => import(&path, file, Kind::Blocks, now(), out),
         DbCommand::ImportTasks { file } => import(&path, file, Kind::Tasks, now(), out),
+        DbCommand::ImportOrders { file } => import(&path, file, Kind::Orders, now(), out),
+        DbCommand::Orders => orders(&path, out),
         DbCommand::Stats => stats(&path, now(), out),
         DbCommand::Bench(bench_args) => bench(bench_args, out),
     }
@@ -127,6 +134,7 @@ pub enum Kind {
     Catalog,
     Blocks,
     Tasks,
+    Orders,
 }
 
 /// Imports `file` (`-` for standard input) into the replica at `db`, creating it if needed.
@@ -150,6 +158,7 @@ pub fn import(
         Kind::Catalog => importer.import_catalog(input),
         Kind::Blocks => importer.import_block_lists(input),
         Kind::Tasks => importer.import_tasks(input, now),
+        Kind::Orders => importer.import_orders(input, now),
     }
     .with_context(|| format!("importing {}", file.display()))?;
     write_line(&mut out, &report_json(file, &report))
@@ -202,6 +211,23 @@ pub fn stats(db: &Path, now: Timestamp, mut out: impl Write) -> anyhow::Result<(
             "queue_total": stats.queue_total,
         }),
     )
+}
+
+/// Prints the orders to pick, one JSON object per line: what `--order` of a shipment takes.
+pub fn orders(db: &Path, mut out: impl Write) -> anyhow::Result<()> {
+    for order in open_existing(db)?.orders()? {
+        write_line(
+            &mut out,
+            &json!({
+                "id": order.id,
+                "number": order.number,
+                "receiver_inn": order.receiver_inn.map(|i| i.as_str().to_owned()),
+                "date": order.date.to_string(),
+                "units": order.units,
+            }),
+        )?;
+    }
+    Ok(())
 }
 
 /// Prints every finished operation waiting for upload, one JSON object per line, in device

@@ -95,6 +95,10 @@ pub struct WorkArgs {
     /// Acceptance: the task (from the replica) the delivery is checked against.
     #[arg(long, value_name = "ID")]
     task: Option<String>,
+    /// Shipment: the order to pick (from the replica, `tally orders`); its receiver and
+    /// number are the shipment's unless `--receiver` and `--document` say otherwise.
+    #[arg(long, value_name = "ID")]
+    order: Option<String>,
     /// Aggregation and re-aggregation: units per box.
     #[arg(long, value_name = "N", default_value_t = Capacity::default().box_units)]
     box_units: u32,
@@ -204,22 +208,42 @@ fn new_operation(args: &WorkArgs, store: &Store) -> anyhow::Result<OperationStat
             }))
         }
         WorkKind::Shipment => {
+            let order = match &args.order {
+                None => None,
+                Some(id) => Some(
+                    store
+                        .order(id)?
+                        .ok_or_else(|| anyhow!("no order {id:?} in the replica: sync first"))?
+                        .shipment_order(),
+                ),
+            };
             let receiver = args
                 .receiver
-                .ok_or_else(|| anyhow!("a shipment needs --receiver INN"))?;
-            if args.document.trim().is_empty() {
-                bail!("a shipment needs --document NUMBER (the outgoing document's number)");
-            }
+                .or(order.as_ref().and_then(|o| o.receiver))
+                .ok_or_else(|| match &order {
+                    Some(o) => anyhow!(
+                        "the order {:?} names no receiver: a shipment needs --receiver INN",
+                        o.id
+                    ),
+                    None => anyhow!("a shipment needs --receiver INN"),
+                })?;
+            let document_number = match (args.document.trim(), &order) {
+                ("", Some(o)) => o.number.clone(),
+                ("", None) => {
+                    bail!("a shipment needs --document NUMBER (the outgoing document's number)")
+                }
+                (_, _) => args.document.clone(),
+            };
             OperationState::Shipment(Shipment::new(
                 ShipmentHeader {
                     receiver,
-                    document_number: args.document.clone(),
+                    document_number,
                     document_date: match &args.date {
                         Some(text) => parse_date(text)?,
                         None => now().moscow_date(),
                     },
                 },
-                None,
+                order,
             ))
         }
         WorkKind::Return => {

@@ -584,6 +584,25 @@ pub fn task_line(document: &WorkDocument, warehouse: &str, source: &str) -> Valu
     })
 }
 
+/// The order-to-pick line (`tally_wire::feed::parse_order`'s shape) an order of 1C becomes,
+/// for `warehouse`; a deleted order withdraws it. As with deliveries, codes 1C knows are
+/// named one by one and the rest of each line goes by count; `ordered` keeps 1C's lines
+/// whole (with its goods' ids) for the results sent back, and the terminals ignore it.
+pub fn order_line(document: &WorkDocument, warehouse: &str, source: &str) -> Value {
+    if document.deleted {
+        return json!({"id": document.id, "remove": true, "warehouse": warehouse});
+    }
+    let mut line = task_line(document, warehouse, source);
+    if let Value::Object(fields) = &mut line {
+        fields.remove("senderInn");
+        fields.insert(
+            "receiverInn".into(),
+            json!(document.counterparty_inn.map(|i| i.as_str().to_owned())),
+        );
+    }
+    line
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

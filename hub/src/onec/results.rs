@@ -1,9 +1,9 @@
-//! What the warehouse did, for the books: each applied acceptance or write-off as a result
-//! document, written as CommerceML for 1C's sale exchange and as JSON for `/v1/results`.
+//! What the warehouse did, for the books: each applied acceptance, write-off or shipment as a
+//! result document, written as CommerceML for 1C's sale exchange and as JSON for `/v1/results`.
 //!
-//! A result is built from the operation's pushed document, the task it worked (what 1C asked
-//! for, line by line, when 1C sent it), the catalog's names and the GIS MT documents the hub
-//! made of it. Lines are per GTIN: the quantity taken into stock (accepted, or written off),
+//! A result is built from the operation's pushed document, the task or order it worked (what
+//! 1C asked for, line by line, when 1C sent it), the catalog's names and the GIS MT documents
+//! the hub made of it. Lines are per GTIN: the quantity taken into stock (accepted, or written off),
 //! what the task expected, how far off it came (over, short), and the marking codes of the
 //! line. The CommerceML shape (`docs/1c-exchange.md`): one `Документ` per result, its `Товар`
 //! lines with `Количество` and the codes in `КодыМаркировки/КодМаркировки`, the rest in
@@ -30,12 +30,15 @@ pub struct ResultDocument {
     pub id: String,
     /// The hub's number of the operation, the cursor of `/v1/results`.
     pub cursor: i64,
-    /// `acceptance` or `write-off`.
+    /// `acceptance`, `write-off` or `shipment`.
     pub kind: String,
-    /// The task's (1C's) document number, else the warehouse's own.
+    /// The task's or order's (1C's) document number, else the warehouse's own.
     pub number: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub task_id: Option<String>,
+    /// The order a shipment was picked against.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub order_id: Option<String>,
     pub warehouse: String,
     pub device: String,
     pub operator: String,
@@ -44,7 +47,7 @@ pub struct ResultDocument {
     pub finished_at: i64,
     pub date: String,
     pub time: String,
-    /// The supplier of an acceptance against a task.
+    /// The supplier of an acceptance against a task, the receiver of a shipment.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub counterparty_inn: Option<String>,
     /// A write-off's reason (`damage_loss`, …) and its Russian name.
@@ -53,12 +56,17 @@ pub struct ResultDocument {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason_ru: Option<String>,
     pub lines: Vec<ResultLine>,
-    /// Units accepted that the task never listed or past a line's quantity: not taken.
+    /// Units accepted that the task never listed or past a line's quantity: not taken. Of a
+    /// shipment: shipped past the order.
     pub surplus: Vec<String>,
-    /// Codes the task listed that were not found.
+    /// Codes the task (or order) listed that were not found (or not shipped).
     pub missing: Vec<String>,
     /// Units refused back to the supplier after their box was accepted.
     pub rejected: Vec<String>,
+    /// Box and pallet labels a shipment shipped whole (their units are counted in the lines
+    /// picked against an order; their codes are the label's, not listed one by one).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub labels: Vec<String>,
     /// Damaged labels replaced by new codes on goods that stay (`old → new`).
     pub remarked: Vec<Remark>,
     /// The GIS MT documents the hub made of it, and their state.
@@ -215,6 +223,7 @@ pub fn catalog_name(line: &str) -> Option<String> {
 pub fn build(
     row: &ResultRow,
     tasks: &HashMap<String, Value>,
+    orders: &HashMap<String, Value>,
     names: &HashMap<String, String>,
     submissions: &[ResultSubmission],
 ) -> Option<ResultDocument> {
@@ -238,6 +247,7 @@ pub fn build(
         kind: row.kind.clone(),
         number: String::new(),
         task_id: None,
+        order_id: None,
         warehouse: row.warehouse.clone(),
         device: row.device.clone(),
         operator: row.operator.clone(),
@@ -251,6 +261,7 @@ pub fn build(
         surplus: Vec::new(),
         missing: Vec::new(),
         rejected: Vec::new(),
+        labels: Vec::new(),
         remarked: Vec::new(),
         gismt,
     };
@@ -340,26 +351,111 @@ pub fn build(
                 })
                 .collect();
         }
+        OperationDocument::Shipment(d) => {
+            // An order of another warehouse is none of this result's business: its number
+            // and lines stay with its own warehouse's books.
+            let order = d
+                .order_id
+                .as_ref()
+                .and_then(|id| orders.get(id))
+                .filter(|o| {
+                    o.get("warehouse")
+                        .and_then(Value::as_str)
+                        .is_none_or(|w| w == row.warehouse)
+                });
+            result.order_id = d.order_id.clone();
+            result.number = order
+                .and_then(|o| o.get("number"))
+                .and_then(Value::as_str)
+                .map_or_else(|| d.document_number.clone(), str::to_owned);
+            result.counterparty_inn = Some(d.receiver_inn.as_str().to_owned());
+            let asked = order.map(asked_of);
+            // Units counted toward the order per GTIN: the named ones shipped and those that
+            // filled a line by quantity (loose or inside a label); past it, `over`. A free
+            // shipment (or one whose order is gone) counts its loose units.
+            let mut taken: BTreeMap<Gtin, u32> = BTreeMap::new();
+            let mut codes: BTreeMap<Gtin, Vec<Ki>> = BTreeMap::new();
+            let mut over: BTreeMap<Gtin, u32> = BTreeMap::new();
+            for ki in &d.units {
+                codes.entry(ki.gtin()).or_default().push(*ki);
+            }
+            for ki in &d.over {
+                *over.entry(ki.gtin()).or_default() += 1;
+            }
+            if let Some(order) = order {
+                let missing: std::collections::HashSet<&Ki> = d.missing.iter().collect();
+                for ki in order
+                    .get("units")
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|u| u.as_str().and_then(Ki::from_cis))
+                    .filter(|ki| !missing.contains(ki))
+                {
+                    *taken.entry(ki.gtin()).or_default() += 1;
+                }
+                for line in &d.lines {
+                    *taken.entry(line.gtin).or_default() += line.shipped;
+                }
+            } else {
+                for ki in &d.units {
+                    *taken.entry(ki.gtin()).or_default() += 1;
+                }
+            }
+            let mut gtins: Vec<Gtin> = asked.iter().flatten().map(|(g, _)| *g).collect();
+            for gtin in taken.keys().chain(over.keys()).chain(codes.keys()) {
+                if !gtins.contains(gtin) {
+                    gtins.push(*gtin);
+                }
+            }
+            for gtin in gtins {
+                let ask = asked
+                    .as_ref()
+                    .and_then(|a| a.iter().find(|(g, _)| *g == gtin))
+                    .map(|(_, a)| a);
+                let expected = asked.as_ref().map(|_| ask.map_or(0, |a| a.quantity));
+                let counted = taken.get(&gtin).copied().unwrap_or(0);
+                let past = over.get(&gtin).copied().unwrap_or(0);
+                result.lines.push(ResultLine {
+                    gtin: gtin.to_string(),
+                    reference: ask.and_then(|a| a.reference.clone()),
+                    name: ask
+                        .and_then(|a| a.name.clone())
+                        .unwrap_or_else(|| name_of(gtin)),
+                    expected,
+                    quantity: counted.saturating_add(past),
+                    over: past,
+                    short: expected.map_or(0, |e| e.saturating_sub(counted)),
+                    codes: texts(&codes.remove(&gtin).unwrap_or_default()),
+                });
+            }
+            result.surplus = texts(&d.over);
+            result.missing = texts(&d.missing);
+            result.labels = d.labels.iter().map(ToString::to_string).collect();
+        }
         _ => return None,
     }
     Some(result)
 }
 
-/// The results of these operations, with what they need read in three queries whatever
-/// their number (the tasks, the catalog's names, the GIS MT documents).
+/// The results of these operations, with what they need read in four queries whatever
+/// their number (the tasks, the orders, the catalog's names, the GIS MT documents).
 pub fn load(store: &Store, rows: &[ResultRow]) -> crate::store::Result<Vec<ResultDocument>> {
     let mut task_ids: Vec<String> = Vec::new();
+    let mut order_ids: Vec<String> = Vec::new();
     let mut gtins: Vec<String> = Vec::new();
     for row in rows {
         let Ok(payload) = serde_json::from_str::<Value>(&row.payload) else {
             continue;
         };
-        if let Some(id) = payload.get("task_id").and_then(Value::as_str)
-            && !task_ids.iter().any(|t| t == id)
-        {
-            task_ids.push(id.to_owned());
+        for (key, ids) in [("task_id", &mut task_ids), ("order_id", &mut order_ids)] {
+            if let Some(id) = payload.get(key).and_then(Value::as_str)
+                && !ids.iter().any(|t| t == id)
+            {
+                ids.push(id.to_owned());
+            }
         }
-        for list in ["accepted", "codes"] {
+        for list in ["accepted", "codes", "units", "over"] {
             for code in payload
                 .get(list)
                 .and_then(Value::as_array)
@@ -380,6 +476,11 @@ pub fn load(store: &Store, rows: &[ResultRow]) -> crate::store::Result<Vec<Resul
         .into_iter()
         .filter_map(|(id, item)| Some((id, serde_json::from_str(&item).ok()?)))
         .collect();
+    let orders: HashMap<String, Value> = store
+        .items_of(Feed::Orders, &order_ids)?
+        .into_iter()
+        .filter_map(|(id, item)| Some((id, serde_json::from_str(&item).ok()?)))
+        .collect();
     let names: HashMap<String, String> = store
         .items_of(Feed::Catalog, &gtins)?
         .into_iter()
@@ -389,7 +490,7 @@ pub fn load(store: &Store, rows: &[ResultRow]) -> crate::store::Result<Vec<Resul
     let submissions = store.result_submissions(&ids)?;
     Ok(rows
         .iter()
-        .filter_map(|row| build(row, &tasks, &names, &submissions))
+        .filter_map(|row| build(row, &tasks, &orders, &names, &submissions))
         .collect())
 }
 
@@ -442,24 +543,26 @@ pub fn commerceml(results: &[ResultDocument], now: Timestamp) -> String {
         element(&mut out, 2, "Номер", &r.number);
         element(&mut out, 2, "Дата", &r.date);
         element(&mut out, 2, "Время", &r.time);
-        let (operation, role) = match r.kind.as_str() {
+        let (operation, role, their_role) = match r.kind.as_str() {
             // The supplier's shipment as the warehouse received it: we are the buyer.
-            "acceptance" => ("Отпуск товара", "Покупатель"),
-            _ => ("Прочие", "Продавец"),
+            "acceptance" => ("Отпуск товара", "Покупатель", "Продавец"),
+            // Goods picked and shipped to the customer: we are the seller.
+            "shipment" => ("Отпуск товара", "Продавец", "Покупатель"),
+            _ => ("Прочие", "Продавец", "Продавец"),
         };
         element(&mut out, 2, "ХозОперация", operation);
         element(&mut out, 2, "Роль", role);
         element(&mut out, 2, "Валюта", "RUB");
         element(&mut out, 2, "Курс", "1");
         element(&mut out, 2, "Сумма", "0");
-        if let Some(task) = &r.task_id {
-            element(&mut out, 2, "Основание", task);
+        if let Some(basis) = r.task_id.as_ref().or(r.order_id.as_ref()) {
+            element(&mut out, 2, "Основание", basis);
         }
         if let Some(inn) = &r.counterparty_inn {
             out.push_str("    <Контрагенты>\n      <Контрагент>\n");
             element(&mut out, 4, "Ид", inn);
             element(&mut out, 4, "Наименование", inn);
-            element(&mut out, 4, "Роль", "Продавец");
+            element(&mut out, 4, "Роль", their_role);
             element(&mut out, 4, "ИНН", inn);
             out.push_str("      </Контрагент>\n    </Контрагенты>\n");
         }
@@ -507,6 +610,7 @@ pub fn commerceml(results: &[ResultDocument], now: Timestamp) -> String {
             ("КодИзлишка", &r.surplus),
             ("КодНедостачи", &r.missing),
             ("КодОтказа", &r.rejected),
+            ("КодУпаковки", &r.labels),
         ] {
             for code in codes {
                 requisite(&mut out, 3, name, code);

@@ -1,11 +1,13 @@
 //! What an imported exchange file does to the hub: a catalog read from 1C's CommerceML goes
-//! into the catalog feed the terminals pull, a delivery into the tasks feed, each through the
-//! same import as a file would.
+//! into the catalog feed the terminals pull, a delivery into the tasks feed, a customer's
+//! order into the orders feed, each through the same import as a file would.
 
-use tally_wire::Feed;
+use tally_domain::lang::Lang;
+use tally_domain::reason::Reason;
+use tally_wire::{Feed, feed};
 
 use super::commerceml::{Failure, ReadOptions, catalog_lines, decode, read_catalog};
-use super::documents::{WorkKind, read_documents, task_line};
+use super::documents::{WorkKind, order_line, read_documents, task_line};
 use crate::store::Store;
 
 /// Imports a catalog file (`import.xml`, `offers.xml`): `Ok` with a line for 1C saying what
@@ -62,8 +64,9 @@ fn failures(all: &[Failure]) -> String {
 }
 
 /// Imports a documents file of the sale exchange: each delivery becomes (or replaces, or
-/// withdraws) an acceptance task of the node's warehouse. `Ok` with a line for 1C, `Err` with
-/// every failure; nothing is written when the file is refused.
+/// withdraws) an acceptance task of the node's warehouse, each customer's order an order to
+/// pick. `Ok` with a line for 1C, `Err` with every failure; nothing is written when the file
+/// is refused: every line is judged by the terminals' parser before any is imported.
 pub fn import_documents(
     store: &Store,
     bytes: &[u8],
@@ -73,28 +76,49 @@ pub fn import_documents(
     let text = decode(bytes).map_err(|f| failures(&[f]))?;
     let documents = read_documents(&text).map_err(|f| failures(&f))?;
     let source = format!("1c:{node}");
-    let mut body = Vec::new();
-    let (mut deliveries, mut withdrawn, mut picks) = (0usize, 0usize, 0usize);
+    let (mut tasks, mut orders) = (Vec::new(), Vec::new());
+    let (mut deliveries, mut withdrawn, mut picks, mut picks_withdrawn) = (0, 0, 0, 0);
+    let mut refused = Vec::new();
     for document in &documents {
-        match document.kind {
+        let (line, judged, body) = match document.kind {
             WorkKind::Delivery => {
-                if document.deleted {
-                    withdrawn += 1;
-                } else {
-                    deliveries += 1;
-                }
-                body.extend_from_slice(
-                    task_line(document, warehouse, &source)
-                        .to_string()
-                        .as_bytes(),
-                );
-                body.push(b'\n');
+                let line = task_line(document, warehouse, &source).to_string();
+                let judged = feed::parse_task(line.as_bytes()).map(drop);
+                (line, judged, &mut tasks)
             }
-            WorkKind::Pick => picks += 1,
+            WorkKind::Pick => {
+                let line = order_line(document, warehouse, &source).to_string();
+                let judged = feed::parse_order(line.as_bytes()).map(drop);
+                (line, judged, &mut orders)
+            }
+        };
+        if let Err(reason) = judged {
+            refused.push(format!(
+                "document {}: {}: {} / {}",
+                document.id,
+                reason.code(),
+                reason.message(Lang::En),
+                reason.message(Lang::Ru)
+            ));
+            continue;
         }
+        match (document.kind, document.deleted) {
+            (WorkKind::Delivery, false) => deliveries += 1,
+            (WorkKind::Delivery, true) => withdrawn += 1,
+            (WorkKind::Pick, false) => picks += 1,
+            (WorkKind::Pick, true) => picks_withdrawn += 1,
+        }
+        body.extend_from_slice(line.as_bytes());
+        body.push(b'\n');
     }
-    if !body.is_empty() {
-        let report = crate::import::import(store, Feed::Tasks, &body[..])
+    if !refused.is_empty() {
+        return Err(refused.join("\n"));
+    }
+    for (feed, body) in [(Feed::Tasks, &tasks), (Feed::Orders, &orders)] {
+        if body.is_empty() {
+            continue;
+        }
+        let report = crate::import::import(store, feed, &body[..])
             .map_err(|e| format!("the hub's database: {e}\nбаза хаба: {e}"))?;
         if !report.rejected.is_empty() {
             let reasons: Vec<String> = report
@@ -106,10 +130,9 @@ pub fn import_documents(
         }
     }
     Ok(format!(
-        "{deliveries} deliveries to accept, {withdrawn} withdrawn, {picks} orders to pick \
-         skipped (the shipment operation is not served yet) / поступлений к приёмке: \
-         {deliveries}, отменено: {withdrawn}, заказов к отгрузке пропущено (отгрузка пока не \
-         поддерживается): {picks}"
+        "{deliveries} deliveries to accept, {withdrawn} withdrawn, {picks} orders to pick, \
+         {picks_withdrawn} orders withdrawn / поступлений к приёмке: {deliveries}, отменено: \
+         {withdrawn}, заказов к отгрузке: {picks}, заказов отменено: {picks_withdrawn}"
     ))
 }
 

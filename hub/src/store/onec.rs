@@ -129,7 +129,7 @@ pub struct ResultSubmission {
 }
 
 /// The operation kinds that are results for the books: what changed the warehouse's stock.
-pub const RESULT_KINDS: [&str; 2] = ["acceptance", "write-off"];
+pub const RESULT_KINDS: [&str; 3] = ["acceptance", "write-off", "shipment"];
 
 impl Store {
     /// Applied operations of a warehouse (every warehouse when `None`) after the cursor
@@ -164,7 +164,7 @@ impl Store {
         both!(self, s => s.result_submissions(operations))
     }
 
-    /// Feed items by key (tasks by id, catalog lines by GTIN), in one read.
+    /// Feed items by key (tasks and orders by id, catalog lines by GTIN), in one read.
     pub fn items_of(
         &self,
         feed: tally_wire::Feed,

@@ -954,6 +954,7 @@ fn load(
     wanted.extend(gtins.keys().map(|g| (Feed::Catalog.name(), g.clone())));
     wanted.extend(labels.keys().map(|s| (Feed::Statuses.name(), s.clone())));
     wanted.extend(keys.tasks.iter().map(|t| (Feed::Tasks.name(), t.clone())));
+    wanted.extend(keys.orders.iter().map(|o| (Feed::Orders.name(), o.clone())));
     let (feeds, names): (Vec<&str>, Vec<String>) = wanted.into_iter().unzip();
     for row in db.query(
         "SELECT c.feed, c.key, c.item, c.warehouse FROM changes c
@@ -975,6 +976,7 @@ fn load(
                 }
             }
             Some(Feed::Tasks) => snapshot.hold_task(key, item, row.get(3)),
+            Some(Feed::Orders) => snapshot.hold_order(key, row.get(3)),
             _ => {}
         }
     }

@@ -551,6 +551,14 @@ fn load(tx: &Transaction<'_>, device: &Device, keys: &Keys) -> Result<Snapshot> 
             snapshot.hold_task(id.clone(), &line, warehouse.as_deref());
         }
     }
+    for id in &keys.orders {
+        let found: Option<Option<String>> = task
+            .query_row(params![Feed::Orders.name(), id], |r| r.get(1))
+            .optional()?;
+        if let Some(warehouse) = found {
+            snapshot.hold_order(id.clone(), warehouse.as_deref());
+        }
+    }
     Ok(snapshot)
 }
 

@@ -543,7 +543,7 @@ fn bad_requests_are_refused_with_a_reason_and_change_nothing() {
         400,
         "wrong_fields",
     );
-    check(hub.get("/v1/pull/orders", Some(&token)), 404, "not_found");
+    check(hub.get("/v1/pull/invoices", Some(&token)), 404, "not_found");
     check(
         hub.get("/v1/pull/statuses?after=soon", Some(&token)),
         400,
@@ -670,6 +670,60 @@ fn import_reports_bad_lines_by_number_and_keeps_the_rest() {
     assert_eq!((items.len(), more), (1, false));
     let task: Value = serde_json::from_str(&items[0].1).unwrap();
     assert_eq!(task["id"], "T-1");
+}
+
+#[test]
+fn orders_to_pick_are_judged_at_import_and_pulled_by_their_warehouse_only() {
+    let hub = start(&[]);
+    let w1 = hub.enroll("W1", OURS);
+    let w2 = hub.enroll("W2", OURS);
+    let order = |id: &str, warehouse: &str| {
+        json!({"id": id, "number": format!("ЗК-{id}"), "receiverInn": "7736207543",
+               "date": "2026-12-03", "warehouse": warehouse, "units": [cis("OOOOOOOOOOOO1")],
+               "lines": [{"gtin": "04600840749372", "quantity": 2}]})
+    };
+    let lines = [
+        order("1", "W1"),
+        order("2", "W2"),
+        // Refused as every terminal would refuse it: nothing of it is stored.
+        json!({"id": "3", "number": "ЗК-3", "date": "2026-12-03", "warehouse": "W1",
+               "units": [cis("OOOOOOOOOOOO1"), cis("OOOOOOOOOOOO1")]}),
+        json!({"id": "4", "number": "ЗК-4", "date": "2026-12-03", "warehouse": "W1"}),
+        json!({"id": "5", "number": "ЗК-5", "date": "2026-12-03", "warehouse": 5,
+               "units": [cis("OOOOOOOOOOOO1")]}),
+    ];
+    let input: String = lines.iter().map(|l| format!("{l}\n")).collect();
+    let report = import(&hub.store(), Feed::Orders, input.as_bytes()).unwrap();
+    let refused: Vec<(u64, String)> = report
+        .rejected
+        .iter()
+        .map(|r| (r.line, r.reason.split(':').next().unwrap_or_default().to_owned()))
+        .collect();
+    assert_eq!(report.imported, 2, "{report:?}");
+    assert_eq!(
+        refused,
+        [
+            (3, "duplicate_in_order".to_owned()),
+            (4, "empty_order".to_owned()),
+            (5, "\"warehouse\" must name a warehouse".to_owned())
+        ]
+    );
+    let ids = |token: &str| -> Vec<Value> {
+        hub.pull(token, "orders", 0, 10)
+            .items
+            .into_iter()
+            .map(|i| i.item["id"].clone())
+            .collect()
+    };
+    assert_eq!(ids(&w1), [json!("1")], "a warehouse sees its own orders only");
+    assert_eq!(ids(&w2), [json!("2")]);
+    // Withdrawn: the warehouse's terminals get the removal, the other's nothing.
+    let withdrawn = json!({"id": "1", "remove": true, "warehouse": "W1"});
+    import(&hub.store(), Feed::Orders, format!("{withdrawn}\n").as_bytes()).unwrap();
+    let page = hub.pull(&w1, "orders", 0, 10);
+    assert_eq!(page.items.len(), 1);
+    assert_eq!(page.items[0].item, withdrawn);
+    assert_eq!(ids(&w2), [json!("2")]);
 }
 
 #[test]

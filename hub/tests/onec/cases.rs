@@ -314,6 +314,11 @@ fn tasks(store: &tally_hub::store::Store) -> Vec<serde_json::Value> {
     items.iter().map(|(_, i)| serde_json::from_str(i).unwrap()).collect()
 }
 
+fn orders(store: &tally_hub::store::Store, warehouse: &str) -> Vec<serde_json::Value> {
+    let (items, _) = store.pull(Feed::Orders, warehouse, 0, 100).unwrap();
+    items.iter().map(|(_, i)| serde_json::from_str(i).unwrap()).collect()
+}
+
 #[test]
 fn deliveries_from_1c_become_tasks_in_both_encodings_and_bad_documents_change_nothing() {
     let x = Exchange::new("", false);
@@ -361,7 +366,18 @@ fn deliveries_from_1c_become_tasks_in_both_encodings_and_bad_documents_change_no
             ])
         );
         tally_wire::feed::parse_task(task.to_string().as_bytes()).unwrap();
+        // The customer's order is an order to pick for the node's warehouse only.
+        let orders = orders(&x.store, "W1");
+        assert_eq!(orders.len(), 1, "{orders:?}");
+        let order = &orders[0];
+        assert_eq!((&order["id"], &order["number"], &order["date"]), (&"o-7".into(), &"ЗК-7".into(), &"2026-12-02".into()));
+        assert_eq!(order["receiverInn"], serde_json::Value::Null, "1C named no customer");
+        assert_eq!(order["lines"], serde_json::json!([{"gtin": "04600840749372", "quantity": 1, "name": "", "ref": "a1"}]));
+        assert_eq!(order["units"], serde_json::json!([]));
+        let record = tally_wire::feed::parse_order(order.to_string().as_bytes()).unwrap();
+        assert_eq!(record.order.unwrap().lines[0].quantity, 1);
     }
+    assert!(orders(&x.store, "W2").is_empty(), "another warehouse never sees it");
     // Zipped (`zip=yes`) and in fragments: read the moment the archive is whole.
     let cookie = x.sign_in();
     let archive = zipped(&[("orders.xml", good.as_bytes())]);
@@ -390,6 +406,15 @@ fn deliveries_from_1c_become_tasks_in_both_encodings_and_bad_documents_change_no
     assert_eq!(answer[0], "success", "{answer:?}");
     assert!(answer[1].contains("1 withdrawn"), "{answer:?}");
     assert_eq!(tasks(&x.store), [serde_json::json!({"id": "d-55", "remove": true})], "the terminals drop it");
+    assert_eq!(orders(&x.store, "W1").len(), 1, "the order stands");
+
+    // 1C deletes the order: withdrawn from the warehouse's terminals.
+    let deleted = good.replace("<Ид>o-7</Ид>", "<Ид>o-7</Ид><ПометкаУдаления>true</ПометкаУдаления>");
+    let answer = x.call("type=sale&mode=file&filename=orders.xml", None, Some(&x.sign_in()), Some(deleted.as_bytes()));
+    assert_eq!(answer[0], "success", "{answer:?}");
+    assert!(answer[1].contains("1 orders withdrawn"), "{answer:?}");
+    assert_eq!(orders(&x.store, "W1"), [serde_json::json!({"id": "o-7", "remove": true, "warehouse": "W1"})]);
+    assert!(orders(&x.store, "W2").is_empty());
 }
 
 #[test]
@@ -453,4 +478,65 @@ fn results_are_sent_until_1c_confirms_them_and_never_after() {
     let shirt = built[0].lines.iter().find(|l| l.gtin == "04690257528523").unwrap();
     assert_eq!((shirt.expected, shirt.quantity, shirt.short), (Some(2), 0, 2));
     assert_eq!(built[1].number, format!("ТСД-{}", built[1].cursor));
+}
+
+#[test]
+fn a_shipment_against_a_1c_order_goes_back_to_1c_with_its_lines() {
+    use tally_domain::status::Inn;
+    use tally_hub::push::hub_policy;
+    use tally_wire::{PushRequest, PushResult};
+    let x = Exchange::new("", false);
+    let file = documents_xml("UTF-8");
+    assert_eq!(x.call("type=sale&mode=file&filename=orders.xml", None, Some(&x.sign_in()), Some(file.as_bytes()))[0], "success");
+    let ours = "7707083893";
+    let milk = |n: u32| format!("0104600840749372215S{n:05}");
+    let lines: String = (1..=2)
+        .map(|n| serde_json::json!({"cis": milk(n), "status": "INTRODUCED", "ownerInn": ours, "productGroupId": 8}).to_string() + "\n")
+        .collect();
+    assert!(tally_hub::import::import(&x.store, Feed::Statuses, lines.as_bytes()).unwrap().rejected.is_empty());
+    let code = x.store.create_enrollment_code("W1", &Inn::parse(ours).unwrap(), Timestamp(0)).unwrap();
+    let device = x.store.enroll(&code, "W1", "0.1.0", Timestamp(0)).unwrap().unwrap().device;
+    // Order ЗК-7 asks one milk (1C's goods a1); two were shipped, one past the order.
+    let request: PushRequest = serde_json::from_value(serde_json::json!({
+        "device": {"app_version": "0.1.0", "queue_depth": 0, "cache_synced_at": null},
+        "operations": [{"uuid": uuid::Uuid::new_v4().to_string(), "seq": 1, "kind": "shipment",
+            "operator": "Анна", "started_at": 1_796_160_000_000i64, "finished_at": 1_796_160_600_000i64,
+            "payload": {"order_id": "o-7", "receiver_inn": SUPPLIER, "document_number": "ЗК-7",
+                "document_date": "2026-12-02", "units": [milk(1), milk(2)],
+                "lines": [{"gtin": "04600840749372", "ordered": 1, "shipped": 1, "over": 1}],
+                "over": [milk(2)], "missing": []}}],
+    })).unwrap();
+    let answers = x.store.push(&device, &request, &hub_policy(), Timestamp(1_796_160_700_000)).unwrap();
+    assert_eq!(answers[0].result, PushResult::Accepted, "{answers:?}");
+
+    let answer = x.call("type=sale&mode=query", None, Some(&x.sign_in()), None).join("\n");
+    assert_eq!(answer.matches("<Документ>").count(), 1, "{answer}");
+    for wanted in [
+        "<Номер>ЗК-7</Номер>",
+        "<Основание>o-7</Основание>",
+        "<Роль>Продавец</Роль>",
+        "<Роль>Покупатель</Роль>",
+        &format!("<ИНН>{SUPPLIER}</ИНН>"),
+        "<Ид>a1</Ид>",
+        "<Количество>2</Количество>",
+        &format!("<КодМаркировки>{}</КодМаркировки>", milk(1)),
+    ] {
+        assert!(answer.contains(wanted), "{wanted}: {answer}");
+    }
+    let flat = answer.replace(' ', "");
+    for (name, value) in [("КоличествоПоЗаданию", "1"), ("Излишек", "1"), ("Недостача", "0"), ("ОперацияТСД", "shipment")] {
+        assert!(flat.contains(&format!("<Наименование>{name}</Наименование>\n<Значение>{value}</Значение>")), "{name}: {answer}");
+    }
+    assert!(flat.contains(&format!("<Наименование>КодИзлишка</Наименование>\n<Значение>{}</Значение>", milk(2))), "{answer}");
+
+    let results = x.store.results_page(Some("W1"), 0, 10).unwrap();
+    let built = tally_hub::onec::results::load(&x.store, &results).unwrap();
+    assert_eq!(built.len(), 1);
+    let result = &built[0];
+    assert_eq!((result.kind.as_str(), result.order_id.as_deref(), result.task_id.as_deref()), ("shipment", Some("o-7"), None));
+    assert_eq!(result.counterparty_inn.as_deref(), Some(SUPPLIER));
+    let line = &result.lines[0];
+    assert_eq!((line.expected, line.quantity, line.over, line.short), (Some(1), 2, 1, 0));
+    assert_eq!(line.codes, [milk(1), milk(2)]);
+    assert_eq!(result.surplus, [milk(2)]);
 }

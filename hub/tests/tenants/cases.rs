@@ -15,6 +15,7 @@ const P1: &str = "7707083893";
 const P2: &str = "7736207543";
 const SUPPLIER: &str = "7702070139";
 const GTIN: &str = "04600840749372";
+const CUSTOMER: &str = "7728168971";
 
 fn cis(serial: &str) -> String {
     format!("01{GTIN}21{serial}")
@@ -86,6 +87,17 @@ fn acceptance(task: Option<&str>, serials: &[&str]) -> Value {
     )
 }
 
+/// A shipment of these units to `CUSTOMER`, against `order` when given.
+fn shipment(order: Option<&str>, serials: &[&str]) -> Value {
+    let units: Vec<String> = serials.iter().map(|s| cis(s)).collect();
+    operation(
+        6,
+        "shipment",
+        json!({"order_id": order, "receiver_inn": CUSTOMER, "document_number": "РН-1",
+               "document_date": "2026-11-22", "units": units}),
+    )
+}
+
 fn request(operations: &[Value]) -> PushRequest {
     serde_json::from_value(json!({
         "device": {"app_version": "0.1.0", "queue_depth": 0, "cache_synced_at": null},
@@ -120,6 +132,15 @@ impl Tenants {
                           "units": [cis("SHIPPED00001"), cis("NEWCODE00001")]});
         assert!(
             import(&store, Feed::Tasks, format!("{task}\n").as_bytes())
+                .unwrap()
+                .rejected
+                .is_empty()
+        );
+        let order = json!({"id": "O-W1", "number": "ЗК-1", "receiverInn": CUSTOMER,
+                           "date": "2026-11-21", "warehouse": "W1",
+                           "units": [cis("OURS00000002")]});
+        assert!(
+            import(&store, Feed::Orders, format!("{order}\n").as_bytes())
                 .unwrap()
                 .rejected
                 .is_empty()
@@ -207,6 +228,7 @@ fn every_kind_of_operation_is_judged_in_the_pushing_devices_warehouse_and_partic
         ("w2", disaggregation(10), "box_of_another_warehouse"),
         ("w2", taking_out(10, &["OURS00000003"]), "box_of_another_warehouse"),
         ("w2", acceptance(Some("T-W1"), &["SHIPPED00001"]), "task_of_another_warehouse"),
+        ("w2", shipment(Some("O-W1"), &["OURS00000002"]), "order_of_another_warehouse"),
     ];
     for (device, operation, code) in cases {
         let answer = t.push(device, operation);
@@ -224,6 +246,8 @@ fn every_kind_of_operation_is_judged_in_the_pushing_devices_warehouse_and_partic
     );
     assert_eq!(t.push("w1", disaggregation(10)).result, PushResult::Accepted);
     assert_eq!(t.status("OURS00000003").unwrap().parent, None);
+    let shipped = t.push("w1", shipment(Some("O-W1"), &["OURS00000002"]));
+    assert_eq!(shipped.result, PushResult::Accepted, "{shipped:?}");
     drop(t.db);
 }
 

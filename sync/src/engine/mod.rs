@@ -294,12 +294,14 @@ impl SyncEngine {
     }
 }
 
-/// A feed newer than the hub: a hub of protocol 2 has no `verdicts` and answers its path
-/// `404`. That answer, for that feed only, is an empty feed caught up, so the round goes on
-/// and the terminal works with an older hub as before. Any other refusal stays one: a `404`
-/// of a feed every hub has means a wrong address, which must not pass for an empty feed.
+/// A feed newer than the hub: a hub of protocol 2 has no `verdicts`, one of protocol 3 no
+/// `orders`, and each answers the path `404`. That answer, for those feeds only, is an empty
+/// feed caught up, so the round goes on and the terminal works with an older hub as before.
+/// Any other refusal stays one: a `404` of a feed every hub has means a wrong address, which
+/// must not pass for an empty feed.
 fn hub_lacks(feed: Feed, error: &ClientError) -> bool {
-    feed == Feed::Verdicts && matches!(error, ClientError::Refused { status: 404, .. })
+    matches!(feed, Feed::Verdicts | Feed::Orders)
+        && matches!(error, ClientError::Refused { status: 404, .. })
 }
 
 /// Stores one page (its items as import lines) with its cursor.

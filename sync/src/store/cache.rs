@@ -1,10 +1,10 @@
-//! What the validator looks up while a scan waits: cached statuses, block lists, the catalog
-//! and the tasks, plus the figures `tally db stats` shows.
+//! What the validator looks up while a scan waits: cached statuses, block lists, the catalog,
+//! the tasks and the orders to pick, plus the figures `tally db stats` shows.
 
 use rusqlite::OptionalExtension;
 use tally_domain::code::Ki;
 use tally_domain::gs1::{Gs1Date, Gtin, Sscc};
-use tally_domain::operation::{AcceptanceTask, ExpectedBox, QuantityLine};
+use tally_domain::operation::{AcceptanceTask, ExpectedBox, QuantityLine, ShipmentOrder};
 use tally_domain::product_group::ProductGroup;
 use tally_domain::status::{BlockHit, CisStatus, CodeStatus, Inn, Timestamp};
 
@@ -98,6 +98,47 @@ pub struct TaskSummary {
     /// Every expected unit, loose, boxed or by quantity.
     pub units: u64,
     pub boxes: u64,
+}
+
+/// A customer's order to pick, as the hub's `orders` feed said.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct Order {
+    pub id: String,
+    /// The order's number in the books.
+    pub number: String,
+    /// Whom the goods go to, when the books said.
+    pub receiver_inn: Option<Inn>,
+    pub date: Gs1Date,
+    pub product_group: Option<ProductGroup>,
+    pub received_at: Timestamp,
+    /// Codes the order names one by one.
+    pub units: Vec<Ki>,
+    /// Goods ordered by count, in the order's order.
+    pub lines: Vec<QuantityLine>,
+}
+
+impl Order {
+    /// The order as the shipment state machine takes it.
+    pub fn shipment_order(&self) -> ShipmentOrder {
+        ShipmentOrder {
+            id: self.id.clone(),
+            number: self.number.clone(),
+            receiver: self.receiver_inn,
+            units: self.units.clone(),
+            lines: self.lines.clone(),
+        }
+    }
+}
+
+/// A line of the order list.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct OrderSummary {
+    pub id: String,
+    pub number: String,
+    pub receiver_inn: Option<Inn>,
+    pub date: Gs1Date,
+    /// Every unit ordered, named or by quantity.
+    pub units: u64,
 }
 
 /// The replica's vital figures.
@@ -457,6 +498,93 @@ impl Reader {
             boxes,
             lines,
         }))
+    }
+
+    /// An order to pick with everything it asks for; `None` when the hub never sent it (or
+    /// withdrew it).
+    pub fn order(&self, id: &str) -> Result<Option<Order>> {
+        type Head = (String, Option<String>, String, Option<i64>, i64);
+        let head: Option<Head> = self
+            .conn
+            .prepare_cached(
+                "SELECT number, receiver_inn, date, product_group, received_at
+                 FROM orders WHERE id = ?1",
+            )?
+            .query_row([id], |row| {
+                Ok((
+                    row.get(0)?,
+                    row.get(1)?,
+                    row.get(2)?,
+                    row.get(3)?,
+                    row.get(4)?,
+                ))
+            })
+            .optional()?;
+        let Some((number, receiver_inn, date, product_group, received_at)) = head else {
+            return Ok(None);
+        };
+        let mut units = Vec::new();
+        let mut statement = self
+            .conn
+            .prepare_cached("SELECT ki FROM order_units WHERE order_id = ?1 ORDER BY ki")?;
+        let mut rows = statement.query([id])?;
+        while let Some(row) = rows.next()? {
+            units.push(ki_from_column("order_units", row.get_ref(0)?.as_blob()?)?);
+        }
+        let mut lines = Vec::new();
+        let mut statement = self.conn.prepare_cached(
+            "SELECT gtin, quantity FROM order_lines WHERE order_id = ?1 ORDER BY position",
+        )?;
+        let mut rows = statement.query([id])?;
+        while let Some(row) = rows.next()? {
+            let gtin = u64::try_from(row.get::<_, i64>(0)?)
+                .ok()
+                .and_then(Gtin::from_value)
+                .ok_or_else(|| corrupt("order_lines", "not a GTIN".to_owned()))?;
+            let quantity = u32::try_from(row.get::<_, i64>(1)?)
+                .map_err(|_| corrupt("order_lines", "not a quantity".to_owned()))?;
+            lines.push(QuantityLine { gtin, quantity });
+        }
+        Ok(Some(Order {
+            id: id.to_owned(),
+            number,
+            receiver_inn: receiver_inn
+                .as_deref()
+                .map(|inn| inn_from_column("orders", inn))
+                .transpose()?,
+            date: date_from_column("orders", &date)?,
+            product_group: group_from_column(product_group),
+            received_at: Timestamp(received_at),
+            units,
+            lines,
+        }))
+    }
+
+    /// Every order to pick, oldest document first.
+    pub fn orders(&self) -> Result<Vec<OrderSummary>> {
+        let mut statement = self.conn.prepare_cached(
+            "SELECT o.id, o.number, o.receiver_inn, o.date,
+                    (SELECT count(*) FROM order_units AS u WHERE u.order_id = o.id)
+                    + (SELECT coalesce(sum(quantity), 0) FROM order_lines AS l
+                       WHERE l.order_id = o.id)
+             FROM orders AS o ORDER BY o.date, o.id",
+        )?;
+        let mut rows = statement.query([])?;
+        let mut orders = Vec::new();
+        while let Some(row) = rows.next()? {
+            orders.push(OrderSummary {
+                id: row.get(0)?,
+                number: row.get(1)?,
+                receiver_inn: row
+                    .get_ref(2)?
+                    .as_str_or_null()?
+                    .map(|inn| inn_from_column("orders", inn))
+                    .transpose()?,
+                date: date_from_column("orders", row.get_ref(3)?.as_str()?)?,
+                units: row.get::<_, i64>(4)?.unsigned_abs(),
+            });
+        }
+        Ok(orders)
     }
 
     /// Every task, oldest document first.

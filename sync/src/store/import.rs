@@ -21,6 +21,9 @@
 //! - tasks: `{"id", "number", "senderInn", "date", "productGroupId"?, "units": [cis...],
 //!   "boxes": [{"sscc", "units": [cis...]}]}` replaces the task with that id;
 //!   `{"id", "remove": true}` deletes it.
+//! - orders (hub protocol 4): `{"id", "number", "receiverInn"?, "date", "productGroupId"?,
+//!   "units": [cis...], "lines": [{"gtin", "quantity"}]}` replaces the order with that id;
+//!   `{"id", "remove": true}` withdraws it.
 //! - verdicts (hub protocol 3): `{"operation", "type", "pg", "gis_id"?, "state", "reasons"?,
 //!   "at"}` as `tally_wire::Verdict`, what GIS MT made of one document of an operation. Only
 //!   verdicts of operations in this terminal's queue are kept; the warehouse's other terminals'
@@ -147,6 +150,11 @@ impl Importer {
         run(&mut self.conn, input, &mut Tasks { now })
     }
 
+    /// Loads customers' orders to pick; `now` is recorded as when each arrived.
+    pub fn import_orders(&mut self, input: impl Read, now: Timestamp) -> Result<ImportReport> {
+        run(&mut self.conn, input, &mut Orders { now })
+    }
+
     /// Applies one page of a hub feed (JSON lines in the feed's import shape) and moves the
     /// feed's cursor to `next_after` in the same transaction: a download cut short resumes
     /// after the last page stored, never skipping or re-counting one. `caught_up` (the hub
@@ -196,6 +204,7 @@ impl Importer {
             Feed::Blocks => run_page(conn, lines, &mut BlockLists, page),
             Feed::Catalog => run_page(conn, lines, &mut Catalog, page),
             Feed::Tasks => run_page(conn, lines, &mut Tasks { now }, page),
+            Feed::Orders => run_page(conn, lines, &mut Orders { now }, page),
             Feed::Operators => run_page(conn, lines, &mut Operators, page),
             Feed::Verdicts => run_page(conn, lines, &mut Verdicts, page),
         }
@@ -974,6 +983,104 @@ impl LineImport for Tasks {
             "DELETE FROM tasks WHERE NOT EXISTS
                  (SELECT 1 FROM snapshot_keys k WHERE k.feed = ?1 AND k.key = tasks.id)",
             [Feed::Tasks.name()],
+        )?;
+        Ok(())
+    }
+}
+
+// ---- orders ----
+
+struct OrderContent {
+    number: String,
+    receiver_inn: Option<Inn>,
+    date: String,
+    product_group: Option<u8>,
+    units: Vec<KiKey>,
+    /// `(GTIN value, quantity)` in the order's order.
+    lines: Vec<(i64, u32)>,
+}
+
+struct Orders {
+    now: Timestamp,
+}
+
+impl LineImport for Orders {
+    /// The order id, and its content unless the line withdraws it.
+    type Row = (String, Option<OrderContent>);
+    const BATCH: usize = TASK_BATCH;
+
+    fn parse(&mut self, line: &[u8]) -> Result<Self::Row, RejectReason> {
+        let record = feed::parse_order(line)?;
+        let Some(order) = record.order else {
+            return Ok((record.id, None));
+        };
+        Ok((
+            record.id,
+            Some(OrderContent {
+                number: order.number,
+                receiver_inn: order.receiver_inn,
+                date: order.date.to_string(),
+                product_group: order.product_group.map(ProductGroup::id),
+                units: order.units.iter().map(|ki| ki.key()).collect(),
+                lines: order
+                    .lines
+                    .iter()
+                    .map(|l| (gtin_column(l.gtin), l.quantity))
+                    .collect(),
+            }),
+        ))
+    }
+
+    fn write(&mut self, tx: &Transaction<'_>, rows: &mut Vec<Self::Row>) -> Result<()> {
+        for (id, content) in rows.iter() {
+            // The order's units and lines go with it (ON DELETE CASCADE).
+            tx.prepare_cached("DELETE FROM orders WHERE id = ?1")?
+                .execute([id])?;
+            let Some(order) = content else { continue };
+            tx.prepare_cached(
+                "INSERT INTO orders (id, number, receiver_inn, date, product_group, received_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            )?
+            .execute(params![
+                id,
+                order.number,
+                order.receiver_inn.as_ref().map(Inn::as_str),
+                order.date,
+                order.product_group,
+                self.now.0
+            ])?;
+            let mut add_unit =
+                tx.prepare_cached("INSERT INTO order_units (order_id, ki) VALUES (?1, ?2)")?;
+            for key in &order.units {
+                add_unit.execute(params![id, key.as_bytes()])?;
+            }
+            let mut add_line = tx.prepare_cached(
+                "INSERT INTO order_lines (order_id, position, gtin, quantity)
+                 VALUES (?1, ?2, ?3, ?4)",
+            )?;
+            for (position, (gtin, quantity)) in order.lines.iter().enumerate() {
+                add_line.execute(params![id, position as i64, gtin, quantity])?;
+            }
+        }
+        Ok(())
+    }
+
+    fn mark(&mut self, tx: &Transaction<'_>, rows: &[Self::Row]) -> Result<()> {
+        let mut note = note_key(tx)?;
+        for (id, content) in rows {
+            if content.is_some() {
+                note.execute(params![Feed::Orders.name(), id])?;
+            }
+        }
+        Ok(())
+    }
+
+    fn sweep(&mut self, tx: &Transaction<'_>) -> Result<()> {
+        // The order's units and lines go with it (ON DELETE CASCADE).
+        tx.execute(
+            "DELETE FROM orders WHERE NOT EXISTS
+                 (SELECT 1 FROM snapshot_keys k WHERE k.feed = ?1 AND k.key = orders.id)",
+            [Feed::Orders.name()],
         )?;
         Ok(())
     }

@@ -33,7 +33,10 @@ use std::time::Duration;
 use rusqlite::{Connection, OptionalExtension};
 
 pub use answers::RejectedOperation;
-pub use cache::{CatalogItem, LocalStatus, Stats, StoredOperator, Task, TaskBox, TaskSummary};
+pub use cache::{
+    CatalogItem, LocalStatus, Order, OrderSummary, Stats, StoredOperator, Task, TaskBox,
+    TaskSummary,
+};
 pub use import::{
     ImportReport, Importer, MAX_KEPT_REJECTIONS, MAX_LINE_BYTES, PageKind, RejectReason,
     RejectedLine,

@@ -7,7 +7,7 @@ use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior};
 use super::{Result, StoreError, set_meta};
 
 /// The version this build writes.
-pub const CURRENT_VERSION: i64 = 10;
+pub const CURRENT_VERSION: i64 = 11;
 
 type Upgrade = fn(&Transaction<'_>) -> rusqlite::Result<()>;
 
@@ -24,6 +24,7 @@ const UPGRADES: &[(i64, Upgrade)] = &[
     (8, to_v8),
     (9, to_v9),
     (10, to_v10),
+    (11, to_v11),
 ];
 
 fn to_v1(tx: &Transaction<'_>) -> rusqlite::Result<()> {
@@ -64,6 +65,10 @@ fn to_v9(tx: &Transaction<'_>) -> rusqlite::Result<()> {
 
 fn to_v10(tx: &Transaction<'_>) -> rusqlite::Result<()> {
     tx.execute_batch(include_str!("schema/v10.sql"))
+}
+
+fn to_v11(tx: &Transaction<'_>) -> rusqlite::Result<()> {
+    tx.execute_batch(include_str!("schema/v11.sql"))
 }
 
 /// The schema version of the file; 0 for a new, empty one.

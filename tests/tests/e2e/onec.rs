@@ -1,6 +1,7 @@
 //! 1C's site exchange across real processes: a client driving the exchange as 1C does
 //! (checkauth, init, zipped fragments, import, query, success) against `tally-hub serve`, and a
-//! terminal that accepts the delivery 1C sent, by quantity, and docks.
+//! terminal that accepts the delivery 1C sent, by quantity, docks, then picks and ships a
+//! customer's order 1C sent, whose result goes back to 1C.
 
 // Test code: a failed step is a failed test.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -35,6 +36,26 @@ fn milk(n: u32) -> String {
 /// The one kefir code 1C knows (it came with the supplier's electronic delivery note).
 fn known_kefir() -> String {
     ki(KEFIR, "5Kefr01")
+}
+
+const CUSTOMER: &str = "7702070139";
+
+/// A customer's order as 1C writes it: two milk by quantity, for the buyer `CUSTOMER`.
+fn order_xml() -> Vec<u8> {
+    format!(
+        r#"<?xml version="1.0" encoding="UTF-8"?>
+<КоммерческаяИнформация xmlns="urn:1C.ru:commerceml_2" ВерсияСхемы="2.10" ДатаФормирования="2026-12-02T12:00:00">
+  <Документ>
+    <Ид>o-9</Ид><Номер>ЗК-9</Номер><Дата>2026-12-02</Дата><ХозОперация>Заказ товара</ХозОперация><Роль>Продавец</Роль>
+    <Контрагенты><Контрагент><Ид>c1</Ид><Наименование>ИП Петров</Наименование><Роль>Покупатель</Роль><ИНН>{CUSTOMER}</ИНН></Контрагент></Контрагенты>
+    <Товары>
+      <Товар><Ид>a1</Ид><Наименование>Молоко 3,2% 1 л</Наименование><Штрихкод>4600840749372</Штрихкод><Количество>2</Количество></Товар>
+    </Товары>
+  </Документ>
+</КоммерческаяИнформация>
+"#
+    )
+    .into_bytes()
 }
 
 /// The catalog as 1C's Trade Management unloads it: two marked goods.
@@ -372,4 +393,58 @@ fn a_delivery_from_1c_is_accepted_by_quantity_on_a_terminal_and_its_codes_go_bac
         !again.contains("<Документ>"),
         "a confirmed result is never sent again: {again}"
     );
+
+    // 1C sends a customer's order; the terminal pulls it and ships two of the milk it
+    // accepted against it, receiver and number from the order.
+    let (zip, limit) = onec.begin("sale");
+    let answer = onec.send("sale", "orders.xml", &order_xml(), zip, limit);
+    assert!(answer[1].contains("1 orders to pick"), "{answer:?}");
+    let summary = sync(&tsd);
+    assert_eq!(feed_items(&summary, "orders"), 1, "{summary}");
+    let trace = wedge_trace(
+        &dir.path("ship.trace"),
+        &[&scan(&milk(1)), &scan(&milk(2)), "TALLY:FINISH"],
+    );
+    let ship = ["--order", "o-9", "--inn", OURS, "--operator", "ivanova"];
+    let lines = json_lines(&run_ok(&mut work(&tsd, "shipment", &trace, &ship)).stdout);
+    let finished = lines.iter().find(|l| l["event"] == "finished").unwrap();
+    let payload = &finished["payload"];
+    assert_eq!(
+        (
+            &payload["order_id"],
+            &payload["receiver_inn"],
+            &payload["document_number"]
+        ),
+        (&json!("o-9"), &json!(CUSTOMER), &json!("ЗК-9")),
+        "{lines:?}"
+    );
+    assert_eq!(
+        payload["lines"],
+        json!([{"gtin": MILK, "ordered": 2, "shipped": 2, "over": 0}])
+    );
+    let summary = sync(&tsd);
+    assert_eq!(
+        (&summary["accepted"], &summary["rejected"]),
+        (&json!(1), &json!(0)),
+        "{summary}"
+    );
+    onec.begin("sale");
+    let result = onec.call("type=sale&mode=query", None).join("\n");
+    assert_eq!(result.matches("<Документ>").count(), 1, "{result}");
+    for wanted in [
+        "<Номер>ЗК-9</Номер>",
+        "<Основание>o-9</Основание>",
+        &format!("<ИНН>{CUSTOMER}</ИНН>"),
+    ] {
+        assert!(result.contains(wanted), "{wanted}: {result}");
+    }
+    assert_eq!(
+        self::goods(&result),
+        [(
+            MILK.to_owned(),
+            "2 КоличествоПоЗаданию=2 Излишек=0 Недостача=0".to_owned(),
+            vec![milk(1), milk(2)]
+        )]
+    );
+    assert!(onec.call("type=sale&mode=success", None)[1].starts_with("1 results confirmed"));
 }

@@ -258,7 +258,8 @@ const RESULT: &str = "SELECT o.id, o.uuid, o.kind, d.name, d.warehouse, o.operat
     FROM operations o JOIN devices d ON d.id = o.device_id";
 
 /// Applied operations of the kinds that are results (`store::onec::RESULT_KINDS`).
-const RESULT_FILTER: &str = "o.result = 'accepted' AND o.kind IN ('acceptance', 'write-off')";
+const RESULT_FILTER: &str =
+    "o.result = 'accepted' AND o.kind IN ('acceptance', 'write-off', 'shipment')";
 
 fn result_row(r: &postgres::Row) -> ResultRow {
     ResultRow {

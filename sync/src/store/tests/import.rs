@@ -512,6 +512,115 @@ fn catalog_block_lists_and_tasks_import_and_report_their_bad_lines() {
 }
 
 #[test]
+fn orders_to_pick_import_replace_withdraw_and_go_with_a_snapshot() {
+    use crate::store::PageKind;
+    use tally_wire::Feed;
+
+    let scratch = Scratch::new("orders");
+    let store = scratch.store();
+    let kefir = Gtin::from_digits(b"04607004650642").unwrap();
+    let named = ki("0104600840749372215Named");
+    let orders = [
+        r#"{"id":"ZK-1","number":"ЗК-000001","receiverInn":"7736207543","date":"2026-12-02","productGroupId":8,"warehouse":"W1","units":["0104600840749372215Named"],"lines":[{"gtin":"04607004650642","quantity":12,"name":"Кефир","ref":"k1"},{"gtin":"04600840749372","quantity":2}]}"#,
+        r#"{"id":"ZK-2","number":"ЗК-000002","date":"2026-12-01","lines":[{"gtin":"04607004650642","quantity":1}]}"#,
+        r#"{"id":"ZK-3","number":"ЗК-000003","date":"2026-12-01"}"#,
+        r#"{"id":"ZK-4","number":"ЗК-000004","receiverInn":"7736207544","date":"2026-12-01","lines":[{"gtin":"04607004650642","quantity":1}]}"#,
+        r#"{"id":"ZK-5","number":"ЗК-000005","date":"2026-12-01","units":["0104600840749372215Named","0104600840749372215Named"]}"#,
+    ];
+    let mut importer = store.importer().unwrap();
+    let report = importer
+        .import_orders(orders.join("\n").as_bytes(), NOW)
+        .unwrap();
+    assert_eq!(
+        rejections(&report),
+        [
+            (3, "empty_order"),
+            (4, "bad_receiver_inn"),
+            (5, "duplicate_in_order")
+        ]
+    );
+    let order = store.order("ZK-1").unwrap().unwrap();
+    assert_eq!(order.number, "ЗК-000001");
+    assert_eq!(
+        order.receiver_inn.map(|i| i.as_str().to_owned()).as_deref(),
+        Some("7736207543")
+    );
+    assert_eq!(order.date.to_string(), "2026-12-02");
+    assert_eq!(order.received_at, NOW);
+    assert_eq!(order.product_group, Some(ProductGroup::Milk));
+    assert_eq!(order.units, [named]);
+    let shipment = order.shipment_order();
+    assert_eq!(shipment.receiver, order.receiver_inn);
+    assert_eq!(
+        shipment
+            .lines
+            .iter()
+            .map(|l| (l.gtin, l.quantity))
+            .collect::<Vec<_>>(),
+        [(kefir, 12), (named.gtin(), 2)],
+        "the lines in the books' order"
+    );
+    assert_eq!(store.order("ZK-2").unwrap().unwrap().receiver_inn, None);
+    let list: Vec<_> = store
+        .orders()
+        .unwrap()
+        .into_iter()
+        .map(|o| (o.id, o.units))
+        .collect();
+    assert_eq!(
+        list,
+        [("ZK-2".to_owned(), 1), ("ZK-1".to_owned(), 15)],
+        "oldest first"
+    );
+
+    // An order sent again replaces the old one; a withdrawal deletes it with its contents.
+    let again = [
+        r#"{"id":"ZK-1","number":"ЗК-000001","date":"2026-12-02","units":["0104600840749372215Other"]}"#,
+        r#"{"id":"ZK-2","remove":true}"#,
+    ];
+    importer
+        .import_orders(again.join("\n").as_bytes(), NOW)
+        .unwrap();
+    let order = store.order("ZK-1").unwrap().unwrap();
+    assert_eq!(
+        (
+            order.units.as_slice(),
+            order.lines.len(),
+            order.receiver_inn
+        ),
+        ([ki("0104600840749372215Other")].as_slice(), 0, None)
+    );
+    assert_eq!(store.order("ZK-2").unwrap(), None);
+    let count = |table: &str| -> i64 {
+        store
+            .conn
+            .query_row(&format!("SELECT count(*) FROM {table}"), [], |row| {
+                row.get(0)
+            })
+            .unwrap()
+    };
+    assert_eq!((count("order_units"), count("order_lines")), (1, 0));
+
+    // Pulled from the hub: a snapshot that no longer carries ZK-1 drops it at its last page.
+    let page = r#"{"id":"ZK-9","number":"ЗК-000009","date":"2026-12-03","lines":[{"gtin":"04607004650642","quantity":4}]}"#;
+    importer
+        .import_pulled_page(
+            Feed::Orders,
+            PageKind::SnapshotStart,
+            page.as_bytes(),
+            7,
+            true,
+            NOW,
+        )
+        .unwrap();
+    drop(importer);
+    assert_eq!(store.order("ZK-1").unwrap(), None);
+    assert_eq!(store.order("ZK-9").unwrap().unwrap().lines[0].quantity, 4);
+    assert_eq!(store.feed_cursor(Feed::Orders).unwrap(), Some(7));
+    assert_eq!((count("order_units"), count("order_lines")), (0, 1));
+}
+
+#[test]
 fn a_snapshot_replaces_the_feed_page_by_page_and_a_removal_line_drops_a_code() {
     use crate::store::PageKind;
     use tally_wire::Feed;
