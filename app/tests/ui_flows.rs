@@ -1111,3 +1111,44 @@ fn a_closed_box_prints_its_label_and_a_printer_that_fails_is_a_message_not_a_los
     let queue = pending_kinds(&inline);
     assert!(queue[0].1.to_string().contains(&sscc));
 }
+
+#[test]
+fn pick_an_order_from_the_hub_short_and_over_per_line() {
+    let scratch = Scratch::new("pick");
+    let (ui, inline) = terminal(&scratch);
+    ui.show_window().unwrap();
+    // The hub's order, as a pull stores it: two units of the stock's GTIN by count.
+    let stock = codes("our stock");
+    let gtin = &ki_of(&stock[0])[2..16];
+    let line = format!(
+        "{{\"id\":\"ORD-318\",\"number\":\"Заказ 318\",\"receiverInn\":\"7736207543\",\"date\":\"2026-12-03\",\"lines\":[{{\"gtin\":\"{gtin}\",\"quantity\":2}}]}}\n"
+    );
+    let report = Store::open(scratch.0.join("tally.db"))
+        .unwrap()
+        .importer()
+        .unwrap()
+        .import_orders(line.as_bytes(), NOW)
+        .unwrap();
+    assert_eq!(report.rejected, 0, "{report:?}");
+    sign_in(&ui, "1111");
+    tap(&ui, "Shipment");
+    tap_starting(&ui, "Заказ 318");
+    assert_eq!(value(&ui, "Ordered"), "2");
+    assert_eq!(value(&ui, "Short"), "2");
+    inline.scan(&stock[0]);
+    assert_eq!(value(&ui, "Short"), "1");
+    inline.scan(&stock[1]);
+    assert_eq!(value(&ui, "Short"), "0");
+    // A third is past the order's line: it ships once confirmed, counted over.
+    inline.scan(&stock[2]);
+    assert_eq!(value(&ui, "Verdict"), "Check this code");
+    tap(&ui, "Accept anyway");
+    assert_eq!(value(&ui, "Verdict"), "Shipped");
+    assert_eq!(value(&ui, "Not ordered"), "1");
+    tap(&ui, "Finish shipment");
+    assert_eq!(value(&ui, "Verdict"), "Shipment finished");
+    let queue = pending_kinds(&inline);
+    let (kind, payload) = queue.last().unwrap();
+    assert_eq!(kind, "shipment");
+    assert_eq!(payload["order_id"], "ORD-318", "{payload}");
+}

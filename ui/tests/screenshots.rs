@@ -221,6 +221,24 @@ fn screens() -> Vec<(&'static str, View)> {
             },
         ),
         (
+            "shipment-orders",
+            View {
+                screen: Screen::Shipment,
+                shipment: ShipmentView {
+                    orders: vec![
+                        task_row(
+                            "o1",
+                            "Заказ 318 · 2026-12-03",
+                            "ИНН получателя 7736207543 · единиц 12",
+                        ),
+                        task_row("o2", "Заказ 319 · 2026-12-03", "ИНН получателя 7701234567 · единиц 4"),
+                    ],
+                    ..ShipmentView::default()
+                },
+                ..base.clone()
+            },
+        ),
+        (
             "shipment",
             View {
                 screen: Screen::Shipment,

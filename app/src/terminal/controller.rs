@@ -848,14 +848,38 @@ impl Controller {
         now: Timestamp,
     ) -> anyhow::Result<Option<CueTone>> {
         let t = self.t();
-        if let Some(id) = order {
-            // Orders reach the replica with the orders-to-pick feed; one that is gone (picked on
-            // another terminal, withdrawn by 1C) is not there to start.
-            self.screens.shipment_error = t.f(
-                "Order {id} is not on this terminal: sync and choose again.",
-                &[("id", &id)],
+        let order = match order {
+            None => None,
+            Some(id) => match self.desk.store().order(&id)? {
+                Some(order) => Some(order),
+                None => {
+                    // Picked on another terminal, or withdrawn by 1C since the list was shown.
+                    self.screens.shipment_error = t.f(
+                        "Order {id} is not on this terminal: sync and choose again.",
+                        &[("id", &id)],
+                    );
+                    return Ok(Some(CueTone::Error));
+                }
+            },
+        };
+        if let Some(order) = order {
+            let Some(receiver) = order.receiver_inn.or_else(|| Inn::parse(receiver.trim())) else {
+                self.screens.shipment_error = t.f(
+                    "Order {number} names no receiver: ship without an order and type the receiver's INN.",
+                    &[("number", &order.number)],
+                );
+                return Ok(Some(CueTone::Error));
+            };
+            self.screens.shipment_error.clear();
+            let header = ShipmentHeader {
+                receiver,
+                document_number: order.number.clone(),
+                document_date: now.moscow_date(),
+            };
+            return self.begin(
+                OperationState::Shipment(Shipment::new(header, Some(order.shipment_order()))),
+                now,
             );
-            return Ok(Some(CueTone::Error));
         }
         let Some(receiver) = Inn::parse(receiver.trim()) else {
             self.screens.shipment_error =

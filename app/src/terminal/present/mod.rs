@@ -21,7 +21,7 @@ use tally_domain::gs1::Gtin;
 use tally_domain::reason::Reason as _;
 use tally_domain::status::Timestamp;
 use tally_domain::validate::Verdict;
-use tally_sync::store::{RefusedVerdict, RejectedOperation, Store, TaskSummary};
+use tally_sync::store::{OrderSummary, RefusedVerdict, RejectedOperation, Store, TaskSummary};
 
 use super::shift::Shift;
 use super::text::Texts;
@@ -35,6 +35,7 @@ pub const LIST_ROWS: usize = 100;
 #[derive(Clone, Debug, Default)]
 pub struct Snapshot {
     pub tasks: Vec<TaskSummary>,
+    pub orders: Vec<OrderSummary>,
     pub queued: u64,
     pub last_sync: Option<Timestamp>,
     pub cache_age_ms: Option<i64>,
@@ -55,6 +56,7 @@ impl Snapshot {
         }
         Snapshot {
             tasks: or_log("tasks", store.tasks()),
+            orders: or_log("orders", store.orders()),
             queued: or_log("the queue", store.queue_depth()),
             last_sync: or_log("the last sync", store.last_sync()),
             cache_age_ms: or_log("the status list's age", store.cache_age_ms(now)),

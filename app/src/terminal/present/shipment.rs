@@ -2,7 +2,7 @@
 //! on the shipment, against the order's lines.
 
 use tally_domain::operation::ShipmentEvent;
-use tally_ui::{ShipmentView, Tone, scan_row};
+use tally_ui::{ShipmentView, Tone, scan_row, task_row};
 
 use super::{LIST_ROWS, NameOf, Scene, count};
 use crate::operation_log::OperationState;
@@ -14,8 +14,28 @@ pub fn view(
     error: &str,
 ) -> ShipmentView {
     let t = scene.t;
+    let orders = scene
+        .snapshot
+        .orders
+        .iter()
+        .map(|order| {
+            let detail = match order.receiver_inn {
+                Some(inn) => t.f(
+                    "to INN {inn} · {units} units",
+                    &[("inn", &inn), ("units", &order.units)],
+                ),
+                None => t.f("{units} units", &[("units", &order.units)]),
+            };
+            task_row(
+                &order.id,
+                &format!("{} · {}", order.number, order.date),
+                &detail,
+            )
+        })
+        .collect();
     let Some(OperationState::Shipment(s)) = scene.operation else {
         return ShipmentView {
+            orders,
             error: error.to_owned(),
             ..ShipmentView::default()
         };
@@ -81,6 +101,7 @@ pub fn view(
         .collect();
     ShipmentView {
         active: true,
+        orders,
         title,
         has_order: s.order().is_some(),
         ordered: count(counters.ordered),
@@ -95,6 +116,5 @@ pub fn view(
             t.s("Scan units, or a box or pallet label to ship it whole.")
         },
         error: error.to_owned(),
-        ..ShipmentView::default()
     }
 }
