@@ -10,22 +10,9 @@
 use serde_json::{Value, json};
 
 use crate::processes::{
-    HubProcess, Scratch, SerialScanner, Terminal, assert_valid_documents, enroll, json_lines,
-    run_ok, sync, tally_hub, wedge_trace, work, write_lines,
+    CUSTOMER, GTIN, HubProcess, OURS, Scratch, SerialScanner, Terminal, assert_valid_documents,
+    enroll, json_lines, ki, run_ok, scan, sync, tally_hub, wedge_trace, work, write_lines,
 };
-
-const OURS: &str = "7707083893";
-const CUSTOMER: &str = "7736207543";
-/// Shoes: the group whose return re-marking the test makes (its catalog has a TN VED code).
-const GTIN: &str = "04600840749372";
-
-fn ki(serial: &str) -> String {
-    format!("01{GTIN}21{serial}")
-}
-
-fn scan(serial: &str) -> String {
-    format!("{}\u{1d}93Ab1+", ki(serial))
-}
 
 /// Each scan's outcome and first reason, each command and whether it was done.
 fn story(lines: &[Value]) -> Vec<String> {

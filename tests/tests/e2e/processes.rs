@@ -421,3 +421,18 @@ pub fn wedge_trace(path: &Path, payloads: &[&str]) -> String {
     std::fs::write(path, words.join(" ")).unwrap();
     format!("trace:{}", path.display())
 }
+
+/// The GTIN of the flows' goods (shoes), our INN and a customer's.
+pub const GTIN: &str = "04600840749372";
+pub const OURS: &str = "7707083893";
+pub const CUSTOMER: &str = "7736207543";
+
+/// The КИ of one of the flows' units, by its serial.
+pub fn ki(serial: &str) -> String {
+    format!("01{GTIN}21{serial}")
+}
+
+/// That unit's code as a scanner reads it off the goods: КИ, GS, a crypto tail.
+pub fn scan(serial: &str) -> String {
+    format!("{}\u{1d}93Ab1+", ki(serial))
+}

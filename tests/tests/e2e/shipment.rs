@@ -8,24 +8,13 @@
 use serde_json::json;
 
 use crate::processes::{
-    HubProcess, Scratch, assert_valid_documents, enroll, json_lines, run_ok, sync, tally_hub,
-    wedge_trace, work, write_lines,
+    CUSTOMER, GTIN, HubProcess, OURS, Scratch, assert_valid_documents, enroll, json_lines, ki,
+    run_ok, scan, sync, tally_hub, wedge_trace, work, write_lines,
 };
 
-const OURS: &str = "7707083893";
-const CUSTOMER: &str = "7736207543";
-const GTIN: &str = "04600840749372";
 /// The boxes on the list: one shipped whole, one opened for a unit.
 const WHOLE: &str = "046008400000000817";
 const OPENED: &str = "046008400000000824";
-
-fn ki(serial: &str) -> String {
-    format!("01{GTIN}21{serial}")
-}
-
-fn scan(serial: &str) -> String {
-    format!("{}\u{1d}93Ab1+", ki(serial))
-}
 
 #[test]
 fn a_shipment_from_a_terminal_becomes_lp_ship_goods_and_ships_nothing_twice() {

@@ -15,24 +15,13 @@ use std::sync::mpsc::{Receiver, channel};
 use serde_json::{Value, json};
 
 use crate::processes::{
-    HubProcess, Scratch, assert_valid_documents, enroll, json_lines, run_ok, sync, tally_hub,
-    wedge_trace, work, write_lines,
+    CUSTOMER, GTIN, HubProcess, OURS, Scratch, assert_valid_documents, enroll, json_lines, ki,
+    run_ok, scan, sync, tally_hub, wedge_trace, work, write_lines,
 };
 
-const OURS: &str = "7707083893";
 const SUPPLIER: &str = "7702070139";
-const CUSTOMER: &str = "7736207543";
 const OTHER: &str = "5001007329";
 const RELEASE_ORDER: &str = "0f8fad5b-d9cb-469f-a165-70867728950e";
-const GTIN: &str = "04600840749372";
-
-fn ki(serial: &str) -> String {
-    format!("01{GTIN}21{serial}")
-}
-
-fn scan(serial: &str) -> String {
-    format!("{}\u{1d}93Ab1+", ki(serial))
-}
 
 /// A label printer on a socket: answers `~HS` ready and hands each job's bytes to the test.
 fn fake_printer(jobs: usize) -> (String, Receiver<Vec<u8>>) {
