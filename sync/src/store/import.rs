@@ -325,6 +325,31 @@ fn note_key<'a>(tx: &'a Transaction<'_>) -> Result<rusqlite::CachedStatement<'a>
     Ok(tx.prepare_cached("INSERT OR IGNORE INTO snapshot_keys (feed, key) VALUES (?1, ?2)")?)
 }
 
+/// Notes the ids a snapshot of `feed` carried (rows with content, not removals), so its sweep
+/// keeps them.
+fn note_ids<T>(tx: &Transaction<'_>, feed: Feed, rows: &[(String, Option<T>)]) -> Result<()> {
+    let mut note = note_key(tx)?;
+    for (id, content) in rows {
+        if content.is_some() {
+            note.execute(params![feed.name(), id])?;
+        }
+    }
+    Ok(())
+}
+
+/// Deletes the rows of `table` (keyed by `id`) that the snapshot of `feed` did not carry; their
+/// child rows go with them (ON DELETE CASCADE).
+fn sweep_ids(tx: &Transaction<'_>, table: &str, feed: Feed) -> Result<()> {
+    tx.execute(
+        &format!(
+            "DELETE FROM {table} WHERE NOT EXISTS
+                 (SELECT 1 FROM snapshot_keys k WHERE k.feed = ?1 AND k.key = {table}.id)"
+        ),
+        [feed.name()],
+    )?;
+    Ok(())
+}
+
 enum Line {
     End,
     Fits,
@@ -968,23 +993,11 @@ impl LineImport for Tasks {
     }
 
     fn mark(&mut self, tx: &Transaction<'_>, rows: &[Self::Row]) -> Result<()> {
-        let mut note = note_key(tx)?;
-        for (id, content) in rows {
-            if content.is_some() {
-                note.execute(params![Feed::Tasks.name(), id])?;
-            }
-        }
-        Ok(())
+        note_ids(tx, Feed::Tasks, rows)
     }
 
     fn sweep(&mut self, tx: &Transaction<'_>) -> Result<()> {
-        // The task's boxes and units go with it (ON DELETE CASCADE).
-        tx.execute(
-            "DELETE FROM tasks WHERE NOT EXISTS
-                 (SELECT 1 FROM snapshot_keys k WHERE k.feed = ?1 AND k.key = tasks.id)",
-            [Feed::Tasks.name()],
-        )?;
-        Ok(())
+        sweep_ids(tx, "tasks", Feed::Tasks)
     }
 }
 
@@ -1066,23 +1079,11 @@ impl LineImport for Orders {
     }
 
     fn mark(&mut self, tx: &Transaction<'_>, rows: &[Self::Row]) -> Result<()> {
-        let mut note = note_key(tx)?;
-        for (id, content) in rows {
-            if content.is_some() {
-                note.execute(params![Feed::Orders.name(), id])?;
-            }
-        }
-        Ok(())
+        note_ids(tx, Feed::Orders, rows)
     }
 
     fn sweep(&mut self, tx: &Transaction<'_>) -> Result<()> {
-        // The order's units and lines go with it (ON DELETE CASCADE).
-        tx.execute(
-            "DELETE FROM orders WHERE NOT EXISTS
-                 (SELECT 1 FROM snapshot_keys k WHERE k.feed = ?1 AND k.key = orders.id)",
-            [Feed::Orders.name()],
-        )?;
-        Ok(())
+        sweep_ids(tx, "orders", Feed::Orders)
     }
 }
 
