@@ -11,31 +11,8 @@ use serde_json::{Value, json};
 
 use crate::processes::{
     CUSTOMER, GTIN, HubProcess, OURS, Scratch, SerialScanner, Terminal, assert_valid_documents,
-    enroll, json_lines, ki, run_ok, scan, sync, tally_hub, wedge_trace, work, write_lines,
+    enroll, json_lines, ki, run_ok, scan, story, sync, tally_hub, wedge_trace, work, write_lines,
 };
-
-/// Each scan's outcome and first reason, each command and whether it was done.
-fn story(lines: &[Value]) -> Vec<String> {
-    lines
-        .iter()
-        .filter_map(|l| match l["event"].as_str()? {
-            "scan" => {
-                let reason = l["reason"]["code"]
-                    .as_str()
-                    .or(l["findings"][0]["code"].as_str())
-                    .unwrap_or("");
-                Some(
-                    format!("{} {reason}", l["outcome"].as_str()?)
-                        .trim()
-                        .to_owned(),
-                )
-            }
-            "command" => Some(format!("{} {}", l["command"].as_str()?, l["done"])),
-            "finished" => Some("finished".to_owned()),
-            _ => None,
-        })
-        .collect()
-}
 
 #[test]
 fn a_return_survives_a_kill_and_brings_the_goods_back_into_circulation_at_the_hub() {

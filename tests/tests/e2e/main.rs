@@ -2,6 +2,7 @@
 
 mod customer_return;
 mod gismt;
+mod kills;
 mod layering;
 mod onec;
 mod packaging;

@@ -436,3 +436,26 @@ pub fn ki(serial: &str) -> String {
 pub fn scan(serial: &str) -> String {
     format!("{}\u{1d}93Ab1+", ki(serial))
 }
+
+/// Each scan's outcome and first reason, each command and whether it was done.
+pub fn story(lines: &[Value]) -> Vec<String> {
+    lines
+        .iter()
+        .filter_map(|l| match l["event"].as_str()? {
+            "scan" => {
+                let reason = l["reason"]["code"]
+                    .as_str()
+                    .or(l["findings"][0]["code"].as_str())
+                    .unwrap_or("");
+                Some(
+                    format!("{} {reason}", l["outcome"].as_str()?)
+                        .trim()
+                        .to_owned(),
+                )
+            }
+            "command" => Some(format!("{} {}", l["command"].as_str()?, l["done"])),
+            "finished" => Some("finished".to_owned()),
+            _ => None,
+        })
+        .collect()
+}
