@@ -199,21 +199,7 @@ pub fn task_from_json(value: &Value) -> anyhow::Result<AcceptanceTask> {
         })
         .collect::<anyhow::Result<Vec<_>>>()?;
     // Journals written before tasks had quantity lines carry none.
-    let lines = value["lines"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .map(|l| {
-            Ok(QuantityLine {
-                gtin: Gtin::from_digits(str_field(l, "gtin")?.as_bytes())
-                    .ok_or_else(|| anyhow!("not a GTIN: {l}"))?,
-                quantity: l["quantity"]
-                    .as_u64()
-                    .and_then(|q| u32::try_from(q).ok())
-                    .ok_or_else(|| anyhow!("not a quantity: {l}"))?,
-            })
-        })
-        .collect::<anyhow::Result<Vec<_>>>()?;
+    let lines = lines_from_json(&value["lines"])?;
     Ok(AcceptanceTask {
         id: str_field(value, "id")?.to_string(),
         number: value["number"].as_str().unwrap_or_default().to_string(),
