@@ -10,8 +10,8 @@
 use serde_json::{Value, json};
 
 use crate::processes::{
-    CUSTOMER, GTIN, HubProcess, OURS, Scratch, SerialScanner, Terminal, assert_valid_documents,
-    enroll, json_lines, ki, run_ok, scan, story, sync, tally_hub, wedge_trace, work, write_lines,
+    CUSTOMER, GTIN, OURS, Scratch, SerialScanner, Terminal, assert_valid_documents,
+    hub_and_terminal, json_lines, ki, run_ok, scan, story, sync, tally_hub, wedge_trace, work,
 };
 
 #[test]
@@ -26,30 +26,20 @@ fn a_return_survives_a_kill_and_brings_the_goods_back_into_circulation_at_the_hu
         code("INTRODUCED", "5Rtrn00000003"),
         code("APPLIED", "5Rtrn0000New1"),
     ];
-    for (what, lines) in [
-        ("statuses", statuses),
-        (
-            "catalog",
-            vec![
-                json!({"gtin": GTIN, "name": "Туфли женские", "productGroupId": 2,
+    let (hub, tsd) = hub_and_terminal(
+        &dir,
+        &hub_db,
+        vec![
+            ("statuses", statuses),
+            (
+                "catalog",
+                vec![
+                    json!({"gtin": GTIN, "name": "Туфли женские", "productGroupId": 2,
                         "tnved": "6403999800"}),
-            ],
-        ),
-    ] {
-        let file = dir.path(&format!("{what}.jsonl"));
-        write_lines(&file, &lines);
-        run_ok(
-            tally_hub()
-                .args(["import", what])
-                .arg(&file)
-                .arg("--db")
-                .arg(&hub_db),
-        );
-    }
-    let hub = HubProcess::start(&hub_db);
-    let tsd = dir.path("tsd.db");
-    enroll(&hub.url(), &hub_db, &tsd, "W1", OURS, "tsd-1");
-    sync(&tsd);
+                ],
+            ),
+        ],
+    );
 
     let args = [
         "--inn",

@@ -9,8 +9,8 @@
 use serde_json::{Value, json};
 
 use crate::processes::{
-    CUSTOMER, GTIN, HubProcess, OURS, Scratch, SerialScanner, Terminal, enroll, ki, run_ok, scan,
-    story, sync, tally_hub, work, write_lines,
+    CUSTOMER, GTIN, OURS, Scratch, SerialScanner, Terminal, hub_and_terminal, ki, scan, story,
+    sync, work,
 };
 
 /// Runs `kind` with `args`: `before` scanned, a kill, then `after` scanned into the resumed
@@ -61,27 +61,18 @@ fn a_shipment_and_a_count_each_survive_a_kill_with_every_scan() {
         .iter()
         .map(|s| json!({"cis": ki(s), "status": "INTRODUCED", "ownerInn": OURS, "productGroupId": 2}))
         .collect();
-    for (what, lines) in [
-        ("statuses", statuses),
-        (
-            "catalog",
-            vec![json!({"gtin": GTIN, "name": "Туфли женские", "productGroupId": 2})],
-        ),
-    ] {
-        let file = dir.path(&format!("{what}.jsonl"));
-        write_lines(&file, &lines);
-        run_ok(
-            tally_hub()
-                .args(["import", what])
-                .arg(&file)
-                .arg("--db")
-                .arg(&hub_db),
-        );
-    }
-    let hub = HubProcess::start(&hub_db);
-    let tsd = dir.path("tsd.db");
-    enroll(&hub.url(), &hub_db, &tsd, "W1", OURS, "tsd-1");
-    sync(&tsd);
+    // The hub serves until the test ends: the last sync pushes to it.
+    let (_hub, tsd) = hub_and_terminal(
+        &dir,
+        &hub_db,
+        vec![
+            ("statuses", statuses),
+            (
+                "catalog",
+                vec![json!({"gtin": GTIN, "name": "Туфли женские", "productGroupId": 2})],
+            ),
+        ],
+    );
     let finish = "TALLY:FINISH".to_owned();
 
     // Two pairs picked, the kill, the first again (on the shipment already), a third, done.

@@ -459,3 +459,29 @@ pub fn story(lines: &[Value]) -> Vec<String> {
         })
         .collect()
 }
+
+/// A hub with these feeds imported (`tally-hub import`, in this order) and serving, and a
+/// terminal `tsd-1` of warehouse W1 enrolled with it and synced once: the hub and the
+/// terminal's replica.
+pub fn hub_and_terminal(
+    dir: &Scratch,
+    hub_db: &Path,
+    feeds: Vec<(&str, Vec<Value>)>,
+) -> (HubProcess, PathBuf) {
+    for (what, lines) in feeds {
+        let file = dir.path(&format!("{what}.jsonl"));
+        write_lines(&file, &lines);
+        run_ok(
+            tally_hub()
+                .args(["import", what])
+                .arg(&file)
+                .arg("--db")
+                .arg(hub_db),
+        );
+    }
+    let hub = HubProcess::start(hub_db);
+    let tsd = dir.path("tsd.db");
+    enroll(&hub.url(), hub_db, &tsd, "W1", OURS, "tsd-1");
+    sync(&tsd);
+    (hub, tsd)
+}

@@ -8,8 +8,8 @@
 use serde_json::json;
 
 use crate::processes::{
-    CUSTOMER, GTIN, HubProcess, OURS, Scratch, assert_valid_documents, enroll, json_lines, ki,
-    run_ok, scan, sync, tally_hub, wedge_trace, work, write_lines,
+    CUSTOMER, GTIN, OURS, Scratch, assert_valid_documents, enroll, hub_and_terminal, json_lines,
+    ki, run_ok, scan, sync, tally_hub, wedge_trace, work,
 };
 
 /// The boxes on the list: one shipped whole, one opened for a unit.
@@ -34,27 +34,17 @@ fn a_shipment_from_a_terminal_becomes_lp_ship_goods_and_ships_nothing_twice() {
         ours("5Ship04", Some(OPENED)),
         ours("5Ship05", Some(OPENED)),
     ];
-    for (what, lines) in [
-        ("statuses", statuses),
-        (
-            "catalog",
-            vec![json!({"gtin": GTIN, "name": "Молоко 3,2% 1 л", "productGroupId": 8})],
-        ),
-    ] {
-        let file = dir.path(&format!("{what}.jsonl"));
-        write_lines(&file, &lines);
-        run_ok(
-            tally_hub()
-                .args(["import", what])
-                .arg(&file)
-                .arg("--db")
-                .arg(&hub_db),
-        );
-    }
-    let hub = HubProcess::start(&hub_db);
-    let tsd = dir.path("tsd.db");
-    enroll(&hub.url(), &hub_db, &tsd, "W1", OURS, "tsd-1");
-    sync(&tsd);
+    let (hub, tsd) = hub_and_terminal(
+        &dir,
+        &hub_db,
+        vec![
+            ("statuses", statuses),
+            (
+                "catalog",
+                vec![json!({"gtin": GTIN, "name": "Молоко 3,2% 1 л", "productGroupId": 8})],
+            ),
+        ],
+    );
     // A second terminal, synced now and not again before it ships.
     let stale = dir.path("tsd-stale.db");
     enroll(&hub.url(), &hub_db, &stale, "W1", OURS, "tsd-2");

@@ -15,8 +15,8 @@ use std::sync::mpsc::{Receiver, channel};
 use serde_json::{Value, json};
 
 use crate::processes::{
-    CUSTOMER, GTIN, HubProcess, OURS, Scratch, assert_valid_documents, enroll, json_lines, ki,
-    run_ok, scan, sync, tally_hub, wedge_trace, work, write_lines,
+    CUSTOMER, GTIN, OURS, Scratch, assert_valid_documents, hub_and_terminal, json_lines, ki,
+    run_ok, scan, sync, tally_hub, wedge_trace, work,
 };
 
 const SUPPLIER: &str = "7702070139";
@@ -91,28 +91,18 @@ fn accept_pack_label_ship_take_back_and_count_in_one_day() {
     let task = json!({"id": "T-1", "number": "ТН-0042", "senderInn": SUPPLIER,
         "releaseOrderNumber": RELEASE_ORDER, "date": "2026-12-02", "warehouse": "W1",
         "units": [ki("5Day01"), ki("5Day02"), ki("5Day03"), ki("5Day04")], "boxes": []});
-    for (what, lines) in [
-        ("statuses", statuses),
-        (
-            "catalog",
-            vec![json!({"gtin": GTIN, "name": "Молоко 3,2% 1 л", "productGroupId": 8})],
-        ),
-        ("tasks", vec![task]),
-    ] {
-        let file = dir.path(&format!("{what}.jsonl"));
-        write_lines(&file, &lines);
-        run_ok(
-            tally_hub()
-                .args(["import", what])
-                .arg(&file)
-                .arg("--db")
-                .arg(&hub_db),
-        );
-    }
-    let hub = HubProcess::start(&hub_db);
-    let tsd = dir.path("tsd.db");
-    enroll(&hub.url(), &hub_db, &tsd, "W1", OURS, "tsd-1");
-    sync(&tsd);
+    let (hub, tsd) = hub_and_terminal(
+        &dir,
+        &hub_db,
+        vec![
+            ("statuses", statuses),
+            (
+                "catalog",
+                vec![json!({"gtin": GTIN, "name": "Молоко 3,2% 1 л", "productGroupId": 8})],
+            ),
+            ("tasks", vec![task]),
+        ],
+    );
     let command = |name: &str| format!("TALLY:{name}");
 
     // Accepted against the delivery note.
