@@ -18,9 +18,12 @@ use serde_json::Value;
 ///
 /// Cargo names binaries (`CARGO_BIN_EXE_*`) only to tests of the package that owns them, so
 /// this package builds them itself, into the profile directory its own test binary runs from
-/// (`target/<profile>/deps/e2e-*`): a no-op when `cargo nextest run --workspace` already built
-/// them, and never a stale binary under `-p tally-tests`. `TALLY_E2E_BIN_DIR` points at
-/// prebuilt binaries instead (an installed package, a cross build run under emulation).
+/// (`target/<profile>/deps/e2e-*`), never running a stale binary under `-p tally-tests`. It
+/// builds them the way `cargo nextest run --workspace` does (`cargo test --no-run
+/// --workspace`), so that after the README's test command this is a no-op: a narrower
+/// `cargo build -p …` unified other features, compiled the UI and the hub a second time and
+/// filled a CI machine's disk. `TALLY_E2E_BIN_DIR` points at prebuilt binaries instead (an
+/// installed package, a cross build run under emulation).
 pub fn bin_dir() -> &'static Path {
     static DIR: OnceLock<PathBuf> = OnceLock::new();
     DIR.get_or_init(|| {
@@ -30,25 +33,18 @@ pub fn bin_dir() -> &'static Path {
         let exe = std::env::current_exe().unwrap();
         let profile_dir = exe.parent().unwrap().parent().unwrap().to_path_buf();
         let target_dir = profile_dir.parent().unwrap();
+        // `target/debug` is cargo test's own default, which takes no --profile; naming "dev"
+        // would build under another profile than the one the tests were built with.
         let profile = match profile_dir.file_name().and_then(|n| n.to_str()) {
-            Some("debug") => "dev".to_owned(),
-            Some(other) => other.to_owned(),
+            Some("debug") => vec![],
+            Some(other) => vec!["--profile".to_owned(), other.to_owned()],
             None => panic!("no profile directory above {}", exe.display()),
         };
         let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
         let output = Command::new(cargo)
-            .args([
-                "build",
-                "--quiet",
-                "-p",
-                "tally-app",
-                "-p",
-                "tally-hub",
-                "-p",
-                "tally-true-api-emulator",
-                "--bins",
-            ])
-            .args(["--profile", &profile, "--manifest-path"])
+            .args(["test", "--no-run", "--quiet", "--workspace"])
+            .args(profile)
+            .arg("--manifest-path")
             .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/../Cargo.toml"))
             .arg("--target-dir")
             .arg(target_dir)
