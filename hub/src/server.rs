@@ -369,6 +369,7 @@ routes! {
     get "/fleet" => fleet_html,
     get "/v1/journal" => journal_json,
     get "/v1/results" => results_json,
+    get "/v1/results/{id}/upd" => result_upd,
     get "/journal" => journal_html,
     get "/1c/exchange" => onec_exchange,
     post "/1c/exchange" => onec_exchange,
@@ -487,6 +488,8 @@ enum Reply {
     Json(Vec<u8>),
     Html(String),
     Csv(String),
+    /// A file in 1C's windows-1251 (a shipment's UPD code list), with the name to save it as.
+    Windows1251Xml(Vec<u8>, String),
 }
 
 impl IntoResponse for Reply {
@@ -519,6 +522,22 @@ impl IntoResponse for Reply {
                 text,
             )
                 .into_response(),
+            Reply::Windows1251Xml(bytes, name) => {
+                let disposition =
+                    HeaderValue::from_str(&format!("attachment; filename=\"{name}\""))
+                        .unwrap_or_else(|_| HeaderValue::from_static("attachment"));
+                (
+                    [
+                        (
+                            CONTENT_TYPE,
+                            HeaderValue::from_static("application/xml; charset=windows-1251"),
+                        ),
+                        (axum::http::header::CONTENT_DISPOSITION, disposition),
+                    ],
+                    bytes,
+                )
+                    .into_response()
+            }
         }
     }
 }
@@ -1022,6 +1041,34 @@ async fn results_json(
     })
     .await?;
     json(&serde_json::json!({"results": results.0, "next": results.1}))
+}
+
+/// A shipment's marking codes for its outgoing UPD (`onec::upd`), as a windows-1251 XML file.
+/// Not found unless the id is an applied shipment's.
+async fn result_upd(
+    State(app): State<App>,
+    headers: HeaderMap,
+    uri: Uri,
+    id: Result<Path<String>, PathRejection>,
+) -> Result<Reply, Refusal> {
+    authenticate_admin(&app, &headers).await?;
+    let Ok(Path(id)) = id else {
+        return Err(not_found(uri.path()));
+    };
+    let file = with_store(&app, move |store| {
+        let Some(row) = store.result_of(&id)? else {
+            return Ok(None);
+        };
+        Ok(crate::onec::results::load(store, &[row])?
+            .first()
+            .and_then(|result| Some((crate::onec::upd::code_list(result)?, result.id.clone()))))
+    })
+    .await?;
+    match file {
+        // The UUID is hex and dashes: safe in a header as it is.
+        Some((bytes, id)) => Ok(Reply::Windows1251Xml(bytes, format!("upd-codes-{id}.xml"))),
+        None => Err(not_found(uri.path())),
+    }
 }
 
 /// 1C's site exchange (`server/onec.rs`), for GET and POST alike: 1C sends some modes one way

@@ -341,16 +341,27 @@ impl Checker {
                 .unwrap(),
             None => self.agent.run(request.body(()).unwrap()).unwrap(),
         };
+        let response_status = response.status().as_u16();
         let headers = response
             .headers()
             .iter()
             .map(|(name, value)| (name.as_str().to_owned(), value.to_str().unwrap().to_owned()))
             .collect::<BTreeMap<_, _>>();
+        let content_type = headers.get("content-type").cloned().unwrap_or_default();
+        let bytes = response.into_body().read_to_vec().unwrap();
+        // 1C's files come in its windows-1251, and say so.
+        let body = if content_type.ends_with("charset=windows-1251") {
+            let (text, _, malformed) = encoding_rs::WINDOWS_1251.decode(&bytes);
+            assert!(!malformed, "{path}: not windows-1251");
+            text.into_owned()
+        } else {
+            String::from_utf8(bytes).unwrap()
+        };
         Answer {
-            status: response.status().as_u16(),
-            content_type: headers.get("content-type").cloned().unwrap_or_default(),
+            status: response_status,
+            content_type,
             headers,
-            body: response.into_body().read_to_string().unwrap(),
+            body,
         }
     }
 }
@@ -763,6 +774,46 @@ fn a_real_hubs_answers_are_what_the_spec_declares() {
     c.check("GET", "/v1/results", "/v1/results?after=x", &auth, None);
     c.check("GET", "/v1/results", "/v1/results", &[], None);
     c.check("GET", "/v1/results", "/v1/results", &device, None);
+
+    // A shipment's codes for its UPD, and the refusals: a terminal's token, no token, an id
+    // that is no applied shipment.
+    let shipped = operation(
+        6,
+        "shipment",
+        json!({"receiver_inn": SUPPLIER, "document_number": "УПД-1",
+               "document_date": "2026-11-22", "labels": [sscc]}),
+    );
+    let answer = c.send(
+        "POST",
+        "/v1/push",
+        &device,
+        Some(&push_body(std::slice::from_ref(&shipped))),
+    );
+    assert!(answer.body.contains("\"accepted\""), "{}", answer.body);
+    let upd = format!("/v1/results/{}/upd", shipped["uuid"].as_str().unwrap());
+    let template = "/v1/results/{id}/upd";
+    let file = c.check("GET", template, &upd, &auth, None);
+    assert!(
+        file.as_str()
+            .unwrap()
+            .contains(&format!("<НомУпак>{sscc}</НомУпак>")),
+        "{file}"
+    );
+    c.check("GET", template, &upd, &device, None);
+    c.check("GET", template, &upd, &[], None);
+    c.check(
+        "GET",
+        template,
+        &upd,
+        &[auth[0], ("Tally-Protocol", "two")],
+        None,
+    );
+    let written_off = format!(
+        "/v1/results/{}/upd",
+        operations[0]["uuid"].as_str().unwrap()
+    );
+    c.check("GET", template, &written_off, &auth, None);
+    c.check("GET", template, "/v1/results/nothing/upd", &auth, None);
 
     // 1C's site exchange: checkauth by Basic, a fragment by cookie, and its refusals.
     let onec = store

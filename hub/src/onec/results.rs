@@ -15,12 +15,12 @@ use std::fmt::Write as _;
 use serde::Serialize;
 use serde_json::Value;
 use tally_domain::code::Ki;
-use tally_domain::gs1::Gtin;
+use tally_domain::gs1::{Gtin, Sscc};
 use tally_domain::status::Timestamp;
 use tally_wire::{Feed, OperationDocument};
 
 use crate::store::Store;
-use crate::store::onec::{ResultRow, ResultSubmission};
+use crate::store::onec::{LabelContents, ResultRow, ResultSubmission};
 
 /// One result document.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -47,6 +47,9 @@ pub struct ResultDocument {
     pub finished_at: i64,
     pub date: String,
     pub time: String,
+    /// Of a shipment: the date of its outgoing document (the UPD), `YYYY-MM-DD`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub document_date: Option<String>,
     /// The supplier of an acceptance against a task, the receiver of a shipment.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub counterparty_inn: Option<String>,
@@ -90,6 +93,23 @@ pub struct ResultLine {
     pub over: u32,
     pub short: u32,
     pub codes: Vec<String>,
+    /// Of a shipment: the labels shipped whole that hold this line's goods, as the outgoing
+    /// UPD lists them (`НомСредИдентТов`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub packages: Vec<LinePackage>,
+}
+
+/// A label shipped whole, as one goods line sees it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct LinePackage {
+    /// The label shipped: a box, or a pallet.
+    pub sscc: String,
+    /// Of a pallet built on a terminal: its boxes that hold this line's goods (empty for a
+    /// box, or a pallet whose units sit on it directly).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub boxes: Vec<String>,
+    /// This line's units inside.
+    pub units: u32,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -226,6 +246,7 @@ pub fn build(
     orders: &HashMap<String, Value>,
     names: &HashMap<String, String>,
     submissions: &[ResultSubmission],
+    contents: &HashMap<Sscc, LabelContents>,
 ) -> Option<ResultDocument> {
     let payload: Value = serde_json::from_str(&row.payload).ok()?;
     let document = OperationDocument::from_parts(&row.kind, payload).ok()?;
@@ -254,6 +275,7 @@ pub fn build(
         finished_at: row.finished_at,
         date,
         time,
+        document_date: None,
         counterparty_inn: None,
         reason: None,
         reason_ru: None,
@@ -314,6 +336,7 @@ pub fn build(
                     over: over.get(&gtin).copied().unwrap_or(0),
                     short: expected.map_or(0, |e| e.saturating_sub(quantity)),
                     codes: texts(&codes),
+                    packages: Vec::new(),
                 });
             }
             result.surplus = texts(&d.surplus);
@@ -340,6 +363,7 @@ pub fn build(
                     over: 0,
                     short: 0,
                     codes: texts(&codes),
+                    packages: Vec::new(),
                 });
             }
             result.remarked = d
@@ -369,6 +393,7 @@ pub fn build(
                 .and_then(Value::as_str)
                 .map_or_else(|| d.document_number.clone(), str::to_owned);
             result.counterparty_inn = Some(d.receiver_inn.as_str().to_owned());
+            result.document_date = Some(d.document_date.to_string());
             let asked = order.map(asked_of);
             // Units counted toward the order per GTIN: the named ones shipped and those that
             // filled a line by quantity (loose or inside a label); past it, `over`. A free
@@ -402,8 +427,23 @@ pub fn build(
                     *taken.entry(ki.gtin()).or_default() += 1;
                 }
             }
+            let packages = line_packages(&d.labels, contents);
+            if order.is_none() {
+                // Picked against nothing, a label's units count where its goods are.
+                for (gtin, list) in &packages {
+                    for package in list {
+                        *taken.entry(*gtin).or_default() += package.units;
+                    }
+                }
+            }
+            let mut packages = packages;
             let mut gtins: Vec<Gtin> = asked.iter().flatten().map(|(g, _)| *g).collect();
-            for gtin in taken.keys().chain(over.keys()).chain(codes.keys()) {
+            for gtin in taken
+                .keys()
+                .chain(over.keys())
+                .chain(codes.keys())
+                .chain(packages.keys())
+            {
                 if !gtins.contains(gtin) {
                     gtins.push(*gtin);
                 }
@@ -427,6 +467,7 @@ pub fn build(
                     over: past,
                     short: expected.map_or(0, |e| e.saturating_sub(counted)),
                     codes: texts(&codes.remove(&gtin).unwrap_or_default()),
+                    packages: packages.remove(&gtin).unwrap_or_default(),
                 });
             }
             result.surplus = texts(&d.over);
@@ -438,12 +479,55 @@ pub fn build(
     Some(result)
 }
 
-/// The results of these operations, with what they need read in four queries whatever
-/// their number (the tasks, the orders, the catalog's names, the GIS MT documents).
+/// Each GTIN's share of the labels shipped whole: per label, the boxes (of a pallet) that
+/// hold it and how many of its units are inside.
+fn line_packages(
+    labels: &[Sscc],
+    contents: &HashMap<Sscc, LabelContents>,
+) -> BTreeMap<Gtin, Vec<LinePackage>> {
+    let mut lines: BTreeMap<Gtin, Vec<LinePackage>> = BTreeMap::new();
+    for label in labels {
+        let Some(held) = contents.get(label) else {
+            continue;
+        };
+        let mut share: BTreeMap<Gtin, (Vec<String>, u32)> = BTreeMap::new();
+        for ki in &held.units {
+            share.entry(ki.gtin()).or_default().1 += 1;
+        }
+        for inner in &held.boxes {
+            let mut counts: BTreeMap<Gtin, u32> = BTreeMap::new();
+            for ki in contents
+                .get(inner)
+                .map(|c| c.units.as_slice())
+                .unwrap_or_default()
+            {
+                *counts.entry(ki.gtin()).or_default() += 1;
+            }
+            for (gtin, n) in counts {
+                let entry = share.entry(gtin).or_default();
+                entry.0.push(inner.to_string());
+                entry.1 += n;
+            }
+        }
+        for (gtin, (boxes, units)) in share {
+            lines.entry(gtin).or_default().push(LinePackage {
+                sscc: label.to_string(),
+                boxes,
+                units,
+            });
+        }
+    }
+    lines
+}
+
+/// The results of these operations, with what they need read in five queries whatever
+/// their number (the tasks, the orders, the catalog's names, the GIS MT documents, what the
+/// labels shipped whole hold).
 pub fn load(store: &Store, rows: &[ResultRow]) -> crate::store::Result<Vec<ResultDocument>> {
     let mut task_ids: Vec<String> = Vec::new();
     let mut order_ids: Vec<String> = Vec::new();
     let mut gtins: Vec<String> = Vec::new();
+    let mut labels: Vec<Sscc> = Vec::new();
     for row in rows {
         let Ok(payload) = serde_json::from_str::<Value>(&row.payload) else {
             continue;
@@ -453,6 +537,19 @@ pub fn load(store: &Store, rows: &[ResultRow]) -> crate::store::Result<Vec<Resul
                 && !ids.iter().any(|t| t == id)
             {
                 ids.push(id.to_owned());
+            }
+        }
+        if row.kind == "shipment" {
+            for label in payload
+                .get("labels")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .filter_map(|l| l.as_str().and_then(|l| Sscc::from_digits(l.as_bytes())))
+            {
+                if !labels.contains(&label) {
+                    labels.push(label);
+                }
             }
         }
         for list in ["accepted", "codes", "units", "over"] {
@@ -488,15 +585,30 @@ pub fn load(store: &Store, rows: &[ResultRow]) -> crate::store::Result<Vec<Resul
         .collect();
     let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
     let submissions = store.result_submissions(&ids)?;
+    let contents = store.label_contents(&labels)?;
+    let mut names = names;
+    let missing: Vec<String> = contents
+        .values()
+        .flat_map(|c| c.units.iter().map(|ki| ki.gtin().to_string()))
+        .filter(|g| !names.contains_key(g))
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    names.extend(
+        store
+            .items_of(Feed::Catalog, &missing)?
+            .into_iter()
+            .filter_map(|(gtin, line)| Some((gtin, catalog_name(&line)?))),
+    );
     Ok(rows
         .iter()
-        .filter_map(|row| build(row, &tasks, &orders, &names, &submissions))
+        .filter_map(|row| build(row, &tasks, &orders, &names, &submissions, &contents))
         .collect())
 }
 
 // ---- CommerceML ----
 
-fn escape(text: &str, out: &mut String) {
+pub(crate) fn escape(text: &str, out: &mut String) {
     for c in text.chars() {
         match c {
             '&' => out.push_str("&amp;"),

@@ -1,6 +1,8 @@
 //! What 1C's site exchange keeps in the store: its nodes, their sessions, the files of an
 //! exchange until they are imported, and the exchange's log; one face over both backends.
 
+use tally_domain::code::Ki;
+use tally_domain::gs1::Sscc;
 use tally_domain::status::Timestamp;
 
 use super::{Result, Store, random_text, sha256};
@@ -128,6 +130,15 @@ pub struct ResultSubmission {
     pub gis_id: Option<String>,
 }
 
+/// What one label holds on the hub's list.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct LabelContents {
+    /// The boxes on a pallet built on a terminal.
+    pub boxes: Vec<Sscc>,
+    /// The units whose parent is this label (of a pallet: those directly on it).
+    pub units: Vec<Ki>,
+}
+
 /// The operation kinds that are results for the books: what changed the warehouse's stock.
 pub const RESULT_KINDS: [&str; 3] = ["acceptance", "write-off", "shipment"];
 
@@ -141,6 +152,12 @@ impl Store {
         limit: u32,
     ) -> Result<Vec<ResultRow>> {
         both!(self, s => s.results_page(warehouse, after, limit))
+    }
+
+    /// One applied operation's result by its UUID, `None` when there is none (unknown, not
+    /// applied, or of a kind that is no result).
+    pub fn result_of(&self, uuid: &str) -> Result<Option<ResultRow>> {
+        both!(self, s => s.result_of(uuid))
     }
 
     /// The results 1C has not confirmed, at most `limit`, sent as a new batch of the node: of
@@ -162,6 +179,47 @@ impl Store {
             return Ok(Vec::new());
         }
         both!(self, s => s.result_submissions(operations))
+    }
+
+    /// What these labels hold now, as the hub's list says: a box its units (by their
+    /// `parent`), a pallet built on a terminal its boxes (`labels.parent`) and theirs. Two
+    /// reads whatever the number of labels; a label the hub knows nothing inside is absent.
+    pub fn label_contents(
+        &self,
+        labels: &[Sscc],
+    ) -> Result<std::collections::HashMap<Sscc, LabelContents>> {
+        let mut contents: std::collections::HashMap<Sscc, LabelContents> =
+            std::collections::HashMap::new();
+        if labels.is_empty() {
+            return Ok(contents);
+        }
+        let names: Vec<String> = labels.iter().map(ToString::to_string).collect();
+        let mut parent_of: std::collections::HashMap<Sscc, Sscc> = std::collections::HashMap::new();
+        for (pallet, inner) in both!(self, s => s.boxes_on(&names))? {
+            if let (Some(pallet), Some(inner)) = (
+                Sscc::from_digits(pallet.as_bytes()),
+                Sscc::from_digits(inner.as_bytes()),
+            ) {
+                contents.entry(pallet).or_default().boxes.push(inner);
+                parent_of.insert(inner, pallet);
+            }
+        }
+        let mut holders = names;
+        holders.extend(parent_of.keys().map(ToString::to_string));
+        for (parent, key) in both!(self, s => s.units_in(&holders))? {
+            let (Some(parent), Some(ki)) =
+                (Sscc::from_digits(parent.as_bytes()), Ki::from_key(&key))
+            else {
+                continue;
+            };
+            let entry = contents.entry(parent).or_default();
+            entry.units.push(ki);
+        }
+        for entry in contents.values_mut() {
+            entry.boxes.sort();
+            entry.units.sort();
+        }
+        Ok(contents)
     }
 
     /// Feed items by key (tasks and orders by id, catalog lines by GTIN), in one read.

@@ -1064,3 +1064,112 @@ fn a_pallet_ships_what_its_boxes_hold_and_ships_once() {
         );
     }
 }
+
+#[test]
+fn a_shipment_s_upd_code_list_names_its_units_boxes_and_pallet_line_by_line() {
+    let ours = |group, tag| status(group, tag, "INTRODUCED", OURS);
+    let (inner, pallet, gis_box) = (sscc(42), sscc(43), sscc(41));
+    let hub = start(
+        &[
+            ours(MILK, "P1"),
+            ours(MILK, "P2"),
+            ours(MILK, "L1"),
+            boxed(ours(SHOES, "B1"), &gis_box),
+            boxed(ours(SHOES, "B2"), &gis_box),
+            ours(SHOES, "L2"),
+        ],
+        &[],
+    );
+    let token = hub.enroll("W1", OURS);
+    let packed = operation(
+        "aggregation",
+        json!({"aggregates": [
+            {"sscc": inner, "level": "box", "status": "INTRODUCED",
+             "children": [{"unit": cis(MILK, "P1")}, {"unit": cis(MILK, "P2")}]},
+            {"sscc": pallet, "level": "pallet", "status": null, "children": [{"box": inner}]},
+        ]}),
+    );
+    let shipment = operation(
+        "shipment",
+        json!({"receiver_inn": SUPPLIER, "document_number": "УПД-43", "document_date": "2026-12-02",
+               "labels": [pallet, gis_box], "units": [cis(MILK, "L1"), cis(SHOES, "L2")]}),
+    );
+    let answers = hub.push(&token, &[packed.clone(), shipment.clone()]);
+    assert!(
+        answers.iter().all(|a| a.result == PushResult::Accepted),
+        "{answers:?}"
+    );
+    let admin = hub
+        .db
+        .store()
+        .create_admin_token("books", Timestamp(0))
+        .unwrap();
+    let fetch = |path: &str, token: &str| {
+        let response = hub
+            .agent
+            .get(format!("{}{path}", hub.base))
+            .header("Tally-Protocol", "1")
+            .header("Authorization", format!("Bearer {token}"))
+            .call()
+            .unwrap();
+        let status = response.status().as_u16();
+        let kind = response
+            .headers()
+            .get("content-type")
+            .map(|v| v.to_str().unwrap().to_owned());
+        (status, kind, response.into_body().read_to_vec().unwrap())
+    };
+    let id = uuid_of(&shipment);
+    let (status, kind, bytes) = fetch(&format!("/v1/results/{id}/upd"), &admin);
+    assert_eq!(status, 200);
+    assert_eq!(
+        kind.as_deref(),
+        Some("application/xml; charset=windows-1251")
+    );
+    let (text, _, malformed) = encoding_rs::WINDOWS_1251.decode(&bytes);
+    assert!(!malformed);
+    let flat: String = text.lines().map(str::trim).collect();
+    // Shoes: the loose pair as КИЗ, the GIS MT box as НомУпак; three pairs in all.
+    let shoes = format!(
+        "<СвТов НомСтр=\"1\" НаимТов=\"\" ОКЕИ_Тов=\"796\" КолТов=\"3\"><ДопСведТов КодТов=\"{}\">\
+         <НомСредИдентТов><КИЗ>{}</КИЗ></НомСредИдентТов>\
+         <НомСредИдентТов><НомУпак>{gis_box}</НомУпак></НомСредИдентТов></ДопСведТов></СвТов>",
+        SHOES.gtin,
+        cis(SHOES, "L2")
+    );
+    // Milk: the loose unit, and the pallet over the box built on the terminal.
+    let milk = format!(
+        "<СвТов НомСтр=\"2\" НаимТов=\"\" ОКЕИ_Тов=\"796\" КолТов=\"3\"><ДопСведТов КодТов=\"{}\">\
+         <НомСредИдентТов><КИЗ>{}</КИЗ></НомСредИдентТов>\
+         <НомСредИдентТов ИдентТрансУпак=\"{pallet}\"><НомУпак>{inner}</НомУпак>\
+         </НомСредИдентТов></ДопСведТов></СвТов>",
+        MILK.gtin,
+        cis(MILK, "L1")
+    );
+    assert!(flat.contains(&format!("{shoes}{milk}</КодыМаркировкиУПД>")), "{text}");
+    assert!(
+        flat.contains(&format!("НомерДок=\"УПД-43\" ДатаДок=\"02.12.2026\" ИННПокуп=\"{SUPPLIER}\"")),
+        "{text}"
+    );
+
+    // The JSON results say the same of each line.
+    let (status, _, body) = fetch("/v1/results", &admin);
+    assert_eq!(status, 200);
+    let body: Value = serde_json::from_slice(&body).unwrap();
+    let result = &body["results"][0];
+    assert_eq!(result["documentDate"], "2026-12-02");
+    assert_eq!(
+        result["lines"][1]["packages"],
+        json!([{"sscc": pallet, "boxes": [inner], "units": 2}])
+    );
+    assert_eq!(result["lines"][1]["quantity"], 3);
+
+    // Nothing for a terminal, nothing for what is not a shipment applied.
+    let (status, _, _) = fetch(&format!("/v1/results/{id}/upd"), &token);
+    assert_eq!(status, 403);
+    for other in [uuid_of(&packed), uuid::Uuid::new_v4().to_string(), "x".into()] {
+        let (status, _, body) = fetch(&format!("/v1/results/{other}/upd"), &admin);
+        let body: Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!((status, &body["code"]), (404, &json!("not_found")));
+    }
+}

@@ -172,6 +172,14 @@ impl Postgres {
         Ok(rows.iter().map(result_row).collect())
     }
 
+    pub fn result_of(&self, uuid: &str) -> Result<Option<ResultRow>> {
+        let row = self.conn()?.query_opt(
+            &format!("{RESULT} WHERE o.uuid = $1 AND {RESULT_FILTER}"),
+            &[&uuid],
+        )?;
+        Ok(row.as_ref().map(result_row))
+    }
+
     pub fn onec_query(&self, node: &str, limit: u32, now: i64) -> Result<Vec<ResultRow>> {
         let mut conn = self.conn()?;
         let mut tx = conn.transaction()?;
@@ -238,6 +246,22 @@ impl Postgres {
                 gis_id: r.get(4),
             })
             .collect())
+    }
+
+    pub fn boxes_on(&self, pallets: &[String]) -> Result<Vec<(String, String)>> {
+        let rows = self.conn()?.query(
+            "SELECT parent, sscc FROM labels WHERE parent = ANY($1)",
+            &[&pallets],
+        )?;
+        Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
+    }
+
+    pub fn units_in(&self, labels: &[String]) -> Result<Vec<(String, Vec<u8>)>> {
+        let rows = self.conn()?.query(
+            "SELECT parent, ki_key FROM statuses WHERE parent = ANY($1)",
+            &[&labels],
+        )?;
+        Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
     }
 
     pub fn items_of(

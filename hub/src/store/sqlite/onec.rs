@@ -161,6 +161,13 @@ impl Sqlite {
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
+    pub fn result_of(&self, uuid: &str) -> Result<Option<ResultRow>> {
+        let conn = self.conn();
+        let mut statement =
+            conn.prepare_cached(&format!("{RESULT} WHERE o.uuid = ?1 AND {RESULT_FILTER}"))?;
+        Ok(statement.query_row([uuid], result_row).optional()?)
+    }
+
     pub fn onec_query(&self, node: &str, limit: u32, now: i64) -> Result<Vec<ResultRow>> {
         let mut conn = self.conn();
         let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
@@ -224,6 +231,26 @@ impl Sqlite {
                 gis_id: r.get(4)?,
             })
         })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    pub fn boxes_on(&self, pallets: &[String]) -> Result<Vec<(String, String)>> {
+        let conn = self.conn();
+        let list = serde_json::to_string(pallets).unwrap_or_default();
+        let mut statement = conn.prepare_cached(
+            "SELECT parent, sscc FROM labels WHERE parent IN (SELECT value FROM json_each(?1))",
+        )?;
+        let rows = statement.query_map([list], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    pub fn units_in(&self, labels: &[String]) -> Result<Vec<(String, Vec<u8>)>> {
+        let conn = self.conn();
+        let list = serde_json::to_string(labels).unwrap_or_default();
+        let mut statement = conn.prepare_cached(
+            "SELECT parent, ki_key FROM statuses WHERE parent IN (SELECT value FROM json_each(?1))",
+        )?;
+        let rows = statement.query_map([list], |r| Ok((r.get(0)?, r.get(1)?)))?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
