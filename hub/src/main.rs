@@ -180,6 +180,20 @@ enum GismtAction {
     /// Read codes from GIS MT into the hub's list: the ones named, else the queue and a whole
     /// pass over every participant's codes.
     Refresh { codes: Vec<String> },
+    /// Fill the hub's list with what each participant owns in circulation, as GIS MT's export
+    /// service lists it, then read those codes' statuses; one JSON line per participant and
+    /// group, and the statuses stored.
+    Own {
+        /// The product groups (`milk`, `shoes`, …), repeatable.
+        #[arg(long = "pg", required = true, value_parser = product_group)]
+        groups: Vec<tally_domain::product_group::ProductGroup>,
+        /// Only this participant (INN); every participant with terminals when absent.
+        #[arg(long)]
+        inn: Option<String>,
+        /// How long to wait for an export GIS MT is preparing, in seconds.
+        #[arg(long, default_value_t = 1800)]
+        wait: u64,
+    },
     /// Send what waits and poll what GIS MT is checking, until nothing is due (or --steps).
     Submit {
         #[arg(long, default_value_t = 1000)]
@@ -515,6 +529,25 @@ fn gismt_action(link: &mut Link, store: &Store, action: GismtAction) -> anyhow::
             let report = link.refresh_all(now())?;
             println!("{}", serde_json::json!({"stored": report}));
         }
+        GismtAction::Own { groups, inn, wait } => {
+            let participants = match inn {
+                Some(inn) => vec![inn],
+                None => store.participants()?,
+            };
+            let mut sleep = |pause: Duration| std::thread::sleep(pause);
+            for inn in &participants {
+                for pg in &groups {
+                    let listed =
+                        link.fill_owned(inn, *pg, now(), Duration::from_secs(wait), &mut sleep)?;
+                    println!(
+                        "{}",
+                        serde_json::json!({"inn": inn, "pg": pg.code(), "listed": listed})
+                    );
+                }
+            }
+            let stored = link.refresh_queue(now())?;
+            println!("{}", serde_json::json!({"stored": stored}));
+        }
         GismtAction::Submit { steps } => {
             let mut total = tally_hub::gismt::link::StepReport::default();
             for _ in 0..steps {
@@ -834,6 +867,12 @@ fn main() -> anyhow::Result<()> {
         Command::BenchIntake(args) => bench_intake::run(&args),
         Command::BenchOnec(args) => bench_onec::run(&args),
     }
+}
+
+/// A product group by its True API code (`milk`, `shoes`, …).
+fn product_group(code: &str) -> Result<tally_domain::product_group::ProductGroup, String> {
+    tally_domain::product_group::ProductGroup::from_code(code)
+        .ok_or_else(|| format!("no product group is called {code:?}"))
 }
 
 /// One inventory's rows: every code it counted or missed, with the hub's finding.

@@ -271,6 +271,170 @@ impl TrueApi {
     }
 }
 
+/// The export service's packaging levels the hub asks for: units, and the boxes and pallets
+/// that hold them.
+pub const OWNED_PACKAGE_TYPES: &[&str] = &["UNIT", "LEVEL1", "LEVEL2", "LEVEL3"];
+
+/// A task of the export service (`dispenser/tasks`), as far as the hub reads it.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ExportTask {
+    pub id: String,
+    /// `PREPARATION`, `COMPLETED`, `CANCELED`, `ARCHIVE`, `FAILED`.
+    #[serde(default)]
+    pub current_status: String,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ExportResult {
+    id: String,
+    #[serde(default)]
+    task_id: String,
+    #[serde(default)]
+    download_status: String,
+    #[serde(default)]
+    available: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct ExportResults {
+    #[serde(default)]
+    list: Vec<ExportResult>,
+}
+
+impl TrueApi {
+    /// `POST /api/v3/true-api/dispenser/tasks`: orders the list of codes `inn` owns in circulation
+    /// (`FILTERED_CIS_REPORT`) of one product group (its numeric code).
+    pub fn order_owned_codes(
+        &self,
+        token: &str,
+        inn: &str,
+        pg: u8,
+    ) -> Result<ExportTask, ApiError> {
+        // `params` is a JSON text inside the JSON, as the export service takes it.
+        let params = serde_json::json!({
+            "participantInn": inn,
+            "packageType": OWNED_PACKAGE_TYPES,
+            "status": "INTRODUCED",
+        });
+        let request = serde_json::json!({
+            "format": "CSV",
+            "name": "FILTERED_CIS_REPORT",
+            "periodicity": "SINGLE",
+            "productGroupCode": pg.to_string(),
+            "params": params.to_string(),
+        });
+        let answer = self
+            .agent
+            .post(format!("{}/api/v3/true-api/dispenser/tasks", self.host))
+            .header("Authorization", format!("Bearer {token}"))
+            .content_type("application/json")
+            .send(request.to_string().as_bytes());
+        json(read(answer)?)
+    }
+
+    /// `GET /api/v3/true-api/dispenser/tasks/{id}?pg=`: how far the export got.
+    pub fn export_task(&self, token: &str, id: &str, pg: u8) -> Result<ExportTask, ApiError> {
+        let answer = self
+            .agent
+            .get(format!(
+                "{}/api/v3/true-api/dispenser/tasks/{}?pg={pg}",
+                self.host,
+                query_value(id)
+            ))
+            .header("Authorization", format!("Bearer {token}"))
+            .call();
+        json(read(answer)?)
+    }
+
+    /// `GET /api/v3/true-api/dispenser/results?pg=&task_ids=`: the id of the task's file once
+    /// it is ready to download, `None` before.
+    pub fn export_result(
+        &self,
+        token: &str,
+        task: &str,
+        pg: u8,
+    ) -> Result<Option<String>, ApiError> {
+        let answer = self
+            .agent
+            .get(format!(
+                "{}/api/v3/true-api/dispenser/results?page=0&size=100&pg={pg}&task_ids={}",
+                self.host,
+                query_value(task)
+            ))
+            .header("Authorization", format!("Bearer {token}"))
+            .call();
+        let results: ExportResults = json(read(answer)?)?;
+        Ok(results
+            .list
+            .into_iter()
+            .find(|r| {
+                r.task_id == task
+                    && r.download_status == "SUCCESS"
+                    && r.available.as_deref().is_none_or(|a| a == "AVAILABLE")
+            })
+            .map(|r| r.id))
+    }
+
+    /// `GET /api/v3/true-api/dispenser/results/{id}/file?pg=`: the export, a zip of CSV.
+    pub fn export_file(&self, token: &str, result: &str, pg: u8) -> Result<Vec<u8>, ApiError> {
+        let answer = self
+            .agent
+            .get(format!(
+                "{}/api/v3/true-api/dispenser/results/{}/file?pg={pg}",
+                self.host,
+                query_value(result)
+            ))
+            .header("Authorization", format!("Bearer {token}"))
+            .call();
+        read(answer)
+    }
+}
+
+/// The codes of an export file: each CSV in the zip, whose header line (after a line
+/// describing the filter) names the code's column `requestedCis`. Columns are found by name,
+/// so added ones change nothing.
+pub fn owned_codes_of(zip_bytes: &[u8]) -> Result<Vec<String>, ApiError> {
+    let unreadable = |what: String| ApiError::Unavailable(format!("an unreadable export: {what}"));
+    let mut archive = zip::ZipArchive::new(std::io::Cursor::new(zip_bytes))
+        .map_err(|e| unreadable(e.to_string()))?;
+    let mut codes = Vec::new();
+    for index in 0..archive.len() {
+        let mut file = archive
+            .by_index(index)
+            .map_err(|e| unreadable(e.to_string()))?;
+        if file.size() > MAX_ANSWER_BYTES {
+            return Err(unreadable(format!("a file of {} bytes", file.size())));
+        }
+        let mut text = String::new();
+        std::io::Read::read_to_string(&mut file, &mut text)
+            .map_err(|e| unreadable(e.to_string()))?;
+        let Some(start) = text.lines().position(|line| line.contains("requestedCis")) else {
+            continue;
+        };
+        let body: String = text
+            .lines()
+            .skip(start)
+            .flat_map(|line| [line, "\n"])
+            .collect();
+        let mut reader = csv::Reader::from_reader(body.as_bytes());
+        let column = reader
+            .headers()
+            .map_err(|e| unreadable(e.to_string()))?
+            .iter()
+            .position(|h| h.trim() == "requestedCis")
+            .ok_or_else(|| unreadable("no requestedCis column".into()))?;
+        for record in reader.records() {
+            let record = record.map_err(|e| unreadable(e.to_string()))?;
+            if let Some(code) = record.get(column).map(str::trim).filter(|c| !c.is_empty()) {
+                codes.push(code.to_owned());
+            }
+        }
+    }
+    Ok(codes)
+}
+
 /// Percent-encodes a query value (ids, groups and dates are plain, but an id comes from GIS
 /// MT and is not trusted to be).
 pub(crate) fn query_value(text: &str) -> String {

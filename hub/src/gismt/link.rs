@@ -11,6 +11,7 @@ use std::time::Duration;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use serde_json::Value;
+use tally_domain::product_group::ProductGroup;
 use tally_domain::status::Timestamp;
 use tally_wire::{DocumentState, Feed, OperationReason, Verdict};
 
@@ -245,13 +246,23 @@ impl Link {
         Ok(report)
     }
 
-    /// Reads the whole queue and a whole pass of every participant's codes
-    /// (`tally-hub gismt refresh`); answers how many statuses were stored.
-    pub fn refresh_all(&mut self, now: Timestamp) -> Result<usize, LinkError> {
+    /// Reads the whole queue of codes waiting to be read; answers how many statuses were
+    /// stored.
+    pub fn refresh_queue(&mut self, now: Timestamp) -> Result<usize, LinkError> {
         let mut report = StepReport::default();
         while !self.store.queued_refresh(1)?.is_empty() {
             self.refresh_queued(now, &mut report)?;
         }
+        Ok(report.refreshed)
+    }
+
+    /// Reads the whole queue and a whole pass of every participant's codes
+    /// (`tally-hub gismt refresh`); answers how many statuses were stored.
+    pub fn refresh_all(&mut self, now: Timestamp) -> Result<usize, LinkError> {
+        let mut report = StepReport {
+            refreshed: self.refresh_queue(now)?,
+            ..StepReport::default()
+        };
         // A pass begun now, walked to its end.
         for inn in self.store.participants()? {
             let mut pass = self.store.refresh_pass(&inn)?;
@@ -270,6 +281,71 @@ impl Link {
             }
         }
         Ok(report.refreshed)
+    }
+
+    /// Fills the hub's list with what `inn` owns in circulation of one product group, as GIS
+    /// MT's export service lists it (`FILTERED_CIS_REPORT`): the export is ordered, waited for
+    /// (polls `poll_first` apart, growing to `poll_longest`, for at most `patience`), and its
+    /// codes are queued to be read with `cises/info`, which brings each one's owner, status and
+    /// box. Codes the hub already lists are read again too: GIS MT's word is the newer one.
+    /// Answers how many codes the export listed.
+    pub fn fill_owned(
+        &mut self,
+        inn: &str,
+        pg: ProductGroup,
+        now: Timestamp,
+        patience: Duration,
+        sleep: &mut dyn FnMut(Duration),
+    ) -> Result<usize, LinkError> {
+        let group = pg.id();
+        let task = self.with_token(inn, now, |api, token| {
+            api.order_owned_codes(token, inn, group)
+        })?;
+        let mut waited = Duration::ZERO;
+        let mut pause = self.config.poll_first;
+        let result = loop {
+            let status = self.with_token(inn, now, |api, token| {
+                api.export_task(token, &task.id, group)
+            })?;
+            match status.current_status.as_str() {
+                "FAILED" | "CANCELED" | "ARCHIVE" => {
+                    return Err(LinkError::Answer(format!(
+                        "the export {} of {inn}'s {} codes ended {}",
+                        task.id,
+                        pg.code(),
+                        status.current_status
+                    )));
+                }
+                "COMPLETED" => {
+                    if let Some(result) = self.with_token(inn, now, |api, token| {
+                        api.export_result(token, &task.id, group)
+                    })? {
+                        break result;
+                    }
+                }
+                _ => {}
+            }
+            if waited >= patience {
+                return Err(LinkError::Answer(format!(
+                    "the export {} of {inn}'s {} codes was not ready after {} s; GIS MT keeps \
+                     preparing it, so a later run may find it sooner",
+                    task.id,
+                    pg.code(),
+                    waited.as_secs()
+                )));
+            }
+            sleep(pause);
+            waited += pause;
+            pause = (pause * 2).min(self.config.poll_longest);
+        };
+        let file = self.with_token(inn, now, |api, token| {
+            api.export_file(token, &result, group)
+        })?;
+        let codes = super::client::owned_codes_of(&file)?;
+        for chunk in codes.chunks(CISES_PER_CALL) {
+            self.store.queue_refresh(chunk, now)?;
+        }
+        Ok(codes.len())
     }
 
     // ---- sign-in ----

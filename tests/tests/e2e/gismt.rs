@@ -415,6 +415,88 @@ fn a_shift_linked_to_gis_mt_ends_with_every_document_checked_and_the_refusal_on_
     assert_eq!(keys.len(), alerts.len(), "each alert once: {alerts:#?}");
 }
 
+#[test]
+fn what_we_own_is_filled_from_gis_mt_s_export_and_a_count_is_judged_against_it() {
+    let dir = Scratch::new("gismt-own");
+    let pki = TestPki::create(&dir.path("pki"), &[OURS]);
+    // GIS MT: our units 21-23 in circulation and 25 sold, the supplier's 24. The hub was never
+    // told of any of them.
+    let mut codes: Vec<Value> = (21..=23).map(|n| unit(n, OURS, None)).collect();
+    codes.push(unit(24, SUPPLIER, None));
+    let mut sold = unit(25, OURS, None);
+    sold["status"] = json!("RETIRED");
+    codes.push(sold);
+    write_lines(&dir.path("gis.jsonl"), &codes);
+    let emulator = Emulator::spawn(
+        &true_api_emulator(),
+        &pki.ca_path(),
+        &schemas(),
+        Some(&dir.path("gis.jsonl")),
+    );
+    let hub_db = dir.path("hub.db");
+    // No link in the serving hub: the command alone reads GIS MT here.
+    let hub = HubProcess::start(&hub_db);
+    let tsd = dir.path("tsd.db");
+    enroll(&hub.url(), &hub_db, &tsd, "W1", OURS, "tsd-1");
+    let config = hub_config(&dir, &emulator, &pki, 60.0);
+    let own = |groups: &[&str]| {
+        let mut command = tally_hub();
+        command
+            .args(["gismt", "--config", &config, "--db"])
+            .arg(&hub_db)
+            .args(["own", "--wait", "30"]);
+        for pg in groups {
+            command.args(["--pg", pg]);
+        }
+        command.stdin(std::process::Stdio::null()).output().unwrap()
+    };
+    let filled = own(&["milk"]);
+    assert!(
+        filled.status.success(),
+        "{}",
+        String::from_utf8_lossy(&filled.stderr)
+    );
+    assert_eq!(
+        json_lines(&filled.stdout),
+        [
+            json!({"inn": OURS, "pg": "milk", "listed": 3}),
+            json!({"stored": 3})
+        ]
+    );
+    let unknown = own(&["caviar"]);
+    assert!(!unknown.status.success());
+    assert!(String::from_utf8_lossy(&unknown.stderr).contains("no product group is called"));
+
+    // The terminal's replica has them now; the supplier's and the sold unit stay unknown.
+    sync(&tsd);
+    for n in 21..=23 {
+        let known = on_terminal(&tsd, &ki(n));
+        assert_eq!(
+            (&known["cached"]["owner_inn"], &known["cached"]["status"]),
+            (&json!(OURS), &json!("INTRODUCED")),
+            "{known}"
+        );
+    }
+    for n in [24, 25] {
+        assert!(on_terminal(&tsd, &ki(n))["cached"].is_null(), "unit {n}");
+    }
+
+    // A count of the whole warehouse expects what GIS MT says is ours: unit 23 is missing.
+    let trace = wedge_trace(
+        &dir.path("count.trace"),
+        &[&scan(21), &scan(22), "TALLY:FINISH"],
+    );
+    let count = ["--inn", OURS, "--document", "ИНВ-9", "--date", "2026-12-03"];
+    let lines = json_lines(&run_ok(&mut work(&tsd, "inventory", &trace, &count)).stdout);
+    let finished = lines
+        .iter()
+        .find(|l| l["event"] == "finished")
+        .unwrap_or_else(|| panic!("{lines:?}"));
+    assert_eq!(finished["payload"]["found"], json!([ki(21), ki(22)]));
+    assert_eq!(finished["payload"]["missing"], json!([ki(23)]));
+    drop(hub);
+}
+
 /// A small deterministic generator for the kill times.
 struct Lcg(u64);
 

@@ -5,6 +5,7 @@
 
 pub mod clock;
 pub mod cms;
+pub mod dispenser;
 pub mod harness;
 pub mod pki;
 pub mod rules;

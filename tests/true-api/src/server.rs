@@ -29,6 +29,7 @@ use tower::ServiceExt as _;
 
 use crate::clock;
 use crate::cms::Verifier;
+use crate::dispenser;
 use crate::rules;
 use crate::state::{
     CisInfo, DocStatus, Document, Fault, FaultKind, State, TOKEN_LIFETIME, Token, field, spellings,
@@ -263,6 +264,13 @@ fn router(app: Arc<App>) -> Router {
         .route("/api/v3/true-api/lk/documents/create", post(create))
         .route("/api/v4/true-api/doc/list", get(doc_list))
         .route("/api/v4/true-api/doc/{id}/info", get(doc_info))
+        .route("/api/v3/true-api/dispenser/tasks", post(dispenser_order))
+        .route("/api/v3/true-api/dispenser/tasks/{id}", get(dispenser_task))
+        .route("/api/v3/true-api/dispenser/results", get(dispenser_results))
+        .route(
+            "/api/v3/true-api/dispenser/results/{id}/file",
+            get(dispenser_file),
+        )
         .route("/emulator/codes", post(seed_codes).get(get_code))
         .route("/emulator/documents", get(documents))
         .route("/emulator/faults", post(faults))
@@ -688,6 +696,152 @@ async fn doc_list(AppState(app): AppState<Arc<App>>, query: Params, headers: Hea
         })
         .collect();
     ok_json(&json!({"results": results, "nextPage": more}))
+}
+
+/// `POST dispenser/tasks`: orders a `FILTERED_CIS_REPORT` of the token's participant.
+async fn dispenser_order(
+    AppState(app): AppState<Arc<App>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Answer {
+    let inn = match participant(&app, &headers) {
+        Ok(inn) => inn,
+        Err(a) => return a.answer(),
+    };
+    let body = match parse_json(&body) {
+        Ok(v) => v,
+        Err(a) => return a.answer(),
+    };
+    let order = match dispenser::order(&body, &inn) {
+        Ok(order) => order,
+        Err((status, message)) => {
+            return refusal(
+                StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST),
+                &message,
+            );
+        }
+    };
+    let mut state = app.lock();
+    let rows = dispenser::found(&order, state.codes.values());
+    let export = dispenser::Export {
+        id: uuid::Uuid::new_v4().to_string(),
+        result_id: uuid::Uuid::new_v4().to_string(),
+        inn,
+        pg: order.pg,
+        created_at: clock::format_ms(clock::now_ms()),
+        reads: 0,
+        filter: dispenser::filter_line(&order),
+        rows,
+    };
+    let task = export.task();
+    state.exports.push(export);
+    ok_json(&task)
+}
+
+/// `pg` of a dispenser call: required, and the export's own.
+fn export_group(query: &HashMap<String, String>) -> Result<u8, Refusal> {
+    query
+        .get("pg")
+        .and_then(|pg| pg.parse::<u8>().ok())
+        .filter(|id| ProductGroup::from_id(*id).is_some())
+        .ok_or_else(|| Refusal {
+            status: StatusCode::BAD_REQUEST,
+            message: "Не указана или неизвестна товарная группа (pg)".into(),
+        })
+}
+
+/// `GET dispenser/tasks/{id}?pg=`: the task and how far it got.
+async fn dispenser_task(
+    AppState(app): AppState<Arc<App>>,
+    UrlPath(id): UrlPath<String>,
+    query: Params,
+    headers: HeaderMap,
+) -> Answer {
+    let inn = match participant(&app, &headers) {
+        Ok(inn) => inn,
+        Err(a) => return a.answer(),
+    };
+    let pg = match params(query).and_then(|q| export_group(&q)) {
+        Ok(pg) => pg,
+        Err(r) => return r.answer(),
+    };
+    let mut state = app.lock();
+    let Some(export) = state
+        .exports
+        .iter_mut()
+        .find(|e| e.id == id && e.inn == inn && e.pg == pg)
+    else {
+        return refusal(StatusCode::NOT_FOUND, "Задание на выгрузку не найдено");
+    };
+    let task = export.task();
+    export.reads = export.reads.saturating_add(1);
+    ok_json(&task)
+}
+
+/// `GET dispenser/results?pg=&task_ids=`: the participant's ready results of the group.
+async fn dispenser_results(
+    AppState(app): AppState<Arc<App>>,
+    query: Params,
+    headers: HeaderMap,
+) -> Answer {
+    let inn = match participant(&app, &headers) {
+        Ok(inn) => inn,
+        Err(a) => return a.answer(),
+    };
+    let query = match params(query) {
+        Ok(q) => q,
+        Err(a) => return a.answer(),
+    };
+    let pg = match export_group(&query) {
+        Ok(pg) => pg,
+        Err(r) => return r.answer(),
+    };
+    let wanted: Option<Vec<&str>> = query.get("task_ids").map(|ids| ids.split(',').collect());
+    let state = app.lock();
+    let list: Vec<Value> = state
+        .exports
+        .iter()
+        .filter(|e| e.inn == inn && e.pg == pg)
+        .filter(|e| {
+            wanted
+                .as_ref()
+                .is_none_or(|ids| ids.contains(&e.id.as_str()))
+        })
+        .filter_map(dispenser::Export::result)
+        .collect();
+    ok_json(&json!({"list": list}))
+}
+
+/// `GET dispenser/results/{id}/file`: the report, a zip of one CSV.
+async fn dispenser_file(
+    AppState(app): AppState<Arc<App>>,
+    UrlPath(id): UrlPath<String>,
+    headers: HeaderMap,
+) -> Answer {
+    let inn = match participant(&app, &headers) {
+        Ok(inn) => inn,
+        Err(a) => return a.answer(),
+    };
+    let state = app.lock();
+    let Some(export) = state
+        .exports
+        .iter()
+        .find(|e| e.result_id == id && e.inn == inn && e.result().is_some())
+    else {
+        return refusal(StatusCode::NOT_FOUND, "Результат выгрузки не найден");
+    };
+    match dispenser::file(export) {
+        Ok(bytes) => (
+            StatusCode::OK,
+            [(header::CONTENT_TYPE, "application/zip")],
+            bytes,
+        )
+            .into_response(),
+        Err(_) => refusal(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "Ошибка формирования файла",
+        ),
+    }
 }
 
 async fn seed_codes(AppState(app): AppState<Arc<App>>, body: Bytes) -> Answer {

@@ -90,6 +90,8 @@ pub struct State {
     pub refused: HashSet<String>,
     pub stats: Stats,
     pub checking_polls: u32,
+    /// The export service's tasks, in the order created.
+    pub exports: Vec<crate::dispenser::Export>,
 }
 
 /// The forms one code may be written in: as given, without a crypto tail (after the first GS),
