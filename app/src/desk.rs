@@ -443,7 +443,7 @@ impl Desk {
                 // What goes into a box joins its product group: the first unit added, else
                 // the first this terminal packed into it.
                 let group = match (r.mode(), r.sscc()) {
-                    (Some(ReaggregationMode::Adding), Some(sscc)) => {
+                    (Some(ReaggregationMode::Adding | ReaggregationMode::Moving), Some(sscc)) => {
                         let first = match r.units().first() {
                             Some(unit) => Some(*unit),
                             None => self.store.aggregate_items(sscc)?.and_then(|items| {
@@ -773,16 +773,30 @@ impl Desk {
                     let mut items = known.unwrap_or_default();
                     let units = r.units().iter().map(|ki| AggregateItem::Code(*ki));
                     match mode {
-                        ReaggregationMode::Adding => items.extend(units),
+                        ReaggregationMode::Adding | ReaggregationMode::Moving => {
+                            items.extend(units)
+                        }
                         ReaggregationMode::Removing => {
                             let out: Vec<AggregateItem> = units.collect();
                             items.retain(|i| !out.contains(i));
                         }
                     }
+                    // A move empties the boxes the units came from of them, where this
+                    // terminal keeps their lists.
+                    if mode == ReaggregationMode::Moving {
+                        for (from, moved) in r.summary().map(|s| s.taken_from).unwrap_or_default() {
+                            if let Some(mut left) = self.store.aggregate_items(from)? {
+                                left.retain(
+                                    |i| !matches!(i, AggregateItem::Code(ki) if moved.contains(ki)),
+                                );
+                                effects.aggregates.push((from, left));
+                            }
+                        }
+                    }
                     // A box only GIS MT knows gets a list of what was added here, so those
                     // units count as packed before the next sync; units taken out of any box
                     // are out of it here at once, whatever the replica's parent says.
-                    if had_list || mode == ReaggregationMode::Adding {
+                    if had_list || mode != ReaggregationMode::Removing {
                         effects.aggregates.push((sscc, items));
                     }
                     if mode == ReaggregationMode::Removing {
@@ -1469,6 +1483,86 @@ mod tests {
             let got = desk.scan(raw.as_bytes(), false, NOW).unwrap();
             assert_eq!(outcome(&got), *want, "{raw:?}");
         }
+    }
+
+    #[test]
+    fn a_move_empties_the_box_a_unit_came_from_and_fills_the_other() {
+        let path = scratch("reaggregate-move");
+        let settings = DeskSettings {
+            capacity: Capacity {
+                box_units: 3,
+                pallet_boxes: 2,
+            },
+            ..settings()
+        };
+        let mut desk = Desk::open(replica(&path), settings.clone()).unwrap();
+        let pack = |desk: &mut Desk, units: &[&str]| -> Sscc {
+            desk.begin(
+                OperationState::Aggregation(Aggregation::new(settings.capacity)),
+                NOW,
+            )
+            .unwrap();
+            desk.command(Command::OpenGenerated(Level::Box), NOW)
+                .unwrap()
+                .unwrap();
+            for unit in units {
+                scan_all(desk, &[(&code(unit), "recorded")]);
+            }
+            desk.command(Command::Close, NOW).unwrap().unwrap();
+            desk.finish(NOW).unwrap().unwrap();
+            match desk
+                .store()
+                .aggregate_of(&AggregateItem::Code(ki(units[0])))
+                .unwrap()
+            {
+                Some(sscc) => sscc,
+                None => panic!("{} was not packed", units[0]),
+            }
+        };
+        let from = pack(&mut desk, &["9XyZ2a", "9XyZ2b"]);
+        let to = pack(&mut desk, &["9XyZ2c"]);
+        assert_ne!(from, to);
+
+        desk.begin(
+            OperationState::Reaggregation(Reaggregation::new(settings.capacity.box_units)),
+            NOW,
+        )
+        .unwrap();
+        desk.command(Command::Mode(ReaggregationMode::Moving), NOW)
+            .unwrap()
+            .unwrap();
+        scan_all(
+            &mut desk,
+            &[
+                (&label(to), "recorded"),
+                (&code("9XyZ2c"), "not taken already_inside"),
+                (&code("9XyZ2a"), "recorded"),
+            ],
+        );
+        let queued = desk.finish(NOW).unwrap().unwrap();
+        let payload: Value = serde_json::from_str(&queued.payload).unwrap();
+        assert_eq!(
+            payload,
+            json!({"sscc": to.to_string(), "type": "moving", "units": [ki("9XyZ2a").to_string()],
+                   "taken_from": [{"sscc": from.to_string(), "units": [ki("9XyZ2a").to_string()]}]})
+        );
+        assert_eq!(
+            items(&desk, from),
+            Some(vec![AggregateItem::Code(ki("9XyZ2b"))])
+        );
+        assert_eq!(
+            items(&desk, to),
+            Some(vec![
+                AggregateItem::Code(ki("9XyZ2a")),
+                AggregateItem::Code(ki("9XyZ2c")),
+            ])
+        );
+        assert_eq!(
+            desk.store()
+                .aggregate_of(&AggregateItem::Code(ki("9XyZ2a")))
+                .unwrap(),
+            Some(to)
+        );
     }
 
     #[test]

@@ -21,7 +21,7 @@ use tally_domain::{ProductGroup, Timestamp};
 use tally_wire::document::{
     AcceptanceDocument, AcceptedLine, AggregationDocument, DisaggregationDocument,
     InventoryDocument, PackedAggregate, PackedChild, ReaggregationDocument, ReaggregationType,
-    Replacement, ReturnDocument, ShipmentDocument, ShippedLine, WriteOffDocument,
+    Replacement, ReturnDocument, ShipmentDocument, ShippedLine, TakenFrom, WriteOffDocument,
 };
 use tally_wire::feed::TurnoverType;
 use tally_wire::{DocumentKind, OperationDocument};
@@ -743,8 +743,14 @@ impl OperationState {
                     reaggregation_type: match s.mode {
                         ReaggregationMode::Adding => ReaggregationType::Adding,
                         ReaggregationMode::Removing => ReaggregationType::Removing,
+                        ReaggregationMode::Moving => ReaggregationType::Moving,
                     },
                     units: s.units,
+                    taken_from: s
+                        .taken_from
+                        .into_iter()
+                        .map(|(sscc, units)| TakenFrom { sscc, units })
+                        .collect(),
                 })
             }
             OperationState::WriteOff(w) => {
@@ -1072,6 +1078,11 @@ mod tests {
                 Some(sscc(1)),
                 ReaggregationType::Removing,
             ),
+            (
+                ReaggregationMode::Moving,
+                Some(sscc(2)),
+                ReaggregationType::Moving,
+            ),
         ] {
             // The choice may change before the first unit: adding first, then the one tested
             // (choosing adding twice would be refused, so it is chosen once).
@@ -1119,6 +1130,16 @@ mod tests {
             assert_eq!(read.sscc, sscc(1));
             assert_eq!(read.reaggregation_type, kind);
             assert_eq!(read.units, vec![ki("A"), ki("B")]);
+            let taken: Vec<(Sscc, Vec<Ki>)> = read
+                .taken_from
+                .iter()
+                .map(|t| (t.sscc, t.units.clone()))
+                .collect();
+            if kind == ReaggregationType::Moving {
+                assert_eq!(taken, vec![(sscc(2), vec![ki("A"), ki("B")])]);
+            } else {
+                assert!(taken.is_empty(), "{text}");
+            }
         }
     }
 

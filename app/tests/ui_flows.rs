@@ -605,7 +605,7 @@ fn ki_of(code: &str) -> String {
 }
 
 #[test]
-fn change_a_packed_box_by_adding_and_taking_out() {
+fn change_a_packed_box_by_adding_taking_out_and_moving_in() {
     let scratch = Scratch::new("reaggregate");
     let (ui, inline) = terminal(&scratch);
     ui.show_window().unwrap();
@@ -687,8 +687,37 @@ fn change_a_packed_box_by_adding_and_taking_out() {
     tap(&ui, "Aggregation");
     tap(&ui, "Pack boxes");
     tap(&ui, "New box");
+    let second = value(&ui, "Open container");
     inline.scan(&stock[1]);
     assert_eq!(value(&ui, "Verdict"), "Packed");
+    tap(&ui, "Close box");
+    tap(&ui, "Finish");
+
+    // And moves back into the first box, out of the second.
+    tap(&ui, "Aggregation");
+    tap(&ui, "Change a box");
+    tap(&ui, "Move in from a box");
+    assert_eq!(value(&ui, "Choice"), "Moving into the box");
+    inline.scan(&format!("00{sscc}"));
+    inline.scan(&stock[0]);
+    assert_eq!(value(&ui, "Verdict"), "Not taken");
+    assert!(value(&ui, "Reason").contains("Already inside"));
+    tap(&ui, "OK");
+    inline.scan(&stock[1]);
+    assert_eq!(value(&ui, "Verdict"), "Moved in");
+    assert_eq!(
+        buttons(&ui, "Add to box")[0].accessible_enabled(),
+        Some(false)
+    );
+    tap(&ui, "Finish");
+    let queue = pending_kinds(&inline);
+    let (kind, payload) = queue.last().unwrap();
+    assert_eq!(kind, "reaggregation");
+    assert_eq!(
+        *payload,
+        serde_json::json!({"sscc": sscc, "type": "moving", "units": [ki_of(&stock[1])],
+                           "taken_from": [{"sscc": second, "units": [ki_of(&stock[1])]}]})
+    );
 }
 
 #[test]

@@ -19,7 +19,8 @@
 //!   An acceptance without a task, or whose task has no `releaseOrderNumber`, makes no
 //!   document; the terminal is told so in the answer's notices.
 //! - aggregation → `AGGREGATION_DOCUMENT`; disaggregation → `DISAGGREGATION_DOCUMENT`;
-//!   re-aggregation → `REAGGREGATION_DOCUMENT` (`ADDING` / `REMOVING`).
+//!   re-aggregation → `REAGGREGATION_DOCUMENT` (`ADDING` / `REMOVING`); a move → a
+//!   `REMOVING` of each box the units came out of, then the `ADDING` of the box they went in.
 //! - write-off → [`WRITE_OFF_ROUTES`]: `LK_RECEIPT`, `LK_KM_CANCELLATION`,
 //!   `LK_APPLIED_KM_CANCELLATION` or `LK_REMARK`, by the code's status and the reason.
 //! - shipment → `DISAGGREGATION_DOCUMENT` for the boxes the operator opened, then
@@ -925,21 +926,49 @@ fn reaggregation(d: &ReaggregationDocument, participant: &Inn, facts: &impl Fact
         Ok(pg) => pg,
         Err(r) => return Ok(Err(vec![r])),
     };
-    let kind = match d.reaggregation_type {
-        ReaggregationType::Adding => "ADDING",
-        ReaggregationType::Removing => "REMOVING",
+    let document = |kind: &str, sscc: &Sscc, units: &[&Unit]| GisDocument {
+        doc_type: DocType::ReaggregationDocument,
+        pg,
+        body: json!({
+            "participant_inn": participant.as_str(),
+            "reaggregation_type": kind,
+            "uitu": sscc.to_string(),
+            "uit_uitu_list": units.iter().map(|u| json!({"uit_uitu": u.cis})).collect::<Vec<_>>(),
+        }),
+    };
+    let all: Vec<&Unit> = units.iter().collect();
+    let documents = match d.reaggregation_type {
+        ReaggregationType::Adding => vec![document("ADDING", &d.sscc, &all)],
+        ReaggregationType::Removing => vec![document("REMOVING", &d.sscc, &all)],
+        // GIS MT adds to a box only a unit in none: each box the units came out of gives
+        // them up first, and the link sends a document sharing codes with an unfinished one
+        // only after it.
+        ReaggregationType::Moving => {
+            let mut documents: Vec<GisDocument> = d
+                .taken_from
+                .iter()
+                .map(|taken| {
+                    let out: Vec<&Unit> = d
+                        .units
+                        .iter()
+                        .zip(&units)
+                        .filter(|(ki, _)| taken.units.contains(ki))
+                        .map(|(_, u)| u)
+                        .collect();
+                    document("REMOVING", &taken.sscc, &out)
+                })
+                .filter(|doc| {
+                    doc.body["uit_uitu_list"]
+                        .as_array()
+                        .is_some_and(|l| !l.is_empty())
+                })
+                .collect();
+            documents.push(document("ADDING", &d.sscc, &all));
+            documents
+        }
     };
     Ok(Ok(Made {
-        documents: vec![GisDocument {
-            doc_type: DocType::ReaggregationDocument,
-            pg,
-            body: json!({
-                "participant_inn": participant.as_str(),
-                "reaggregation_type": kind,
-                "uitu": d.sscc.to_string(),
-                "uit_uitu_list": units.iter().map(|u| json!({"uit_uitu": u.cis})).collect::<Vec<_>>(),
-            }),
-        }],
+        documents,
         ..Made::default()
     }))
 }

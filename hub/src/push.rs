@@ -713,6 +713,7 @@ fn judge_one<'d>(
                         operation: OperationKind::Acceptance,
                         supplier: task.map(|t| t.sender_inn),
                         unknown_held,
+                        taken_out: false,
                     },
                     StatusChange::Owner(device.participant_inn.as_str()),
                     &mut reasons,
@@ -789,6 +790,71 @@ fn judge_one<'d>(
                             StatusChange::Parent(Some(d.sscc)),
                             &mut reasons,
                         )?;
+                    }
+                }
+                ReaggregationType::Moving => {
+                    // Each unit comes out of the box the terminal saw it in, which must be
+                    // where the hub's list has it too, and is judged as if loose.
+                    let mut from: HashMap<Ki, Sscc> = HashMap::new();
+                    for taken in &d.taken_from {
+                        if let Some(refusal) = box_not_ours(snapshot, device, &taken.sscc) {
+                            reasons.push(refusal);
+                        }
+                        for ki in &taken.units {
+                            from.insert(*ki, taken.sscc);
+                        }
+                    }
+                    for ki in &d.units {
+                        let parent = snapshot.status(ki).and_then(|s| match s.parent {
+                            Some(Parent::Sscc(sscc)) => Some(sscc),
+                            _ => None,
+                        });
+                        let declared = from.get(ki).copied();
+                        if parent == Some(d.sscc) {
+                            reasons.push(reason(
+                                "already_inside",
+                                "The unit is in this box already.".into(),
+                                "Единица уже в этом коробе.".into(),
+                                Some(ki.to_string()),
+                            ));
+                            continue;
+                        }
+                        if parent.is_some() && parent != declared {
+                            reasons.push(reason(
+                                "moved_from_elsewhere",
+                                "The hub's list has the unit in another box than the one it was \
+                                 moved out of."
+                                    .into(),
+                                "По списку хаба единица лежит не в том коробе, из которого её \
+                                 переложили."
+                                    .into(),
+                                Some(ki.to_string()),
+                            ));
+                            continue;
+                        }
+                        check(
+                            Code {
+                                taken_out: true,
+                                ..Code::moved(ki, OperationKind::Aggregation)
+                            },
+                            StatusChange::Parent(Some(d.sscc)),
+                            &mut reasons,
+                        )?;
+                    }
+                    if d.taken_from
+                        .iter()
+                        .any(|t| t.units.iter().any(|ki| !d.units.contains(ki)))
+                    {
+                        reasons.push(reason(
+                            "bad_move",
+                            "The move names a unit taken out of a box that it does not put into \
+                             this one."
+                                .into(),
+                            "Перекладка называет единицу, изъятую из короба, но не вложенную в \
+                             этот."
+                                .into(),
+                            None,
+                        ));
                     }
                 }
                 ReaggregationType::Removing => {
@@ -991,6 +1057,8 @@ struct Code<'a> {
     supplier: Option<Inn>,
     /// An acceptance may take this code without a status (see [`UNKNOWN_CODES`]).
     unknown_held: bool,
+    /// The unit leaves the box it sits in first (a move): judged as if in none.
+    taken_out: bool,
 }
 
 impl<'a> Code<'a> {
@@ -1000,6 +1068,7 @@ impl<'a> Code<'a> {
             operation,
             supplier: None,
             unknown_held: false,
+            taken_out: false,
         }
     }
 }
@@ -1102,8 +1171,20 @@ fn judge_code(
             Some(ki.to_string()),
         )]);
     };
+    let loose = code
+        .taken_out
+        .then(|| snapshot.status(ki).cloned())
+        .flatten()
+        .map(|mut status| {
+            status.parent = None;
+            status
+        });
     let facts = Facts {
-        status: snapshot.status(ki),
+        status: if code.taken_out {
+            loose.as_ref()
+        } else {
+            snapshot.status(ki)
+        },
         block: snapshot.block_hit(ki),
         catalog_group: None,
         // The hub's list is the source of truth, never stale from its own point of view.

@@ -39,6 +39,7 @@ pub enum Action {
     StartReaggregation,
     ReaggregationAdding,
     ReaggregationRemoving,
+    ReaggregationMoving,
     ReaggregationUndo,
     ReaggregationFinish,
     StartWriteOff {
@@ -159,6 +160,9 @@ pub fn bind(window: &AppWindow, handler: impl Fn(Action) + 'static) {
     });
     on!(ReaggregationScreen, on_choose_removing, || {
         Action::ReaggregationRemoving
+    });
+    on!(ReaggregationScreen, on_choose_moving, || {
+        Action::ReaggregationMoving
     });
     on!(ReaggregationScreen, on_undo, || Action::ReaggregationUndo);
     on!(ReaggregationScreen, on_finish, || {

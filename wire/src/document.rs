@@ -263,12 +263,23 @@ pub struct DisaggregationDocument {
     pub labels: Vec<Sscc>,
 }
 
-/// Whether units go into an existing box or come out of it.
+/// Whether units go into an existing box, come out of it, or move into it from other boxes.
 #[derive(Serialize, Deserialize, Clone, Copy, PartialEq, Eq, Hash, Debug)]
 #[serde(rename_all = "snake_case")]
 pub enum ReaggregationType {
     Adding,
     Removing,
+    /// Into the box, each unit out of the box `taken_from` names (or out of none).
+    Moving,
+}
+
+/// A box units of a move came out of.
+#[derive(Serialize, Deserialize, Clone, PartialEq, Eq, Debug)]
+pub struct TakenFrom {
+    #[serde(with = "text::one")]
+    pub sscc: Sscc,
+    #[serde(with = "text::list")]
+    pub units: Vec<Ki>,
 }
 
 /// Units added to, or taken out of, a box that already exists (and stays).
@@ -281,6 +292,9 @@ pub struct ReaggregationDocument {
     pub reaggregation_type: ReaggregationType,
     #[serde(with = "text::list")]
     pub units: Vec<Ki>,
+    /// Of a move: the boxes its units came out of, as the terminal saw them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub taken_from: Vec<TakenFrom>,
 }
 
 /// Codes written off for a reason, under the warehouse's document.

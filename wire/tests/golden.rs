@@ -12,7 +12,7 @@ use tally_domain::status::{CisStatus, PackageType, StatusEx};
 use tally_wire::document::{
     AcceptanceDocument, AggregationDocument, DisaggregationDocument, InventoryDocument,
     PackedAggregate, PackedChild, ReaggregationDocument, ReaggregationType, Replacement,
-    ReturnDocument, ShipmentDocument, ShippedLine, WriteOffDocument,
+    ReturnDocument, ShipmentDocument, ShippedLine, TakenFrom, WriteOffDocument,
 };
 use tally_wire::feed::{self, Blocked, RejectReason, StatusRecord, Subject, TurnoverType};
 use tally_wire::{
@@ -576,17 +576,33 @@ fn documents() -> impl Strategy<Value = OperationDocument> {
         prop::collection::vec(ssccs(), 1..4).prop_map(|labels| OperationDocument::Disaggregation(
             DisaggregationDocument { labels }
         )),
-        (ssccs(), any::<bool>(), list()).prop_map(|(sscc, adding, units)| {
-            OperationDocument::Reaggregation(ReaggregationDocument {
-                sscc,
-                reaggregation_type: if adding {
-                    ReaggregationType::Adding
+        (
+            ssccs(),
+            0..3u8,
+            list(),
+            prop::collection::vec((ssccs(), list()), 0..2)
+        )
+            .prop_map(|(sscc, kind, units, taken)| {
+                let reaggregation_type = match kind {
+                    0 => ReaggregationType::Adding,
+                    1 => ReaggregationType::Removing,
+                    _ => ReaggregationType::Moving,
+                };
+                let taken_from = if reaggregation_type == ReaggregationType::Moving {
+                    taken
+                        .into_iter()
+                        .map(|(sscc, units)| TakenFrom { sscc, units })
+                        .collect()
                 } else {
-                    ReaggregationType::Removing
-                },
-                units,
-            })
-        }),
+                    Vec::new()
+                };
+                OperationDocument::Reaggregation(ReaggregationDocument {
+                    sscc,
+                    reaggregation_type,
+                    units,
+                    taken_from,
+                })
+            }),
         (
             prop::sample::select(WriteOffReason::ALL.to_vec()),
             "[^\u{0}]{1,12}",

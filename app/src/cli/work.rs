@@ -7,7 +7,7 @@
 //! The operator's taps arrive as command barcodes (a printed sheet next to the terminal):
 //! `TALLY:FINISH`, `TALLY:UNDO`, `TALLY:CLOSE`, `TALLY:OPEN-BOX`, `TALLY:OPEN-PALLET`,
 //! `TALLY:CONFIRM:<supervisor>`, for a shipment `TALLY:OPEN:<sscc>` (ship a box in part) and
-//! `TALLY:REMOVE:<КИ>`, `TALLY:PRINT[:<sscc>]` for a box label again, and for re-aggregation `TALLY:ADDING` and `TALLY:REMOVING`
+//! `TALLY:REMOVE:<КИ>`, `TALLY:PRINT[:<sscc>]` for a box label again, and for re-aggregation `TALLY:ADDING`, `TALLY:REMOVING` and `TALLY:MOVING` (into the box, out of the boxes the units sit in)
 //! (the box's label, then the choice, then its units). A warning is confirmed by scanning the
 //! same code again, as on the handheld. A write-off under a code reason of a code in
 //! circulation re-marks it: its line says `awaiting_replacement`, and the next scan is the new
@@ -432,6 +432,7 @@ fn command_of(text: &str) -> anyhow::Result<Option<Command>> {
         "OPEN-PALLET" => Some(Command::OpenGenerated(Level::Pallet)),
         "ADDING" => Some(Command::Mode(ReaggregationMode::Adding)),
         "REMOVING" => Some(Command::Mode(ReaggregationMode::Removing)),
+        "MOVING" => Some(Command::Mode(ReaggregationMode::Moving)),
         "DAMAGED" => Some(Command::Damaged),
         other => {
             if let Some(supervisor) = other.strip_prefix("CONFIRM:")
@@ -739,6 +740,7 @@ mod tests {
             ("OPEN-PALLET", Ok(Some("OpenGenerated(Pallet)"))),
             ("ADDING", Ok(Some("Mode(Adding)"))),
             ("REMOVING", Ok(Some("Mode(Removing)"))),
+            ("MOVING", Ok(Some("Mode(Moving)"))),
             ("adding", Err(())),
             (
                 "CONFIRM:petrov",

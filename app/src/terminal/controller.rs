@@ -322,6 +322,7 @@ impl Controller {
             }
             Action::ReaggregationAdding => self.choose_mode(ReaggregationMode::Adding, now),
             Action::ReaggregationRemoving => self.choose_mode(ReaggregationMode::Removing, now),
+            Action::ReaggregationMoving => self.choose_mode(ReaggregationMode::Moving, now),
             Action::StartAggregation => {
                 let capacity = self.desk.settings().capacity;
                 self.begin(OperationState::Aggregation(Aggregation::new(capacity)), now)
@@ -799,6 +800,7 @@ impl Controller {
             (Some(OperationState::Reaggregation(_)), CodeKind::Sscc) => good(t.s("Box scanned")),
             (Some(OperationState::Reaggregation(r)), _) => match r.mode() {
                 Some(ReaggregationMode::Removing) => good(t.s("Taken out")),
+                Some(ReaggregationMode::Moving) => good(t.s("Moved in")),
                 _ => good(t.s("Added")),
             },
             (Some(OperationState::Shipment(s)), _) => match s.events().last() {

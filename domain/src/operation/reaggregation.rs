@@ -1,8 +1,9 @@
 //! Re-aggregation: units put into, or taken out of, one box that already exists and stays
-//! closed (GIS MT's `REAGGREGATION_DOCUMENT`, `ADDING` or `REMOVING`).
+//! closed (GIS MT's `REAGGREGATION_DOCUMENT`, `ADDING` or `REMOVING`), or moved into it out of
+//! the boxes they sit in (a `REMOVING` of each of those boxes, then an `ADDING` of this one).
 //!
-//! The operator scans the box's label, chooses adding or removing (in either order, and may
-//! change the choice until the first unit), then scans units. Where a unit sits is a fact of the
+//! The operator scans the box's label, chooses adding, removing or moving (in either order,
+//! and may change the choice until the first unit), then scans units. Where a unit sits is a fact of the
 //! replica and of the boxes this terminal built, so each event carries what was known at scan
 //! time: a replay after a restart decides exactly as the operator saw.
 
@@ -10,22 +11,29 @@ use super::Refusal;
 use crate::code::Ki;
 use crate::gs1::Sscc;
 
-/// Whether units go into the box or come out of it.
+/// Whether units go into the box, come out of it, or move into it from other boxes.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
 pub enum ReaggregationMode {
     Adding,
     Removing,
+    /// Into this box from wherever each unit sits: another box (taken out of it first) or
+    /// none.
+    Moving,
 }
 
 impl ReaggregationMode {
-    pub const ALL: [ReaggregationMode; 2] =
-        [ReaggregationMode::Adding, ReaggregationMode::Removing];
+    pub const ALL: [ReaggregationMode; 3] = [
+        ReaggregationMode::Adding,
+        ReaggregationMode::Removing,
+        ReaggregationMode::Moving,
+    ];
 
     /// A stable name for storage.
     pub fn code(self) -> &'static str {
         match self {
             ReaggregationMode::Adding => "adding",
             ReaggregationMode::Removing => "removing",
+            ReaggregationMode::Moving => "moving",
         }
     }
 
@@ -60,6 +68,9 @@ pub struct ReaggregationSummary {
     pub sscc: Sscc,
     pub mode: ReaggregationMode,
     pub units: Vec<Ki>,
+    /// Of a move: the boxes units came out of, each with its units, in the order first
+    /// scanned. Units that sat in no box are in none.
+    pub taken_from: Vec<(Sscc, Vec<Ki>)>,
 }
 
 /// A re-aggregation in progress.
@@ -165,11 +176,13 @@ impl Reaggregation {
             return Err(Refusal::Duplicate);
         }
         match mode {
-            ReaggregationMode::Adding => {
+            ReaggregationMode::Adding | ReaggregationMode::Moving => {
                 match parent {
                     Some(p) if p == sscc => return Err(Refusal::AlreadyInside),
-                    Some(p) => return Err(Refusal::InAnotherAggregate { sscc: p }),
-                    None => {}
+                    Some(p) if mode == ReaggregationMode::Adding => {
+                        return Err(Refusal::InAnotherAggregate { sscc: p });
+                    }
+                    _ => {}
                 }
                 if self.fill().is_some_and(|n| n >= self.box_units) {
                     return Err(Refusal::Full {
@@ -201,10 +214,26 @@ impl Reaggregation {
         if self.units.is_empty() {
             return Err(Refusal::Empty);
         }
+        let mut taken_from: Vec<(Sscc, Vec<Ki>)> = Vec::new();
+        if mode == ReaggregationMode::Moving {
+            for event in &self.events {
+                if let ReaggregationEvent::Unit {
+                    ki,
+                    parent: Some(from),
+                } = event
+                {
+                    match taken_from.iter_mut().find(|(s, _)| s == from) {
+                        Some((_, units)) => units.push(*ki),
+                        None => taken_from.push((*from, vec![*ki])),
+                    }
+                }
+            }
+        }
         Ok(ReaggregationSummary {
             sscc,
             mode,
             units: self.units.clone(),
+            taken_from,
         })
     }
 }
@@ -214,7 +243,7 @@ mod tests {
     use super::*;
     use crate::gs1::Gtin;
     use ReaggregationEvent as E;
-    use ReaggregationMode::{Adding, Removing};
+    use ReaggregationMode::{Adding, Moving, Removing};
 
     fn ki(serial: &str) -> Ki {
         Ki::new(
@@ -289,6 +318,7 @@ mod tests {
                 sscc: sscc(1),
                 mode: Adding,
                 units: vec![ki("C"), ki("D")],
+                taken_from: Vec::new(),
             })
         );
     }
@@ -314,6 +344,53 @@ mod tests {
         );
         assert_eq!(r.fill(), None);
         assert_eq!(r.summary().unwrap().units, vec![ki("C"), ki("D"), ki("E")]);
+    }
+
+    #[test]
+    fn moving_takes_units_out_of_the_boxes_they_sit_in() {
+        let r = trace(
+            3,
+            &[
+                (boxed(1, Some(1)), Ok(())),
+                (E::Mode(Moving), Ok(())),
+                (unit("A", Some(1)), Err(Refusal::AlreadyInside)),
+                (unit("B", Some(7)), Ok(())),
+                (unit("C", None), Ok(())),
+                (E::Mode(Adding), Err(Refusal::ModeFixed)),
+                (unit("D", Some(8)), Err(Refusal::Full { capacity: 3 })),
+            ],
+        );
+        assert_eq!(r.fill(), Some(3));
+        let mut bigger = trace(
+            9,
+            &[
+                (boxed(1, Some(1)), Ok(())),
+                (E::Mode(Moving), Ok(())),
+                (unit("B", Some(7)), Ok(())),
+                (unit("C", None), Ok(())),
+                (unit("D", Some(8)), Ok(())),
+                (unit("E", Some(7)), Ok(())),
+            ],
+        );
+        assert_eq!(
+            bigger.summary(),
+            Ok(ReaggregationSummary {
+                sscc: sscc(1),
+                mode: Moving,
+                units: vec![ki("B"), ki("C"), ki("D"), ki("E")],
+                taken_from: vec![(sscc(7), vec![ki("B"), ki("E")]), (sscc(8), vec![ki("D")]),],
+            })
+        );
+        // Undone, a unit is no longer taken out of its box.
+        assert_eq!(bigger.undo(), Ok(unit("E", Some(7))));
+        assert_eq!(
+            bigger.summary().unwrap().taken_from,
+            vec![(sscc(7), vec![ki("B")]), (sscc(8), vec![ki("D")])]
+        );
+        assert_eq!(
+            r.summary().unwrap().taken_from,
+            vec![(sscc(7), vec![ki("B")])]
+        );
     }
 
     #[test]

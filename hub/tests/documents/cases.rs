@@ -1173,3 +1173,97 @@ fn a_shipment_s_upd_code_list_names_its_units_boxes_and_pallet_line_by_line() {
         assert_eq!((status, &body["code"]), (404, &json!("not_found")));
     }
 }
+
+#[test]
+fn a_move_takes_units_out_of_their_boxes_then_adds_them_judged_by_the_hubs_list() {
+    let ours = |tag| status(WATER, tag, "INTRODUCED", OURS);
+    let (target, first, second) = (sscc(51), sscc(52), sscc(53));
+    let hub = start(
+        &[
+            boxed(ours("G1"), &target),
+            boxed(ours("G2"), &first),
+            boxed(ours("G3"), &first),
+            boxed(ours("G4"), &second),
+            ours("G5"),
+        ],
+        &[],
+    );
+    let token = hub.enroll("W1", OURS);
+    let unit = |tag| cis(WATER, tag);
+    let moving = |units: &[String], taken: Value| {
+        operation(
+            "reaggregation",
+            json!({"sscc": target, "type": "moving", "units": units, "taken_from": taken}),
+        )
+    };
+    let refused = |op: Value, code: &str| {
+        let answers = hub.push(&token, &[op]);
+        assert_eq!(answers[0].result, PushResult::Rejected, "{answers:?}");
+        assert!(
+            answers[0].reasons.iter().any(|r| r.code == code),
+            "{code}: {answers:?}"
+        );
+    };
+    // The terminal saw G2 in the second box, the hub's list has it in the first.
+    refused(
+        moving(&[unit("G2")], json!([{"sscc": second, "units": [unit("G2")]}])),
+        "moved_from_elsewhere",
+    );
+    refused(moving(&[unit("G1")], json!([])), "already_inside");
+    refused(
+        moving(&[unit("G5")], json!([{"sscc": first, "units": [unit("G3")]}])),
+        "bad_move",
+    );
+    assert!(hub.export(&[DocType::ReaggregationDocument]).is_empty());
+
+    let moved = moving(
+        &[unit("G2"), unit("G4"), unit("G5")],
+        json!([{"sscc": first, "units": [unit("G2")]}, {"sscc": second, "units": [unit("G4")]}]),
+    );
+    let answers = hub.push(&token, &[moved]);
+    assert_eq!(answers[0].result, PushResult::Accepted, "{answers:?}");
+    let documents = hub.export(&[DocType::ReaggregationDocument]);
+    let schema = &schemas()["REAGGREGATION_DOCUMENT"];
+    let shape: Vec<(String, String, Vec<String>)> = documents
+        .iter()
+        .map(|d| {
+            let wrong = violations(schema, &d.document);
+            assert!(wrong.is_empty(), "{wrong:?}");
+            (
+                d.document["reaggregation_type"].as_str().unwrap().to_owned(),
+                d.document["uitu"].as_str().unwrap().to_owned(),
+                d.document["uit_uitu_list"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|u| u["uit_uitu"].as_str().unwrap().to_owned())
+                    .collect(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        shape,
+        [
+            ("REMOVING".to_owned(), first.clone(), vec![unit("G2")]),
+            ("REMOVING".to_owned(), second.clone(), vec![unit("G4")]),
+            (
+                "ADDING".to_owned(),
+                target.clone(),
+                vec![unit("G2"), unit("G4"), unit("G5")]
+            ),
+        ]
+    );
+    // The hub's list moved with them: G2 is no longer in the first box, but in the target.
+    refused(
+        operation(
+            "reaggregation",
+            json!({"sscc": first, "type": "removing", "units": [unit("G2")]}),
+        ),
+        "not_in_box",
+    );
+    let back = operation(
+        "reaggregation",
+        json!({"sscc": target, "type": "removing", "units": [unit("G2")]}),
+    );
+    assert_eq!(hub.push(&token, &[back])[0].result, PushResult::Accepted);
+}

@@ -1,4 +1,5 @@
-//! The re-aggregation screen: one closed box, units added to it or taken out.
+//! The re-aggregation screen: one closed box, units added to it, taken out, or moved into it
+//! from other boxes.
 
 use tally_domain::code::Ki;
 use tally_domain::operation::ReaggregationMode;
@@ -17,18 +18,23 @@ pub fn view(scene: &Scene<'_>, names: &mut NameOf<'_>) -> ReaggregationView {
     let mode_label = match mode {
         Some(ReaggregationMode::Adding) => t.s("Adding to the box"),
         Some(ReaggregationMode::Removing) => t.s("Taking out of the box"),
+        Some(ReaggregationMode::Moving) => t.s("Moving into the box"),
         None => String::new(),
     };
     let hint = match (sscc, mode) {
         (None, _) => t.s("Scan the label of the closed box."),
-        (Some(_), None) => t.s("Choose: add items to the box or take them out."),
+        (Some(_), None) => t.s("Choose: add items to the box, take them out or move them in."),
         (Some(_), Some(ReaggregationMode::Adding)) => t.s("Scan each item that goes into the box."),
         (Some(_), Some(ReaggregationMode::Removing)) => {
             t.s("Scan each item you take out of the box.")
         }
+        (Some(_), Some(ReaggregationMode::Moving)) => {
+            t.s("Scan each item you move into the box from another one.")
+        }
     };
     let note = match mode {
         Some(ReaggregationMode::Removing) => t.s("taken out"),
+        Some(ReaggregationMode::Moving) => t.s("moved in"),
         _ => t.s("added"),
     };
     let rows = units
