@@ -1253,6 +1253,15 @@ fn a_move_takes_units_out_of_their_boxes_then_adds_them_judged_by_the_hubs_list(
             ),
         ]
     );
+    // GIS MT adds only a unit in no box: the link sends the ADDING after both REMOVINGs.
+    let unfinished = hub.db.store().unfinished_submissions(100).unwrap();
+    let held = tally_hub::gismt::link::held_back(&unfinished);
+    let positions: Vec<(i64, bool)> = unfinished
+        .iter()
+        .filter(|s| s.doc_type == "REAGGREGATION_DOCUMENT")
+        .map(|s| (s.position, held.contains(&(s.operation, s.position))))
+        .collect();
+    assert_eq!(positions, [(0, false), (1, false), (2, true)]);
     // The hub's list moved with them: G2 is no longer in the first box, but in the target.
     refused(
         operation(
