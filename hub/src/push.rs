@@ -248,6 +248,29 @@ pub fn status_of_line(line: &[u8]) -> Option<CodeStatus> {
     }
 }
 
+/// The boxes a label's status names as its children (`child[]`, one level): how a pallet only
+/// GIS MT knows says what it holds. Units among the children are left out; they are found by
+/// their own `parent`.
+pub fn label_children(line: &str) -> Vec<Sscc> {
+    let Ok(value) = serde_json::from_str::<Value>(line) else {
+        return Vec::new();
+    };
+    value
+        .get("child")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .filter_map(|child| {
+            let digits = match child.strip_prefix("00") {
+                Some(rest) if rest.len() == 18 => rest,
+                _ => child,
+            };
+            Sscc::from_digits(digits.as_bytes())
+        })
+        .collect()
+}
+
 /// The device that built a box or pallet under a label, and whose it is.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct LabelOwner {

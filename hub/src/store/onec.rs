@@ -182,8 +182,9 @@ impl Store {
     }
 
     /// What these labels hold now, as the hub's list says: a box its units (by their
-    /// `parent`), a pallet built on a terminal its boxes (`labels.parent`) and theirs. Two
-    /// reads whatever the number of labels; a label the hub knows nothing inside is absent.
+    /// `parent`), a pallet its boxes (built on a terminal: `labels.parent`; known to GIS MT:
+    /// its status's `child[]`) and theirs. Three reads whatever the number of labels; a label
+    /// the hub knows nothing inside is absent.
     pub fn label_contents(
         &self,
         labels: &[Sscc],
@@ -202,6 +203,19 @@ impl Store {
             ) {
                 contents.entry(pallet).or_default().boxes.push(inner);
                 parent_of.insert(inner, pallet);
+            }
+        }
+        // A pallet only GIS MT knows names its boxes as its children on the list.
+        for (key, item) in self.items_of(tally_wire::Feed::Statuses, &names)? {
+            let Some(pallet) = Sscc::from_digits(key.as_bytes()) else {
+                continue;
+            };
+            for inner in crate::push::label_children(&item) {
+                let entry = contents.entry(pallet).or_default();
+                if !entry.boxes.contains(&inner) {
+                    entry.boxes.push(inner);
+                    parent_of.insert(inner, pallet);
+                }
             }
         }
         let mut holders = names;

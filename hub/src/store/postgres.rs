@@ -927,6 +927,19 @@ fn load(
             labels.insert(inner.to_string(), inner);
         }
     }
+    // A pallet only GIS MT knows names its boxes as its children.
+    for row in db.query(
+        "SELECT key, item FROM changes WHERE feed = $1 AND key = ANY($2)",
+        &[&Feed::Statuses.name(), &pallets],
+    )? {
+        let (key, item): (&str, &str) = (row.get(0), row.get(1));
+        if let Some(pallet) = Sscc::from_digits(key.as_bytes()) {
+            for inner in crate::push::label_children(item) {
+                snapshot.hold_pallet_box(pallet, inner);
+                labels.insert(inner.to_string(), inner);
+            }
+        }
+    }
     let label_names: Vec<&String> = labels.keys().collect();
     for row in db.query(
         "SELECT ki_key, info FROM statuses WHERE ki_key = ANY($1) OR parent = ANY($2)

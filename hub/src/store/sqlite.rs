@@ -493,7 +493,10 @@ fn load(tx: &Transaction<'_>, device: &Device, keys: &Keys) -> Result<Snapshot> 
         }
     }
     let mut children = tx.prepare_cached("SELECT ki_key, info FROM statuses WHERE parent = ?1")?;
-    for sscc in &labels {
+    let mut next = 0;
+    while let Some(sscc) = labels.get(next).copied() {
+        next += 1;
+        let sscc = &sscc;
         let rows = children.query_map([sscc.to_string()], |r| {
             Ok((r.get::<_, Vec<u8>>(0)?, r.get::<_, String>(1)?))
         })?;
@@ -505,6 +508,15 @@ fn load(tx: &Transaction<'_>, device: &Device, keys: &Keys) -> Result<Snapshot> 
         }
         if let Some(line) = feed_item(tx, Feed::Statuses, &sscc.to_string())? {
             snapshot.hold_label_status(*sscc, &line);
+            // A pallet only GIS MT knows names its boxes as its children.
+            if keys.labels.contains(sscc) {
+                for inner in crate::push::label_children(&line) {
+                    snapshot.hold_pallet_box(*sscc, inner);
+                    if !labels.contains(&inner) {
+                        labels.push(inner);
+                    }
+                }
+            }
         }
         let owner = tx
             .prepare_cached(

@@ -1276,3 +1276,77 @@ fn a_move_takes_units_out_of_their_boxes_then_adds_them_judged_by_the_hubs_list(
     );
     assert_eq!(hub.push(&token, &[back])[0].result, PushResult::Accepted);
 }
+
+#[test]
+fn a_pallet_only_gis_mt_knows_ships_its_boxes_units_and_names_them_for_the_upd() {
+    let ours = |tag| status(WATER, tag, "INTRODUCED", OURS);
+    let (pallet, left, right) = (sscc(61), sscc(62), sscc(63));
+    let label = |sscc: &str, level: &str, parent: Option<&str>, child: Value| {
+        let mut line = json!({"cis": sscc, "status": "INTRODUCED", "ownerInn": OURS,
+                              "packageType": level, "productGroupId": WATER.id, "child": child});
+        if let Some(parent) = parent {
+            line["parent"] = json!(parent);
+        }
+        line
+    };
+    let hub = start(
+        &[
+            label(&pallet, "LEVEL2", None, json!([left, format!("00{right}")])),
+            label(&left, "LEVEL1", Some(&pallet), json!([cis(WATER, "H1"), cis(WATER, "H2")])),
+            label(&right, "LEVEL1", Some(&pallet), json!([cis(WATER, "H3")])),
+            boxed(ours("H1"), &left),
+            boxed(ours("H2"), &left),
+            boxed(ours("H3"), &right),
+        ],
+        &[],
+    );
+    let token = hub.enroll("W1", OURS);
+    let shipment = |labels: &[&String], units: &[String]| {
+        operation(
+            "shipment",
+            json!({"receiver_inn": SUPPLIER, "document_number": "РН-61",
+                   "document_date": "2026-12-03", "labels": labels, "units": units}),
+        )
+    };
+    let whole = shipment(&[&pallet], &[]);
+    let answers = hub.push(&token, std::slice::from_ref(&whole));
+    assert_eq!(answers[0].result, PushResult::Accepted, "{answers:?}");
+    let shipped = hub.export(&[DocType::LpShipGoods]);
+    assert_eq!(shipped.len(), 1);
+    let product = &shipped[0].document["products"][0];
+    assert_eq!(product["uitu_code"], pallet.as_str());
+    assert!(
+        product["product_description"].as_str().unwrap().ends_with("3 шт."),
+        "{product}"
+    );
+    // What the pallet held is on its way: no box of it, no unit of it ships again.
+    for again in [shipment(&[&right], &[]), shipment(&[], &[cis(WATER, "H1")])] {
+        let answers = hub.push(&token, &[again]);
+        assert_eq!(answers[0].result, PushResult::Rejected, "{answers:?}");
+    }
+    // The UPD's codes name the pallet over its two boxes.
+    let admin = hub
+        .db
+        .store()
+        .create_admin_token("books", Timestamp(0))
+        .unwrap();
+    let response = hub
+        .agent
+        .get(format!("{}/v1/results/{}/upd", hub.base, uuid_of(&whole)))
+        .header("Tally-Protocol", "1")
+        .header("Authorization", format!("Bearer {admin}"))
+        .call()
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 200);
+    let bytes = response.into_body().read_to_vec().unwrap();
+    let (text, _, _) = encoding_rs::WINDOWS_1251.decode(&bytes);
+    let flat: String = text.lines().map(str::trim).collect();
+    assert!(
+        flat.contains(&format!(
+            "КолТов=\"3\"><ДопСведТов КодТов=\"{}\"><НомСредИдентТов ИдентТрансУпак=\"{pallet}\">\
+             <НомУпак>{left}</НомУпак><НомУпак>{right}</НомУпак></НомСредИдентТов>",
+            WATER.gtin
+        )),
+        "{text}"
+    );
+}
