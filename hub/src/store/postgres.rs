@@ -934,7 +934,7 @@ fn load(
     )? {
         let (key, item): (&str, &str) = (row.get(0), row.get(1));
         if let Some(pallet) = Sscc::from_digits(key.as_bytes()) {
-            for inner in crate::push::label_children(item) {
+            for inner in push::label_children(item) {
                 snapshot.hold_pallet_box(pallet, inner);
                 labels.insert(inner.to_string(), inner);
             }

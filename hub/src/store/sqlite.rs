@@ -510,7 +510,7 @@ fn load(tx: &Transaction<'_>, device: &Device, keys: &Keys) -> Result<Snapshot> 
             snapshot.hold_label_status(*sscc, &line);
             // A pallet only GIS MT knows names its boxes as its children.
             if keys.labels.contains(sscc) {
-                for inner in crate::push::label_children(&line) {
+                for inner in push::label_children(&line) {
                     snapshot.hold_pallet_box(*sscc, inner);
                     if !labels.contains(&inner) {
                         labels.push(inner);
