@@ -111,6 +111,12 @@ impl TestHub {
     }
 
     fn get(&self, path: &str, token: &str) -> (u16, Value) {
+        let (status, _, bytes) = self.fetch(path, token);
+        (status, serde_json::from_slice(&bytes).unwrap())
+    }
+
+    /// The answer's status, content type and bytes as they came.
+    fn fetch(&self, path: &str, token: &str) -> (u16, Option<String>, Vec<u8>) {
         let response = self
             .agent
             .get(format!("{}{path}", self.base))
@@ -119,8 +125,11 @@ impl TestHub {
             .call()
             .unwrap();
         let status = response.status().as_u16();
-        let text = response.into_body().read_to_string().unwrap();
-        (status, serde_json::from_str(&text).unwrap())
+        let kind = response
+            .headers()
+            .get("content-type")
+            .map(|v| v.to_str().unwrap().to_owned());
+        (status, kind, response.into_body().read_to_vec().unwrap())
     }
 
     fn enroll(&self, warehouse: &str, inn: &str) -> String {
@@ -1104,21 +1113,7 @@ fn a_shipment_s_upd_code_list_names_its_units_boxes_and_pallet_line_by_line() {
         .store()
         .create_admin_token("books", Timestamp(0))
         .unwrap();
-    let fetch = |path: &str, token: &str| {
-        let response = hub
-            .agent
-            .get(format!("{}{path}", hub.base))
-            .header("Tally-Protocol", "1")
-            .header("Authorization", format!("Bearer {token}"))
-            .call()
-            .unwrap();
-        let status = response.status().as_u16();
-        let kind = response
-            .headers()
-            .get("content-type")
-            .map(|v| v.to_str().unwrap().to_owned());
-        (status, kind, response.into_body().read_to_vec().unwrap())
-    };
+    let fetch = |path: &str, token: &str| hub.fetch(path, token);
     let id = uuid_of(&shipment);
     let (status, kind, bytes) = fetch(&format!("/v1/results/{id}/upd"), &admin);
     assert_eq!(status, 200);
@@ -1330,15 +1325,8 @@ fn a_pallet_only_gis_mt_knows_ships_its_boxes_units_and_names_them_for_the_upd()
         .store()
         .create_admin_token("books", Timestamp(0))
         .unwrap();
-    let response = hub
-        .agent
-        .get(format!("{}/v1/results/{}/upd", hub.base, uuid_of(&whole)))
-        .header("Tally-Protocol", "1")
-        .header("Authorization", format!("Bearer {admin}"))
-        .call()
-        .unwrap();
-    assert_eq!(response.status().as_u16(), 200);
-    let bytes = response.into_body().read_to_vec().unwrap();
+    let (status, _, bytes) = hub.fetch(&format!("/v1/results/{}/upd", uuid_of(&whole)), &admin);
+    assert_eq!(status, 200);
     let (text, _, _) = encoding_rs::WINDOWS_1251.decode(&bytes);
     let flat: String = text.lines().map(str::trim).collect();
     assert!(
