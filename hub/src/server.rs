@@ -1015,8 +1015,12 @@ async fn fleet_html(
 #[derive(Debug, serde::Deserialize)]
 struct ResultsQuery {
     warehouse: Option<String>,
-    after: Option<i64>,
-    limit: Option<u32>,
+    // `Number`, not `Option`: an integrator whose cursor came out empty (`?after=`) must be
+    // told, not paged from the start again.
+    #[serde(default)]
+    after: Number<i64>,
+    #[serde(default)]
+    limit: Number<u32>,
 }
 
 /// The most results one page of `/v1/results` answers.
@@ -1031,8 +1035,8 @@ async fn results_json(
 ) -> Result<Reply, Refusal> {
     authenticate_admin(&app, &headers).await?;
     let Query(query) = query.map_err(|e| bad_query(&e))?;
-    let after = query.after.unwrap_or(0);
-    let limit = query.limit.unwrap_or(1000).clamp(1, RESULTS_PAGE_MAX);
+    let after = query.after.0.unwrap_or(0);
+    let limit = query.limit.0.unwrap_or(1000).clamp(1, RESULTS_PAGE_MAX);
     let warehouse = query.warehouse.filter(|w| !w.is_empty());
     let results = with_store(&app, move |store| {
         let rows = store.results_page(warehouse.as_deref(), after, limit)?;

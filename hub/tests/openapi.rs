@@ -772,6 +772,9 @@ fn a_real_hubs_answers_are_what_the_spec_declares() {
         None,
     );
     c.check("GET", "/v1/results", "/v1/results?after=x", &auth, None);
+    // An empty cursor is no cursor: refused, not read as the start.
+    let empty = c.check("GET", "/v1/results", "/v1/results?after=", &auth, None);
+    assert_eq!(empty["code"], "bad_query", "{empty}");
     c.check("GET", "/v1/results", "/v1/results", &[], None);
     c.check("GET", "/v1/results", "/v1/results", &device, None);
 
