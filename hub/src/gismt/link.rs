@@ -308,7 +308,7 @@ impl Link {
                 api.export_task(token, &task.id, group)
             })?;
             match status.current_status.as_str() {
-                "FAILED" | "CANCELED" | "ARCHIVE" => {
+                "FAILED" | "CANCELED" => {
                     return Err(LinkError::Answer(format!(
                         "the export {} of {inn}'s {} codes ended {}",
                         task.id,
@@ -316,11 +316,21 @@ impl Link {
                         status.current_status
                     )));
                 }
-                "COMPLETED" => {
+                // A finished task soon goes to the archive, its file with it: the file is
+                // looked for either way, and an archived task without one is over.
+                done @ ("COMPLETED" | "ARCHIVE") => {
                     if let Some(result) = self.with_token(inn, now, |api, token| {
                         api.export_result(token, &task.id, group)
                     })? {
                         break result;
+                    }
+                    if done == "ARCHIVE" {
+                        return Err(LinkError::Answer(format!(
+                            "the export {} of {inn}'s {} codes was archived before it was \
+                             downloaded; run the command again",
+                            task.id,
+                            pg.code()
+                        )));
                     }
                 }
                 _ => {}

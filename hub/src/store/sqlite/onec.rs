@@ -235,21 +235,28 @@ impl Sqlite {
     }
 
     pub fn boxes_on(&self, pallets: &[String]) -> Result<Vec<(String, String)>> {
-        let conn = self.conn();
-        let list = serde_json::to_string(pallets).unwrap_or_default();
-        let mut statement = conn.prepare_cached(
+        self.pairs_under(
             "SELECT parent, sscc FROM labels WHERE parent IN (SELECT value FROM json_each(?1))",
-        )?;
-        let rows = statement.query_map([list], |r| Ok((r.get(0)?, r.get(1)?)))?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
+            pallets,
+        )
     }
 
     pub fn units_in(&self, labels: &[String]) -> Result<Vec<(String, Vec<u8>)>> {
-        let conn = self.conn();
-        let list = serde_json::to_string(labels).unwrap_or_default();
-        let mut statement = conn.prepare_cached(
+        self.pairs_under(
             "SELECT parent, ki_key FROM statuses WHERE parent IN (SELECT value FROM json_each(?1))",
-        )?;
+            labels,
+        )
+    }
+
+    /// (parent, child) rows of `sql`, whose one parameter is the parents as a JSON list.
+    fn pairs_under<T: rusqlite::types::FromSql>(
+        &self,
+        sql: &str,
+        parents: &[String],
+    ) -> Result<Vec<(String, T)>> {
+        let conn = self.conn();
+        let list = serde_json::to_string(parents).unwrap_or_default();
+        let mut statement = conn.prepare_cached(sql)?;
         let rows = statement.query_map([list], |r| Ok((r.get(0)?, r.get(1)?)))?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
